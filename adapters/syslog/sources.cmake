@@ -1,0 +1,1 @@
+# sources of adapters/syslog: list(APPEND SL_SOURCES adapters/syslog/file.c)

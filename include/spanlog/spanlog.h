@@ -1,0 +1,14 @@
+/*
+ * spanlog.h - structured JSON logging with distributed-trace correlation.
+ * The umbrella header: include this one.
+ */
+#ifndef SPANLOG_SPANLOG_H
+#define SPANLOG_SPANLOG_H
+
+#include "common.h"
+#include "trace.h"
+#include "log.h"
+#include "sink.h"
+#include "stdout.h"
+
+#endif /* SPANLOG_SPANLOG_H */

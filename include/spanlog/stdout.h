@@ -1,0 +1,43 @@
+/*
+ * spanlog/stdout.h - the stdout / file-descriptor sink.
+ *
+ * Unbuffered (the default), every record is one write(2) of the whole line
+ * and its newline, so lines from many threads and processes sharing the fd
+ * (or a file opened with O_APPEND) never interleave. EINTR, EAGAIN and short
+ * writes are handled; a record that cannot be written is counted as dropped.
+ * Buffered, records are gathered and written when the buffer would overflow,
+ * on an error-or-worse record, on flush, on close and at exit.
+ * Thread-safe: write may be called from any number of threads.
+ */
+#ifndef SPANLOG_STDOUT_H
+#define SPANLOG_STDOUT_H
+
+#include "sink.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sl_fd_sink_options {
+    int fd;             /* default 1 (stdout); ignored when path is set */
+    const char *path;   /* open this file (O_WRONLY|O_CREAT|O_APPEND, 0644) instead; copied */
+    bool close_fd;      /* close fd on destroy; default false (true for path) */
+    bool buffered;      /* default false */
+    size_t buffer_size; /* buffered mode; default 64 KiB, minimum 4 KiB */
+} sl_fd_sink_options;
+
+SL_API void sl_fd_sink_options_init(sl_fd_sink_options *opts);
+
+/*
+ * Creates the sink. opts NULL: stdout, unbuffered. Returns SL_EINVAL (bad
+ * fd or options), SL_EIO (path could not be opened), SL_ENOMEM.
+ */
+SL_API sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out);
+
+/* Shorthand for sl_fd_sink_new() on fd 1, unbuffered. */
+SL_API sl_status sl_stdout_sink_new(sl_sink **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SPANLOG_STDOUT_H */

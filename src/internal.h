@@ -1,0 +1,86 @@
+/*
+ * internal.h - what the core shares with the adapters. Names are sl__*,
+ * built with hidden visibility: none of this is API.
+ */
+#ifndef SPANLOG_INTERNAL_H
+#define SPANLOG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spanlog/spanlog.h"
+
+/* ---- allocation (through the sl_set_allocator hook) -------------------- */
+void *sl__malloc(size_t n);
+void *sl__calloc(size_t count, size_t size); /* overflow-checked */
+void *sl__realloc(void *p, size_t n);
+void sl__free(void *p);
+char *sl__strdup(const char *s);             /* NULL -> NULL */
+char *sl__strndup(const char *s, size_t n);
+
+/* ---- time --------------------------------------------------------------- */
+int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
+int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */
+
+/*
+ * RFC 3339 UTC with `digits` fractional digits (0, 3, 6 or 9), e.g.
+ * "2026-11-21T10:15:30.123456Z". `out` must hold 31 bytes. Returns the
+ * length written (without the NUL).
+ */
+size_t sl__format_rfc3339_utc(int64_t ns, int digits, char *out);
+
+/* ---- JSON writer -------------------------------------------------------- */
+/*
+ * A streaming JSON writer into a caller-owned buffer. Fixed mode never
+ * allocates: when the buffer is full it stops writing, sets `overflow` and
+ * keeps counting in `need` what the full output would take. Growable mode
+ * (sl__jw_init_growable) reallocates through sl__realloc up to `max` bytes;
+ * past that, or when an allocation fails, it behaves like a full fixed
+ * buffer. Strings are always escaped to valid RFC 8259 output: '"', '\\'
+ * and control characters escaped, invalid UTF-8 replaced by U+FFFD.
+ */
+typedef struct sl__jw {
+    char *buf;
+    size_t cap;  /* bytes available in buf */
+    size_t len;  /* bytes written (<= cap) */
+    size_t need; /* bytes the whole output takes (== len unless overflow) */
+    size_t max;  /* growable mode: the limit; 0 in fixed mode */
+    bool overflow;
+    bool growable;
+} sl__jw;
+
+void sl__jw_init(sl__jw *w, char *buf, size_t cap);
+void sl__jw_init_growable(sl__jw *w, size_t initial, size_t max);
+void sl__jw_free(sl__jw *w); /* growable mode: frees buf */
+void sl__jw_reset(sl__jw *w); /* len = need = 0, overflow cleared, buffer kept */
+
+void sl__jw_raw(sl__jw *w, const char *s, size_t n); /* appended as is */
+void sl__jw_char(sl__jw *w, char c);
+void sl__jw_string(sl__jw *w, const char *s, size_t n); /* "escaped" */
+void sl__jw_string_body(sl__jw *w, const char *s, size_t n); /* escaped, no quotes */
+void sl__jw_int(sl__jw *w, int64_t v);
+void sl__jw_uint(sl__jw *w, uint64_t v);
+void sl__jw_double(sl__jw *w, double v); /* shortest round-trip; NaN/inf as strings */
+void sl__jw_bool(sl__jw *w, bool v);
+void sl__jw_null(sl__jw *w);
+
+/* Bytes that sl__jw_string_body() writes for s (without quotes). */
+size_t sl__json_escaped_len(const char *s, size_t n);
+
+/*
+ * Length of the longest prefix of s (at most `max` bytes) that does not end
+ * in the middle of a UTF-8 sequence. Used to cut strings for truncation.
+ */
+size_t sl__utf8_cut(const char *s, size_t n, size_t max);
+
+/* ---- trace context internals ------------------------------------------- */
+/* The calling thread's current context as the logger sees it (NULL: none). */
+const sl_span_context *sl__context_current(void);
+
+/* ---- hostname / pid, cached (fork-aware) --------------------------------- */
+const char *sl__hostname(void);
+int sl__pid(void);
+
+#endif /* SPANLOG_INTERNAL_H */

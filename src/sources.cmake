@@ -1,0 +1,1 @@
+list(APPEND SL_SOURCES src/status.c)
