@@ -127,6 +127,18 @@ SL_API void sl_sink_set_error_callback(sl_sink *sink, sl_error_fn fn, void *user
 /* ---- a null sink (benchmarks, tests): counts and discards ---------------- */
 SL_API sl_status sl_null_sink_new(sl_sink **out);
 
+/*
+ * Creates a sink from a textual target, as used by SPANLOG_SINK and
+ * spanlog-pipe --sink:
+ *   "stdout", "stderr", "null", "file:PATH" (O_APPEND),
+ *   "syslog:" ("syslog:unix:/dev/log", "syslog:udp://host:port",
+ *   "syslog:tcp://host:port"; "syslog" alone is the local socket),
+ *   "loki:URL" (the push endpoint's base URL, options from the environment).
+ * Returns SL_EINVAL (NULL), SL_EPARSE (unknown scheme or malformed target),
+ * or what the adapter's constructor returns.
+ */
+SL_API sl_status sl_sink_from_uri(const char *uri, sl_sink **out);
+
 #ifdef __cplusplus
 }
 #endif
