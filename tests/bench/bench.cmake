@@ -1,0 +1,48 @@
+# Benchmark programs (issue 2 section 12, issue 6): figures, never tests.
+# Nothing here is registered with ctest. tests/bench/run.sh builds these
+# and runs them; see docs/performance.md.
+
+# The harness: timing, statistics, JSON output, the multi-threaded runner
+# and the shared workload. alloc_count.c interposes malloc for the whole
+# process, so it goes into each program itself, and not under sanitizers,
+# which bring their own allocator.
+add_library(sl_bench_common STATIC common/harness.c common/runner.c common/workload.c)
+target_include_directories(sl_bench_common PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_definitions(sl_bench_common PRIVATE _GNU_SOURCE)
+target_link_libraries(sl_bench_common PUBLIC Threads::Threads m)
+
+set(SL_BENCH_ALLOC ${CMAKE_CURRENT_SOURCE_DIR}/common/alloc_count.c)
+set_property(SOURCE ${SL_BENCH_ALLOC} APPEND PROPERTY COMPILE_DEFINITIONS _GNU_SOURCE)
+if(SPANLOG_SANITIZE)
+  set_property(SOURCE ${SL_BENCH_ALLOC} APPEND PROPERTY COMPILE_DEFINITIONS BENCH_NO_INTERPOSE)
+endif()
+
+# jansson baseline: a json_t tree per record.
+add_executable(bench_cmp_jansson cmp_jansson.c ${SL_BENCH_ALLOC})
+target_compile_definitions(bench_cmp_jansson PRIVATE _GNU_SOURCE)
+target_link_libraries(bench_cmp_jansson PRIVATE sl_bench_common PkgConfig::JANSSON)
+
+# spdlog peer (C++): only when a C++ compiler and Debian's spdlog are there.
+include(CheckLanguage)
+check_language(CXX)
+if(CMAKE_CXX_COMPILER)
+  enable_language(CXX)
+  find_package(spdlog CONFIG QUIET)
+endif()
+if(CMAKE_CXX_COMPILER AND spdlog_FOUND)
+  add_executable(bench_cmp_spdlog cmp_spdlog.cpp ${SL_BENCH_ALLOC})
+  set_target_properties(bench_cmp_spdlog PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON
+                        CXX_EXTENSIONS OFF)
+  # The project's warning list includes C-only flags: keep them for C only.
+  get_target_property(sl_bench_opts bench_cmp_spdlog COMPILE_OPTIONS)
+  if(sl_bench_opts)
+    list(REMOVE_ITEM sl_bench_opts -Wstrict-prototypes -Wmissing-prototypes)
+    set_target_properties(bench_cmp_spdlog PROPERTIES COMPILE_OPTIONS "${sl_bench_opts}")
+  endif()
+  target_compile_options(bench_cmp_spdlog PRIVATE
+    $<$<COMPILE_LANGUAGE:C>:-Wstrict-prototypes -Wmissing-prototypes>
+    $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Woverloaded-virtual>)
+  target_link_libraries(bench_cmp_spdlog PRIVATE sl_bench_common spdlog::spdlog)
+else()
+  message(STATUS "spanlog bench: no C++ compiler or spdlog package, spdlog peer not built")
+endif()
