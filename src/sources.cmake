@@ -1,1 +1,3 @@
 list(APPEND SL_SOURCES src/status.c)
+list(APPEND SL_SOURCES src/alloc.c src/clock.c src/json_writer.c src/json_number.c
+     src/sysinfo.c)
