@@ -8,7 +8,7 @@
 # which bring their own allocator.
 add_library(sl_bench_common STATIC common/harness.c common/runner.c common/workload.c)
 target_include_directories(sl_bench_common PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-target_compile_definitions(sl_bench_common PRIVATE _GNU_SOURCE)
+target_compile_definitions(sl_bench_common PUBLIC _GNU_SOURCE)
 target_link_libraries(sl_bench_common PUBLIC Threads::Threads m)
 
 set(SL_BENCH_ALLOC ${CMAKE_CURRENT_SOURCE_DIR}/common/alloc_count.c)
@@ -17,9 +17,15 @@ if(SPANLOG_SANITIZE)
   set_property(SOURCE ${SL_BENCH_ALLOC} APPEND PROPERTY COMPILE_DEFINITIONS BENCH_NO_INTERPOSE)
 endif()
 
+# spanlog: its own operations (issue 2) and the side-by-side scenarios. The
+# static library, as the tests use it; sl_would_log is inline either way.
+add_executable(bench_spanlog_micro bench_spanlog_micro.c ${SL_BENCH_ALLOC})
+target_link_libraries(bench_spanlog_micro PRIVATE sl_bench_common spanlog_static)
+add_executable(bench_cmp_spanlog cmp_spanlog.c ${SL_BENCH_ALLOC})
+target_link_libraries(bench_cmp_spanlog PRIVATE sl_bench_common spanlog_static)
+
 # jansson baseline: a json_t tree per record.
 add_executable(bench_cmp_jansson cmp_jansson.c ${SL_BENCH_ALLOC})
-target_compile_definitions(bench_cmp_jansson PRIVATE _GNU_SOURCE)
 target_link_libraries(bench_cmp_jansson PRIVATE sl_bench_common PkgConfig::JANSSON)
 
 # spdlog peer (C++): only when a C++ compiler and Debian's spdlog are there.

@@ -138,6 +138,25 @@ uint64_t bench_timer_overhead_ns(void)
 
 long bench_peak_rss_kb(void)
 {
+    /*
+     * VmHWM, not getrusage(): on Linux ru_maxrss survives exec, so a program
+     * started by a big parent (the Python driver) would report the parent's
+     * peak instead of its own.
+     */
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f != NULL) {
+        char line[256];
+        long kb = -1;
+        while (fgets(line, sizeof(line), f) != NULL) {
+            if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) {
+                break;
+            }
+        }
+        fclose(f);
+        if (kb >= 0) {
+            return kb;
+        }
+    }
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) {
         return -1;

@@ -121,7 +121,7 @@ void bench_alloc_count_start(void);
 /* Stops counting and returns the number of allocations since start. */
 uint64_t bench_alloc_count_stop(void);
 
-/* Peak resident set size of the process, in KiB (getrusage ru_maxrss). */
+/* Peak resident set size of the process, in KiB (VmHWM of /proc/self/status). */
 long bench_peak_rss_kb(void);
 
 /* ---- output ---------------------------------------------------------------

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Runs every benchmark implementation on every scenario (issue 2 section 12,
+issue 6) and writes their raw JSON lines to docs/bench/results.jsonl.
+
+Called by tests/bench/run.sh after the build; see docs/performance.md.
+
+Every (bench, impl, threads) runs --repeat times in separate processes (so
+peak RSS belongs to one scenario), interleaved across implementations so that
+a noisy moment on a shared machine does not land on one implementation only.
+results.jsonl keeps every line; report.py takes, per (bench, impl, threads),
+the repetition with the median ns_per_op.
+
+Before timing anything, one record of each implementation is parsed and
+compared: the same set of keys and the same values, except `time` (spanlog,
+spdlog and jansson write RFC 3339 with microseconds, pino epoch milliseconds)
+and the ids themselves (random per process), for which the format and the
+correlationId = traceId[:8] + "-" + spanId[:8] rule are checked instead.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PINO_DIR = os.path.join(ROOT, "tests", "bench", "pino")
+
+# (bench, threads, [impls]) in the order they run.
+MATRIX = [
+    ("disabled", 1, ["spanlog", "spdlog", "pino"]),
+    ("null", 1, ["spanlog", "spdlog", "spdlog-async-block", "spdlog-async-overrun", "jansson",
+                 "pino"]),
+    ("null", 2, ["spanlog", "spdlog", "spdlog-async-block", "spdlog-async-overrun", "jansson",
+                 "pino"]),
+    ("devnull", 1, ["spanlog", "spdlog", "jansson", "pino", "pino-async"]),
+    ("file", 1, ["spanlog", "spanlog-buffered", "spdlog", "spdlog-async-block",
+                 "spdlog-async-overrun", "jansson", "pino", "pino-async"]),
+    ("file", 2, ["spanlog", "spanlog-buffered", "spdlog", "spdlog-async-block",
+                 "spdlog-async-overrun", "jansson", "pino", "pino-async"]),
+]
+
+SAMPLE_IMPLS = ["spanlog", "spdlog", "jansson", "pino"]
+
+
+def program(build, impl):
+    """The command that runs `impl`, or None when it was not built."""
+    if impl.startswith("spanlog"):
+        exe = os.path.join(build, "tests", "bench", "bench_cmp_spanlog")
+    elif impl.startswith("spdlog"):
+        exe = os.path.join(build, "tests", "bench", "bench_cmp_spdlog")
+    elif impl == "jansson":
+        exe = os.path.join(build, "tests", "bench", "bench_cmp_jansson")
+    elif impl.startswith("pino"):
+        node = shutil.which("node")
+        if node is None or not os.path.isdir(os.path.join(PINO_DIR, "node_modules", "pino")):
+            return None
+        return [node, os.path.join(PINO_DIR, "bench.js")]
+    else:
+        return None
+    return [exe] if os.access(exe, os.X_OK) else None
+
+
+def run(cmd, timeout=120):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout, check=False)
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode,
+                                                  p.stderr.strip()[-500:]))
+    if p.stderr.strip():
+        sys.stderr.write(p.stderr)
+    return p.stdout
+
+
+# ---- the identical-record check ---------------------------------------------
+
+EXPECTED = {"level": "info", "msg": "card charged", "service": "checkout", "cents": 1299,
+            "route": "/pay", "ratio": 0.25, "retry": False}
+RFC3339_US = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def check_record(impl, line):
+    """Returns a list of problems with one implementation's record."""
+    problems = []
+    try:
+        rec = json.loads(line)
+    except ValueError as e:
+        return ["not JSON (%s): %r" % (e, line[:200])]
+    keys = set(EXPECTED) | {"time", "traceId", "spanId", "correlationId"}
+    if set(rec) != keys:
+        problems.append("keys differ: extra %s, missing %s" % (sorted(set(rec) - keys),
+                                                              sorted(keys - set(rec))))
+    for k, v in EXPECTED.items():
+        if k in rec and (rec[k] != v or type(rec[k]) is not type(v)):
+            problems.append("%s = %r, expected %r" % (k, rec.get(k), v))
+    t = rec.get("time")
+    if impl.startswith("pino"):
+        if not isinstance(t, int) or abs(t / 1000 - time.time()) > 600:
+            problems.append("time %r is not epoch milliseconds of now" % (t,))
+    elif not isinstance(t, str) or not RFC3339_US.match(t):
+        problems.append("time %r is not RFC 3339 UTC with microseconds" % (t,))
+    tid, sid, cid = rec.get("traceId", ""), rec.get("spanId", ""), rec.get("correlationId", "")
+    if not re.fullmatch(r"[0-9a-f]{32}", str(tid)) or not re.fullmatch(r"[0-9a-f]{16}", str(sid)):
+        problems.append("bad ids %r %r" % (tid, sid))
+    elif cid != tid[:8] + "-" + sid[:8]:
+        problems.append("correlationId %r does not match the ids" % (cid,))
+    return problems
+
+
+def key_check(build):
+    report = {}
+    ok = True
+    for impl in SAMPLE_IMPLS:
+        cmd = program(build, impl)
+        if cmd is None:
+            report[impl] = {"skipped": "not built / not installed"}
+            continue
+        line = run(cmd + ["--impl", impl, "--bench", "sample"]).strip().splitlines()[-1]
+        problems = check_record(impl, line)
+        ok = ok and not problems
+        report[impl] = {"line": line, "problems": problems}
+        print("record check %-8s %s" % (impl, "ok" if not problems else "; ".join(problems)),
+              flush=True)
+    return ok, report
+
+
+# ---- the machine --------------------------------------------------------------
+
+def first_line(cmd):
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             check=False).stdout
+        return out.strip().splitlines()[0] if out.strip() else ""
+    except OSError:
+        return ""
+
+
+def machine():
+    lscpu = {}
+    try:
+        for line in subprocess.run(["lscpu"], stdout=subprocess.PIPE, text=True,
+                                   check=False).stdout.splitlines():
+            k, _, v = line.partition(":")
+            lscpu[k.strip()] = v.strip()
+    except OSError:
+        pass
+    pino_version = ""
+    lock = os.path.join(PINO_DIR, "package-lock.json")
+    if os.path.exists(lock):
+        with open(lock, encoding="utf-8") as f:
+            pino_version = json.load(f).get("packages", {}).get("node_modules/pino", {}).get(
+                "version", "")
+    return {
+        "cpu": lscpu.get("Model name", platform.processor()),
+        "cpus": lscpu.get("CPU(s)", str(os.cpu_count())),
+        "threads_per_core": lscpu.get("Thread(s) per core", ""),
+        "hypervisor": lscpu.get("Hypervisor vendor", ""),
+        "kernel": platform.release(),
+        "os": first_line(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
+        "cc": first_line(["cc", "--version"]),
+        "cxx": first_line(["c++", "--version"]),
+        "node": first_line(["node", "--version"]),
+        "pino": pino_version,
+        "spdlog": first_line(["dpkg-query", "-W", "-f=${Version}", "libspdlog-dev"]),
+        "jansson": first_line(["pkg-config", "--modversion", "jansson"]),
+        "spanlog_commit": first_line(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": os.getloadavg()[0],
+    }
+
+
+# ---- the runs -----------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", required=True, help="the CMake build directory")
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "bench", "results.jsonl"))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--scale", type=float, default=0.5,
+                    help="multiplies each run's time budget and sample count")
+    args = ap.parse_args()
+
+    started = time.time()
+    tmp = os.path.join(args.build, "bench-tmp")  # on disk, not tmpfs: the "file" scenarios
+    os.makedirs(tmp, exist_ok=True)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    info = machine()
+    ok, records = key_check(args.build)
+    lines = []
+    skipped = set()
+
+    micro = os.path.join(args.build, "tests", "bench", "bench_spanlog_micro")
+    for rep in range(args.repeat):
+        if os.access(micro, os.X_OK):
+            out = run([micro, "--scale", str(args.scale)])
+            lines += [l for l in out.splitlines() if l.startswith("{")]
+        for bench, threads, impls in MATRIX:
+            for impl in impls:
+                cmd = program(args.build, impl)
+                if cmd is None:
+                    skipped.add(impl)
+                    continue
+                out = run(cmd + ["--impl", impl, "--bench", bench, "--threads", str(threads),
+                                 "--dir", tmp, "--scale", str(args.scale)])
+                for l in out.splitlines():
+                    if l.startswith("{"):
+                        lines.append(l)
+                        if rep == 0:
+                            print(l, flush=True)
+        print("repetition %d of %d done (%.0f s)" % (rep + 1, args.repeat, time.time() - started),
+              flush=True)
+
+    with open(args.out, "w", encoding="utf-8") as f:
+        for l in lines:
+            json.loads(l)  # every line must be JSON
+            f.write(l + "\n")
+    info["duration_s"] = round(time.time() - started)
+    info["repeat"] = args.repeat
+    info["scale"] = args.scale
+    info["skipped"] = sorted(skipped)
+    info["record_check"] = records
+    info["record_check_ok"] = ok
+    with open(os.path.join(os.path.dirname(args.out), "machine.json"), "w",
+              encoding="utf-8") as f:
+        json.dump(info, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print("wrote %d lines to %s in %d s" % (len(lines), args.out, info["duration_s"]))
+    if skipped:
+        print("skipped (not built or not installed): " + ", ".join(sorted(skipped)))
+    if not ok:
+        print("RECORD CHECK FAILED: the implementations do not write the same record",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+#!/bin/sh
+# tests/bench/run.sh - the one command behind docs/performance.md.
+#
+# Builds the benchmark programs (Release-like: RelWithDebInfo, -O2 -g, so
+# perf can read symbols) in build-bench/, installs pino from the committed
+# lock file (npm ci, into tests/bench/pino/node_modules) when it is missing,
+# runs every implementation on every scenario (tests/bench/driver.py), writes
+# docs/bench/results.jsonl and docs/bench/machine.json, then regenerates the
+# tables of docs/performance.md and docs/performance.png (tests/bench/report.py).
+#
+#   tests/bench/run.sh [--repeat N] [--scale X]     (driver options)
+#
+# Environment: SPANLOG_BENCH_BUILD overrides the build directory.
+# Takes about 3-4 minutes on a 2-core machine; needs cmake, a C and C++
+# compiler, libjansson-dev, libspdlog-dev (optional), node+npm (optional),
+# python3 and gnuplot (optional, for the plot).
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${SPANLOG_BENCH_BUILD:-$root/build-bench}
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPANLOG_BUILD_TESTS=OFF \
+      -DSPANLOG_BUILD_EXAMPLES=OFF -DSPANLOG_BUILD_BENCH=ON >/dev/null
+targets="bench_cmp_spanlog bench_spanlog_micro bench_cmp_jansson"
+# The spdlog peer is only configured when a C++ compiler and spdlog exist.
+if cmake --build "$build" --target help | grep -q bench_cmp_spdlog; then
+    targets="$targets bench_cmp_spdlog"
+fi
+# shellcheck disable=SC2086
+cmake --build "$build" -j2 --target $targets
+
+if command -v npm >/dev/null 2>&1 && [ ! -d "$root/tests/bench/pino/node_modules/pino" ]; then
+    (cd "$root/tests/bench/pino" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+python3 "$root/tests/bench/driver.py" --build "$build" "$@"
+python3 "$root/tests/bench/report.py" "$root/docs/bench/results.jsonl"
