@@ -79,6 +79,20 @@ size_t sl__utf8_cut(const char *s, size_t n, size_t max);
 /* The calling thread's current context as the logger sees it (NULL: none). */
 const sl_span_context *sl__context_current(void);
 
+/*
+ * The calling thread's current baggage (NULL: none); one thread-local load.
+ * Valid until the next attach/detach on this thread.
+ */
+const sl_baggage *sl__baggage_current(void);
+
+/*
+ * The value of the last entry of b whose key is exactly key[0..key_len),
+ * with its length in *value_len (optional); NULL when absent or b is NULL.
+ * For the logger's "copy these baggage keys into every record" option.
+ */
+const char *sl__baggage_value(const sl_baggage *b, const char *key, size_t key_len,
+                              size_t *value_len);
+
 /* ---- hostname / pid, cached (fork-aware) --------------------------------- */
 const char *sl__hostname(void);
 int sl__pid(void);
