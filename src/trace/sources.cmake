@@ -8,5 +8,4 @@ list(APPEND SL_SOURCES
   src/trace/sampler.c
   src/trace/processor.c
   src/trace/baggage.c
-  src/trace/propagation.c
-  src/trace/alloc_fallback.c)
+  src/trace/propagation.c)
