@@ -7,8 +7,8 @@ Called by tests/bench/run.sh after the build; see docs/performance.md.
 Every (bench, impl, threads) runs --repeat times in separate processes (so
 peak RSS belongs to one scenario), interleaved across implementations so that
 a noisy moment on a shared machine does not land on one implementation only.
-results.jsonl keeps every line; report.py takes, per (bench, impl, threads),
-the repetition with the median ns_per_op.
+results.jsonl keeps every line; report.py reports, per (bench, impl, threads),
+each figure's median over the repetitions.
 
 Before timing anything, one record of each implementation is parsed and
 compared: the same set of keys and the same values, except `time` (spanlog,
@@ -179,8 +179,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", required=True, help="the CMake build directory")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "bench", "results.jsonl"))
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--scale", type=float, default=0.5,
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--scale", type=float, default=1.0,
                     help="multiplies each run's time budget and sample count")
     args = ap.parse_args()
 

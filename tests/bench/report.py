@@ -7,7 +7,7 @@ docs/bench/machine.json).
 
 Only the part of docs/performance.md between the GENERATED markers is
 rewritten; the prose around it (method, profiles) is kept. Per (bench, impl,
-threads) the repetition with the median ns_per_op is reported, and every
+threads) each figure is its median over the driver's repetitions, and every
 ratio compares figures of that one run of the driver.
 """
 import json
@@ -49,7 +49,19 @@ SCENARIO_LABEL = {
 PEERS = ["spdlog", "spdlog-async-block", "jansson", "pino"]
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def load(path):
+    """Per (bench, impl, threads): each metric's median over the repetitions.
+
+    On a machine shared with other work a repetition can lose the CPU for a
+    while; the median of each figure keeps such a moment out of the table
+    whichever figure it hit (ns/op is itself a median of batches and barely
+    moves; records/s, a mean over the wall time, moves most)."""
     runs = {}
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -59,8 +71,13 @@ def load(path):
                 runs.setdefault((r["bench"], r["impl"], r.get("threads", 1)), []).append(r)
     chosen = {}
     for key, rs in runs.items():
-        rs = sorted(rs, key=lambda r: r.get("ns_per_op", 0))
-        chosen[key] = rs[(len(rs) - 1) // 2]
+        out = {"bench": key[0], "impl": key[1], "threads": key[2], "runs": len(rs)}
+        for k in ("ns_per_op", "p50_ns", "p99_ns", "p999_ns", "allocs_per_op",
+                  "records_per_s", "bytes_per_record", "peak_rss_kb"):
+            vals = [r[k] for r in rs if r.get(k) is not None]
+            if vals:
+                out[k] = median(vals)
+        chosen[key] = out
     return chosen
 
 
