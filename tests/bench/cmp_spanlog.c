@@ -3,7 +3,7 @@
  * (msg, 4 fields, service, time, and the trace ids of the current span)
  * through the same runner as the peers.
  *
- *   bench_cmp_spanlog --impl spanlog|spanlog-buffered
+ *   bench_cmp_spanlog --impl spanlog|spanlog-buffered|spanlog-buffered-4k
  *                     --bench null|devnull|file|disabled|sample
  *                     [--threads N] [--dir DIR] [--scale X]
  *
@@ -12,7 +12,9 @@
  *   devnull   the stdout sink, with stdout redirected to /dev/null (this
  *             program keeps a copy of the real stdout for its result)
  *   file      the fd sink on a file (O_APPEND), one write(2) per record;
- *             spanlog-buffered: the same sink in buffered mode (64 KiB)
+ *             spanlog-buffered: the same sink in buffered mode (64 KiB, the
+ *             default); spanlog-buffered-4k: with a 4 KiB buffer, the size
+ *             of the stdio buffer behind spdlog's file sink
  *   disabled  sl_debug() with the 4 fields on an info logger
  *   sample    one record on stdout, for the driver's key check
  */
@@ -147,7 +149,8 @@ int main(int argc, char **argv)
     if (bench_parse_args(argc, argv, &a) != 0) {
         return 2;
     }
-    int buffered = strcmp(a.impl, "spanlog-buffered") == 0;
+    int buffered4k = strcmp(a.impl, "spanlog-buffered-4k") == 0;
+    int buffered = buffered4k || strcmp(a.impl, "spanlog-buffered") == 0;
     if (!buffered && strcmp(a.impl, "spanlog") != 0) {
         fprintf(stderr, "spanlog: unknown impl %s\n", a.impl);
         return 2;
@@ -175,6 +178,9 @@ int main(int argc, char **argv)
         sl_fd_sink_options fo;
         sl_fd_sink_options_init(&fo);
         fo.buffered = buffered;
+        if (buffered4k) {
+            fo.buffer_size = 4096; /* the minimum; what stdio gives spdlog's file sink */
+        }
         if (strcmp(a.bench, "devnull") == 0) {
             /* Keep the real stdout for the result; point fd 1 at /dev/null. */
             int keep = dup(1);

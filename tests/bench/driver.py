@@ -38,9 +38,9 @@ MATRIX = [
     ("null", 2, ["spanlog", "spdlog", "spdlog-async-block", "spdlog-async-overrun", "jansson",
                  "pino"]),
     ("devnull", 1, ["spanlog", "spdlog", "jansson", "pino", "pino-async"]),
-    ("file", 1, ["spanlog", "spanlog-buffered", "spdlog", "spdlog-async-block",
+    ("file", 1, ["spanlog", "spanlog-buffered", "spanlog-buffered-4k", "spdlog", "spdlog-async-block",
                  "spdlog-async-overrun", "jansson", "pino", "pino-async"]),
-    ("file", 2, ["spanlog", "spanlog-buffered", "spdlog", "spdlog-async-block",
+    ("file", 2, ["spanlog", "spanlog-buffered", "spanlog-buffered-4k", "spdlog", "spdlog-async-block",
                  "spdlog-async-overrun", "jansson", "pino", "pino-async"]),
 ]
 

@@ -38,7 +38,7 @@ MICRO_LABEL = {
     "span_start_end": "span start+end (child of the current span)",
     "root_span_start_end": "span start+end (new root trace)",
 }
-IMPL_ORDER = ["spanlog", "spanlog-buffered", "spdlog", "spdlog-async-block",
+IMPL_ORDER = ["spanlog", "spanlog-buffered", "spanlog-buffered-4k", "spdlog", "spdlog-async-block",
               "spdlog-async-overrun", "jansson", "pino", "pino-async"]
 SCENARIOS = [("null", 1), ("null", 2), ("devnull", 1), ("file", 1), ("file", 2)]
 SCENARIO_LABEL = {
@@ -233,7 +233,7 @@ def targets(c):
                   "%.3f ×" % r if r is not None else "–", None if r is None else r <= limit))
     d = get(c, "disabled", "spanlog", 1, "ns_per_op")
     t.append(("2, 6", "disabled call ≤ 2 ns", fmt(d, " ns"), None if d is None else d <= 2))
-    for impl in ("spanlog", "spanlog-buffered"):
+    for impl in ("spanlog", "spanlog-buffered", "spanlog-buffered-4k"):
         a = get(c, "file", impl, 1, "p999_ns")
         b = get(c, "file", "spdlog", 1, "p999_ns")
         t.append(("6", "file, 1 thread: p99.9 of %s ≤ spdlog sync's" % impl,
