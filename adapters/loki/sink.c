@@ -97,6 +97,7 @@ static void loki_write(sl_sink *sink, const sl_record *rec, const char *line, si
             L->pending_bytes -= sl__loki_ring_peek(&L->q)->line_len;
             sl__loki_ring_pop(&L->q);
             L->st.dropped_queue_full++;
+            sl_sink_count_dropped(sink, 1);
             L->done_seq++;
             evicted++;
             slot = sl__loki_ring_reserve(&L->q, size);
@@ -121,7 +122,7 @@ static void loki_write(sl_sink *sink, const sl_record *rec, const char *line, si
     if (slot == NULL) {
         L->st.dropped_queue_full++;
         pthread_mutex_unlock(&L->mu);
-        sl_sink_count_dropped(sink, 1 + evicted);
+        sl_sink_count_dropped(sink, 1);
         return;
     }
 
@@ -154,9 +155,6 @@ static void loki_write(sl_sink *sink, const sl_record *rec, const char *line, si
         pthread_cond_signal(&L->work_cv);
     }
     pthread_mutex_unlock(&L->mu);
-    if (evicted > 0) {
-        sl_sink_count_dropped(sink, evicted);
-    }
 }
 
 /* ---- flush / close --------------------------------------------------------- */
@@ -199,15 +197,15 @@ static sl_status loki_flush(sl_sink *sink, int timeout_ms)
     return st;
 }
 
-/* Drops everything still queued as closed; mu held. Returns how many. */
-static uint64_t drop_queue_closed(sl__loki *L)
+/* Drops everything still queued as closed; mu held. */
+static void drop_queue_closed(sl__loki *L)
 {
     uint64_t n = L->q.records;
+    sl_sink_count_dropped(L->sink, n);
     L->pending_bytes -= L->q.line_bytes;
     sl__loki_ring_clear(&L->q);
     L->st.dropped_closed += n;
     L->done_seq += n;
-    return n;
 }
 
 static sl_status loki_close(sl_sink *sink, int timeout_ms)
@@ -229,15 +227,12 @@ static sl_status loki_close(sl_sink *sink, int timeout_ms)
         pthread_mutex_lock(&L->mu);
         L->worker_running = false;
     }
-    uint64_t left = drop_queue_closed(L);
+    drop_queue_closed(L);
     L->closed = true;
     pthread_cond_broadcast(&L->space_cv);
     pthread_cond_broadcast(&L->done_cv);
     bool lost = L->st.dropped_closed != dropped_before;
     pthread_mutex_unlock(&L->mu);
-    if (left > 0) {
-        sl_sink_count_dropped(sink, left);
-    }
     return lost ? SL_ETIMEDOUT : SL_OK;
 }
 

@@ -93,6 +93,13 @@ static void settle_locked(worker *w, settle_kind kind)
         L->st.dropped_closed += b->n;
         break;
     }
+    /* The wrapper's counters move before done_seq, so a flush that returns
+     * sees them final. */
+    if (kind == SETTLE_SENT) {
+        sl_sink_count_written(L->sink, b->n);
+    } else {
+        sl_sink_count_dropped(L->sink, b->n);
+    }
     L->done_seq += b->n;
     L->pending_bytes -= b->line_bytes;
     pthread_cond_broadcast(&L->done_cv);
@@ -100,15 +107,9 @@ static void settle_locked(worker *w, settle_kind kind)
 
 static void settle(worker *w, settle_kind kind)
 {
-    size_t n = w->batch.n;
     pthread_mutex_lock(&w->L->mu);
     settle_locked(w, kind);
     pthread_mutex_unlock(&w->L->mu);
-    if (kind == SETTLE_SENT) {
-        sl_sink_count_written(w->L->sink, n);
-    } else {
-        sl_sink_count_dropped(w->L->sink, n);
-    }
     sl__loki_batch_clear(&w->batch);
 }
 
@@ -323,17 +324,14 @@ static void gather(worker *w)
 static void drop_all_closed(worker *w)
 {
     sl__loki *L = w->L;
-    size_t n = w->batch.n + L->q.records;
     settle_locked(w, SETTLE_CLOSED);
+    sl_sink_count_dropped(L->sink, L->q.records);
     L->st.dropped_closed += L->q.records;
     L->done_seq += L->q.records;
     L->pending_bytes -= L->q.line_bytes;
     sl__loki_ring_clear(&L->q);
     sl__loki_batch_clear(&w->batch);
     pthread_cond_broadcast(&L->done_cv);
-    pthread_mutex_unlock(&L->mu);
-    sl_sink_count_dropped(L->sink, n);
-    pthread_mutex_lock(&L->mu);
 }
 
 static void *worker_main(void *arg)
