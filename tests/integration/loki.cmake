@@ -3,7 +3,7 @@
 # Every one runs the sink's worker thread beside the logging threads: `threads`.
 find_program(SL_PYTHON3_LOKI python3)
 if(SL_PYTHON3_LOKI)
-  foreach(t delivery faults)
+  foreach(t delivery faults process)
     sl_add_test(test_loki_${t}
       SOURCES integration/test_loki_${t}.c integration/loki_harness.c
       LIBS CURL::libcurl
