@@ -23,6 +23,9 @@
 
 #include "adapters/loki/loki_internal.h"
 
+/* Bytes moved from the queue per hold of the lock (a few microseconds). */
+#define GATHER_HOLD_BYTES (16u << 10)
+
 typedef struct worker {
     sl__loki *L;
     sl__loki_batch batch;
@@ -295,8 +298,21 @@ static void gather(worker *w)
     sl__loki *L = w->L;
     sl__loki_batch *b = &w->batch;
     bool popped = false;
+    size_t held = 0;
     sl__loki_slot *s;
     while ((s = sl__loki_ring_peek(&L->q)) != NULL) {
+        if (held >= GATHER_HOLD_BYTES) {
+            /* Let waiting callers in: they never wait for more than one
+             * chunk's worth of copying. */
+            if (L->space_waiters > 0) {
+                pthread_cond_broadcast(&L->space_cv);
+            }
+            pthread_mutex_unlock(&L->mu);
+            pthread_mutex_lock(&L->mu);
+            held = 0;
+            continue;
+        }
+        held += s->size;
         const char *line = sl__loki_slot_line(s);
         size_t cost = sl__loki_entry_cost(line, s->line_len, s->has_ctx);
         if (b->n > 0 && b->cost + cost > L->cfg.batch_bytes) {
