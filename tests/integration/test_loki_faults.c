@@ -1,0 +1,408 @@
+/*
+ * test_loki_faults.c - the Loki sink when Loki misbehaves: a 5-second outage
+ * with a queue large enough (nothing lost) and with a small one (received +
+ * dropped == logged, exactly, by reason, for both drop policies); 429 storms
+ * with and without Retry-After (waits grow, everything arrives); 5xx runs;
+ * a batch that outlives its maximum age; a stalled server (log calls keep
+ * returning quickly, drops are counted instead of the caller blocking).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "integration/loki_harness.h"
+
+static lk_recv R;
+
+static int setup(void **state)
+{
+    (void)state;
+    lk_recv_start(&R);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lk_recv_stop(&R);
+    return 0;
+}
+
+static int reset(void **state)
+{
+    (void)state;
+    assert_int_equal(lk_control(&R, "/control/reset", "{}"), 200);
+    return 0;
+}
+
+static sl_logger *make_logger(const sl_loki_options *o, sl_sink **loki)
+{
+    char err[256];
+    sl_status st = sl_loki_sink_new(o, loki, err, sizeof(err));
+    if (st != SL_OK) {
+        fail_msg("sl_loki_sink_new: %s", err);
+    }
+    sl_logger_options lo;
+    sl_logger_options_init(&lo);
+    lo.service = "faulty";
+    sl_logger *lg = NULL;
+    assert_int_equal(sl_logger_new(&lo, &lg), SL_OK);
+    assert_int_equal(sl_logger_add_sink(lg, *loki, SL_LEVEL_TRACE), SL_OK);
+    return lg;
+}
+
+static uint64_t dropped_total(const sl_loki_stats *st)
+{
+    return st->dropped_queue_full + st->dropped_rejected + st->dropped_too_long +
+           st->dropped_retries_exhausted + st->dropped_closed;
+}
+
+/* Every received line is a distinct record "i" in [0, n); returns how many. */
+static size_t check_unique(json_t *snap, int n, int *last_i)
+{
+    char *seen = calloc((size_t)n, 1);
+    size_t count = 0;
+    *last_i = -1;
+    json_t *streams = json_object_get(snap, "streams");
+    for (size_t s = 0; s < json_array_size(streams); s++) {
+        json_t *ents = json_object_get(json_array_get(streams, s), "entries");
+        for (size_t k = 0; k < json_array_size(ents); k++) {
+            const char *line =
+                json_string_value(json_object_get(json_array_get(ents, k), "line"));
+            json_t *rec = json_loads(line, 0, NULL);
+            assert_non_null(rec);
+            json_int_t i = json_integer_value(json_object_get(rec, "i"));
+            assert_true(i >= 0 && i < n);
+            assert_int_equal(seen[i], 0); /* exactly once */
+            seen[i] = 1;
+            if (i > *last_i) {
+                *last_i = (int)i;
+            }
+            count++;
+            json_decref(rec);
+        }
+    }
+    free(seen);
+    return count;
+}
+
+/* Pauses the logging thread briefly: spreads records over the outage. */
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- outages ----------------------------------------------------------------- */
+
+static void test_outage_big_queue(void **state)
+{
+    (void)state;
+    sl_loki_options o;
+    lk_options(&R, &o);
+    sl_sink *loki;
+    sl_logger *lg = make_logger(&o, &loki);
+    enum { N = 1000 };
+    int64_t t0 = lk_now_ms();
+    /* The receiver closes its listening socket for 5 s. */
+    assert_int_equal(lk_control(&R, "/control/faults", "{\"refuse_for_ms\":5000}"), 200);
+    for (int i = 0; i < N; i++) {
+        sl_info(lg, "during outage", SL_INT("i", i));
+        if (i % 100 == 99) {
+            pause_ms(200); /* records keep coming while pushes fail */
+        }
+    }
+    sl_loki_stats st;
+    sl_loki_get_stats(loki, &st);
+    assert_true(st.pending_records > 0);
+    assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
+    sl_loki_get_stats(loki, &st);
+    assert_true(lk_now_ms() - t0 >= 4000);
+    assert_int_equal(st.sent_records, N);
+    assert_int_equal(dropped_total(&st), 0);
+    assert_true(st.retries > 0);
+    sl_logger_free(lg);
+    json_t *snap = lk_wait_count(&R, N, 10000);
+    int last;
+    assert_int_equal(check_unique(snap, N, &last), N);
+    json_decref(snap);
+}
+
+static void outage_small_queue(sl_loki_overflow policy)
+{
+    sl_loki_options o;
+    lk_options(&R, &o);
+    o.queue_bytes = 64 << 10;
+    o.line_limit = 4096;
+    o.overflow = policy;
+    sl_sink *loki;
+    sl_logger *lg = make_logger(&o, &loki);
+    lk_errors errs = {0};
+    sl_sink_set_error_callback(loki, lk_on_error, &errs);
+    enum { N = 3000 };
+    assert_int_equal(lk_control(&R, "/control/faults", "{\"refuse_for_ms\":2000}"), 200);
+    for (int i = 0; i < N; i++) {
+        sl_info(lg, "small queue outage", SL_INT("i", i),
+                SL_STR("pad", "0123456789abcdef"));
+    }
+    assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
+    sl_loki_stats st;
+    sl_loki_get_stats(loki, &st);
+    sl_sink_stats ss;
+    sl_sink_get_stats(loki, &ss);
+    sl_logger_free(lg);
+    /* The queue held ~64 KiB: most records were dropped, each one counted. */
+    assert_true(st.dropped_queue_full > 0);
+    assert_int_equal(dropped_total(&st), st.dropped_queue_full);
+    assert_int_equal(st.sent_records + st.dropped_queue_full, N);
+    assert_int_equal(ss.written + ss.dropped, N);
+    json_t *snap = lk_wait_count(&R, st.sent_records, 10000);
+    int last;
+    size_t got = check_unique(snap, N, &last);
+    assert_int_equal(got, st.sent_records);
+    assert_int_equal(got + st.dropped_queue_full, N); /* received + dropped == logged */
+    if (policy == SL_LOKI_DROP_OLDEST) {
+        assert_int_equal(last, N - 1); /* the newest survive */
+    }
+    json_decref(snap);
+}
+
+static void test_outage_small_queue_drop_newest(void **state)
+{
+    (void)state;
+    outage_small_queue(SL_LOKI_DROP_NEWEST);
+}
+
+static void test_outage_small_queue_drop_oldest(void **state)
+{
+    (void)state;
+    outage_small_queue(SL_LOKI_DROP_OLDEST);
+}
+
+/* ---- 429 storms and 5xx runs -------------------------------------------------- */
+
+/* Monotonic arrival times (ms) of the pushes, and their statuses. */
+static size_t push_times(json_t *snap, double *t, int *status, size_t max)
+{
+    json_t *reqs = json_object_get(snap, "requests");
+    size_t n = json_array_size(reqs);
+    for (size_t i = 0; i < n && i < max; i++) {
+        json_t *rq = json_array_get(reqs, i);
+        t[i] = json_real_value(json_object_get(rq, "t")) * 1000.0;
+        status[i] = (int)json_integer_value(json_object_get(rq, "status"));
+    }
+    return n < max ? n : max;
+}
+
+static void storm(const char *faults, sl_loki_jitter jitter, int fails, double *gaps)
+{
+    assert_int_equal(lk_control(&R, "/control/faults", faults), 200);
+    sl_loki_options o;
+    lk_options(&R, &o);
+    o.backoff_min_ms = 40;
+    o.backoff_max_ms = 5000;
+    o.jitter = jitter;
+    sl_sink *loki;
+    sl_logger *lg = make_logger(&o, &loki);
+    for (int i = 0; i < 10; i++) {
+        sl_info(lg, "storm", SL_INT("i", i));
+    }
+    assert_int_equal(sl_logger_flush(lg, 60000), SL_OK);
+    sl_loki_stats st;
+    sl_loki_get_stats(loki, &st);
+    sl_logger_free(lg);
+    assert_int_equal(st.sent_records, 10);
+    assert_int_equal(st.retries, (uint64_t)fails);
+    json_t *snap = lk_wait_count(&R, 10, 5000);
+    int last;
+    assert_int_equal(check_unique(snap, 10, &last), 10);
+    double t[32];
+    int status[32];
+    size_t n = push_times(snap, t, status, 32);
+    assert_int_equal(n, (size_t)fails + 1);
+    for (int i = 0; i < fails; i++) {
+        assert_true(status[i] == 429 || status[i] >= 500);
+    }
+    assert_int_equal(status[fails], 204);
+    for (int i = 0; i < fails; i++) {
+        gaps[i] = t[i + 1] - t[i];
+    }
+    json_decref(snap);
+}
+
+static void test_429_storm_backoff_grows(void **state)
+{
+    (void)state;
+    /* Equal jitter keeps each wait within [cap/2, cap], so with the cap
+     * doubling every wait is at least the previous one: growth is certain,
+     * not just likely (full jitter is checked against its caps below). */
+    double gaps[6];
+    storm("{\"fail\":[{\"status\":429,\"count\":6}]}", SL_LOKI_JITTER_EQUAL, 6, gaps);
+    for (int i = 0; i + 1 < 6; i++) {
+        if (gaps[i + 1] + 5.0 < gaps[i]) {
+            fail_msg("wait %d (%.1f ms) shorter than wait %d (%.1f ms)", i + 1,
+                     gaps[i + 1], i, gaps[i]);
+        }
+    }
+    assert_true(gaps[5] > 4.0 * gaps[0]);
+    assert_true(gaps[0] >= 15.0);  /* cap 40 ms: at least 20 */
+    assert_true(gaps[5] >= 600.0); /* cap 1280 ms: at least 640 */
+
+    /* Full jitter (the default): every wait within its cap, all delivered. */
+    reset(NULL);
+    storm("{\"fail\":[{\"status\":429,\"count\":5}]}", SL_LOKI_JITTER_FULL, 5, gaps);
+    double cap = 40.0;
+    for (int i = 0; i < 5; i++) {
+        if (gaps[i] > cap + 250.0) {
+            fail_msg("full-jitter wait %d is %.1f ms, above its cap %.0f", i, gaps[i],
+                     cap);
+        }
+        cap *= 2;
+    }
+}
+
+static void test_429_retry_after(void **state)
+{
+    (void)state;
+    double gaps[3];
+    storm("{\"fail\":[{\"status\":429,\"count\":2},{\"status\":503,\"count\":1}],"
+          "\"retry_after\":\"1\"}",
+          SL_LOKI_JITTER_FULL, 3, gaps);
+    /* Backoff alone would wait at most 40, 80, 160 ms: Retry-After wins. */
+    for (int i = 0; i < 3; i++) {
+        if (gaps[i] < 950.0) {
+            fail_msg("retry %d came after %.1f ms, before Retry-After: 1", i, gaps[i]);
+        }
+    }
+    assert_int_equal(lk_control(&R, "/control/faults", "{\"retry_after\":null}"), 200);
+}
+
+static void test_5xx_run(void **state)
+{
+    (void)state;
+    double gaps[4];
+    storm("{\"fail\":[{\"status\":500,\"count\":2},{\"status\":503,\"count\":2}]}",
+          SL_LOKI_JITTER_FULL, 4, gaps);
+}
+
+static void test_retries_exhausted(void **state)
+{
+    (void)state;
+    assert_int_equal(lk_control(&R, "/control/faults",
+                                "{\"fail\":[{\"status\":503,\"count\":100000}]}"),
+                     200);
+    sl_loki_options o;
+    lk_options(&R, &o);
+    o.max_batch_age_ms = 300;
+    sl_sink *loki;
+    sl_logger *lg = make_logger(&o, &loki);
+    lk_errors errs = {0};
+    sl_sink_set_error_callback(loki, lk_on_error, &errs);
+    for (int i = 0; i < 8; i++) {
+        sl_info(lg, "doomed", SL_INT("i", i));
+    }
+    assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
+    sl_loki_stats st;
+    sl_loki_get_stats(loki, &st);
+    assert_int_equal(st.dropped_retries_exhausted, 8);
+    assert_int_equal(st.last_http_status, 503);
+    assert_true(st.retries >= 1);
+    assert_int_equal(lk_control(&R, "/control/faults", "{\"fail\":[]}"), 200);
+    for (int i = 8; i < 12; i++) {
+        sl_info(lg, "fine", SL_INT("i", i));
+    }
+    assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
+    sl_loki_get_stats(loki, &st);
+    assert_int_equal(st.sent_records, 4);
+    assert_int_equal(st.sent_records + dropped_total(&st), 12);
+    sl_logger_free(lg);
+    json_t *snap = lk_wait_count(&R, 4, 5000);
+    int last;
+    assert_int_equal(check_unique(snap, 12, &last), 4);
+    json_decref(snap);
+}
+
+/* ---- a stalled server ------------------------------------------------------- */
+
+static void test_stalled_server(void **state)
+{
+    (void)state;
+    /* Every answer takes 3 s; the sink gives up after 300 ms and retries. */
+    assert_int_equal(lk_control(&R, "/control/faults", "{\"delay_ms\":3000}"), 200);
+    sl_loki_options o;
+    lk_options(&R, &o);
+    o.request_timeout_ms = 300;
+    o.queue_bytes = 64 << 10;
+    o.line_limit = 4096;
+    sl_sink *loki;
+    sl_logger *lg = make_logger(&o, &loki);
+    enum { N = 20000 };
+    int64_t worst_ns = 0;
+    int64_t t_start = lk_now_ms();
+    for (int i = 0; i < N; i++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        sl_info(lg, "stalled", SL_INT("i", i));
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        int64_t d = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+        if (d > worst_ns) {
+            worst_ns = d;
+        }
+    }
+    int64_t spent = lk_now_ms() - t_start;
+    sl_loki_stats st;
+    sl_loki_get_stats(loki, &st);
+    /* Behaviour, not a benchmark: the caller never waited for the server
+     * (one 300 ms request timeout would show), the queue filled and drops
+     * were counted instead. The bound is generous for sanitizer builds. */
+    if (worst_ns > 200 * 1000000LL) {
+        fail_msg("a log call took %.1f ms while the server stalled",
+                 (double)worst_ns / 1e6);
+    }
+    assert_true(spent < 5000);
+    assert_true(st.dropped_queue_full > 0);
+    assert_int_equal(st.sent_records, 0);
+
+    /* Let at least one request time out and be retried before the server
+     * recovers. */
+    int64_t deadline = lk_now_ms() + 10000;
+    while (st.retries == 0 && lk_now_ms() < deadline) {
+        pause_ms(10);
+        sl_loki_get_stats(loki, &st);
+    }
+    assert_true(st.retries > 0);
+    assert_int_equal(st.last_http_status, 0); /* a transport error: the timeout */
+    assert_int_equal(lk_control(&R, "/control/faults", "{\"delay_ms\":0}"), 200);
+    assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
+    sl_loki_get_stats(loki, &st);
+    assert_true(st.retries > 0);
+    assert_int_equal(st.sent_records + dropped_total(&st), N);
+    sl_logger_free(lg);
+    json_t *snap = lk_wait_count(&R, st.sent_records, 10000);
+    int last;
+    assert_int_equal(check_unique(snap, N, &last), st.sent_records);
+    json_decref(snap);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_outage_big_queue, reset),
+        cmocka_unit_test_setup(test_outage_small_queue_drop_newest, reset),
+        cmocka_unit_test_setup(test_outage_small_queue_drop_oldest, reset),
+        cmocka_unit_test_setup(test_429_storm_backoff_grows, reset),
+        cmocka_unit_test_setup(test_429_retry_after, reset),
+        cmocka_unit_test_setup(test_5xx_run, reset),
+        cmocka_unit_test_setup(test_retries_exhausted, reset),
+        cmocka_unit_test_setup(test_stalled_server, reset),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
