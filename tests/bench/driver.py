@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PINO_DIR = os.path.join(ROOT, "tests", "bench", "pino")
@@ -46,9 +47,21 @@ MATRIX = [
 
 SAMPLE_IMPLS = ["spanlog", "spdlog", "jansson", "pino"]
 
+LOKI_IMPLS = ["spanlog", "spanlog-nogzip", "pino-loki"]
+LOKI_RECORDS = 100000
 
-def program(build, impl):
+
+def program(build, impl, bench=None):
     """The command that runs `impl`, or None when it was not built."""
+    if bench == "loki":
+        if impl.startswith("spanlog"):
+            exe = os.path.join(build, "tests", "bench", "bench_cmp_spanlog_loki")
+            return [exe] if os.access(exe, os.X_OK) else None
+        node = shutil.which("node")
+        if node is None or not os.path.isdir(os.path.join(PINO_DIR, "node_modules",
+                                                          "pino-loki")):
+            return None
+        return [node, os.path.join(PINO_DIR, "loki.js")]
     if impl.startswith("spanlog"):
         exe = os.path.join(build, "tests", "bench", "bench_cmp_spanlog")
     elif impl.startswith("spdlog"):
@@ -128,6 +141,62 @@ def key_check(build):
     return ok, report
 
 
+# ---- Loki: spanlog's sink and pino-loki into one receiver ---------------------
+
+class Receiver:
+    """bench_loki_recv on a loopback port it picks; it exits when our pipe
+    to its stdin closes, so it never outlives the driver."""
+
+    def __init__(self, build):
+        exe = os.path.join(build, "tests", "bench", "bench_loki_recv")
+        self.proc = subprocess.Popen([exe, "--lifetime", "900"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.url = "http://127.0.0.1:%d" % int(self.proc.stdout.readline())
+
+    def call(self, method, path):
+        req = urllib.request.Request(self.url + path, method=method)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def loki_runs(build, receiver, first, check):
+    """One run of each Loki client; returns their lines, bytes filled in."""
+    lines = []
+    for impl in LOKI_IMPLS:
+        cmd = program(build, impl, "loki")
+        if cmd is None:
+            continue
+        receiver.call("POST", "/reset")
+        out = run(cmd + ["--impl", impl, "--bench", "loki", "--url", receiver.url,
+                         "--records", str(LOKI_RECORDS)])
+        r = json.loads(out.strip().splitlines()[-1])
+        st = receiver.call("GET", "/stats")
+        if st["entries"] != LOKI_RECORDS or st["errors"] != 0:
+            raise RuntimeError("%s: the receiver counted %d entries of %d, %d errors" % (
+                impl, st["entries"], LOKI_RECORDS, st["errors"]))
+        # Bytes on the wire: request line, headers and body, as the receiver saw them.
+        r["bytes_per_record"] = round(st["wire_bytes"] / st["entries"], 1)
+        if first:
+            problems = check_record("pino" if impl == "pino-loki" else impl,
+                                    st.get("sample_line") or "")
+            check[impl] = {"line": st.get("sample_line"), "problems": problems,
+                           "requests": st["requests"], "wire_bytes": st["wire_bytes"],
+                           "decoded_bytes": st["decoded_bytes"], "streams": st["streams"],
+                           "entries": st["entries"]}
+            print("loki record check %-14s %s" % (
+                impl, "ok" if not problems else "; ".join(problems)), flush=True)
+        line = json.dumps(r, separators=(",", ":"))
+        lines.append(line)
+        if first:
+            print(line, flush=True)
+    return lines
+
+
 # ---- the machine --------------------------------------------------------------
 
 def first_line(cmd):
@@ -194,7 +263,13 @@ def main():
     skipped = set()
 
     micro = os.path.join(args.build, "tests", "bench", "bench_spanlog_micro")
+    receiver = None
+    loki_check = {}
+    if os.access(os.path.join(args.build, "tests", "bench", "bench_loki_recv"), os.X_OK):
+        receiver = Receiver(args.build)
     for rep in range(args.repeat):
+        if receiver is not None:
+            lines += loki_runs(args.build, receiver, rep == 0, loki_check)
         if os.access(micro, os.X_OK):
             out = run([micro, "--scale", str(args.scale)])
             lines += [l for l in out.splitlines() if l.startswith("{")]
@@ -214,6 +289,8 @@ def main():
         print("repetition %d of %d done (%.0f s)" % (rep + 1, args.repeat, time.time() - started),
               flush=True)
 
+    if receiver is not None:
+        receiver.close()
     with open(args.out, "w", encoding="utf-8") as f:
         for l in lines:
             json.loads(l)  # every line must be JSON
@@ -223,7 +300,9 @@ def main():
     info["scale"] = args.scale
     info["skipped"] = sorted(skipped)
     info["record_check"] = records
-    info["record_check_ok"] = ok
+    info["record_check_ok"] = ok and all(not c["problems"] for c in loki_check.values())
+    info["loki_check"] = loki_check
+    info["loki_records"] = LOKI_RECORDS
     with open(os.path.join(os.path.dirname(args.out), "machine.json"), "w",
               encoding="utf-8") as f:
         json.dump(info, f, indent=1, sort_keys=True)

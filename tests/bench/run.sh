@@ -11,9 +11,10 @@
 #   tests/bench/run.sh [--repeat N] [--scale X]     (driver options)
 #
 # Environment: SPANLOG_BENCH_BUILD overrides the build directory.
-# Takes about 3-4 minutes on a 2-core machine; needs cmake, a C and C++
-# compiler, libjansson-dev, libspdlog-dev (optional), node+npm (optional),
-# python3 and gnuplot (optional, for the plot).
+# Takes about 3 minutes on a 2-core machine; needs cmake, a C compiler,
+# libjansson-dev and python3; optional: a C++ compiler and libspdlog-dev (the
+# spdlog peer), node+npm (pino, pino-loki), libmicrohttpd-dev (the Loki
+# comparison's receiver), gnuplot (the plot).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SPANLOG_BENCH_BUILD:-$root/build-bench}
@@ -21,15 +22,21 @@ build=${SPANLOG_BENCH_BUILD:-$root/build-bench}
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPANLOG_BUILD_TESTS=OFF \
       -DSPANLOG_BUILD_EXAMPLES=OFF -DSPANLOG_BUILD_BENCH=ON >/dev/null
 targets="bench_cmp_spanlog bench_spanlog_micro bench_cmp_jansson"
-# The spdlog peer is only configured when a C++ compiler and spdlog exist.
-if cmake --build "$build" --target help | grep -q bench_cmp_spdlog; then
-    targets="$targets bench_cmp_spdlog"
-fi
+# Optional programs are configured only when their dependencies exist (C++
+# and spdlog; libmicrohttpd and the Loki adapter).
+help=$(cmake --build "$build" --target help)
+for t in bench_cmp_spdlog bench_loki_recv bench_cmp_spanlog_loki; do
+    if printf '%s\n' "$help" | grep -q "$t"; then
+        targets="$targets $t"
+    fi
+done
 # shellcheck disable=SC2086
 cmake --build "$build" -j2 --target $targets
 
-if command -v npm >/dev/null 2>&1 && [ ! -d "$root/tests/bench/pino/node_modules/pino" ]; then
-    (cd "$root/tests/bench/pino" && npm ci --no-audit --no-fund --loglevel=error)
+pino="$root/tests/bench/pino"
+if command -v npm >/dev/null 2>&1 &&
+   { [ ! -d "$pino/node_modules/pino" ] || [ ! -d "$pino/node_modules/pino-loki" ]; }; then
+    (cd "$pino" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 python3 "$root/tests/bench/driver.py" --build "$build" "$@"

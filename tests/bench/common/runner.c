@@ -157,7 +157,8 @@ int bench_run(const bench_ops *ops, const bench_cfg *cfg, bench_result *r)
 static void usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s --impl NAME --bench NAME [--threads N] [--dir DIR] [--scale X]\n",
+            "usage: %s --impl NAME --bench NAME [--threads N] [--dir DIR] [--scale X]\n"
+            "          [--url URL] [--records N]\n",
             prog);
 }
 
@@ -167,6 +168,7 @@ int bench_parse_args(int argc, char **argv, bench_args *a)
     a->dir = ".";
     a->threads = 1;
     a->budget_scale = 1.0;
+    a->records = 100000;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
@@ -183,6 +185,10 @@ int bench_parse_args(int argc, char **argv, bench_args *a)
             a->threads = atoi(v);
         } else if (strcmp(argv[i], "--scale") == 0) {
             a->budget_scale = atof(v);
+        } else if (strcmp(argv[i], "--url") == 0) {
+            a->url = v;
+        } else if (strcmp(argv[i], "--records") == 0) {
+            a->records = atol(v);
         } else {
             usage(argv[0]);
             return -1;
@@ -190,7 +196,7 @@ int bench_parse_args(int argc, char **argv, bench_args *a)
         i++;
     }
     if (a->impl == NULL || a->bench == NULL || a->threads < 1 || a->threads > 64 ||
-        !(a->budget_scale > 0)) {
+        !(a->budget_scale > 0) || a->records < 1) {
         usage(argv[0]);
         return -1;
     }

@@ -64,6 +64,8 @@ typedef struct bench_args {
     const char *dir; /* where "file" scenarios write; default "." */
     int threads;
     double budget_scale; /* multiplies budgets and counts; default 1 */
+    const char *url;     /* Loki scenarios: the receiver's base URL */
+    long records;        /* Loki scenarios: records to send; default 100000 */
 } bench_args;
 
 /* Returns 0, or -1 (and prints usage to stderr) on a bad command line. */
