@@ -17,8 +17,33 @@ It serves until SIGTERM/SIGINT, POST /control/shutdown, its parent exiting, or
 --lifetime seconds (default 900) passing, so a crashed test never leaves it
 behind. It writes nothing to stdout; errors go to stderr.
 
-Python 3 standard library only. See the docstring of ControlHandler (below)
-and docs in the self-test for the control API.
+Python 3 standard library only. The control API is described on class
+Handler below; loki_receiver_selftest.py shows every rule and fault in use.
+
+Fault settings (POST /control/faults, JSON, each key optional, merged into
+the current state; GET /control/faults shows it):
+  fail: [{"status": 503, "count": 3, "body": "..."}]  the next pushes get these
+      statuses in order, nothing stored (replaces any pending list)
+  retry_after: "2" | null     Retry-After header on 429/503 answers while set
+  reject_next: N              the next N pushes get 400 "rejected by test"
+  delay_ms: MS, delay_count: N  the next N pushes wait MS before being
+      processed (no delay_count: every push until delay_ms is 0/null). A
+      client that gives up meanwhile is noticed: nothing of its push is
+      stored and the request is logged with status 499, as when Loki sees a
+      cancelled request. Choose MS well above the client's timeout.
+  refuse_for_ms: MS           close the listening socket and every open
+      connection now, reopen on the same port after MS (answered before the
+      socket goes away is only this control request)
+  loki29: true|false          a push holding any non-empty structured metadata
+      gets 400 (Loki 2.9's text, which includes "disallowed", plus
+      "structured metadata is not allowed"); nothing of it is stored
+  require_tenant: "acme"|null X-Scope-OrgID must equal it, else 401 "no org id"
+  require_auth: "Bearer x"|null  Authorization must equal it, else 401
+Order on each push: delay, fail, reject_next, auth, tenant, then Loki's rules.
+
+Counters: accepted (entries stored), duplicates_dropped, pushes (push
+requests received), rejected_entries (entries of decodable pushes that were
+not stored: invalid stream or entry, loki29, reject_next).
 
 Where this receiver is deliberately stricter than Loki (a strict peer proves a
 sink right; it never excuses a sink):
