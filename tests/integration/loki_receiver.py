@@ -31,9 +31,9 @@ the current state; GET /control/faults shows it):
       client that gives up meanwhile is noticed: nothing of its push is
       stored and the request is logged with status 499, as when Loki sees a
       cancelled request. Choose MS well above the client's timeout.
-  refuse_for_ms: MS           close the listening socket and every open
-      connection now, reopen on the same port after MS (answered before the
-      socket goes away is only this control request)
+  refuse_for_ms: MS           close the listening socket and every other open
+      connection, then answer this request (Connection: close); reopen on
+      the same port MS later. Connecting meanwhile is refused.
   loki29: true|false          a push holding any non-empty structured metadata
       gets 400 (Loki 2.9's text, which includes "disallowed", plus
       "structured metadata is not allowed"); nothing of it is stored
@@ -610,10 +610,6 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "spanlog-loki-receiver/1"
     timeout = 120  # an idle keep-alive connection is closed after this
 
-    def setup(self):
-        super().setup()
-        self.server.app.track(self.connection, True)
-
     def finish(self):
         try:
             super().finish()
@@ -950,6 +946,12 @@ class Server(ThreadingHTTPServer):
     block_on_close = False  # never join handler threads (one may be waiting on us)
     allow_reuse_address = True  # reopen on the same port after a refusal
     request_queue_size = 128
+
+    def process_request(self, request, client_address):
+        # Tracked here, on the accepting thread, so that once the serving
+        # loop has stopped every accepted connection is known and can be cut.
+        self.app.track(request, True)
+        super().process_request(request, client_address)
 
     def server_bind(self):
         # HTTPServer.server_bind resolves the host name (a DNS call that can
