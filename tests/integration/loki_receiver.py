@@ -57,7 +57,6 @@ sink right; it never excuses a sink):
 """
 
 import argparse
-import gzip
 import json
 import os
 import queue

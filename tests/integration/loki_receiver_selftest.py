@@ -12,7 +12,6 @@ import gzip
 import http.client
 import json
 import os
-import re
 import shutil
 import signal
 import socket
