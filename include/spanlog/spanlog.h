@@ -8,6 +8,9 @@
 #include "common.h"
 #include "trace.h"
 #include "log.h"
+#include "span.h"
+#include "baggage.h"
+#include "propagation.h"
 #include "sink.h"
 #include "stdout.h"
 

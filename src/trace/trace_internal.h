@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "spanlog/baggage.h"
+#include "spanlog/span.h"
 
 /*
  * Lowercase-hex decoding table: '0'-'9' and 'a'-'f' map to 0-15, every other
@@ -70,5 +72,28 @@ static inline int sl__all_zero(const uint8_t *b, size_t n)
 
 /* A fresh 64-bit random value from the calling thread's generator. */
 uint64_t sl__rand64(void);
+
+/*
+ * Pops the context entry with this token and every entry above it from the
+ * calling thread's stack. Returns how many were popped (0: not found).
+ */
+int sl__context_pop_to(uint64_t token);
+
+/* The process-wide sampler's decision for a new span (sampler.c). */
+int sl__sampler_decide(const sl_span_context *parent, sl_trace_id trace_id);
+
+/* CLOCK_REALTIME in ns. */
+int64_t sl__span_clock_ns(void);
+
+/* Hands an ended sampled span to the processors and the end hook. */
+void sl__span_report(const sl_span_data *d);
+
+/* Set by sl_span_set_end_logger (span_record.c); NULL: no end record. */
+typedef void (*sl__span_end_hook_fn)(const sl_span_data *d);
+extern _Atomic(sl__span_end_hook_fn) sl__span_end_hook;
+
+/* Formats the first `count` entries of b (may write nothing when cap is 0);
+ * returns the full length, which may exceed cap. No NUL is written. */
+size_t sl__baggage_format_n(const sl_baggage *b, size_t count, char *buf, size_t cap);
 
 #endif /* SPANLOG_TRACE_INTERNAL_H */
