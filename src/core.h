@@ -101,6 +101,12 @@ bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
 /* The key the profile uses for the service name ("service", "service.name"). */
 const char *sl__profile_service_key(sl_profile profile);
 
+/* ---- record.c -------------------------------------------------------------- */
+
+/* Frees the calling thread's record buffers (the exit handler, for the main
+ * thread, whose thread-exit destructors never run). */
+void sl__scratch_release(void);
+
 /* ---- logger.c -------------------------------------------------------------- */
 
 /* Marks the core as in use: no more sinks may be added. */

@@ -12,6 +12,7 @@
  */
 #include <jansson.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
@@ -42,8 +43,6 @@ static int remaining_ms(int64_t deadline)
     int64_t left = deadline - sl__monotonic_ns();
     return left <= 0 ? 0 : (int)(left / 1000000);
 }
-
-void sl__scratch_release(void); /* record.c: this thread's buffers */
 
 static void flush_at_exit(void)
 {

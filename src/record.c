@@ -66,8 +66,6 @@ static void scratch_key_create(void)
     (void)pthread_key_create(&scratch_key, scratch_destructor);
 }
 
-void sl__scratch_release(void); /* called by the exit handler (logger.c) */
-
 void sl__scratch_release(void)
 {
     scratch *s = tls_scratch;
