@@ -127,7 +127,8 @@ SL_API sl_status sl_tracestate_parse(const char *header, size_t len,
  * leaves the stack unchanged. attach returns SL_EINVAL for NULL arguments,
  * SL_ERANGE past SL_CONTEXT_MAX_DEPTH, SL_ENOMEM if the thread's stack could
  * not grow. An invalid context may be attached: it hides the outer context
- * (records then carry no trace ids).
+ * (records then carry no trace ids). The new entry keeps the current
+ * baggage (baggage.h: sl_context_attach_with sets both).
  */
 #define SL_CONTEXT_MAX_DEPTH 256
 
@@ -159,7 +160,9 @@ SL_API size_t sl_context_depth(void);
  * sl_span_start() copies `name`. It returns NULL only when memory runs out.
  * A span is owned by its caller until sl_span_end(), which frees it; pass it
  * to sl_span_end() on the thread that started it. sl_span_end(NULL) is a
- * no-op.
+ * no-op. What ending twice, ending on another thread or ending a parent
+ * before its child does is defined in span.h ("misuse"); span.h also holds
+ * attributes, events, status, sampling and the span-end hooks.
  */
 typedef enum sl_span_kind {
     SL_SPAN_INTERNAL = 0,

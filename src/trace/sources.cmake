@@ -7,5 +7,6 @@ list(APPEND SL_SOURCES
   src/trace/span.c
   src/trace/sampler.c
   src/trace/processor.c
+  src/trace/span_record.c
   src/trace/baggage.c
   src/trace/propagation.c)
