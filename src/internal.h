@@ -58,7 +58,7 @@ void sl__jw_reset(sl__jw *w); /* len = need = 0, overflow cleared, buffer kept *
 
 void sl__jw_raw(sl__jw *w, const char *s, size_t n); /* appended as is */
 void sl__jw_char(sl__jw *w, char c);
-void sl__jw_string(sl__jw *w, const char *s, size_t n); /* "escaped" */
+void sl__jw_string(sl__jw *w, const char *s, size_t n); /* "escaped"; NULL: "" */
 void sl__jw_string_body(sl__jw *w, const char *s, size_t n); /* escaped, no quotes */
 void sl__jw_int(sl__jw *w, int64_t v);
 void sl__jw_uint(sl__jw *w, uint64_t v);

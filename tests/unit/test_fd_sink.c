@@ -714,6 +714,54 @@ static void test_buffered_fork(void **state)
     unlink(path);
 }
 
+/* ---- allocation failures ------------------------------------------------------------
+ */
+
+static long fail_at = -1, n_calls;
+
+static void *failing_malloc(size_t n)
+{
+    return fail_at >= 0 && n_calls++ == fail_at ? NULL : malloc(n);
+}
+
+static void *failing_realloc(void *p, size_t n)
+{
+    return fail_at >= 0 && n_calls++ == fail_at ? NULL : realloc(p, n);
+}
+
+/* Each allocation of sl_fd_sink_new fails in turn: SL_ENOMEM, nothing leaked
+ * (the ASan build checks), and the caller's fd left open. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    const sl_allocator failing = {failing_malloc, failing_realloc, free};
+    assert_int_equal(sl_set_allocator(&failing), SL_OK);
+    int fd = dup(2);
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.fd = fd;
+    o.buffered = true;
+    int failures = 0;
+    for (long k = 0;; k++) {
+        fail_at = k;
+        n_calls = 0;
+        sl_sink *sink = NULL;
+        sl_status st = sl_fd_sink_new(&o, &sink);
+        if (st == SL_OK) {
+            fail_at = -1;
+            sl_sink_free(sink, 0);
+            break;
+        }
+        assert_int_equal(st, SL_ENOMEM);
+        assert_null(sink);
+        assert_true(fcntl(fd, F_GETFD) >= 0);
+        failures++;
+    }
+    assert_true(failures >= 3); /* state, buffer, wrapper */
+    assert_int_equal(sl_set_allocator(NULL), SL_OK);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_buffered_rules),
         cmocka_unit_test(test_buffered_at_exit),
         cmocka_unit_test(test_buffered_fork),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,14 @@ static void test_escape_table(void **state)
 {
     (void)state;
     check_string("plain", 5, "plain", "plain", 5);
+    /* NULL is written as an empty string, whatever length comes with it */
+    char out[8];
+    sl__jw w;
+    sl__jw_init(&w, out, sizeof out);
+    sl__jw_string(&w, NULL, 5);
+    assert_int_equal(w.len, 2);
+    assert_memory_equal(out, "\"\"", 2);
+    assert_int_equal(sl__json_escaped_len(NULL, 5), 0);
     check_string("", 0, "", "", 0);
     check_string("a\"b", 3, "a\\\"b", "a\"b", 3);
     check_string("\\", 1, "\\\\", "\\", 1);
