@@ -8,7 +8,24 @@
  *
  * Ownership: fields, messages and contexts passed to log calls are borrowed
  * for the duration of the call only. Option strings are copied at create.
- */
+ *
+ * Memory: a record is encoded into a buffer owned by the calling thread
+ * (grown once to the largest max_record_bytes it meets, freed when the
+ * thread exits), so logging makes no heap allocation in steady state. Two
+ * exceptions: SL_JSON values are dumped by jansson, which allocates; and
+ * vsnprintf may allocate for some conversions (%ls, huge precisions).
+ *
+ * Size limit: a line (newline included) is never longer than
+ * max_record_bytes. A longer record is cut inside its largest strings (msg
+ * and the call's string fields, all cut to one common length so short ones
+ * stay whole, on UTF-8 boundaries) and gets "truncated":true as its last key.
+ * When even that cannot fit (huge keys or embedded JSON), the record keeps
+ * only the head keys (time, level, msg cut to fit, service, trace ids) and
+ * "truncated":true.
+ *
+ * At exit: an atexit handler flushes every live logger's sinks, within 2 s
+ * in total, so records buffered by a program that never calls
+ * sl_logger_flush() are not lost.
 #ifndef SPANLOG_LOG_H
 #define SPANLOG_LOG_H
 
@@ -93,12 +110,18 @@ typedef enum sl_profile {
 SL_API sl_status sl_profile_parse(const char *name, sl_profile *out);
 
 typedef struct sl_logger_options {
-    const char *service;     /* written as "service" (or the profile's key); NULL = omitted */
+    const char *service;     /* written as "service" (or the profile's key); NULL = omitted;
+                                at most 300 bytes once JSON-escaped (SL_EINVAL) */
     sl_level level;          /* default SL_LEVEL_INFO */
     sl_profile profile;      /* default SL_PROFILE_DEFAULT */
-    size_t max_record_bytes; /* default 65536, minimum 1024; larger records are truncated */
-    bool caller_info;        /* write "caller":"file:line" and "func"; default false */
-    bool trace_flags;        /* write the trace flags too (default profile: "traceFlags") */
+    size_t max_record_bytes; /* default 65536, minimum 1024, maximum 64 MiB; the newline
+                                counts; larger records are truncated */
+    bool caller_info;        /* write "caller":"file:line" and "func" (ecs profile:
+                                log.origin.file.name/.line, log.origin.function);
+                                default false */
+    bool trace_flags;        /* write the trace flags too, as 2 lowercase hex digits
+                                ("traceFlags"; ecs "trace.flags"; otel always writes
+                                "trace_flags") */
 } sl_logger_options;
 
 /* Fills *opts with the defaults. */
@@ -134,7 +157,9 @@ SL_API sl_status sl_logger_add_sink(sl_logger *lg, sl_sink *sink, sl_level min_l
  * with the parent's current level, and writes the parent's bound fields and
  * then its own on every record. Field values are copied and encoded once
  * here (SL_JSON values are reference-counted with json_incref). Parent and
- * child may be freed in any order. Thread-safe.
+ * child may be freed in any order. Thread-safe. Returns SL_EINVAL (parent or
+ * out NULL, fields NULL with nfields > 0), SL_ERANGE (the bound fields alone
+ * would not fit in max_record_bytes), SL_ENOMEM; *out is NULL on failure.
  */
 SL_API sl_status sl_logger_child(sl_logger *parent, const sl_field *fields, size_t nfields,
                                  sl_logger **out);
@@ -143,16 +168,22 @@ SL_API sl_status sl_logger_child(sl_logger *parent, const sl_field *fields, size
 SL_API sl_logger *sl_logger_child_or_null(sl_logger *parent, const sl_field *fields,
                                           size_t nfields);
 
-/* Releases the logger. NULL is a no-op. Not concurrently with calls on lg. */
+/*
+ * Releases the logger. When it is the last logger sharing its sinks, they
+ * are closed (each within 2 s) and destroyed. NULL is a no-op. Not
+ * concurrently with calls on lg.
+ */
 SL_API void sl_logger_free(sl_logger *lg);
 
-/* Level: readable and settable from any thread. */
+/* Level: readable and settable from any thread. Out-of-range values are
+ * ignored by set; get returns SL_LEVEL_OFF for NULL. */
 SL_API void sl_logger_set_level(sl_logger *lg, sl_level level);
 SL_API sl_level sl_logger_get_level(const sl_logger *lg);
 
 /*
  * Flushes every sink of the logger, waiting at most timeout_ms (negative:
- * no bound). SL_ETIMEDOUT when some sink could not finish in time.
+ * no bound). SL_ETIMEDOUT when some sink could not finish in time (the
+ * first error any sink returned); SL_EINVAL for NULL.
  */
 SL_API sl_status sl_logger_flush(sl_logger *lg, int timeout_ms);
 
@@ -161,14 +192,19 @@ SL_API sl_status sl_logger_flush(sl_logger *lg, int timeout_ms);
 /*
  * The record writer behind the macros. ctx NULL means "the calling thread's
  * current context"; otherwise *ctx is used instead (event-loop callbacks,
- * work handed to another thread). src may be NULL. msg NULL is written as "".
+ * work handed to another thread); an invalid *ctx means no trace keys. src
+ * may be NULL. msg NULL is written as "". fields may be NULL (nfields is
+ * then ignored). level must be SL_LEVEL_TRACE..SL_LEVEL_FATAL; anything
+ * else (SL_LEVEL_OFF included) writes nothing. A sink may itself log from
+ * its write callback (that nested record uses a temporary buffer).
  * Never fails, never blocks unless a sink was configured to.
  */
 SL_API void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *ctx,
                          const sl_src *src, const char *msg, const sl_field *fields,
                          size_t nfields);
 
-/* printf-style: the formatted text is the message. */
+/* printf-style: the formatted text is the message (fmt NULL: ""). The text
+ * is formatted into a per-thread buffer, at most max_record_bytes long. */
 SL_API void sl_log_writef(sl_logger *lg, sl_level level, const sl_span_context *ctx,
                           const sl_src *src, const char *fmt, ...) SL__PRINTF(5, 6);
 SL_API void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,

@@ -82,9 +82,6 @@ int sl__context_pop_to(uint64_t token);
 /* The process-wide sampler's decision for a new span (sampler.c). */
 int sl__sampler_decide(const sl_span_context *parent, sl_trace_id trace_id);
 
-/* CLOCK_REALTIME in ns. */
-int64_t sl__span_clock_ns(void);
-
 /* Hands an ended sampled span to the processors and the end hook. */
 void sl__span_report(const sl_span_data *d);
 
