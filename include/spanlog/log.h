@@ -26,6 +26,7 @@
  * At exit: an atexit handler flushes every live logger's sinks, within 2 s
  * in total, so records buffered by a program that never calls
  * sl_logger_flush() are not lost.
+ */
 #ifndef SPANLOG_LOG_H
 #define SPANLOG_LOG_H
 
