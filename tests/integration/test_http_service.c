@@ -573,6 +573,106 @@ static void test_tracestate_headers_are_joined_in_order(void **state)
     roundtrip(headers, 2, &e);
 }
 
+/* The non-empty members of a tracestate list, blanks trimmed, joined with ','. */
+static void tracestate_members(const char *list, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (*list != '\0') {
+        const char *end = strchr(list, ',');
+        size_t len = end != NULL ? (size_t)(end - list) : strlen(list);
+        while (len > 0 && (*list == ' ' || *list == '\t')) {
+            list++;
+            len--;
+        }
+        while (len > 0 && (list[len - 1] == ' ' || list[len - 1] == '\t')) {
+            len--;
+        }
+        if (len > 0 && n + len + 2 <= cap) {
+            if (n > 0) {
+                out[n++] = ',';
+            }
+            memcpy(out + n, list, len);
+            n += len;
+        }
+        list += end != NULL ? (size_t)(end - list) + 1 : strlen(list);
+    }
+    out[n] = '\0';
+}
+
+/* 32 members over four fields are kept, joined; a 33rd drops the whole list. */
+static void test_tracestate_member_limit(void **state)
+{
+    char fields[4][160];
+    char joined[640] = "";
+    size_t i;
+    (void)state;
+    for (i = 0; i < 4; i++) {
+        size_t n = (size_t)snprintf(fields[i], sizeof(fields[i]), "tracestate: ");
+        for (size_t k = 0; k < 8; k++) {
+            unsigned m = (unsigned)(i * 8 + k + 1);
+            n += (size_t)snprintf(fields[i] + n, sizeof(fields[i]) - n, "%sbar%02u=%02u",
+                                  k > 0 ? "," : "", m, m);
+        }
+        snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s",
+                 i > 0 ? "," : "", fields[i] + strlen("tracestate: "));
+    }
+    {
+        const char *headers[] = {"traceparent: 00-" IN_TRACE "-" IN_PARENT "-01",
+                                 fields[0],
+                                 fields[1],
+                                 fields[2],
+                                 fields[3],
+                                 NULL};
+        expect e = {.origin = "continued",
+                    .trace = IN_TRACE,
+                    .parent = IN_PARENT,
+                    .flags = "01",
+                    .tracestate = joined};
+        roundtrip(headers, 1, &e);
+    }
+    {
+        const char *headers[] = {"traceparent: 00-" IN_TRACE "-" IN_PARENT "-01",
+                                 fields[0],
+                                 fields[1],
+                                 fields[2],
+                                 fields[3],
+                                 "tracestate: bar33=33",
+                                 NULL};
+        expect e = {
+            .origin = "continued", .trace = IN_TRACE, .parent = IN_PARENT, .flags = "01"};
+        roundtrip(headers, 1, &e);
+    }
+}
+
+static void test_empty_tracestate_fields_are_harmless(void **state)
+{
+    static const char *const orders[][2] = {{"tracestate;", "tracestate: foo=1"},
+                                            {"tracestate: foo=1", "tracestate;"}};
+    size_t i;
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        const char *headers[] = {"traceparent: 00-" IN_TRACE "-" IN_PARENT "-00",
+                                 orders[i][0], orders[i][1], NULL};
+        char prefix[32];
+        char members[64];
+        const hs_hit *hit;
+        const char *ts;
+        hs_response resp;
+        json_t *calls;
+
+        next_prefix(prefix, sizeof(prefix), "empty");
+        calls = post_protocol(headers, prefix, 1, &resp);
+        assert_int_equal(resp.status, 200);
+        assert_int_equal(hs_receiver_find(&g_recv, prefix, &hit, 1), 1);
+        /* An empty list member is allowed: the one real member goes on. */
+        assert_int_equal(hs_hit_header(hit, "tracestate", &ts), 1);
+        tracestate_members(ts, members, sizeof(members));
+        assert_string_equal(members, "foo=1");
+        json_decref(calls);
+        hs_response_free(&resp);
+    }
+}
+
 static void test_invalid_tracestate_is_dropped_trace_kept(void **state)
 {
     static const char *const bad[] = {
@@ -985,6 +1085,8 @@ int main(void)
         cmocka_unit_test(test_invalid_traceparent_restarts_and_drops_tracestate),
         cmocka_unit_test(test_duplicate_traceparent_restarts),
         cmocka_unit_test(test_tracestate_headers_are_joined_in_order),
+        cmocka_unit_test(test_tracestate_member_limit),
+        cmocka_unit_test(test_empty_tracestate_fields_are_harmless),
         cmocka_unit_test(test_invalid_tracestate_is_dropped_trace_kept),
         cmocka_unit_test(test_baggage_is_passed_on),
         cmocka_unit_test(test_arguments_arrive_as_exact_json_bodies),
