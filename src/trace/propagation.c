@@ -143,7 +143,7 @@ sl_status sl_inject(const sl_carrier *carrier, const sl_span_context *ctx,
         return SL_EINVAL;
     }
     sl_status st = SL_OK;
-    if (sl_span_context_is_valid(ctx)) {
+    if (sl__ctx_valid(ctx)) {
         char tp[SL_TRACEPARENT_LEN + 1];
         if (sl_traceparent_format(ctx, tp, sizeof tp) == SL_OK &&
             carrier->set(carrier->ctx, "traceparent", tp) != 0) {

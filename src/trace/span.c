@@ -65,7 +65,7 @@ typedef struct span_cache {
     int registered;
 } span_cache;
 
-static _Thread_local span_cache tl_cache;
+static SL__TLS span_cache tl_cache;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t cache_key;
 static int key_ok;
@@ -204,7 +204,7 @@ sl_span *sl_span_start_with_parent(const char *name, sl_span_kind kind,
         return NULL;
     }
     uint8_t base_flags;
-    if (sl_span_context_is_valid(parent)) {
+    if (sl__ctx_valid(parent)) {
         /* A child: same trace, its parent's flags (random included) and
          * tracestate. */
         sl__span_context_copy(&s->ctx, parent);
