@@ -28,11 +28,11 @@ typedef struct sl_span_id {
 #define SL_TRACE_FLAG_RANDOM  0x02u
 
 /* Lengths of the text forms, without the terminating NUL. */
-#define SL_TRACE_ID_HEX_LEN    32
-#define SL_SPAN_ID_HEX_LEN     16
-#define SL_CORRELATION_ID_LEN  17 /* 8 hex + '-' + 8 hex */
-#define SL_TRACEPARENT_LEN     55 /* version 00 */
-#define SL_TRACESTATE_MAX      512
+#define SL_TRACE_ID_HEX_LEN       32
+#define SL_SPAN_ID_HEX_LEN        16
+#define SL_CORRELATION_ID_LEN     17 /* 8 hex + '-' + 8 hex */
+#define SL_TRACEPARENT_LEN        55 /* version 00 */
+#define SL_TRACESTATE_MAX         512
 #define SL_TRACESTATE_MAX_MEMBERS 32
 
 /*
@@ -95,7 +95,8 @@ SL_API sl_status sl_correlation_id(const sl_span_context *ctx, char *out);
  * remote = 1 and an empty tracestate. On failure returns SL_EPARSE (SL_EINVAL
  * for NULL) and *out is set to the empty context. No allocation.
  */
-SL_API sl_status sl_traceparent_parse(const char *header, size_t len, sl_span_context *out);
+SL_API sl_status sl_traceparent_parse(const char *header, size_t len,
+                                      sl_span_context *out);
 
 /*
  * Writes the version-00 traceparent of ctx ("00-<trace>-<span>-<flags>")
@@ -113,7 +114,8 @@ SL_API sl_status sl_traceparent_format(const sl_span_context *ctx, char *buf, si
  * valid header longer than SL_TRACESTATE_MAX is also discarded (SL_ERANGE).
  * The rest of ctx is not touched.
  */
-SL_API sl_status sl_tracestate_parse(const char *header, size_t len, sl_span_context *ctx);
+SL_API sl_status sl_tracestate_parse(const char *header, size_t len,
+                                     sl_span_context *ctx);
 
 /*
  * The per-thread current context.
