@@ -12,8 +12,3 @@ add_executable(http_service
 target_compile_definitions(http_service PRIVATE _GNU_SOURCE)
 target_link_libraries(http_service PRIVATE spanlog PkgConfig::MHD CURL::libcurl
                       PkgConfig::JANSSON Threads::Threads)
-# sl_sink_from_uri() (for --loki) lives in src/sink_uri.c; without it the
-# flag is refused with a message rather than silently ignored.
-if(EXISTS ${PROJECT_SOURCE_DIR}/src/sink_uri.c)
-  target_compile_definitions(http_service PRIVATE HTTP_SERVICE_HAVE_SINK_URI=1)
-endif()

@@ -7,7 +7,8 @@
  * its own CLIENT span carrying traceparent (and tracestate), before it
  * answers 200. Every request runs in a SERVER span continued from the
  * incoming headers, and logs through a child logger bound to its requestId,
- * method and path. Records go to stdout, one JSON line each.
+ * method and path. Records go to stdout, one JSON line each (the logger
+ * comes from sl_logger_from_env(), so SPANLOG_* variables apply).
  *
  * Usage: http_service [--port PORT] [--port-file PATH] [--loki URL]
  *                     [--max-requests N] [--downstream-timeout-ms MS]
@@ -40,18 +41,21 @@
 
 static void usage(FILE *to)
 {
-    fprintf(to,
-            "usage: http_service [--port PORT] [--port-file PATH] [--loki URL]\n"
-            "                    [--max-requests N] [--downstream-timeout-ms MS]\n"
-            "                    [--log-spans] [--level LEVEL]\n"
-            "  --port PORT              listen on 127.0.0.1:PORT (default 8080; 0: any)\n"
-            "  --port-file PATH         write the bound port there once listening\n"
-            "  --loki URL               also send records to Loki at URL\n"
-            "  --max-requests N         stop after answering N requests\n"
-            "  --downstream-timeout-ms  per outgoing call (default 10000)\n"
-            "  --log-spans              a \"span ended\" record for every sampled span\n"
-            "  --level LEVEL            trace, debug, info (default), warn, error\n"
-            "environment: OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG\n");
+    fprintf(
+        to,
+        "usage: http_service [--port PORT] [--port-file PATH] [--loki URL]\n"
+        "                    [--max-requests N] [--downstream-timeout-ms MS]\n"
+        "                    [--log-spans] [--level LEVEL]\n"
+        "  --port PORT              listen on 127.0.0.1:PORT (default 8080; 0: any)\n"
+        "  --port-file PATH         write the bound port there once listening\n"
+        "  --loki URL               also send records to Loki at URL\n"
+        "  --max-requests N         stop after answering N requests\n"
+        "  --downstream-timeout-ms  per outgoing call (default 10000)\n"
+        "  --log-spans              a \"span ended\" record for every sampled span\n"
+        "  --level LEVEL            trace, debug, info, warn, error (overrides\n"
+        "                           SPANLOG_LEVEL; default info)\n"
+        "environment: SPANLOG_LEVEL, SPANLOG_FORMAT, SPANLOG_SINK, SPANLOG_LOKI_URL,\n"
+        "             OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG\n");
 }
 
 static bool parse_ulong(const char *text, unsigned long max, unsigned long *out)
@@ -96,6 +100,7 @@ static int parse_args(int argc, char **argv, svc_config *cfg)
     cfg->max_calls = 64;
     cfg->log_spans = false;
     cfg->level = SL_LEVEL_INFO;
+    cfg->level_given = false;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -135,6 +140,7 @@ static int parse_args(int argc, char **argv, svc_config *cfg)
                 fprintf(stderr, "http_service: bad --level '%s'\n", optarg);
                 return 2;
             }
+            cfg->level_given = true;
             break;
         case 'h':
             usage(stdout);
@@ -151,7 +157,7 @@ static int parse_args(int argc, char **argv, svc_config *cfg)
     return 0;
 }
 
-#ifdef HTTP_SERVICE_HAVE_SINK_URI
+/* --loki URL: one more sink, named the way SPANLOG_SINK names them. */
 static sl_status add_loki(sl_logger *lg, const char *url)
 {
     size_t n = strlen("loki:") + strlen(url) + 1;
@@ -172,43 +178,30 @@ static sl_status add_loki(sl_logger *lg, const char *url)
     }
     return st;
 }
-#else
-/* Built against a spanlog without sl_sink_from_uri(): say so instead of ignoring it. */
-static sl_status add_loki(sl_logger *lg, const char *url)
-{
-    (void)lg;
-    fprintf(stderr, "http_service: --loki %s: this build has no Loki sink\n", url);
-    return SL_ENOTSUP;
-}
-#endif
 
 /*
- * Records go to stdout (one write(2) per line, so lines from the request
- * threads never interleave) and, with --loki, to Loki as well.
+ * The logger comes from the environment (SPANLOG_LEVEL, SPANLOG_FORMAT,
+ * OTEL_SERVICE_NAME, SPANLOG_SINK - stdout by default -, SPANLOG_LOKI_URL
+ * ...); the command line adds to it. The stdout sink writes each record
+ * with one write(2), so lines from the request threads never interleave.
  */
 static sl_status make_logger(const svc_config *cfg, sl_logger **out)
 {
-    sl_logger_options opts;
-    sl_sink *sink = NULL;
-    sl_status st;
-
-    sl_logger_options_init(&opts);
-    opts.service = "http_service";
-    opts.level = cfg->level;
-    st = sl_logger_new(&opts, out);
-    if (st == SL_OK) {
-        st = sl_stdout_sink_new(&sink);
-        if (st == SL_OK) {
-            st = sl_logger_add_sink(*out, sink, SL_LEVEL_TRACE);
-        }
-    }
-    if (st == SL_OK && cfg->loki_url != NULL) {
-        st = add_loki(*out, cfg->loki_url);
-    }
+    sl_status st = sl_logger_from_env("http_service", out);
     if (st != SL_OK) {
-        fprintf(stderr, "http_service: logger: %s\n", sl_strerror(st));
-        sl_logger_free(*out);
-        *out = NULL;
+        fprintf(stderr, "http_service: logger from the environment: %s\n",
+                sl_strerror(st));
+        return st;
+    }
+    if (cfg->level_given) {
+        sl_logger_set_level(*out, cfg->level);
+    }
+    if (cfg->loki_url != NULL) {
+        st = add_loki(*out, cfg->loki_url);
+        if (st != SL_OK) {
+            sl_logger_free(*out);
+            *out = NULL;
+        }
     }
     return st;
 }

@@ -31,7 +31,8 @@ typedef struct svc_config {
     size_t max_body;            /* larger request bodies are answered 413 */
     size_t max_calls;           /* more downstream calls in one request: 400 */
     bool log_spans;             /* a "span ended" record for every sampled span */
-    sl_level level;             /* the logger's level */
+    sl_level level;             /* --level: overrides SPANLOG_LEVEL */
+    bool level_given;
 } svc_config;
 
 typedef struct svc {
