@@ -40,7 +40,16 @@ typedef struct sl__core {
     size_t service_frag_len;
     sl__sink_slot *sinks;
     size_t nsinks;
-    int min_sink_level;           /* lowest min_level over the sinks; OFF when none */
+    int min_sink_level; /* lowest min_level over the sinks; OFF when none */
+    /* Baggage keys to copy into records: the raw key (for the lookup) and its
+     * pre-encoded `,"key":` fragment, all in one allocation. */
+    struct sl__baggage_key {
+        const char *key;
+        size_t key_len;
+        const char *frag;
+        size_t frag_len;
+    } * baggage_keys;
+    size_t nbaggage_keys;
     struct sl__core *prev, *next; /* the live-core registry (logger.c) */
 } sl__core;
 

@@ -6,6 +6,7 @@
  *   SPANLOG_FORMAT            default|otel|ecs|pino
  *   SPANLOG_MAX_RECORD_BYTES  record size limit (default 65536)
  *   SPANLOG_CALLER            1/true: write the caller's file, line, function
+ *   SPANLOG_BAGGAGE_KEYS      comma-separated baggage keys copied into records
  *   SPANLOG_SINK              comma-separated sink targets (sl_sink_from_uri),
  *                             default "stdout"
  *   SPANLOG_SYSLOG            adds a syslog sink for this target ("" = /dev/log)
@@ -23,6 +24,21 @@ static int env_flag(const char *v)
 {
     return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
                          strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
+}
+
+/* Splits `list` (a copy the caller frees) into at most SL_MAX_BAGGAGE_KEYS keys. */
+static sl_status split_keys(char *list, const char **keys, size_t *n)
+{
+    *n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(list, ", \t", &save); t != NULL;
+         t = strtok_r(NULL, ", \t", &save)) {
+        if (*n == SL_MAX_BAGGAGE_KEYS) {
+            return SL_ERANGE;
+        }
+        keys[(*n)++] = t;
+    }
+    return SL_OK;
 }
 
 static sl_status read_options(const char *service, sl_logger_options *o)
@@ -100,8 +116,23 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out)
     if (st != SL_OK) {
         return st;
     }
+    const char *keys[SL_MAX_BAGGAGE_KEYS];
+    char *key_list = NULL;
+    const char *v = getenv("SPANLOG_BAGGAGE_KEYS");
+    if (v != NULL && *v != '\0') {
+        if ((key_list = sl__strdup(v)) == NULL) {
+            return SL_ENOMEM;
+        }
+        if ((st = split_keys(key_list, keys, &o.nbaggage_keys)) != SL_OK) {
+            sl__free(key_list);
+            return st;
+        }
+        o.baggage_keys = keys;
+    }
     sl_logger *lg = NULL;
-    if ((st = sl_logger_new(&o, &lg)) != SL_OK) {
+    st = sl_logger_new(&o, &lg);
+    sl__free(key_list); /* the logger copied the keys */
+    if (st != SL_OK) {
         return st;
     }
     const char *list = getenv("SPANLOG_SINK");

@@ -132,7 +132,17 @@ typedef struct sl_logger_options {
     bool trace_flags;        /* write the trace flags too, as 2 lowercase hex digits
                                 ("traceFlags"; ecs "trace.flags"; otel always writes
                                 "trace_flags") */
+    /*
+     * Baggage keys copied into every record (e.g. "tenantId"), after the bound
+     * fields, when the calling thread's current baggage has them (the last
+     * entry wins); absent keys are not written. Copied at create; default none
+     * (NULL, 0). At most SL_MAX_BAGGAGE_KEYS; keys must be non-empty.
+     */
+    const char *const *baggage_keys;
+    size_t nbaggage_keys;
 } sl_logger_options;
+
+#define SL_MAX_BAGGAGE_KEYS 16
 
 /* Fills *opts with the defaults. */
 SL_API void sl_logger_options_init(sl_logger_options *opts);
