@@ -333,7 +333,14 @@ void sl__jw_string_body(sl__jw *w, const char *s, size_t n)
             size_t sub;
             size_t len = utf8_seq(p, (size_t)(end - p), &sub);
             if (len > 0 && !(len == 3 && is_line_sep(p))) {
-                p += len; /* well-formed: part of the verbatim run */
+                /* well-formed: part of the verbatim run, and so are the
+                 * non-ASCII characters that follow it (text in other scripts) */
+                p += len;
+                while (p < end && *p >= 0x80 &&
+                       (len = utf8_seq(p, (size_t)(end - p), &sub)) > 0 &&
+                       !(len == 3 && is_line_sep(p))) {
+                    p += len;
+                }
                 continue;
             }
             jw_put(w, (const char *)run, (size_t)(p - run));

@@ -122,6 +122,17 @@ typedef struct builder {
     sbuf strings;
 } builder;
 
+/* Not zeroed: items[] is written before it is read, and it is 8 KiB. */
+static builder *builder_new(void)
+{
+    builder *bd = sl__malloc(sizeof *bd);
+    if (bd != NULL) {
+        bd->n = 0;
+        memset(&bd->strings, 0, sizeof bd->strings);
+    }
+    return bd;
+}
+
 static sl_baggage *build(builder *bd)
 {
     if (bd->n == 0 || bd->strings.oom) {
@@ -360,7 +371,7 @@ sl_status sl_baggage_parse(const char *header, size_t len, sl_baggage **out,
     if (p == end) {
         return SL_OK;
     }
-    builder *bd = sl__calloc(1, sizeof *bd);
+    builder *bd = builder_new();
     if (bd == NULL) {
         return SL_ENOMEM;
     }
@@ -552,7 +563,7 @@ sl_status sl_baggage_get(const sl_baggage *b, const char *key, const char **valu
 /* Copies b's entries except `skip` (NULL: none) into a fresh builder. */
 static builder *copy_except(const sl_baggage *b, const char *skip)
 {
-    builder *bd = sl__calloc(1, sizeof *bd);
+    builder *bd = builder_new();
     if (bd == NULL) {
         return NULL;
     }

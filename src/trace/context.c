@@ -43,9 +43,9 @@ typedef struct ctx_stack {
     uint32_t counter; /* pushes so far (wraps, skipping 0) */
 } ctx_stack;
 
-static _Thread_local ctx_stack *tl_stack;
-static _Thread_local const sl_span_context *tl_current;
-static _Thread_local const sl_baggage *tl_baggage;
+static SL__TLS ctx_stack *tl_stack;
+static SL__TLS const sl_span_context *tl_current;
+static SL__TLS const sl_baggage *tl_baggage;
 
 static atomic_uint_fast64_t next_serial = 1;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -103,7 +103,7 @@ static void refresh_current(const ctx_stack *s)
         return;
     }
     const entry *top = &s->items[s->depth - 1];
-    tl_current = sl_span_context_is_valid(&top->ctx) ? &top->ctx : NULL;
+    tl_current = sl__ctx_valid(&top->ctx) ? &top->ctx : NULL;
     tl_baggage = top->baggage;
 }
 
@@ -159,7 +159,7 @@ static sl_status push(const sl_span_context *ctx, const sl_baggage *bag, int inh
     e->token = (s->serial << 32) | s->counter;
     s->depth++;
     token->id = e->token;
-    tl_current = sl_span_context_is_valid(&e->ctx) ? &e->ctx : NULL;
+    tl_current = sl__ctx_valid(&e->ctx) ? &e->ctx : NULL;
     tl_baggage = e->baggage;
     return SL_OK;
 }

@@ -58,7 +58,7 @@ static uint64_t randomness(sl_trace_id id)
 static int decide(sl_sampler_kind kind, uint64_t t, const sl_span_context *parent,
                   sl_trace_id trace_id)
 {
-    int has_parent = sl_span_context_is_valid(parent);
+    int has_parent = sl__ctx_valid(parent);
     switch (kind) {
     case SL_SAMPLER_ALWAYS_ON:
         return 1;

@@ -7,6 +7,6 @@ list(APPEND SL_SOURCES
   src/trace/span.c
   src/trace/sampler.c
   src/trace/processor.c
+  src/trace/span_record.c
   src/trace/baggage.c
-  src/trace/propagation.c
-  src/trace/alloc_fallback.c)
+  src/trace/propagation.c)

@@ -18,7 +18,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "trace/trace_internal.h"
 
@@ -66,7 +65,7 @@ typedef struct span_cache {
     int registered;
 } span_cache;
 
-static _Thread_local span_cache tl_cache;
+static SL__TLS span_cache tl_cache;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t cache_key;
 static int key_ok;
@@ -197,13 +196,6 @@ static const char *arena_strndup(sl_span *s, const char *str, size_t n)
 
 /* ---- start ------------------------------------------------------------- */
 
-int64_t sl__span_clock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 sl_span *sl_span_start_with_parent(const char *name, sl_span_kind kind,
                                    const sl_span_context *parent)
 {
@@ -212,7 +204,7 @@ sl_span *sl_span_start_with_parent(const char *name, sl_span_kind kind,
         return NULL;
     }
     uint8_t base_flags;
-    if (sl_span_context_is_valid(parent)) {
+    if (sl__ctx_valid(parent)) {
         /* A child: same trace, its parent's flags (random included) and
          * tracestate. */
         sl__span_context_copy(&s->ctx, parent);
@@ -245,7 +237,7 @@ sl_span *sl_span_start_with_parent(const char *name, sl_span_kind kind,
     s->status_message = "";
     s->name = "";
     if (sampled) {
-        s->start_ns = sl__span_clock_ns();
+        s->start_ns = sl__now_ns();
         const char *n = arena_strndup(s, name ? name : "", name ? strlen(name) : 0);
         if (n == NULL) {
             arena_reset(s);
@@ -385,7 +377,7 @@ sl_status sl_span_add_event(sl_span *span, const char *name, const sl_field *att
     }
     sl_span_event_data ev;
     memset(&ev, 0, sizeof ev);
-    ev.time_ns = sl__span_clock_ns();
+    ev.time_ns = sl__now_ns();
     ev.name = arena_strndup(span, name ? name : "", name ? strlen(name) : 0);
     size_t keep = n < SL_SPAN_MAX_EVENT_ATTRIBUTES ? n : SL_SPAN_MAX_EVENT_ATTRIBUTES;
     sl_field *fa = keep ? arena_alloc(span, keep * sizeof(sl_field)) : NULL;
@@ -494,7 +486,7 @@ void sl_span_end(sl_span *span)
         d.parent_span_id = span->parent_span_id;
         d.parent_remote = span->parent_remote;
         d.start_ns = span->start_ns;
-        d.end_ns = sl__span_clock_ns();
+        d.end_ns = sl__now_ns();
         d.status = span->status;
         d.status_message = span->status_message;
         d.attributes = span->attrs;
