@@ -17,7 +17,7 @@ void *sl__malloc(size_t n);
 void *sl__calloc(size_t count, size_t size); /* overflow-checked */
 void *sl__realloc(void *p, size_t n);
 void sl__free(void *p);
-char *sl__strdup(const char *s);             /* NULL -> NULL */
+char *sl__strdup(const char *s); /* NULL -> NULL */
 char *sl__strndup(const char *s, size_t n);
 
 /* ---- time --------------------------------------------------------------- */
@@ -53,12 +53,12 @@ typedef struct sl__jw {
 
 void sl__jw_init(sl__jw *w, char *buf, size_t cap);
 void sl__jw_init_growable(sl__jw *w, size_t initial, size_t max);
-void sl__jw_free(sl__jw *w); /* growable mode: frees buf */
+void sl__jw_free(sl__jw *w);  /* growable mode: frees buf */
 void sl__jw_reset(sl__jw *w); /* len = need = 0, overflow cleared, buffer kept */
 
 void sl__jw_raw(sl__jw *w, const char *s, size_t n); /* appended as is */
 void sl__jw_char(sl__jw *w, char c);
-void sl__jw_string(sl__jw *w, const char *s, size_t n); /* "escaped"; NULL: "" */
+void sl__jw_string(sl__jw *w, const char *s, size_t n);      /* "escaped"; NULL: "" */
 void sl__jw_string_body(sl__jw *w, const char *s, size_t n); /* escaped, no quotes */
 void sl__jw_int(sl__jw *w, int64_t v);
 void sl__jw_uint(sl__jw *w, uint64_t v);

@@ -48,14 +48,15 @@ typedef struct sl_sink sl_sink;
 /* ---- fields ---------------------------------------------------------- */
 
 typedef enum sl_field_type {
-    SL_FIELD_STR = 0,    /* v.s, len bytes (SL_NPOS: NUL-terminated); NULL -> null */
-    SL_FIELD_INT = 1,    /* v.i */
-    SL_FIELD_UINT = 2,   /* v.u */
-    SL_FIELD_DOUBLE = 3, /* v.d; NaN/inf are written as strings "NaN", "Infinity", "-Infinity" */
-    SL_FIELD_BOOL = 4,   /* v.b */
+    SL_FIELD_STR = 0,  /* v.s, len bytes (SL_NPOS: NUL-terminated); NULL -> null */
+    SL_FIELD_INT = 1,  /* v.i */
+    SL_FIELD_UINT = 2, /* v.u */
+    SL_FIELD_DOUBLE =
+        3, /* v.d; NaN/inf are written as strings "NaN", "Infinity", "-Infinity" */
+    SL_FIELD_BOOL = 4, /* v.b */
     SL_FIELD_NULL = 5,
-    SL_FIELD_ERRNO = 6,  /* v.i: written as {"errno":N,"error":"strerror text"} */
-    SL_FIELD_JSON = 7    /* v.json: embedded as JSON; NULL -> null */
+    SL_FIELD_ERRNO = 6, /* v.i: written as {"errno":N,"error":"strerror text"} */
+    SL_FIELD_JSON = 7   /* v.json: embedded as JSON; NULL -> null */
 } sl_field_type;
 
 #define SL_NPOS ((size_t)-1)
@@ -80,14 +81,20 @@ typedef struct sl_field {
     } v;
 } sl_field;
 
-#define SL_STR(k, str) ((sl_field){.key = (k), .type = SL_FIELD_STR, .len = SL_NPOS, .v.s = (str)})
-#define SL_STRN(k, str, n) ((sl_field){.key = (k), .type = SL_FIELD_STR, .len = (n), .v.s = (str)})
+#define SL_STR(k, str)                                                                   \
+    ((sl_field){.key = (k), .type = SL_FIELD_STR, .len = SL_NPOS, .v.s = (str)})
+#define SL_STRN(k, str, n)                                                               \
+    ((sl_field){.key = (k), .type = SL_FIELD_STR, .len = (n), .v.s = (str)})
 #define SL_INT(k, x) ((sl_field){.key = (k), .type = SL_FIELD_INT, .v.i = (int64_t)(x)})
-#define SL_UINT(k, x) ((sl_field){.key = (k), .type = SL_FIELD_UINT, .v.u = (uint64_t)(x)})
-#define SL_DOUBLE(k, x) ((sl_field){.key = (k), .type = SL_FIELD_DOUBLE, .v.d = (double)(x)})
-#define SL_BOOL(k, x) ((sl_field){.key = (k), .type = SL_FIELD_BOOL, .v.b = (x) ? true : false})
+#define SL_UINT(k, x)                                                                    \
+    ((sl_field){.key = (k), .type = SL_FIELD_UINT, .v.u = (uint64_t)(x)})
+#define SL_DOUBLE(k, x)                                                                  \
+    ((sl_field){.key = (k), .type = SL_FIELD_DOUBLE, .v.d = (double)(x)})
+#define SL_BOOL(k, x)                                                                    \
+    ((sl_field){.key = (k), .type = SL_FIELD_BOOL, .v.b = (x) ? true : false})
 #define SL_NULL(k) ((sl_field){.key = (k), .type = SL_FIELD_NULL})
-#define SL_ERRNO(k, e) ((sl_field){.key = (k), .type = SL_FIELD_ERRNO, .v.i = (int64_t)(e)})
+#define SL_ERRNO(k, e)                                                                   \
+    ((sl_field){.key = (k), .type = SL_FIELD_ERRNO, .v.i = (int64_t)(e)})
 #define SL_JSON(k, j) ((sl_field){.key = (k), .type = SL_FIELD_JSON, .v.json = (j)})
 
 /* Caller information, filled in by the macros; used when the option is on. */
@@ -101,20 +108,22 @@ typedef struct sl_src {
 
 /* Key-name profiles: which names and formats the record uses. */
 typedef enum sl_profile {
-    SL_PROFILE_DEFAULT = 0, /* time, level, msg, service, traceId, spanId, correlationId */
-    SL_PROFILE_OTEL = 1,    /* time, level, msg, service, trace_id, span_id, trace_flags */
-    SL_PROFILE_ECS = 2,     /* @timestamp, log.level, message, service.name, trace.id, span.id */
-    SL_PROFILE_PINO = 3     /* level (number), time (epoch ms), pid, hostname, msg, ... */
+    SL_PROFILE_DEFAULT =
+        0,               /* time, level, msg, service, traceId, spanId, correlationId */
+    SL_PROFILE_OTEL = 1, /* time, level, msg, service, trace_id, span_id, trace_flags */
+    SL_PROFILE_ECS =
+        2, /* @timestamp, log.level, message, service.name, trace.id, span.id */
+    SL_PROFILE_PINO = 3 /* level (number), time (epoch ms), pid, hostname, msg, ... */
 } sl_profile;
 
 /* Parses "default", "otel", "ecs", "pino". SL_EPARSE for anything else. */
 SL_API sl_status sl_profile_parse(const char *name, sl_profile *out);
 
 typedef struct sl_logger_options {
-    const char *service;     /* written as "service" (or the profile's key); NULL = omitted;
-                                at most 300 bytes once JSON-escaped (SL_EINVAL) */
-    sl_level level;          /* default SL_LEVEL_INFO */
-    sl_profile profile;      /* default SL_PROFILE_DEFAULT */
+    const char *service; /* written as "service" (or the profile's key); NULL = omitted;
+                            at most 300 bytes once JSON-escaped (SL_EINVAL) */
+    sl_level level;      /* default SL_LEVEL_INFO */
+    sl_profile profile;  /* default SL_PROFILE_DEFAULT */
     size_t max_record_bytes; /* default 65536, minimum 1024, maximum 64 MiB; the newline
                                 counts; larger records are truncated */
     bool caller_info;        /* write "caller":"file:line" and "func" (ecs profile:
@@ -123,7 +132,17 @@ typedef struct sl_logger_options {
     bool trace_flags;        /* write the trace flags too, as 2 lowercase hex digits
                                 ("traceFlags"; ecs "trace.flags"; otel always writes
                                 "trace_flags") */
+    /*
+     * Baggage keys copied into every record (e.g. "tenantId"), after the bound
+     * fields, when the calling thread's current baggage has them (the last
+     * entry wins); absent keys are not written. Copied at create; default none
+     * (NULL, 0). At most SL_MAX_BAGGAGE_KEYS; keys must be non-empty.
+     */
+    const char *const *baggage_keys;
+    size_t nbaggage_keys;
 } sl_logger_options;
+
+#define SL_MAX_BAGGAGE_KEYS 16
 
 /* Fills *opts with the defaults. */
 SL_API void sl_logger_options_init(sl_logger_options *opts);
@@ -162,10 +181,11 @@ SL_API sl_status sl_logger_add_sink(sl_logger *lg, sl_sink *sink, sl_level min_l
  * out NULL, fields NULL with nfields > 0), SL_ERANGE (the bound fields alone
  * would not fit in max_record_bytes), SL_ENOMEM; *out is NULL on failure.
  */
-SL_API sl_status sl_logger_child(sl_logger *parent, const sl_field *fields, size_t nfields,
-                                 sl_logger **out);
+SL_API sl_status sl_logger_child(sl_logger *parent, const sl_field *fields,
+                                 size_t nfields, sl_logger **out);
 
-/* Convenience for sl_child(): the child, or NULL on failure (a NULL logger is a no-op). */
+/* Convenience for sl_child(): the child, or NULL on failure (a NULL logger is a no-op).
+ */
 SL_API sl_logger *sl_logger_child_or_null(sl_logger *parent, const sl_field *fields,
                                           size_t nfields);
 
@@ -209,7 +229,8 @@ SL_API void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *c
 SL_API void sl_log_writef(sl_logger *lg, sl_level level, const sl_span_context *ctx,
                           const sl_src *src, const char *fmt, ...) SL__PRINTF(5, 6);
 SL_API void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,
-                          const sl_src *src, const char *fmt, va_list ap) SL__PRINTF(5, 0);
+                          const sl_src *src, const char *fmt, va_list ap)
+    SL__PRINTF(5, 0);
 
 /* Private: the first member of every logger, read inline by the level gate. */
 struct sl__logger_head {
@@ -220,12 +241,13 @@ struct sl__logger_head {
 static inline int sl_would_log(const sl_logger *lg, sl_level level)
 {
     return lg != NULL &&
-           (int)level >= __atomic_load_n(&((const struct sl__logger_head *)(const void *)lg)->level,
-                                         __ATOMIC_RELAXED);
+           (int)level >=
+               __atomic_load_n(&((const struct sl__logger_head *)(const void *)lg)->level,
+                               __ATOMIC_RELAXED);
 }
 
-#define SL__SRC (&(const sl_src){__FILE__, __func__, __LINE__})
-#define SL__FIELDS_END ((sl_field){.key = NULL, .type = SL_FIELD_NULL})
+#define SL__SRC          (&(const sl_src){__FILE__, __func__, __LINE__})
+#define SL__FIELDS_END   ((sl_field){.key = NULL, .type = SL_FIELD_NULL})
 #define SL__NFIELDS(arr) (sizeof(arr) / sizeof((arr)[0]) - 1)
 
 /* Internal: msg is the first of __VA_ARGS__, then fields, then the end marker. */
@@ -234,7 +256,8 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
         sl_logger *sl__lg = (lg);                                                        \
         if (sl_would_log(sl__lg, (lvl))) {                                               \
             const sl_field sl__f[] = {__VA_ARGS__};                                      \
-            sl_log_write(sl__lg, (lvl), (ctx), SL__SRC, (msg), sl__f, SL__NFIELDS(sl__f)); \
+            sl_log_write(sl__lg, (lvl), (ctx), SL__SRC, (msg), sl__f,                    \
+                         SL__NFIELDS(sl__f));                                            \
         }                                                                                \
     } while (0)
 
@@ -243,12 +266,12 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
  * is tested first: when it is off, no field argument is evaluated.
  */
 #define sl_log(lg, lvl, ...) SL__LOG(lg, lvl, NULL, __VA_ARGS__, SL__FIELDS_END)
-#define sl_trace(lg, ...) SL__LOG(lg, SL_LEVEL_TRACE, NULL, __VA_ARGS__, SL__FIELDS_END)
-#define sl_debug(lg, ...) SL__LOG(lg, SL_LEVEL_DEBUG, NULL, __VA_ARGS__, SL__FIELDS_END)
-#define sl_info(lg, ...) SL__LOG(lg, SL_LEVEL_INFO, NULL, __VA_ARGS__, SL__FIELDS_END)
-#define sl_warn(lg, ...) SL__LOG(lg, SL_LEVEL_WARN, NULL, __VA_ARGS__, SL__FIELDS_END)
-#define sl_error(lg, ...) SL__LOG(lg, SL_LEVEL_ERROR, NULL, __VA_ARGS__, SL__FIELDS_END)
-#define sl_fatal(lg, ...) SL__LOG(lg, SL_LEVEL_FATAL, NULL, __VA_ARGS__, SL__FIELDS_END)
+#define sl_trace(lg, ...)    SL__LOG(lg, SL_LEVEL_TRACE, NULL, __VA_ARGS__, SL__FIELDS_END)
+#define sl_debug(lg, ...)    SL__LOG(lg, SL_LEVEL_DEBUG, NULL, __VA_ARGS__, SL__FIELDS_END)
+#define sl_info(lg, ...)     SL__LOG(lg, SL_LEVEL_INFO, NULL, __VA_ARGS__, SL__FIELDS_END)
+#define sl_warn(lg, ...)     SL__LOG(lg, SL_LEVEL_WARN, NULL, __VA_ARGS__, SL__FIELDS_END)
+#define sl_error(lg, ...)    SL__LOG(lg, SL_LEVEL_ERROR, NULL, __VA_ARGS__, SL__FIELDS_END)
+#define sl_fatal(lg, ...)    SL__LOG(lg, SL_LEVEL_FATAL, NULL, __VA_ARGS__, SL__FIELDS_END)
 
 /* With an explicit span context (const sl_span_context *) instead of the thread's. */
 #define sl_log_ctx(lg, lvl, ctx, ...) SL__LOG(lg, lvl, ctx, __VA_ARGS__, SL__FIELDS_END)
@@ -263,16 +286,16 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
     } while (0)
 #define sl_tracef(lg, ...) SL__LOGF(lg, SL_LEVEL_TRACE, __VA_ARGS__)
 #define sl_debugf(lg, ...) SL__LOGF(lg, SL_LEVEL_DEBUG, __VA_ARGS__)
-#define sl_infof(lg, ...) SL__LOGF(lg, SL_LEVEL_INFO, __VA_ARGS__)
-#define sl_warnf(lg, ...) SL__LOGF(lg, SL_LEVEL_WARN, __VA_ARGS__)
+#define sl_infof(lg, ...)  SL__LOGF(lg, SL_LEVEL_INFO, __VA_ARGS__)
+#define sl_warnf(lg, ...)  SL__LOGF(lg, SL_LEVEL_WARN, __VA_ARGS__)
 #define sl_errorf(lg, ...) SL__LOGF(lg, SL_LEVEL_ERROR, __VA_ARGS__)
 #define sl_fatalf(lg, ...) SL__LOGF(lg, SL_LEVEL_FATAL, __VA_ARGS__)
 
 /* sl_child(parent, SL_STR("requestId", rid), ...): the child or NULL. */
 #define sl_child(parent, ...)                                                            \
-    sl_logger_child_or_null((parent), (const sl_field[]){__VA_ARGS__, SL__FIELDS_END},   \
-                            sizeof((const sl_field[]){__VA_ARGS__, SL__FIELDS_END}) /    \
-                                    sizeof(sl_field) - 1)
+    sl_logger_child_or_null(                                                             \
+        (parent), (const sl_field[]){__VA_ARGS__, SL__FIELDS_END},                       \
+        sizeof((const sl_field[]){__VA_ARGS__, SL__FIELDS_END}) / sizeof(sl_field) - 1)
 
 #ifdef __cplusplus
 }

@@ -96,7 +96,9 @@ typedef struct sl_carrier {
  *
  * Returns SL_OK; SL_ENOENT when there is no traceparent; SL_EPARSE when it
  * is invalid or appears more than once; SL_EINVAL for a NULL carrier or
- * parent, or a carrier with neither foreach nor get; SL_ENOMEM (baggage).
+ * parent, or a carrier with neither foreach nor get; SL_ENOMEM when memory
+ * ran out (tracestate or baggage could not be read; *parent is still
+ * filled in when traceparent was valid).
  */
 SL_API sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
                             sl_baggage **baggage);

@@ -114,22 +114,24 @@ sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
         /* Two traceparent fields: which one is ours is unknowable. */
         st = SL_EPARSE;
     }
+    int oom = 0;
     if (st == SL_OK) {
         if (x.tracestate.seen && !x.tracestate.over && !x.tracestate.oom) {
             (void)sl_tracestate_parse(x.tracestate.p, x.tracestate.len, parent);
         }
+        oom |= x.tracestate.oom;
     } else {
         memset(parent, 0, sizeof *parent);
     }
-    if (baggage != NULL && x.baggage.seen) {
-        if (x.baggage.oom) {
-            st = SL_ENOMEM;
-        } else if (!x.baggage.over) {
-            sl_status bs = sl_baggage_parse(x.baggage.p, x.baggage.len, baggage, NULL);
-            if (bs == SL_ENOMEM) {
-                st = bs;
-            }
+    if (baggage != NULL) {
+        oom |= x.baggage.oom;
+        if (x.baggage.seen && !x.baggage.oom && !x.baggage.over &&
+            sl_baggage_parse(x.baggage.p, x.baggage.len, baggage, NULL) == SL_ENOMEM) {
+            oom = 1;
         }
+    }
+    if (oom) {
+        st = SL_ENOMEM; /* *parent stays filled in when traceparent was valid */
     }
     sl__free(x.tracestate.p);
     sl__free(x.baggage.p);

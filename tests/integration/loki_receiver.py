@@ -17,8 +17,33 @@ It serves until SIGTERM/SIGINT, POST /control/shutdown, its parent exiting, or
 --lifetime seconds (default 900) passing, so a crashed test never leaves it
 behind. It writes nothing to stdout; errors go to stderr.
 
-Python 3 standard library only. See the docstring of ControlHandler (below)
-and docs in the self-test for the control API.
+Python 3 standard library only. The control API is described on class
+Handler below; loki_receiver_selftest.py shows every rule and fault in use.
+
+Fault settings (POST /control/faults, JSON, each key optional, merged into
+the current state; GET /control/faults shows it):
+  fail: [{"status": 503, "count": 3, "body": "..."}]  the next pushes get these
+      statuses in order, nothing stored (replaces any pending list)
+  retry_after: "2" | null     Retry-After header on 429/503 answers while set
+  reject_next: N              the next N pushes get 400 "rejected by test"
+  delay_ms: MS, delay_count: N  the next N pushes wait MS before being
+      processed (no delay_count: every push until delay_ms is 0/null). A
+      client that gives up meanwhile is noticed: nothing of its push is
+      stored and the request is logged with status 499, as when Loki sees a
+      cancelled request. Choose MS well above the client's timeout.
+  refuse_for_ms: MS           close the listening socket and every other open
+      connection, then answer this request (Connection: close); reopen on
+      the same port MS later. Connecting meanwhile is refused.
+  loki29: true|false          a push holding any non-empty structured metadata
+      gets 400 (Loki 2.9's text, which includes "disallowed", plus
+      "structured metadata is not allowed"); nothing of it is stored
+  require_tenant: "acme"|null X-Scope-OrgID must equal it, else 401 "no org id"
+  require_auth: "Bearer x"|null  Authorization must equal it, else 401
+Order on each push: delay, fail, reject_next, auth, tenant, then Loki's rules.
+
+Counters: accepted (entries stored), duplicates_dropped, pushes (push
+requests received), rejected_entries (entries of decodable pushes that were
+not stored: invalid stream or entry, loki29, reject_next).
 
 Where this receiver is deliberately stricter than Loki (a strict peer proves a
 sink right; it never excuses a sink):
@@ -32,7 +57,6 @@ sink right; it never excuses a sink):
 """
 
 import argparse
-import gzip
 import json
 import os
 import queue
@@ -118,18 +142,27 @@ class _DupObject(dict):
         self.dup = dup
 
 
-def _utf8_len(text):
-    """UTF-8 length; a lone surrogate (from a \\ud800 escape) is a ValueError."""
+# Python decodes a \\uD800-\\uDFFF escape without a partner into a lone
+# surrogate; only bodies holding such an escape need the per-string check.
+SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+_name_cache = {}
+
+
+def valid_name(name):
+    """Label-name syntax, memoised: the same few names recur in every push."""
+    ok = _name_cache.get(name)
+    if ok is None:
+        ok = LABEL_NAME_RE.match(name) is not None
+        if len(_name_cache) < 4096:
+            _name_cache[name] = ok
+    return ok
+
+
+def utf8_len(text):
     if text.isascii():
         return len(text)
     return len(text.encode("utf-8"))
-
-
-def _check_text(text, what):
-    try:
-        return _utf8_len(text)
-    except UnicodeEncodeError:
-        raise RequestError(400, "%s holds a lone surrogate escape (invalid Unicode)" % what)
 
 
 def labels_text(labels):
@@ -143,6 +176,8 @@ def parse_push(body):
     Returns a list of (labels dict, [(ts_int, ts_str, line, metadata), ...]).
     Shape errors are RequestErrors (400, nothing stored), as in Loki, where
     they come from the JSON decoder before anything is validated or stored.
+    The entry loop is written out flat: it runs for every record a benchmark
+    pushes.
     """
     try:
         text = body.decode("utf-8")
@@ -170,48 +205,63 @@ def parse_push(body):
         if not isinstance(values, list):
             raise RequestError(400, 'streams[%d] must hold "values" as an array' % si)
         for name, value in labels.items():
-            if not isinstance(value, str):
+            if type(value) is not str:
                 raise RequestError(
                     400, "streams[%d] label %r: value must be a string" % (si, name)
                 )
-            _check_text(name, "label name")
-            _check_text(value, "label value")
         entries = []
+        append = entries.append
         for vi, value in enumerate(values):
-            entries.append(_parse_entry(si, vi, value))
+            if type(value) is not list or not 2 <= len(value) <= 3:
+                raise _entry_shape(si, vi, "must be [ts, line] or [ts, line, {metadata}]")
+            ts = value[0]
+            line = value[1]
+            if type(ts) is not str:
+                raise _entry_shape(si, vi, "timestamp must be a string of unix nanoseconds")
+            if not (ts.isascii() and ts.isdigit()):
+                raise _entry_shape(si, vi, "timestamp %r is not decimal digits" % ts)
+            ts_int = int(ts)
+            if ts_int > MAX_INT64:
+                raise _entry_shape(si, vi, "timestamp %s overflows int64" % ts)
+            if type(line) is not str:
+                raise _entry_shape(si, vi, "line must be a string")
+            metadata = None
+            if len(value) == 3:
+                metadata = value[2]
+                if not isinstance(metadata, dict):
+                    raise _entry_shape(si, vi, "structured metadata must be an object")
+                for mkey, mval in metadata.items():
+                    if type(mval) is not str:
+                        raise _entry_shape(
+                            si, vi, "structured metadata %r must be a string" % mkey
+                        )
+            append((ts_int, ts, line, metadata))
         out.append((labels, entries))
+    if SURROGATE_ESCAPE_RE.search(text):
+        _refuse_lone_surrogates(out)
     return out
 
 
-def _parse_entry(si, vi, value):
-    where = "streams[%d].values[%d]" % (si, vi)
-    if not isinstance(value, list) or len(value) not in (2, 3):
-        raise RequestError(400, "%s must be [ts, line] or [ts, line, {metadata}]" % where)
-    ts = value[0]
-    line = value[1]
-    if not isinstance(ts, str):
-        raise RequestError(400, "%s: timestamp must be a string of unix nanoseconds" % where)
-    if not (ts.isascii() and ts.isdigit()):
-        raise RequestError(400, "%s: timestamp %r is not decimal digits" % (where, ts))
-    ts_int = int(ts)
-    if ts_int > MAX_INT64:
-        raise RequestError(400, "%s: timestamp %s overflows int64" % (where, ts))
-    if not isinstance(line, str):
-        raise RequestError(400, "%s: line must be a string" % where)
-    _check_text(line, "line")
-    metadata = None
-    if len(value) == 3:
-        metadata = value[2]
-        if not isinstance(metadata, dict):
-            raise RequestError(400, "%s: structured metadata must be an object" % where)
-        for key, mval in metadata.items():
-            if not isinstance(mval, str):
-                raise RequestError(
-                    400, "%s: structured metadata %r must be a string" % (where, key)
-                )
-            _check_text(key, "structured metadata name")
-            _check_text(mval, "structured metadata value")
-    return (ts_int, ts, line, metadata)
+def _entry_shape(si, vi, what):
+    return RequestError(400, "streams[%d].values[%d]: %s" % (si, vi, what))
+
+
+def _refuse_lone_surrogates(parsed):
+    def check(text, what):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RequestError(400, "%s holds a lone surrogate escape (invalid Unicode)" % what)
+
+    for labels, entries in parsed:
+        for name, value in labels.items():
+            check(name, "label name")
+            check(value, "label value")
+        for _, _, line, metadata in entries:
+            check(line, "line")
+            for mkey, mval in (metadata or {}).items():
+                check(mkey, "structured metadata name")
+                check(mval, "structured metadata value")
 
 
 def stream_error(labels):
@@ -241,7 +291,7 @@ def stream_error(labels):
 
 def entry_error(stream_name, ts_int, line, metadata, now_ns):
     """Loki's per-entry validation in the distributor (entry skipped)."""
-    size = _utf8_len(line)
+    size = len(line) if line.isascii() else len(line.encode("utf-8"))
     if size > MAX_LINE_BYTES:
         return (
             "Max entry size '%d' bytes exceeded for stream '%s' while adding an "
@@ -263,14 +313,18 @@ def entry_error(stream_name, ts_int, line, metadata, now_ns):
                 len(metadata),
                 MAX_METADATA_ENTRIES,
             )
-        total = 0
+        chars = 0
         for key, value in metadata.items():
-            if not LABEL_NAME_RE.match(key):
+            if not valid_name(key):
                 return "invalid structured metadata name %r for stream '%s'" % (
                     key,
                     stream_name,
                 )
-            total += _utf8_len(key) + _utf8_len(value)
+            chars += len(key) + len(value)
+        # A character is at most 4 UTF-8 bytes: count bytes only near the limit.
+        total = chars
+        if chars * 4 > MAX_METADATA_BYTES:
+            total = sum(utf8_len(k) + utf8_len(v) for k, v in metadata.items())
         if total > MAX_METADATA_BYTES:
             return "structured metadata size %d bytes exceeds limit %d" % (
                 total,
@@ -363,8 +417,7 @@ class Store:
                     rejected += 1
                     continue
                 if self.keep_lines:
-                    md = dict(metadata) if metadata is not None else None
-                    stream.entries.append((ts_str, line, md))
+                    stream.entries.append((ts_str, line, metadata))
                 if stored_here == 0 and key not in self.streams:
                     self.streams[key] = stream
                 stored_here += 1
@@ -555,10 +608,6 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "spanlog-loki-receiver/1"
     timeout = 120  # an idle keep-alive connection is closed after this
-
-    def setup(self):
-        super().setup()
-        self.server.app.track(self.connection, True)
 
     def finish(self):
         try:
@@ -896,6 +945,12 @@ class Server(ThreadingHTTPServer):
     block_on_close = False  # never join handler threads (one may be waiting on us)
     allow_reuse_address = True  # reopen on the same port after a refusal
     request_queue_size = 128
+
+    def process_request(self, request, client_address):
+        # Tracked here, on the accepting thread, so that once the serving
+        # loop has stopped every accepted connection is known and can be cut.
+        self.app.track(request, True)
+        super().process_request(request, client_address)
 
     def server_bind(self):
         # HTTPServer.server_bind resolves the host name (a DNS call that can

@@ -8,3 +8,5 @@ sl_add_test(test_concurrency SOURCES unit/test_concurrency.c unit/core_capture.c
             LABELS threads TIMEOUT 600)
 sl_add_test(test_core_chaos SOURCES unit/test_core_chaos.c TIMEOUT 120)
 sl_add_test(test_exit_flush SOURCES unit/test_exit_flush.c TIMEOUT 60)
+sl_add_test(test_record_baggage SOURCES unit/test_record_baggage.c unit/core_capture.c TIMEOUT 60)
+sl_add_test(test_env SOURCES unit/test_env.c TIMEOUT 60)
