@@ -355,6 +355,7 @@ plot '%(file)s' using 2:xtic(1) title columnhead, '' using 3 title columnhead, '
 unset logscale y
 set ylabel "million records / s"
 set title "Throughput (all threads)"
+set key top right
 plot '%(thr)s' using 2:xtic(1) title "null, 1 thread", '' using 3 title "null, 2 threads", '' using 4 title "file, 1 thread", '' using 5 title "file, 2 threads"
 unset multiplot
 """ % {"png": PNG, "null": lat["null"], "file": lat["file"], "thr": thr}
