@@ -132,8 +132,11 @@ def key_check(build):
         if cmd is None:
             report[impl] = {"skipped": "not built / not installed"}
             continue
-        line = run(cmd + ["--impl", impl, "--bench", "sample"]).strip().splitlines()[-1]
-        problems = check_record(impl, line)
+        try:
+            line = run(cmd + ["--impl", impl, "--bench", "sample"]).strip().splitlines()[-1]
+            problems = check_record(impl, line)
+        except (RuntimeError, IndexError, subprocess.TimeoutExpired) as e:
+            line, problems = "", ["no sample line: %s" % str(e)[:200]]
         ok = ok and not problems
         report[impl] = {"line": line, "problems": problems}
         print("record check %-8s %s" % (impl, "ok" if not problems else "; ".join(problems)),
@@ -261,6 +264,7 @@ def main():
     ok, records = key_check(args.build)
     lines = []
     skipped = set()
+    failures = []
 
     micro = os.path.join(args.build, "tests", "bench", "bench_spanlog_micro")
     receiver = None
@@ -269,18 +273,32 @@ def main():
         receiver = Receiver(args.build)
     for rep in range(args.repeat):
         if receiver is not None:
-            lines += loki_runs(args.build, receiver, rep == 0, loki_check)
+            try:
+                lines += loki_runs(args.build, receiver, rep == 0, loki_check)
+            except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
+                failures.append("loki: " + str(e)[:300])
+                print("FAILED: loki: %s" % str(e)[:300], file=sys.stderr, flush=True)
         if os.access(micro, os.X_OK):
-            out = run([micro, "--scale", str(args.scale)])
-            lines += [l for l in out.splitlines() if l.startswith("{")]
+            try:
+                out = run([micro, "--scale", str(args.scale)])
+                lines += [l for l in out.splitlines() if l.startswith("{")]
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                failures.append(str(e)[:300])
+                print("FAILED: %s" % str(e)[:300], file=sys.stderr, flush=True)
         for bench, threads, impls in MATRIX:
             for impl in impls:
                 cmd = program(args.build, impl)
                 if cmd is None:
                     skipped.add(impl)
                     continue
-                out = run(cmd + ["--impl", impl, "--bench", bench, "--threads", str(threads),
-                                 "--dir", tmp, "--scale", str(args.scale)])
+                try:
+                    out = run(cmd + ["--impl", impl, "--bench", bench, "--threads",
+                                     str(threads), "--dir", tmp, "--scale", str(args.scale)])
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    # One peer failing must not lose the others' figures.
+                    failures.append(str(e)[:300])
+                    print("FAILED: %s" % str(e)[:300], file=sys.stderr, flush=True)
+                    continue
                 for l in out.splitlines():
                     if l.startswith("{"):
                         lines.append(l)
@@ -299,6 +317,7 @@ def main():
     info["repeat"] = args.repeat
     info["scale"] = args.scale
     info["skipped"] = sorted(skipped)
+    info["failures"] = failures
     info["record_check"] = records
     info["record_check_ok"] = ok and all(not c["problems"] for c in loki_check.values())
     info["loki_check"] = loki_check
@@ -310,6 +329,9 @@ def main():
     print("wrote %d lines to %s in %d s" % (len(lines), args.out, info["duration_s"]))
     if skipped:
         print("skipped (not built or not installed): " + ", ".join(sorted(skipped)))
+    if failures:
+        print("%d run(s) FAILED; see machine.json" % len(failures), file=sys.stderr)
+        return 1
     if not ok:
         print("RECORD CHECK FAILED: the implementations do not write the same record",
               file=sys.stderr)

@@ -130,6 +130,9 @@ def section_machine(m):
     ]
     for k, v in rows:
         out.append("| %s | %s |" % (k, v))
+    if m.get("failures"):
+        out += ["", "**Runs that failed** (their figures are missing): " +
+                "; ".join("`%s`" % f.replace("`", "'") for f in m["failures"])]
     if m.get("skipped"):
         out += ["", "Not run (not built or not installed here): " + ", ".join(m["skipped"]) + "."]
     check = m.get("record_check", {})
