@@ -392,6 +392,60 @@ static void test_stalled_server(void **state)
     json_decref(snap);
 }
 
+/* ---- SL_LOKI_BLOCK: callers wait, but only up to their bound ------------------ */
+
+static void test_block_policy(void **state)
+{
+    (void)state;
+    assert_int_equal(lk_control(&R, "/control/faults", "{\"delay_ms\":3000}"), 200);
+    sl_loki_options o;
+    lk_options(&R, &o);
+    o.request_timeout_ms = 300;
+    o.queue_bytes = 64 << 10;
+    o.line_limit = 4096;
+    o.overflow = SL_LOKI_BLOCK;
+    o.block_timeout_ms = 40;
+    o.batch_bytes = 16 << 10; /* the worker stops taking records while it waits */
+    sl_sink *loki;
+    sl_logger *lg = make_logger(&o, &loki);
+    enum { N = 20000 };
+    int64_t worst_ns = 0;
+    for (int i = 0; i < N; i++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        sl_info(lg, "blocking", SL_INT("i", i));
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        int64_t d = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+        if (d > worst_ns) {
+            worst_ns = d;
+        }
+        sl_loki_stats st;
+        sl_loki_get_stats(loki, &st);
+        if (st.dropped_queue_full >= 3) {
+            break; /* a few timed-out waits are enough */
+        }
+    }
+    sl_loki_stats st;
+    sl_loki_get_stats(loki, &st);
+    /* It waited (the queue was full) and gave up at its bound, counting the drop. */
+    assert_true(st.dropped_queue_full >= 3);
+    assert_true(worst_ns >= 35 * 1000000LL);
+    if (worst_ns > 1000 * 1000000LL) {
+        fail_msg("a blocking log call took %.1f ms with a 40 ms bound",
+                 (double)worst_ns / 1e6);
+    }
+    uint64_t logged = st.queued_records + st.dropped_queue_full;
+    assert_int_equal(lk_control(&R, "/control/faults", "{\"delay_ms\":0}"), 200);
+    assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
+    sl_loki_get_stats(loki, &st);
+    assert_int_equal(st.sent_records + dropped_total(&st), logged);
+    sl_logger_free(lg);
+    json_t *snap = lk_wait_count(&R, st.sent_records, 10000);
+    int last;
+    assert_int_equal(check_unique(snap, N, &last), st.sent_records);
+    json_decref(snap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup(test_5xx_run, reset),
         cmocka_unit_test_setup(test_retries_exhausted, reset),
         cmocka_unit_test_setup(test_stalled_server, reset),
+        cmocka_unit_test_setup(test_block_policy, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
