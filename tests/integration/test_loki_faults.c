@@ -143,6 +143,7 @@ static void outage_small_queue(sl_loki_overflow policy)
     o.queue_bytes = 64 << 10;
     o.line_limit = 4096;
     o.overflow = policy;
+    o.batch_bytes = 16 << 10; /* the failing batch holds few records: the queue fills */
     sl_sink *loki;
     sl_logger *lg = make_logger(&o, &loki);
     lk_errors errs = {0};
