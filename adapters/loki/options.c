@@ -403,6 +403,18 @@ static sl_status check_ranges(const sl_loki_options *o, char *errbuf, size_t err
         set_err(errbuf, errlen, "loki overflow/jitter: unknown value");
         return SL_EINVAL;
     }
+    const char *hdr[] = {o->tenant, o->username, o->password, o->bearer_token};
+    const char *hdr_name[] = {"tenant", "username", "password", "bearer_token"};
+    for (size_t i = 0; i < 4; i++) {
+        for (const char *p = hdr[i]; p != NULL && *p != '\0'; p++) {
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+                /* A CR or LF would end the header and start another one. */
+                set_err(errbuf, errlen, "loki %s: control characters are not allowed",
+                        hdr_name[i]);
+                return SL_EINVAL;
+            }
+        }
+    }
     if ((o->username != NULL) != (o->password != NULL)) {
         set_err(errbuf, errlen, "loki basic auth: username and password go together");
         return SL_EINVAL;
