@@ -5,6 +5,8 @@
  *   queue.c     the bounded byte ring between callers and the worker
  *   truncate.c  shortening an oversized JSON line to a valid record
  *   body.c      batch, streams, timestamp bumping, JSON body, gzip
+ *   proto.c     the same batch as a protobuf PushRequest
+ *   snappy.c    Snappy block compression for the protobuf body
  *   backoff.c   retry delays and Retry-After
  *   http.c      one POST with libcurl and what its answer means
  *   sink.c      the caller side: write, flush, close, fork, stats
@@ -42,7 +44,9 @@ typedef struct sl__loki_config {
     bool tls_verify;
     char *service_name; /* NULL: from the record */
     char *labels_json;  /* the static labels as `,"k":"v"...` (may be "") */
-    size_t nlabels;     /* static labels, without service_name / level */
+    char *labels_prom;  /* the same as `, k="v"...` (Prometheus form, for protobuf) */
+    sl_loki_encoding encoding;
+    size_t nlabels; /* static labels, without service_name / level */
     bool level_label;
     bool structured_metadata;
     size_t queue_bytes;
@@ -190,6 +194,19 @@ size_t sl__loki_entry_cost(const char *line, size_t line_len, bool has_ctx);
 bool sl__loki_body_build(const sl__loki_batch *b, const char *labels_json, bool metadata,
                          sl__jw *w);
 
+/*
+ * The same batch as a protobuf PushRequest (proto.c), labels_prom being the
+ * static labels fragment in Prometheus form. False when w overflowed.
+ */
+bool sl__loki_proto_build(const sl__loki_batch *b, const char *labels_prom, bool metadata,
+                          sl__jw *w);
+/* A label value quoted as Go's strconv.Quote does for Loki's label parser. */
+void sl__loki_prom_quote(sl__jw *w, const char *s, size_t n);
+
+/* Snappy block compression (snappy.c): out must hold sl__loki_snappy_bound(len). */
+size_t sl__loki_snappy_bound(size_t len);
+size_t sl__loki_snappy(const char *in, size_t len, char *out);
+
 /* gzip (RFC 1952) of in into *out (reallocated through sl__realloc). */
 sl_status sl__loki_gzip(const char *in, size_t len, char **out, size_t *out_cap,
                         size_t *out_len);
@@ -236,10 +253,10 @@ sl__loki_outcome sl__loki_classify(int status, const char *body, size_t len);
 sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg);
 void sl__loki_http_free(sl__loki_http *h);
 /*
- * POSTs body (gzip-encoded when gzipped). deadline_ns (monotonic, 0: none)
+ * POSTs body (headers as configured). deadline_ns (monotonic, 0: none)
  * shortens the request and aborts it when reached.
  */
-void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, bool gzipped,
+void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len,
                         int64_t deadline_ns, sl__loki_answer *ans);
 
 /* ---- the sink's shared state (sink.c, worker.c) -------------------------- */

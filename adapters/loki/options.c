@@ -136,6 +136,17 @@ sl_status sl_loki_options_from_env(sl_loki_options *opts, char *errbuf, size_t e
             return SL_EPARSE;
         }
     }
+    if ((v = env("SPANLOG_LOKI_ENCODING")) != NULL) {
+        if (!strcmp(v, "json")) {
+            opts->encoding = SL_LOKI_ENCODING_JSON;
+        } else if (!strcmp(v, "protobuf")) {
+            opts->encoding = SL_LOKI_ENCODING_PROTOBUF;
+        } else {
+            set_err(errbuf, errlen,
+                    "SPANLOG_LOKI_ENCODING: expected json or protobuf, got \"%s\"", v);
+            return SL_EPARSE;
+        }
+    }
     sl_status st;
     if ((st = env_bool("SPANLOG_LOKI_TLS_VERIFY", &opts->tls_verify, errbuf, errlen)) ||
         (st = env_bool("SPANLOG_LOKI_LEVEL_LABEL", &opts->level_label, errbuf, errlen)) ||
@@ -234,6 +245,7 @@ static bool utf8_valid(const char *str, size_t n)
 /* One label checked and appended to the JSON fragment; names kept to catch duplicates. */
 typedef struct label_acc {
     sl__jw w;
+    sl__jw prom;
     const char *names[SL__LOKI_MAX_LABELS + 2];
     size_t name_lens[SL__LOKI_MAX_LABELS + 2];
     size_t n;
@@ -290,6 +302,10 @@ static sl_status add_label(label_acc *acc, const char *name, size_t nlen,
     sl__jw_string(&acc->w, name, nlen);
     sl__jw_char(&acc->w, ':');
     sl__jw_string(&acc->w, value, vlen);
+    sl__jw_raw(&acc->prom, ", ", 2);
+    sl__jw_raw(&acc->prom, name, nlen);
+    sl__jw_char(&acc->prom, '=');
+    sl__loki_prom_quote(&acc->prom, value, vlen);
     return SL_OK;
 }
 
@@ -399,8 +415,9 @@ static sl_status check_ranges(const sl_loki_options *o, char *errbuf, size_t err
         return SL_EINVAL;
     }
     if ((unsigned)o->overflow > SL_LOKI_BLOCK ||
-        (unsigned)o->jitter > SL_LOKI_JITTER_NONE) {
-        set_err(errbuf, errlen, "loki overflow/jitter: unknown value");
+        (unsigned)o->jitter > SL_LOKI_JITTER_NONE ||
+        (unsigned)o->encoding > SL_LOKI_ENCODING_PROTOBUF) {
+        set_err(errbuf, errlen, "loki overflow/jitter/encoding: unknown value");
         return SL_EINVAL;
     }
     const char *hdr[] = {o->tenant, o->username, o->password, o->bearer_token};
@@ -443,6 +460,7 @@ sl_status sl__loki_config_build(const sl_loki_options *o, sl__loki_config *cfg,
     label_acc acc;
     memset(&acc, 0, sizeof(acc));
     sl__jw_init_growable(&acc.w, 256, 64u << 10);
+    sl__jw_init_growable(&acc.prom, 256, 64u << 10);
     /* The sink's own labels come first so that a static one cannot shadow them. */
     acc.names[acc.n] = "service_name";
     acc.name_lens[acc.n++] = strlen("service_name");
@@ -459,18 +477,21 @@ sl_status sl__loki_config_build(const sl_loki_options *o, sl__loki_config *cfg,
     if (st == SL_OK && o->labels_text != NULL) {
         st = add_labels_text(&acc, o->labels_text, errbuf, errlen);
     }
-    if (st == SL_OK && acc.w.overflow) {
+    if (st == SL_OK && (acc.w.overflow || acc.prom.overflow)) {
         set_err(errbuf, errlen, "loki labels: too long or out of memory");
         st = SL_ENOMEM;
     }
     if (st == SL_OK) {
         cfg->labels_json = sl__strndup(acc.w.buf != NULL ? acc.w.buf : "", acc.w.len);
+        cfg->labels_prom =
+            sl__strndup(acc.prom.buf != NULL ? acc.prom.buf : "", acc.prom.len);
         cfg->nlabels = acc.n - (o->level_label ? 2 : 1);
-        if (cfg->labels_json == NULL) {
+        if (cfg->labels_json == NULL || cfg->labels_prom == NULL) {
             st = SL_ENOMEM;
         }
     }
     sl__jw_free(&acc.w);
+    sl__jw_free(&acc.prom);
     if (st != SL_OK) {
         sl__loki_config_free(cfg);
         return st;
@@ -497,6 +518,7 @@ sl_status sl__loki_config_build(const sl_loki_options *o, sl__loki_config *cfg,
     cfg->line_limit = o->line_limit;
     cfg->truncate_long_lines = o->truncate_long_lines;
     cfg->gzip = o->gzip;
+    cfg->encoding = o->encoding;
     cfg->backoff_min_ms = o->backoff_min_ms;
     cfg->backoff_max_ms = o->backoff_max_ms;
     cfg->jitter = o->jitter;
@@ -531,5 +553,6 @@ void sl__loki_config_free(sl__loki_config *cfg)
     sl__free(cfg->ca_file);
     sl__free(cfg->service_name);
     sl__free(cfg->labels_json);
+    sl__free(cfg->labels_prom);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -42,6 +42,14 @@ typedef enum sl_loki_overflow {
     SL_LOKI_BLOCK = 2        /* the caller waits up to block_timeout_ms, then drops */
 } sl_loki_overflow;
 
+/* The push body's format. */
+typedef enum sl_loki_encoding {
+    /* default: JSON, gzip-compressed when `gzip` is on */
+    SL_LOKI_ENCODING_JSON = 0,
+    /* protobuf PushRequest, snappy-compressed (`gzip` unused) */
+    SL_LOKI_ENCODING_PROTOBUF = 1
+} sl_loki_encoding;
+
 /* How the retry delay is spread (see docs/loki.md). */
 typedef enum sl_loki_jitter {
     SL_LOKI_JITTER_FULL = 0,  /* default: uniform in [0, cap] */
@@ -79,7 +87,8 @@ typedef struct sl_loki_options {
     int batch_age_ms;          /* oldest record waits at most this long, default 1000 */
     size_t line_limit;         /* default 256 KiB (Loki's default), minimum 1 KiB */
     bool truncate_long_lines;  /* default true: truncate to a valid record; false: drop */
-    bool gzip;                 /* default true */
+    bool gzip;                 /* default true (JSON only) */
+    sl_loki_encoding encoding; /* default SL_LOKI_ENCODING_JSON */
     int backoff_min_ms;        /* default 500 */
     int backoff_max_ms;        /* default 300000 (5 min) */
     sl_loki_jitter jitter;     /* default SL_LOKI_JITTER_FULL */
@@ -102,7 +111,8 @@ SL_API void sl_loki_options_init(sl_loki_options *opts);
  *   SPANLOG_LOKI_LEVEL_LABEL (0/1), SPANLOG_LOKI_METADATA (0/1),
  *   SPANLOG_LOKI_GZIP (0/1), SPANLOG_LOKI_QUEUE_BYTES, SPANLOG_LOKI_BATCH_BYTES,
  *   SPANLOG_LOKI_BATCH_MS, SPANLOG_LOKI_TIMEOUT_MS,
- *   SPANLOG_LOKI_OVERFLOW (drop_newest | drop_oldest | block).
+ *   SPANLOG_LOKI_OVERFLOW (drop_newest | drop_oldest | block),
+ *   SPANLOG_LOKI_ENCODING (json | protobuf).
  * Returns SL_OK, SL_EINVAL (opts NULL) or SL_EPARSE for an unparseable value,
  * naming the variable in errbuf (when errbuf is not NULL).
  */
