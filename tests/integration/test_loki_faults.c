@@ -242,27 +242,29 @@ static void storm(const char *faults, sl_loki_jitter jitter, int fails, double *
 static void test_429_storm_backoff_grows(void **state)
 {
     (void)state;
-    /* Equal jitter keeps each wait within [cap/2, cap], so with the cap
-     * doubling every wait is at least the previous one: growth is certain,
-     * not just likely (full jitter is checked against its caps below). */
-    double gaps[6];
-    storm("{\"fail\":[{\"status\":429,\"count\":6}]}", SL_LOKI_JITTER_EQUAL, 6, gaps);
-    for (int i = 0; i + 1 < 6; i++) {
-        if (gaps[i + 1] + 5.0 < gaps[i]) {
-            fail_msg("wait %d (%.1f ms) shorter than wait %d (%.1f ms)", i + 1,
-                     gaps[i + 1], i, gaps[i]);
+    /* Equal jitter keeps each wait within [cap/2, cap] while the cap doubles
+     * (40, 80, ... 640 ms), so the shortest possible wait doubles too: the
+     * growth is certain, not just likely. A measured gap is the wait plus the
+     * request's own time, so only the lower bounds are exact; the upper ones
+     * get slack for a slow (sanitizer) run. Full jitter is checked below. */
+    double gaps[5];
+    storm("{\"fail\":[{\"status\":429,\"count\":5}]}", SL_LOKI_JITTER_EQUAL, 5, gaps);
+    double cap = 40.0;
+    for (int i = 0; i < 5; i++) {
+        if (gaps[i] < cap / 2 - 2.0 || gaps[i] > cap + 300.0) {
+            fail_msg("wait %d is %.1f ms, outside [%.0f, %.0f] (+slack)", i, gaps[i],
+                     cap / 2, cap);
         }
+        cap *= 2;
     }
-    assert_true(gaps[5] > 4.0 * gaps[0]);
-    assert_true(gaps[0] >= 15.0);  /* cap 40 ms: at least 20 */
-    assert_true(gaps[5] >= 600.0); /* cap 1280 ms: at least 640 */
+    assert_true(gaps[4] > 2.0 * gaps[0]);
 
     /* Full jitter (the default): every wait within its cap, all delivered. */
     reset(NULL);
     storm("{\"fail\":[{\"status\":429,\"count\":5}]}", SL_LOKI_JITTER_FULL, 5, gaps);
-    double cap = 40.0;
+    cap = 40.0;
     for (int i = 0; i < 5; i++) {
-        if (gaps[i] > cap + 250.0) {
+        if (gaps[i] > cap + 300.0) {
             fail_msg("full-jitter wait %d is %.1f ms, above its cap %.0f", i, gaps[i],
                      cap);
         }
@@ -336,11 +338,11 @@ static void test_retries_exhausted(void **state)
 static void test_stalled_server(void **state)
 {
     (void)state;
-    /* Every answer takes 3 s; the sink gives up after 300 ms and retries. */
+    /* Every answer takes 3 s; the sink gives up after 1 s and retries. */
     assert_int_equal(lk_control(&R, "/control/faults", "{\"delay_ms\":3000}"), 200);
     sl_loki_options o;
     lk_options(&R, &o);
-    o.request_timeout_ms = 300;
+    o.request_timeout_ms = 1000;
     o.queue_bytes = 64 << 10;
     o.line_limit = 4096;
     sl_sink *loki;
@@ -362,9 +364,9 @@ static void test_stalled_server(void **state)
     sl_loki_stats st;
     sl_loki_get_stats(loki, &st);
     /* Behaviour, not a benchmark: the caller never waited for the server
-     * (one 300 ms request timeout would show), the queue filled and drops
-     * were counted instead. The bound is generous for sanitizer builds. */
-    if (worst_ns > 200 * 1000000LL) {
+     * (one 1 s request timeout would show), the queue filled and drops were
+     * counted instead. The bound is generous for loaded sanitizer runs. */
+    if (worst_ns > 500 * 1000000LL) {
         fail_msg("a log call took %.1f ms while the server stalled",
                  (double)worst_ns / 1e6);
     }
