@@ -1,7 +1,8 @@
 /*
  * loki_internal.h - the pieces of the Loki sink, shared between its files.
  *
- *   options.c   options, environment, label validation, the copied config
+ *   options.c   options, environment, the copied config
+ *   labels.c    label validation and their pre-encoded forms
  *   queue.c     the bounded byte ring between callers and the worker
  *   truncate.c  shortening an oversized JSON line to a valid record
  *   body.c      batch, streams, timestamp bumping, JSON body, gzip
@@ -62,6 +63,17 @@ typedef struct sl__loki_config {
     int max_batch_age_ms;
     int request_timeout_ms, connect_timeout_ms;
 } sl__loki_config;
+
+/* vsnprintf into errbuf when it is not NULL. */
+void sl__loki_set_err(char *errbuf, size_t errlen, const char *fmt, ...) SL__PRINTF(3, 4);
+
+/*
+ * Validates the static labels of o (labels.c) and fills cfg->labels_json,
+ * cfg->labels_prom and cfg->nlabels. SL_EINVAL with a message naming the
+ * label, or SL_ENOMEM; on error nothing is left allocated in cfg.
+ */
+sl_status sl__loki_labels_build(const sl_loki_options *o, sl__loki_config *cfg,
+                                char *errbuf, size_t errlen);
 
 /* 1 when name matches [a-zA-Z_:][a-zA-Z0-9_:]* (Loki's label and metadata key rule). */
 bool sl__loki_label_name_ok(const char *name, size_t len);
