@@ -203,12 +203,13 @@ static size_t push_times(json_t *snap, double *t, int *status, size_t max)
     return n < max ? n : max;
 }
 
-static void storm(const char *faults, sl_loki_jitter jitter, int fails, double *gaps)
+static void storm(const char *faults, sl_loki_jitter jitter, int min_ms, int fails,
+                  double *gaps)
 {
     assert_int_equal(lk_control(&R, "/control/faults", faults), 200);
     sl_loki_options o;
     lk_options(&R, &o);
-    o.backoff_min_ms = 40;
+    o.backoff_min_ms = min_ms;
     o.backoff_max_ms = 5000;
     o.jitter = jitter;
     sl_sink *loki;
@@ -248,7 +249,7 @@ static void test_429_storm_backoff_grows(void **state)
      * request's own time, so only the lower bounds are exact; the upper ones
      * get slack for a slow (sanitizer) run. Full jitter is checked below. */
     double gaps[5];
-    storm("{\"fail\":[{\"status\":429,\"count\":5}]}", SL_LOKI_JITTER_EQUAL, 5, gaps);
+    storm("{\"fail\":[{\"status\":429,\"count\":5}]}", SL_LOKI_JITTER_EQUAL, 40, 5, gaps);
     double cap = 40.0;
     for (int i = 0; i < 5; i++) {
         if (gaps[i] < cap / 2 - 2.0 || gaps[i] > cap + 300.0) {
@@ -261,7 +262,7 @@ static void test_429_storm_backoff_grows(void **state)
 
     /* Full jitter (the default): every wait within its cap, all delivered. */
     reset(NULL);
-    storm("{\"fail\":[{\"status\":429,\"count\":5}]}", SL_LOKI_JITTER_FULL, 5, gaps);
+    storm("{\"fail\":[{\"status\":429,\"count\":5}]}", SL_LOKI_JITTER_FULL, 40, 5, gaps);
     cap = 40.0;
     for (int i = 0; i < 5; i++) {
         if (gaps[i] > cap + 300.0) {
@@ -275,15 +276,21 @@ static void test_429_storm_backoff_grows(void **state)
 static void test_429_retry_after(void **state)
 {
     (void)state;
-    double gaps[3];
-    storm("{\"fail\":[{\"status\":429,\"count\":2},{\"status\":503,\"count\":1}],"
-          "\"retry_after\":\"1\"}",
-          SL_LOKI_JITTER_FULL, 3, gaps);
-    /* Backoff alone would wait at most 40, 80, 160 ms: Retry-After wins. */
-    for (int i = 0; i < 3; i++) {
+    /* Retry-After: 1 is a floor under the backoff (caps 400, 800, 1600,
+     * 3200 ms, equal jitter): the first waits are held at 1 s, the last one
+     * has grown past it. */
+    double gaps[4];
+    storm("{\"fail\":[{\"status\":429,\"count\":2},{\"status\":503,\"count\":1},"
+          "{\"status\":429,\"count\":1}],\"retry_after\":\"1\"}",
+          SL_LOKI_JITTER_EQUAL, 400, 4, gaps);
+    for (int i = 0; i < 4; i++) {
         if (gaps[i] < 950.0) {
             fail_msg("retry %d came after %.1f ms, before Retry-After: 1", i, gaps[i]);
         }
+    }
+    if (gaps[3] < 1550.0) {
+        fail_msg("the last wait (%.1f ms) did not grow past the Retry-After floor",
+                 gaps[3]);
     }
     assert_int_equal(lk_control(&R, "/control/faults", "{\"retry_after\":null}"), 200);
 }
@@ -293,7 +300,7 @@ static void test_5xx_run(void **state)
     (void)state;
     double gaps[4];
     storm("{\"fail\":[{\"status\":500,\"count\":2},{\"status\":503,\"count\":2}]}",
-          SL_LOKI_JITTER_FULL, 4, gaps);
+          SL_LOKI_JITTER_FULL, 40, 4, gaps);
 }
 
 static void test_retries_exhausted(void **state)
