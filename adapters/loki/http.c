@@ -126,12 +126,17 @@ sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg)
     h->curl = curl_easy_init();
     bool ok = h->curl != NULL;
     struct curl_slist *l = NULL;
-    l = add_header(l, "Content-Type: application/json", NULL, &ok);
+    if (cfg->encoding == SL_LOKI_ENCODING_PROTOBUF) {
+        /* Snappy is part of the protobuf body's format, not a content coding. */
+        l = add_header(l, "Content-Type: application/x-protobuf", NULL, &ok);
+    } else {
+        l = add_header(l, "Content-Type: application/json", NULL, &ok);
+        if (cfg->gzip) {
+            l = add_header(l, "Content-Encoding: gzip", NULL, &ok);
+        }
+    }
     /* libcurl would otherwise wait for "100 Continue" on bodies over 1 KiB. */
     l = add_header(l, "Expect:", NULL, &ok);
-    if (cfg->gzip) {
-        l = add_header(l, "Content-Encoding: gzip", NULL, &ok);
-    }
     if (cfg->tenant != NULL) {
         l = add_header(l, "X-Scope-OrgID: ", cfg->tenant, &ok);
     }
@@ -198,10 +203,9 @@ static void sanitise(const char *in, size_t n, char *out, size_t cap)
     out[j] = '\0';
 }
 
-void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, bool gzipped,
+void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len,
                         int64_t deadline_ns, sl__loki_answer *ans)
 {
-    (void)gzipped;
     CURL *c = h->curl;
     h->body_len = 0;
     h->errbuf[0] = '\0';

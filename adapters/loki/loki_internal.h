@@ -1,10 +1,13 @@
 /*
  * loki_internal.h - the pieces of the Loki sink, shared between its files.
  *
- *   options.c   options, environment, label validation, the copied config
+ *   options.c   options, environment, the copied config
+ *   labels.c    label validation and their pre-encoded forms
  *   queue.c     the bounded byte ring between callers and the worker
  *   truncate.c  shortening an oversized JSON line to a valid record
  *   body.c      batch, streams, timestamp bumping, JSON body, gzip
+ *   proto.c     the same batch as a protobuf PushRequest
+ *   snappy.c    Snappy block compression for the protobuf body
  *   backoff.c   retry delays and Retry-After
  *   http.c      one POST with libcurl and what its answer means
  *   sink.c      the caller side: write, flush, close, fork, stats
@@ -42,7 +45,9 @@ typedef struct sl__loki_config {
     bool tls_verify;
     char *service_name; /* NULL: from the record */
     char *labels_json;  /* the static labels as `,"k":"v"...` (may be "") */
-    size_t nlabels;     /* static labels, without service_name / level */
+    char *labels_prom;  /* the same as `, k="v"...` (Prometheus form, for protobuf) */
+    sl_loki_encoding encoding;
+    size_t nlabels; /* static labels, without service_name / level */
     bool level_label;
     bool structured_metadata;
     size_t queue_bytes;
@@ -58,6 +63,17 @@ typedef struct sl__loki_config {
     int max_batch_age_ms;
     int request_timeout_ms, connect_timeout_ms;
 } sl__loki_config;
+
+/* vsnprintf into errbuf when it is not NULL. */
+void sl__loki_set_err(char *errbuf, size_t errlen, const char *fmt, ...) SL__PRINTF(3, 4);
+
+/*
+ * Validates the static labels of o (labels.c) and fills cfg->labels_json,
+ * cfg->labels_prom and cfg->nlabels. SL_EINVAL with a message naming the
+ * label, or SL_ENOMEM; on error nothing is left allocated in cfg.
+ */
+sl_status sl__loki_labels_build(const sl_loki_options *o, sl__loki_config *cfg,
+                                char *errbuf, size_t errlen);
 
 /* 1 when name matches [a-zA-Z_:][a-zA-Z0-9_:]* (Loki's label and metadata key rule). */
 bool sl__loki_label_name_ok(const char *name, size_t len);
@@ -190,6 +206,19 @@ size_t sl__loki_entry_cost(const char *line, size_t line_len, bool has_ctx);
 bool sl__loki_body_build(const sl__loki_batch *b, const char *labels_json, bool metadata,
                          sl__jw *w);
 
+/*
+ * The same batch as a protobuf PushRequest (proto.c), labels_prom being the
+ * static labels fragment in Prometheus form. False when w overflowed.
+ */
+bool sl__loki_proto_build(const sl__loki_batch *b, const char *labels_prom, bool metadata,
+                          sl__jw *w);
+/* A label value quoted as Go's strconv.Quote does for Loki's label parser. */
+void sl__loki_prom_quote(sl__jw *w, const char *s, size_t n);
+
+/* Snappy block compression (snappy.c): out must hold sl__loki_snappy_bound(len). */
+size_t sl__loki_snappy_bound(size_t len);
+size_t sl__loki_snappy(const char *in, size_t len, char *out);
+
 /* gzip (RFC 1952) of in into *out (reallocated through sl__realloc). */
 sl_status sl__loki_gzip(const char *in, size_t len, char **out, size_t *out_cap,
                         size_t *out_len);
@@ -236,10 +265,10 @@ sl__loki_outcome sl__loki_classify(int status, const char *body, size_t len);
 sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg);
 void sl__loki_http_free(sl__loki_http *h);
 /*
- * POSTs body (gzip-encoded when gzipped). deadline_ns (monotonic, 0: none)
+ * POSTs body (headers as configured). deadline_ns (monotonic, 0: none)
  * shortens the request and aborts it when reached.
  */
-void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, bool gzipped,
+void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len,
                         int64_t deadline_ns, sl__loki_answer *ans);
 
 /* ---- the sink's shared state (sink.c, worker.c) -------------------------- */

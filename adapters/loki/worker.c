@@ -131,6 +131,23 @@ static void note_error(worker *w, const sl__loki_answer *ans)
 static bool build(worker *w, const char **data, size_t *len)
 {
     sl__loki *L = w->L;
+    if (L->cfg.encoding == SL_LOKI_ENCODING_PROTOBUF) {
+        if (!sl__loki_proto_build(&w->batch, L->cfg.labels_prom, w->metadata, &w->body)) {
+            return false;
+        }
+        size_t bound = sl__loki_snappy_bound(w->body.len);
+        if (bound > w->gz_cap) {
+            char *np = sl__realloc(w->gz, bound);
+            if (np == NULL) {
+                return false;
+            }
+            w->gz = np;
+            w->gz_cap = bound;
+        }
+        *data = w->gz;
+        *len = sl__loki_snappy(w->body.buf, w->body.len, w->gz);
+        return true;
+    }
     if (!sl__loki_body_build(&w->batch, L->cfg.labels_json, w->metadata, &w->body)) {
         return false;
     }
@@ -202,7 +219,7 @@ static void send_batch(worker *w)
         }
         pthread_mutex_unlock(&L->mu);
         if (w->http != NULL) {
-            sl__loki_http_post(w->http, data, len, cfg->gzip, deadline, &ans);
+            sl__loki_http_post(w->http, data, len, deadline, &ans);
         } else {
             memset(&ans, 0, sizeof(ans));
             ans.outcome = SL__LOKI_RETRY;

@@ -42,6 +42,14 @@ typedef enum sl_loki_overflow {
     SL_LOKI_BLOCK = 2        /* the caller waits up to block_timeout_ms, then drops */
 } sl_loki_overflow;
 
+/* The push body's format. */
+typedef enum sl_loki_encoding {
+    /* default: JSON, gzip-compressed when `gzip` is on */
+    SL_LOKI_ENCODING_JSON = 0,
+    /* protobuf PushRequest, snappy-compressed (`gzip` unused) */
+    SL_LOKI_ENCODING_PROTOBUF = 1
+} sl_loki_encoding;
+
 /* How the retry delay is spread (see docs/loki.md). */
 typedef enum sl_loki_jitter {
     SL_LOKI_JITTER_FULL = 0,  /* default: uniform in [0, cap] */
@@ -69,17 +77,20 @@ typedef struct sl_loki_options {
     const char *service_name; /* the service_name label; NULL: the record's service,
                                  or "unknown_service" when it has none */
     bool level_label;         /* add a `level` label; default false */
-    bool
-        structured_metadata; /* trace_id / span_id as structured metadata; default true */
+    /* trace_id / span_id as structured metadata; default true */
+    bool structured_metadata;
 
     size_t queue_bytes;        /* queue limit, default 64 MiB, minimum 64 KiB */
     sl_loki_overflow overflow; /* default SL_LOKI_DROP_NEWEST */
     int block_timeout_ms;      /* SL_LOKI_BLOCK: longest wait, default 100 */
-    size_t batch_bytes;        /* lines per push, default 1 MiB, at most 3 MiB */
+    size_t batch_bytes;        /* body bytes per push (JSON-encoded size),
+                                  default 1 MiB, at most 3 MiB */
     int batch_age_ms;          /* oldest record waits at most this long, default 1000 */
-    size_t line_limit;         /* default 256 KiB (Loki's default), minimum 1 KiB */
+    size_t line_limit;         /* default 256 KiB (Loki's default), 1 KiB to 1 MiB,
+                                  at most half of queue_bytes */
     bool truncate_long_lines;  /* default true: truncate to a valid record; false: drop */
-    bool gzip;                 /* default true */
+    bool gzip;                 /* default true (JSON only) */
+    sl_loki_encoding encoding; /* default SL_LOKI_ENCODING_JSON */
     int backoff_min_ms;        /* default 500 */
     int backoff_max_ms;        /* default 300000 (5 min) */
     sl_loki_jitter jitter;     /* default SL_LOKI_JITTER_FULL */
@@ -102,7 +113,8 @@ SL_API void sl_loki_options_init(sl_loki_options *opts);
  *   SPANLOG_LOKI_LEVEL_LABEL (0/1), SPANLOG_LOKI_METADATA (0/1),
  *   SPANLOG_LOKI_GZIP (0/1), SPANLOG_LOKI_QUEUE_BYTES, SPANLOG_LOKI_BATCH_BYTES,
  *   SPANLOG_LOKI_BATCH_MS, SPANLOG_LOKI_TIMEOUT_MS,
- *   SPANLOG_LOKI_OVERFLOW (drop_newest | drop_oldest | block).
+ *   SPANLOG_LOKI_OVERFLOW (drop_newest | drop_oldest | block),
+ *   SPANLOG_LOKI_ENCODING (json | protobuf).
  * Returns SL_OK, SL_EINVAL (opts NULL) or SL_EPARSE for an unparseable value,
  * naming the variable in errbuf (when errbuf is not NULL).
  */
@@ -115,11 +127,18 @@ SL_API sl_status sl_loki_options_from_env(sl_loki_options *opts, char *errbuf,
  * SL_EINVAL with a message naming the label and the reason in errbuf (may be
  * NULL). Other errors: SL_EINVAL (NULL arguments, no URL, an option out of
  * range), SL_ENOMEM, SL_EIO (the worker thread or libcurl could not start).
+ * On success *out belongs to the caller until it is given to a logger
+ * (sl_logger_add_sink) or freed with sl_sink_free(); on failure *out is NULL.
+ * Thread-safe (libcurl's global init is done once, internally).
  */
 SL_API sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out,
                                   char *errbuf, size_t errlen);
 
-/* The options from the environment with `url` instead of SPANLOG_LOKI_URL. */
+/*
+ * The options from the environment (sl_loki_options_from_env) with `url`
+ * instead of SPANLOG_LOKI_URL: what "loki:URL" sink targets use. Returns what
+ * sl_loki_options_from_env or sl_loki_sink_new return (no error text).
+ */
 SL_API sl_status sl_loki_sink_from_url(const char *url, sl_sink **out);
 
 /* ---- statistics --------------------------------------------------------- */

@@ -11,7 +11,8 @@
  *       figure is the cost of queueing, never of dropping on a full queue.
  *   {"bench":"loki_caller_null_baseline",...}  the same call into a null sink,
  *       so the difference is the Loki sink's own share.
- *   {"bench":"loki_e2e_gzip"|"loki_e2e_identity","receiver":"sinkhole"|"python",
+ *   {"bench":"loki_e2e_gzip"|"loki_e2e_identity"|"loki_e2e_protobuf_snappy",
+ *    "receiver":"sinkhole"|"python",
  *    "records_per_s":..,"records_per_cpu_s":..,"bytes_per_record":..,"line_bytes":..}
  *       log N records and flush: records over wall time (first call to the
  *       flush returning), over this process's CPU time (callers + worker),
@@ -20,7 +21,8 @@
  *       counts bytes and answers 204 - the sink's own send rate.
  *       receiver "python": tests/integration/loki_receiver.py --count-only,
  *       which parses and validates every push: usually the bottleneck there,
- *       so that figure is the receiver's rate more than the sink's.
+ *       so that figure is the receiver's rate more than the sink's. It speaks
+ *       JSON only, so protobuf is measured against the sink-hole alone.
  *
  * A benchmark, not a test: nothing here passes or fails on time.
  * Usage: loki_bench [--quick] [--no-python]
@@ -215,7 +217,7 @@ static sl_logger *make_logger(sl_sink *sink)
     return lg;
 }
 
-static sl_sink *make_loki(int port, bool gzip, size_t queue_bytes)
+static sl_sink *make_loki(int port, bool gzip, size_t queue_bytes, sl_loki_encoding enc)
 {
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
@@ -223,6 +225,7 @@ static sl_sink *make_loki(int port, bool gzip, size_t queue_bytes)
     sl_loki_options_init(&o);
     o.url = url;
     o.gzip = gzip;
+    o.encoding = enc;
     o.queue_bytes = queue_bytes;
     o.request_timeout_ms = 60000;
     sl_sink *s = NULL;
@@ -276,10 +279,11 @@ static void bench_caller(const char *name, sl_sink *sink, int batches)
     sl_logger_free(lg);
 }
 
-static void bench_e2e(const char *receiver, int port, bool gzip, int n)
+static void bench_e2e(const char *receiver, int port, bool gzip, int n,
+                      sl_loki_encoding enc)
 {
     /* Room for every record: the rate is of records sent, none dropped. */
-    sl_sink *sink = make_loki(port, gzip, (size_t)n * 400);
+    sl_sink *sink = make_loki(port, gzip, (size_t)n * 400, enc);
     sl_logger *lg = make_logger(sink);
     double c0 = cpu_s();
     int64_t t0 = now_ns();
@@ -296,8 +300,11 @@ static void bench_e2e(const char *receiver, int port, bool gzip, int n)
            "\"records_per_s\":%.0f,\"records_per_cpu_s\":%.0f,\"bytes_per_record\":%.1f,"
            "\"line_bytes\":%.1f,\"requests\":%llu,\"sent\":%llu,\"dropped\":%llu,"
            "\"flush\":\"%s\"}\n",
-           gzip ? "loki_e2e_gzip" : "loki_e2e_identity", receiver, n,
-           (double)st.sent_records / secs, (double)st.sent_records / (c1 - c0),
+           enc == SL_LOKI_ENCODING_PROTOBUF ? "loki_e2e_protobuf_snappy"
+           : gzip                           ? "loki_e2e_gzip"
+                                            : "loki_e2e_identity",
+           receiver, n, (double)st.sent_records / secs,
+           (double)st.sent_records / (c1 - c0),
            st.sent_records ? (double)st.wire_bytes / (double)st.sent_records : 0.0,
            st.sent_records ? (double)st.sent_bytes / (double)st.sent_records : 0.0,
            (unsigned long long)st.requests, (unsigned long long)st.sent_records,
@@ -336,11 +343,13 @@ int main(int argc, char **argv)
     sl_sink *null_sink = NULL;
     sl_null_sink_new(&null_sink);
     bench_caller("loki_caller_null_baseline", null_sink, batches);
-    bench_caller("loki_caller", make_loki(port, true, 64u << 20), batches);
+    bench_caller("loki_caller", make_loki(port, true, 64u << 20, SL_LOKI_ENCODING_JSON),
+                 batches);
 
     int n = quick ? 50000 : 500000;
-    bench_e2e("sinkhole", port, true, n);
-    bench_e2e("sinkhole", port, false, n);
+    bench_e2e("sinkhole", port, true, n, SL_LOKI_ENCODING_JSON);
+    bench_e2e("sinkhole", port, false, n, SL_LOKI_ENCODING_JSON);
+    bench_e2e("sinkhole", port, false, n, SL_LOKI_ENCODING_PROTOBUF);
     MHD_stop_daemon(hole);
 
     if (python) {
@@ -349,8 +358,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "loki_bench: cannot start the Python receiver; skipped\n");
         } else {
             int pn = quick ? 20000 : 200000;
-            bench_e2e("python", port, true, pn);
-            bench_e2e("python", port, false, pn);
+            bench_e2e("python", port, true, pn, SL_LOKI_ENCODING_JSON);
+            bench_e2e("python", port, false, pn, SL_LOKI_ENCODING_JSON);
             py_stop(pid);
         }
     }

@@ -71,6 +71,9 @@ static const char *receiver_path(void)
 void lk_recv_start(lk_recv *r)
 {
     memset(r, 0, sizeof(*r));
+    /* libcurl honours proxy variables: loopback must never go through one. */
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
     snprintf(r->dir, sizeof(r->dir), "/tmp/spanlog-loki-XXXXXX");
     assert_non_null(mkdtemp(r->dir));
     char port_file[300];

@@ -190,6 +190,18 @@ static void test_urls_and_ranges(void **state)
     o.backoff_max_ms = 10;
     assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
     assert_int_equal(sl__loki_config_build(NULL, &cfg, err, sizeof(err)), SL_EINVAL);
+    /* Header values cannot smuggle a second header, and a secret is never echoed. */
+    sl_loki_options_init(&o);
+    o.url = "http://x";
+    o.tenant = "acme\r\nX-Evil: 1";
+    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
+    assert_non_null(strstr(err, "tenant"));
+    sl_loki_options_init(&o);
+    o.url = "http://x";
+    o.bearer_token = "tok\nen-secret";
+    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
+    assert_non_null(strstr(err, "bearer_token"));
+    assert_null(strstr(err, "secret"));
 }
 
 static void test_env(void **state)
