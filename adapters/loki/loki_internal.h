@@ -196,6 +196,9 @@ sl_status sl__loki_batch_add(sl__loki_batch *b, const char *service, size_t serv
                              const uint8_t *trace_id, const uint8_t *span_id,
                              int64_t now_ns);
 
+/* The entry's trace and span ids as lowercase hex (NUL-terminated). */
+void sl__loki_entry_ids(const sl__loki_entry *e, char *trace_hex, char *span_hex);
+
 /* What a record adds to the body (its escaped line plus the entry's JSON). */
 size_t sl__loki_entry_cost(const char *line, size_t line_len, bool has_ctx);
 
