@@ -410,6 +410,68 @@ static void test_block_policy(void **state)
     json_decref(snap);
 }
 
+/* ---- flush waits for the batch in flight, whatever drop_oldest settles ---- */
+
+typedef struct writer {
+    sl_logger *lg;
+    int n;
+} writer;
+
+static void *writer_main(void *p)
+{
+    writer *wr = p;
+    for (int i = 0; i < wr->n; i++) {
+        sl_info(wr->lg, "after flush", SL_INT("i", i));
+    }
+    return NULL;
+}
+
+static void test_flush_waits_for_inflight(void **state)
+{
+    (void)state;
+    /* The first push takes 1.5 s; meanwhile drop_oldest evicts (settles)
+     * newer records, also ones logged after the flush began. The flush must
+     * still wait for the slow batch: it holds the oldest records. */
+    assert_int_equal(
+        lk_control(&LK, "/control/faults", "{\"delay_ms\":1500,\"delay_count\":1}"), 200);
+    sl_loki_options o;
+    lk_options(&LK, &o);
+    o.queue_bytes = 64 << 10;
+    o.line_limit = 4096;
+    o.batch_bytes = 16 << 10;
+    o.overflow = SL_LOKI_DROP_OLDEST;
+    sl_sink *loki;
+    sl_logger *lg = make_logger(&o, &loki);
+    for (int i = 0; i < 1500; i++) {
+        sl_info(lg, "before flush", SL_INT("i", i));
+    }
+    /* Wait until the slow first push is on the wire. */
+    sl_loki_stats st;
+    int64_t deadline = lk_now_ms() + 10000;
+    do {
+        sl_loki_get_stats(loki, &st);
+    } while (st.requests == 0 && lk_now_ms() < deadline);
+    assert_true(st.requests >= 1);
+    writer wr = {lg, 20000};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, writer_main, &wr), 0);
+    assert_int_equal(sl_logger_flush(lg, 20000), SL_OK);
+    /* Acknowledged means answered: the receiver has finished the slow push
+     * (it records a request before it answers). */
+    json_t *snap = lk_entries(&LK);
+    json_t *reqs = json_object_get(snap, "requests");
+    assert_true(json_array_size(reqs) >= 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(reqs, 0), "status")), 204);
+    json_decref(snap);
+    pthread_join(th, NULL);
+    assert_int_equal(sl_logger_flush(lg, 20000), SL_OK);
+    sl_loki_get_stats(loki, &st);
+    assert_true(st.dropped_queue_full > 0);
+    assert_int_equal(st.sent_records + lk_dropped_total(&st), 1500 + 20000);
+    sl_logger_free(lg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +484,7 @@ int main(void)
         cmocka_unit_test_setup(test_retries_exhausted, lk_reset),
         cmocka_unit_test_setup(test_stalled_server, lk_reset),
         cmocka_unit_test_setup(test_block_policy, lk_reset),
+        cmocka_unit_test_setup(test_flush_waits_for_inflight, lk_reset),
     };
     return cmocka_run_group_tests(tests, lk_setup, lk_teardown);
 }
