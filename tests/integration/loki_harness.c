@@ -5,6 +5,7 @@
 #include "integration/loki_harness.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -123,9 +124,19 @@ void lk_recv_stop(lk_recv *r)
         }
         r->pid = 0;
     }
-    char path[300];
-    snprintf(path, sizeof(path), "%s/port", r->dir);
-    unlink(path);
+    /* Whatever a failed test left behind (fd sink output) goes too. */
+    DIR *d = opendir(r->dir);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+                char path[600];
+                snprintf(path, sizeof(path), "%s/%s", r->dir, e->d_name);
+                unlink(path);
+            }
+        }
+        closedir(d);
+    }
     rmdir(r->dir);
 }
 
