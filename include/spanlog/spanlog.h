@@ -13,5 +13,6 @@
 #include "propagation.h"
 #include "sink.h"
 #include "stdout.h"
+#include "loki.h"
 
 #endif /* SPANLOG_SPANLOG_H */
