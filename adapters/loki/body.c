@@ -146,6 +146,16 @@ size_t sl__loki_entry_cost(const char *line, size_t line_len, bool has_ctx)
            (has_ctx ? META_OVERHEAD : 0);
 }
 
+void sl__loki_entry_ids(const sl__loki_entry *e, char *trace_hex, char *span_hex)
+{
+    sl_trace_id tid;
+    sl_span_id sid;
+    memcpy(tid.bytes, e->trace_id, sizeof(tid.bytes));
+    memcpy(sid.bytes, e->span_id, sizeof(sid.bytes));
+    sl_trace_id_to_hex(tid, trace_hex);
+    sl_span_id_to_hex(sid, span_hex);
+}
+
 static void write_stream_labels(const sl__loki_stream *s, const char *labels_json,
                                 sl__jw *w)
 {
@@ -168,17 +178,12 @@ static void write_entry(const sl__loki_batch *b, const sl__loki_entry *e, bool m
     sl__jw_raw(w, "\",", 2);
     sl__jw_string(w, b->arena + e->line_off, e->line_len);
     if (metadata && e->has_ctx) {
-        char hex[SL_TRACE_ID_HEX_LEN + 1];
-        sl_trace_id tid;
-        sl_span_id sid;
-        memcpy(tid.bytes, e->trace_id, 16);
-        memcpy(sid.bytes, e->span_id, 8);
+        char tid[SL_TRACE_ID_HEX_LEN + 1], sid[SL_SPAN_ID_HEX_LEN + 1];
+        sl__loki_entry_ids(e, tid, sid);
         sl__jw_raw(w, ",{\"trace_id\":\"", 14);
-        sl_trace_id_to_hex(tid, hex);
-        sl__jw_raw(w, hex, SL_TRACE_ID_HEX_LEN);
+        sl__jw_raw(w, tid, SL_TRACE_ID_HEX_LEN);
         sl__jw_raw(w, "\",\"span_id\":\"", 13);
-        sl_span_id_to_hex(sid, hex);
-        sl__jw_raw(w, hex, SL_SPAN_ID_HEX_LEN);
+        sl__jw_raw(w, sid, SL_SPAN_ID_HEX_LEN);
         sl__jw_raw(w, "\"}", 2);
     }
     sl__jw_char(w, ']');

@@ -45,6 +45,11 @@ sl__loki_outcome sl__loki_classify(int status, const char *body, size_t len)
     if (status >= 200 && status < 300) {
         return SL__LOKI_SENT;
     }
+    /* A push above the server's message size limit fails with a 500 that
+     * retrying cannot fix ("grpc: received message larger than max"). */
+    if (status == 500 && body != NULL && contains_ci(body, len, "larger than max")) {
+        return SL__LOKI_REJECTED;
+    }
     if (status == 429 || status == 408 || (status >= 500 && status < 600) ||
         status == 0) {
         return SL__LOKI_RETRY;

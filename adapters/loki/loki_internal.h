@@ -196,6 +196,9 @@ sl_status sl__loki_batch_add(sl__loki_batch *b, const char *service, size_t serv
                              const uint8_t *trace_id, const uint8_t *span_id,
                              int64_t now_ns);
 
+/* The entry's trace and span ids as lowercase hex (NUL-terminated). */
+void sl__loki_entry_ids(const sl__loki_entry *e, char *trace_hex, char *span_hex);
+
 /* What a record adds to the body (its escaped line plus the entry's JSON). */
 size_t sl__loki_entry_cost(const char *line, size_t line_len, bool has_ctx);
 
@@ -275,9 +278,18 @@ void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len,
 
 /*
  * Everything below `mu` is guarded by it. Sequence numbers make flush exact:
- * every accepted record gets the next enq_seq; done_seq counts records whose
- * fate is settled (sent or dropped), in queue order, because the worker
- * finishes one batch before it takes the next.
+ * the k-th accepted record has sequence k (enq_seq counts them). The queue
+ * always holds a contiguous run of the newest ones, and the worker's batch
+ * (in flight) a contiguous run taken from the queue's head earlier:
+ *
+ *   seq: [ settled ... | in flight: batch | (evicted by drop_oldest) | queued ]
+ *                       ^ inflight_first                              ^ enq_seq -
+ * q.records
+ *
+ * so the oldest unsettled record is the batch's first, or else the queue's
+ * head: flush waits until that reaches the enq_seq it saw. done_seq counts
+ * settled records (for pending_records); evictions can settle records out
+ * of order, so it is a count, not a position.
  */
 typedef struct sl__loki {
     sl_sink *sink;
@@ -288,7 +300,9 @@ typedef struct sl__loki {
     pthread_cond_t done_cv;  /* flush and close wait for settled records */
     sl__loki_ring q;
     uint64_t enq_seq, done_seq, flush_target;
-    uint64_t pending_bytes; /* line bytes queued or in flight */
+    uint64_t inflight_first; /* sequence of the batch's first record */
+    uint64_t inflight_n;     /* records in the worker's batch; 0: none */
+    uint64_t pending_bytes;  /* line bytes queued or in flight */
     size_t wake_bytes; /* an asleep worker wants waking at this many queued line bytes */
     int space_waiters;
     bool worker_asleep;
@@ -300,6 +314,12 @@ typedef struct sl__loki {
     pthread_t thread;
     sl_loki_stats st; /* pending_* computed when read */
 } sl__loki;
+
+/* The sequence of the oldest record not yet settled (enq_seq: none); mu held. */
+static inline uint64_t sl__loki_unsettled(const sl__loki *L)
+{
+    return L->inflight_n > 0 ? L->inflight_first : L->enq_seq - L->q.records;
+}
 
 /* Starts the worker; mu held. SL_EIO when the thread cannot start. */
 sl_status sl__loki_worker_start(sl__loki *L);

@@ -135,15 +135,10 @@ static void put_entry(sl__jw *w, const sl__loki_batch *b, const sl__loki_entry *
     }
     put_bytes(w, 2, b->arena + e->line_off, e->line_len);
     if (metadata && e->has_ctx) {
-        char hex[SL_TRACE_ID_HEX_LEN + 1];
-        sl_trace_id tid;
-        sl_span_id sid;
-        memcpy(tid.bytes, e->trace_id, 16);
-        memcpy(sid.bytes, e->span_id, 8);
-        sl_trace_id_to_hex(tid, hex);
-        put_pair(w, "trace_id", 8, hex, SL_TRACE_ID_HEX_LEN);
-        sl_span_id_to_hex(sid, hex);
-        put_pair(w, "span_id", 7, hex, SL_SPAN_ID_HEX_LEN);
+        char tid[SL_TRACE_ID_HEX_LEN + 1], sid[SL_SPAN_ID_HEX_LEN + 1];
+        sl__loki_entry_ids(e, tid, sid);
+        put_pair(w, "trace_id", 8, tid, SL_TRACE_ID_HEX_LEN);
+        put_pair(w, "span_id", 7, sid, SL_SPAN_ID_HEX_LEN);
     }
 }
 

@@ -167,7 +167,7 @@ static int64_t deadline_after(int timeout_ms)
 
 static sl_status wait_done(sl__loki *L, uint64_t target, int64_t deadline)
 {
-    while (L->done_seq < target && !L->worker_exited) {
+    while (sl__loki_unsettled(L) < target && !L->worker_exited) {
         if (deadline == INT64_MAX) {
             pthread_cond_wait(&L->done_cv, &L->mu);
         } else {
@@ -178,7 +178,7 @@ static sl_status wait_done(sl__loki *L, uint64_t target, int64_t deadline)
             pthread_cond_timedwait(&L->done_cv, &L->mu, &dl);
         }
     }
-    return L->done_seq >= target ? SL_OK : SL_ETIMEDOUT;
+    return sl__loki_unsettled(L) >= target ? SL_OK : SL_ETIMEDOUT;
 }
 
 static sl_status loki_flush(sl_sink *sink, int timeout_ms)
@@ -292,6 +292,7 @@ static void loki_atfork_child(sl_sink *sink)
     memset(&L->st, 0, sizeof(L->st));
     L->st.metadata_disabled = !L->metadata_on && L->cfg.structured_metadata;
     L->enq_seq = L->done_seq = L->flush_target = 0;
+    L->inflight_first = L->inflight_n = 0;
     L->pending_bytes = 0;
     L->space_waiters = 0;
     L->worker_asleep = false;

@@ -104,6 +104,7 @@ static void settle_locked(worker *w, settle_kind kind)
         sl_sink_count_dropped(L->sink, b->n);
     }
     L->done_seq += b->n;
+    L->inflight_n = 0;
     L->pending_bytes -= b->line_bytes;
     pthread_cond_broadcast(&L->done_cv);
 }
@@ -342,6 +343,10 @@ static void gather(worker *w)
                                sl__monotonic_ns()) != SL_OK) {
             break; /* out of memory: send what we have, try again after */
         }
+        if (L->inflight_n == 0) {
+            L->inflight_first = L->enq_seq - L->q.records; /* the head's sequence */
+        }
+        L->inflight_n++;
         sl__loki_ring_pop(&L->q);
         popped = true;
         if (b->cost >= L->cfg.batch_bytes) {
@@ -383,9 +388,9 @@ static void *worker_main(void *arg)
             break;
         }
         int64_t due = b->opened_ns + (int64_t)L->cfg.batch_age_ms * 1000000;
-        bool ready =
-            b->n > 0 && (b->cost >= L->cfg.batch_bytes || now >= due ||
-                         L->flush_target > L->done_seq || L->closing || L->q.records > 0);
+        bool ready = b->n > 0 && (b->cost >= L->cfg.batch_bytes || now >= due ||
+                                  L->flush_target > sl__loki_unsettled(L) || L->closing ||
+                                  L->q.records > 0);
         if (ready) {
             pthread_mutex_unlock(&L->mu);
             send_batch(w);

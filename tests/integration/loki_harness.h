@@ -22,8 +22,31 @@ typedef struct lk_recv {
     char dir[256]; /* a private temp directory (port file, scratch files) */
 } lk_recv;
 
-/* Starts the receiver and waits (10 s at most) for its port file. Fails the test
- * otherwise. */
+/* The receiver of the running test program, for the group fixtures below. */
+extern lk_recv LK;
+
+/* cmocka fixtures: start LK (group setup), stop it (group teardown), and
+ * reset its entries and faults (per-test setup). */
+int lk_setup(void **state);
+int lk_teardown(void **state);
+int lk_reset(void **state);
+
+/*
+ * A Loki sink from o and a logger (service, level trace) that owns it, plus
+ * an fd sink appending to fd_file when not NULL. NULL on failure, with the
+ * reason on stderr (usable in a forked child, where asserts cannot unwind).
+ */
+sl_logger *lk_logger(const sl_loki_options *o, const char *service, const char *fd_file,
+                     sl_sink **loki);
+
+/* All drops of the stats, whatever the reason. */
+uint64_t lk_dropped_total(const sl_loki_stats *st);
+
+/* One sl_info(lg, msg, "i": i); returns how long the call took, in ns. */
+int64_t lk_timed_info(sl_logger *lg, const char *msg, int i);
+
+/* Starts the receiver and waits (10 s at most) for its port file. Fails the
+ * test otherwise. */
 void lk_recv_start(lk_recv *r);
 /* Asks it to shut down, waits for it, kills it if it lingers, removes the temp dir. */
 void lk_recv_stop(lk_recv *r);

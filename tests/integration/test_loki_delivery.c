@@ -21,58 +21,11 @@
 
 #include "integration/loki_harness.h"
 
-static lk_recv R;
-
-static int setup(void **state)
+static sl_logger *make_logger(const sl_loki_options *o, const char *file, sl_sink **loki)
 {
-    (void)state;
-    lk_recv_start(&R);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    lk_recv_stop(&R);
-    return 0;
-}
-
-static int reset(void **state)
-{
-    (void)state;
-    assert_int_equal(lk_control(&R, "/control/reset", "{}"), 200);
-    return 0;
-}
-
-static sl_logger *make_logger(sl_sink *loki, const char *file)
-{
-    sl_logger_options lo;
-    sl_logger_options_init(&lo);
-    lo.service = "checkout";
-    lo.level = SL_LEVEL_TRACE;
-    sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_new(&lo, &lg), SL_OK);
-    assert_int_equal(sl_logger_add_sink(lg, loki, SL_LEVEL_TRACE), SL_OK);
-    if (file != NULL) {
-        sl_fd_sink_options fo;
-        sl_fd_sink_options_init(&fo);
-        fo.path = file;
-        sl_sink *fd = NULL;
-        assert_int_equal(sl_fd_sink_new(&fo, &fd), SL_OK);
-        assert_int_equal(sl_logger_add_sink(lg, fd, SL_LEVEL_TRACE), SL_OK);
-    }
+    sl_logger *lg = lk_logger(o, "checkout", file, loki);
+    assert_non_null(lg);
     return lg;
-}
-
-static sl_sink *make_sink(const sl_loki_options *o)
-{
-    sl_sink *s = NULL;
-    char err[256];
-    sl_status st = sl_loki_sink_new(o, &s, err, sizeof(err));
-    if (st != SL_OK) {
-        fail_msg("sl_loki_sink_new: %s: %s", sl_strerror(st), err);
-    }
-    return s;
 }
 
 static json_t *stream_with(json_t *snap, const char *level)
@@ -95,17 +48,17 @@ static void test_exactly_once_identical(void **state)
 {
     (void)state;
     char file[300];
-    snprintf(file, sizeof(file), "%s/fd.log", R.dir);
+    snprintf(file, sizeof(file), "%s/fd.log", LK.dir);
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     sl_loki_label labels[] = {{"env", "test"}, {"region", "eu-west-1"}};
     o.labels = labels;
     o.nlabels = 2;
     o.labels_text = "team=core";
     o.level_label = true;
     o.batch_bytes = 16 << 10; /* several batches */
-    sl_sink *loki = make_sink(&o);
-    sl_logger *lg = make_logger(loki, file);
+    sl_sink *loki = NULL;
+    sl_logger *lg = make_logger(&o, file, &loki);
 
     sl_span_context ctx = sl_span_context_empty();
     ctx.trace_id = sl_trace_id_random();
@@ -145,7 +98,7 @@ static void test_exactly_once_identical(void **state)
     assert_int_equal(ss.dropped, 0);
     sl_logger_free(lg);
 
-    json_t *snap = lk_wait_count(&R, N, 10000);
+    json_t *snap = lk_wait_count(&LK, N, 10000);
     assert_int_equal(lk_count(snap), N);
     json_t *counters = json_object_get(snap, "counters");
     assert_int_equal(json_integer_value(json_object_get(counters, "duplicates_dropped")),
@@ -248,10 +201,10 @@ static void test_threads_exactly_once(void **state)
 {
     (void)state;
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     o.batch_bytes = 64 << 10;
-    sl_sink *loki = make_sink(&o);
-    sl_logger *lg = make_logger(loki, NULL);
+    sl_sink *loki = NULL;
+    sl_logger *lg = make_logger(&o, NULL, &loki);
     pthread_t th[4];
     thr_arg args[4];
     for (int t = 0; t < 4; t++) {
@@ -267,7 +220,7 @@ static void test_threads_exactly_once(void **state)
     sl_loki_get_stats(loki, &st);
     assert_int_equal(st.sent_records, 6000);
     sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&R, 6000, 10000);
+    json_t *snap = lk_wait_count(&LK, 6000, 10000);
     assert_int_equal(lk_count(snap), 6000);
     json_t *s = stream_with(snap, NULL);
     assert_non_null(s);
@@ -300,22 +253,22 @@ static void test_tenant_and_auth(void **state)
 {
     (void)state;
     assert_int_equal(
-        lk_control(&R, "/control/faults",
+        lk_control(&LK, "/control/faults",
                    "{\"require_tenant\":\"acme\",\"require_auth\":\"Bearer xyz\"}"),
         200);
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     o.tenant = "acme";
     o.bearer_token = "xyz";
     o.gzip = false;
-    sl_sink *loki = make_sink(&o);
-    sl_logger *lg = make_logger(loki, NULL);
+    sl_sink *loki = NULL;
+    sl_logger *lg = make_logger(&o, NULL, &loki);
     for (int i = 0; i < 20; i++) {
         sl_info(lg, "tenant", SL_INT("i", i));
     }
     assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
     sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&R, 20, 5000);
+    json_t *snap = lk_wait_count(&LK, 20, 5000);
     json_t *reqs = json_object_get(snap, "requests");
     assert_true(json_array_size(reqs) >= 1);
     for (size_t i = 0; i < json_array_size(reqs); i++) {
@@ -328,32 +281,30 @@ static void test_tenant_and_auth(void **state)
     json_decref(snap);
 
     /* Basic auth: "Basic base64(user:pa:ss)". */
-    reset(NULL);
-    assert_int_equal(lk_control(&R, "/control/faults",
+    lk_reset(NULL);
+    assert_int_equal(lk_control(&LK, "/control/faults",
                                 "{\"require_auth\":\"Basic dXNlcjpwYTpzcw==\"}"),
                      200);
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     o.username = "user";
     o.password = "pa:ss";
-    loki = make_sink(&o);
-    lg = make_logger(loki, NULL);
+    lg = make_logger(&o, NULL, &loki);
     sl_info(lg, "basic");
     assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
     sl_logger_free(lg);
-    snap = lk_wait_count(&R, 1, 5000);
+    snap = lk_wait_count(&LK, 1, 5000);
     json_decref(snap);
 
     /* A wrong token: dropped, counted, reported as an authentication problem,
      * and the secret appears in no report or stat. */
-    reset(NULL);
+    lk_reset(NULL);
     assert_int_equal(
-        lk_control(&R, "/control/faults", "{\"require_auth\":\"Bearer xyz\"}"), 200);
-    lk_options(&R, &o);
+        lk_control(&LK, "/control/faults", "{\"require_auth\":\"Bearer xyz\"}"), 200);
+    lk_options(&LK, &o);
     o.bearer_token = "wrong-secret-token";
-    loki = make_sink(&o);
     lk_errors errs = {0};
+    lg = make_logger(&o, NULL, &loki);
     sl_sink_set_error_callback(loki, lk_on_error, &errs);
-    lg = make_logger(loki, NULL);
     for (int i = 0; i < 3; i++) {
         sl_info(lg, "denied");
     }
@@ -367,7 +318,7 @@ static void test_tenant_and_auth(void **state)
     assert_true(lk_errors_have(&errs, "authentication"));
     assert_false(lk_errors_have(&errs, "wrong-secret-token"));
     sl_logger_free(lg);
-    snap = lk_entries(&R);
+    snap = lk_entries(&LK);
     assert_int_equal(lk_count(snap), 0);
     json_decref(snap);
 }
@@ -377,13 +328,13 @@ static void test_tenant_and_auth(void **state)
 static void test_loki29_fallback(void **state)
 {
     (void)state;
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"loki29\":true}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"loki29\":true}"), 200);
     sl_loki_options o;
-    lk_options(&R, &o);
-    sl_sink *loki = make_sink(&o);
+    lk_options(&LK, &o);
+    sl_sink *loki = NULL;
     lk_errors errs = {0};
+    sl_logger *lg = make_logger(&o, NULL, &loki);
     sl_sink_set_error_callback(loki, lk_on_error, &errs);
-    sl_logger *lg = make_logger(loki, NULL);
     sl_span_context ctx = sl_span_context_empty();
     ctx.trace_id = sl_trace_id_random();
     ctx.span_id = sl_span_id_random();
@@ -402,7 +353,7 @@ static void test_loki29_fallback(void **state)
     assert_true(lk_errors_have(&errs, "structured metadata"));
     sl_logger_free(lg);
 
-    json_t *snap = lk_wait_count(&R, 20, 5000);
+    json_t *snap = lk_wait_count(&LK, 20, 5000);
     json_t *ents = json_object_get(stream_with(snap, NULL), "entries");
     assert_int_equal(json_array_size(ents), 20);
     char tid[SL_TRACE_ID_HEX_LEN + 1];
@@ -430,13 +381,13 @@ static void test_loki29_fallback(void **state)
 static void test_rejected_batch(void **state)
 {
     (void)state;
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"reject_next\":1}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"reject_next\":1}"), 200);
     sl_loki_options o;
-    lk_options(&R, &o);
-    sl_sink *loki = make_sink(&o);
+    lk_options(&LK, &o);
+    sl_sink *loki = NULL;
     lk_errors errs = {0};
+    sl_logger *lg = make_logger(&o, NULL, &loki);
     sl_sink_set_error_callback(loki, lk_on_error, &errs);
-    sl_logger *lg = make_logger(loki, NULL);
     for (int i = 0; i < 5; i++) {
         sl_info(lg, "first batch", SL_INT("i", i));
     }
@@ -456,7 +407,7 @@ static void test_rejected_batch(void **state)
     assert_int_equal(ss.dropped, 5);
     assert_int_equal(ss.written, 7);
     sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&R, 7, 5000);
+    json_t *snap = lk_wait_count(&LK, 7, 5000);
     json_t *ents = json_object_get(stream_with(snap, NULL), "entries");
     assert_int_equal(json_array_size(ents), 7);
     for (size_t i = 0; i < 7; i++) {
@@ -481,13 +432,13 @@ static void test_long_lines(void **state)
     }
     big[6000] = '\0';
     for (int mode = 0; mode < 2; mode++) {
-        reset(NULL);
+        lk_reset(NULL);
         sl_loki_options o;
-        lk_options(&R, &o);
+        lk_options(&LK, &o);
         o.line_limit = 2048;
         o.truncate_long_lines = mode == 0;
-        sl_sink *loki = make_sink(&o);
-        sl_logger *lg = make_logger(loki, NULL);
+        sl_sink *loki = NULL;
+        sl_logger *lg = make_logger(&o, NULL, &loki);
         sl_info(lg, "before");
         sl_info(lg, big, SL_STR("after", "x"));
         sl_info(lg, "after");
@@ -495,7 +446,7 @@ static void test_long_lines(void **state)
         sl_loki_stats st;
         sl_loki_get_stats(loki, &st);
         sl_logger_free(lg);
-        json_t *snap = lk_wait_count(&R, mode == 0 ? 3 : 2, 5000);
+        json_t *snap = lk_wait_count(&LK, mode == 0 ? 3 : 2, 5000);
         json_t *ents = json_object_get(stream_with(snap, NULL), "entries");
         if (mode == 0) {
             assert_int_equal(st.truncated, 1);
@@ -527,7 +478,7 @@ static void test_invalid_label_at_creation(void **state)
 {
     (void)state;
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     sl_loki_label labels[] = {{"env", "prod"}, {"trace.id", "x"}};
     o.labels = labels;
     o.nlabels = 2;
@@ -537,7 +488,7 @@ static void test_invalid_label_at_creation(void **state)
     assert_null(s);
     assert_non_null(strstr(err, "\"trace.id\""));
     assert_non_null(strstr(err, "invalid name"));
-    json_t *snap = lk_entries(&R);
+    json_t *snap = lk_entries(&LK);
     assert_int_equal(json_array_size(json_object_get(snap, "requests")), 0);
     json_decref(snap);
 }
@@ -545,13 +496,13 @@ static void test_invalid_label_at_creation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_exactly_once_identical, reset),
-        cmocka_unit_test_setup(test_threads_exactly_once, reset),
-        cmocka_unit_test_setup(test_tenant_and_auth, reset),
-        cmocka_unit_test_setup(test_loki29_fallback, reset),
-        cmocka_unit_test_setup(test_rejected_batch, reset),
-        cmocka_unit_test_setup(test_long_lines, reset),
-        cmocka_unit_test_setup(test_invalid_label_at_creation, reset),
+        cmocka_unit_test_setup(test_exactly_once_identical, lk_reset),
+        cmocka_unit_test_setup(test_threads_exactly_once, lk_reset),
+        cmocka_unit_test_setup(test_tenant_and_auth, lk_reset),
+        cmocka_unit_test_setup(test_loki29_fallback, lk_reset),
+        cmocka_unit_test_setup(test_rejected_batch, lk_reset),
+        cmocka_unit_test_setup(test_long_lines, lk_reset),
+        cmocka_unit_test_setup(test_invalid_label_at_creation, lk_reset),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lk_setup, lk_teardown);
 }

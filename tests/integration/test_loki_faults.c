@@ -20,49 +20,11 @@
 
 #include "integration/loki_harness.h"
 
-static lk_recv R;
-
-static int setup(void **state)
-{
-    (void)state;
-    lk_recv_start(&R);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    lk_recv_stop(&R);
-    return 0;
-}
-
-static int reset(void **state)
-{
-    (void)state;
-    assert_int_equal(lk_control(&R, "/control/reset", "{}"), 200);
-    return 0;
-}
-
 static sl_logger *make_logger(const sl_loki_options *o, sl_sink **loki)
 {
-    char err[256];
-    sl_status st = sl_loki_sink_new(o, loki, err, sizeof(err));
-    if (st != SL_OK) {
-        fail_msg("sl_loki_sink_new: %s", err);
-    }
-    sl_logger_options lo;
-    sl_logger_options_init(&lo);
-    lo.service = "faulty";
-    sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_new(&lo, &lg), SL_OK);
-    assert_int_equal(sl_logger_add_sink(lg, *loki, SL_LEVEL_TRACE), SL_OK);
+    sl_logger *lg = lk_logger(o, "faulty", NULL, loki);
+    assert_non_null(lg);
     return lg;
-}
-
-static uint64_t dropped_total(const sl_loki_stats *st)
-{
-    return st->dropped_queue_full + st->dropped_rejected + st->dropped_too_long +
-           st->dropped_retries_exhausted + st->dropped_closed;
 }
 
 /* Every received line is a distinct record "i" in [0, n); returns how many. */
@@ -107,13 +69,13 @@ static void test_outage_big_queue(void **state)
 {
     (void)state;
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     sl_sink *loki;
     sl_logger *lg = make_logger(&o, &loki);
     enum { N = 1000 };
     int64_t t0 = lk_now_ms();
     /* The receiver closes its listening socket for 5 s. */
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"refuse_for_ms\":5000}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"refuse_for_ms\":5000}"), 200);
     for (int i = 0; i < N; i++) {
         sl_info(lg, "during outage", SL_INT("i", i));
         if (i % 100 == 99) {
@@ -127,10 +89,10 @@ static void test_outage_big_queue(void **state)
     sl_loki_get_stats(loki, &st);
     assert_true(lk_now_ms() - t0 >= 4000);
     assert_int_equal(st.sent_records, N);
-    assert_int_equal(dropped_total(&st), 0);
+    assert_int_equal(lk_dropped_total(&st), 0);
     assert_true(st.retries > 0);
     sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&R, N, 10000);
+    json_t *snap = lk_wait_count(&LK, N, 10000);
     int last;
     assert_int_equal(check_unique(snap, N, &last), N);
     json_decref(snap);
@@ -139,7 +101,7 @@ static void test_outage_big_queue(void **state)
 static void outage_small_queue(sl_loki_overflow policy)
 {
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     o.queue_bytes = 64 << 10;
     o.line_limit = 4096;
     o.overflow = policy;
@@ -149,7 +111,7 @@ static void outage_small_queue(sl_loki_overflow policy)
     lk_errors errs = {0};
     sl_sink_set_error_callback(loki, lk_on_error, &errs);
     enum { N = 3000 };
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"refuse_for_ms\":2000}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"refuse_for_ms\":2000}"), 200);
     for (int i = 0; i < N; i++) {
         sl_info(lg, "small queue outage", SL_INT("i", i),
                 SL_STR("pad", "0123456789abcdef"));
@@ -162,10 +124,10 @@ static void outage_small_queue(sl_loki_overflow policy)
     sl_logger_free(lg);
     /* The queue held ~64 KiB: most records were dropped, each one counted. */
     assert_true(st.dropped_queue_full > 0);
-    assert_int_equal(dropped_total(&st), st.dropped_queue_full);
+    assert_int_equal(lk_dropped_total(&st), st.dropped_queue_full);
     assert_int_equal(st.sent_records + st.dropped_queue_full, N);
     assert_int_equal(ss.written + ss.dropped, N);
-    json_t *snap = lk_wait_count(&R, st.sent_records, 10000);
+    json_t *snap = lk_wait_count(&LK, st.sent_records, 10000);
     int last;
     size_t got = check_unique(snap, N, &last);
     assert_int_equal(got, st.sent_records);
@@ -206,9 +168,9 @@ static size_t push_times(json_t *snap, double *t, int *status, size_t max)
 static void storm(const char *faults, sl_loki_jitter jitter, int min_ms, int fails,
                   double *gaps)
 {
-    assert_int_equal(lk_control(&R, "/control/faults", faults), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", faults), 200);
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     o.backoff_min_ms = min_ms;
     o.backoff_max_ms = 5000;
     o.jitter = jitter;
@@ -223,7 +185,7 @@ static void storm(const char *faults, sl_loki_jitter jitter, int min_ms, int fai
     sl_logger_free(lg);
     assert_int_equal(st.sent_records, 10);
     assert_int_equal(st.retries, (uint64_t)fails);
-    json_t *snap = lk_wait_count(&R, 10, 5000);
+    json_t *snap = lk_wait_count(&LK, 10, 5000);
     int last;
     assert_int_equal(check_unique(snap, 10, &last), 10);
     double t[32];
@@ -261,7 +223,7 @@ static void test_429_storm_backoff_grows(void **state)
     assert_true(gaps[4] > 2.0 * gaps[0]);
 
     /* Full jitter (the default): every wait within its cap, all delivered. */
-    reset(NULL);
+    lk_reset(NULL);
     storm("{\"fail\":[{\"status\":429,\"count\":5}]}", SL_LOKI_JITTER_FULL, 40, 5, gaps);
     cap = 40.0;
     for (int i = 0; i < 5; i++) {
@@ -292,7 +254,7 @@ static void test_429_retry_after(void **state)
         fail_msg("the last wait (%.1f ms) did not grow past the Retry-After floor",
                  gaps[3]);
     }
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"retry_after\":null}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"retry_after\":null}"), 200);
 }
 
 static void test_5xx_run(void **state)
@@ -306,11 +268,11 @@ static void test_5xx_run(void **state)
 static void test_retries_exhausted(void **state)
 {
     (void)state;
-    assert_int_equal(lk_control(&R, "/control/faults",
+    assert_int_equal(lk_control(&LK, "/control/faults",
                                 "{\"fail\":[{\"status\":503,\"count\":100000}]}"),
                      200);
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     o.max_batch_age_ms = 300;
     sl_sink *loki;
     sl_logger *lg = make_logger(&o, &loki);
@@ -325,16 +287,16 @@ static void test_retries_exhausted(void **state)
     assert_int_equal(st.dropped_retries_exhausted, 8);
     assert_int_equal(st.last_http_status, 503);
     assert_true(st.retries >= 1);
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"fail\":[]}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"fail\":[]}"), 200);
     for (int i = 8; i < 12; i++) {
         sl_info(lg, "fine", SL_INT("i", i));
     }
     assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
     sl_loki_get_stats(loki, &st);
     assert_int_equal(st.sent_records, 4);
-    assert_int_equal(st.sent_records + dropped_total(&st), 12);
+    assert_int_equal(st.sent_records + lk_dropped_total(&st), 12);
     sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&R, 4, 5000);
+    json_t *snap = lk_wait_count(&LK, 4, 5000);
     int last;
     assert_int_equal(check_unique(snap, 12, &last), 4);
     json_decref(snap);
@@ -346,9 +308,9 @@ static void test_stalled_server(void **state)
 {
     (void)state;
     /* Every answer takes 3 s; the sink gives up after 1 s and retries. */
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"delay_ms\":3000}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"delay_ms\":3000}"), 200);
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     o.request_timeout_ms = 1000;
     o.queue_bytes = 64 << 10;
     o.line_limit = 4096;
@@ -358,11 +320,7 @@ static void test_stalled_server(void **state)
     int64_t worst_ns = 0;
     int64_t t_start = lk_now_ms();
     for (int i = 0; i < N; i++) {
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        sl_info(lg, "stalled", SL_INT("i", i));
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        int64_t d = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+        int64_t d = lk_timed_info(lg, "stalled", i);
         if (d > worst_ns) {
             worst_ns = d;
         }
@@ -390,13 +348,13 @@ static void test_stalled_server(void **state)
     }
     assert_true(st.retries > 0);
     assert_int_equal(st.last_http_status, 0); /* a transport error: the timeout */
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"delay_ms\":0}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"delay_ms\":0}"), 200);
     assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
     sl_loki_get_stats(loki, &st);
     assert_true(st.retries > 0);
-    assert_int_equal(st.sent_records + dropped_total(&st), N);
+    assert_int_equal(st.sent_records + lk_dropped_total(&st), N);
     sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&R, st.sent_records, 10000);
+    json_t *snap = lk_wait_count(&LK, st.sent_records, 10000);
     int last;
     assert_int_equal(check_unique(snap, N, &last), st.sent_records);
     json_decref(snap);
@@ -407,9 +365,9 @@ static void test_stalled_server(void **state)
 static void test_block_policy(void **state)
 {
     (void)state;
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"delay_ms\":3000}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"delay_ms\":3000}"), 200);
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     o.request_timeout_ms = 300;
     o.queue_bytes = 64 << 10;
     o.line_limit = 4096;
@@ -421,11 +379,7 @@ static void test_block_policy(void **state)
     enum { N = 20000 };
     int64_t worst_ns = 0;
     for (int i = 0; i < N; i++) {
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        sl_info(lg, "blocking", SL_INT("i", i));
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        int64_t d = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+        int64_t d = lk_timed_info(lg, "blocking", i);
         if (d > worst_ns) {
             worst_ns = d;
         }
@@ -445,29 +399,92 @@ static void test_block_policy(void **state)
                  (double)worst_ns / 1e6);
     }
     uint64_t logged = st.queued_records + st.dropped_queue_full;
-    assert_int_equal(lk_control(&R, "/control/faults", "{\"delay_ms\":0}"), 200);
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"delay_ms\":0}"), 200);
     assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
     sl_loki_get_stats(loki, &st);
-    assert_int_equal(st.sent_records + dropped_total(&st), logged);
+    assert_int_equal(st.sent_records + lk_dropped_total(&st), logged);
     sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&R, st.sent_records, 10000);
+    json_t *snap = lk_wait_count(&LK, st.sent_records, 10000);
     int last;
     assert_int_equal(check_unique(snap, N, &last), st.sent_records);
     json_decref(snap);
 }
 
+/* ---- flush waits for the batch in flight, whatever drop_oldest settles ---- */
+
+typedef struct writer {
+    sl_logger *lg;
+    int n;
+} writer;
+
+static void *writer_main(void *p)
+{
+    writer *wr = p;
+    for (int i = 0; i < wr->n; i++) {
+        sl_info(wr->lg, "after flush", SL_INT("i", i));
+    }
+    return NULL;
+}
+
+static void test_flush_waits_for_inflight(void **state)
+{
+    (void)state;
+    /* The first push takes 1.5 s; meanwhile drop_oldest evicts (settles)
+     * newer records, also ones logged after the flush began. The flush must
+     * still wait for the slow batch: it holds the oldest records. */
+    assert_int_equal(
+        lk_control(&LK, "/control/faults", "{\"delay_ms\":1500,\"delay_count\":1}"), 200);
+    sl_loki_options o;
+    lk_options(&LK, &o);
+    o.queue_bytes = 64 << 10;
+    o.line_limit = 4096;
+    o.batch_bytes = 16 << 10;
+    o.overflow = SL_LOKI_DROP_OLDEST;
+    sl_sink *loki;
+    sl_logger *lg = make_logger(&o, &loki);
+    for (int i = 0; i < 1500; i++) {
+        sl_info(lg, "before flush", SL_INT("i", i));
+    }
+    /* Wait until the slow first push is on the wire. */
+    sl_loki_stats st;
+    int64_t deadline = lk_now_ms() + 10000;
+    do {
+        sl_loki_get_stats(loki, &st);
+    } while (st.requests == 0 && lk_now_ms() < deadline);
+    assert_true(st.requests >= 1);
+    writer wr = {lg, 20000};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, writer_main, &wr), 0);
+    assert_int_equal(sl_logger_flush(lg, 20000), SL_OK);
+    /* Acknowledged means answered: the receiver has finished the slow push
+     * (it records a request before it answers). */
+    json_t *snap = lk_entries(&LK);
+    json_t *reqs = json_object_get(snap, "requests");
+    assert_true(json_array_size(reqs) >= 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(reqs, 0), "status")), 204);
+    json_decref(snap);
+    pthread_join(th, NULL);
+    assert_int_equal(sl_logger_flush(lg, 20000), SL_OK);
+    sl_loki_get_stats(loki, &st);
+    assert_true(st.dropped_queue_full > 0);
+    assert_int_equal(st.sent_records + lk_dropped_total(&st), 1500 + 20000);
+    sl_logger_free(lg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_outage_big_queue, reset),
-        cmocka_unit_test_setup(test_outage_small_queue_drop_newest, reset),
-        cmocka_unit_test_setup(test_outage_small_queue_drop_oldest, reset),
-        cmocka_unit_test_setup(test_429_storm_backoff_grows, reset),
-        cmocka_unit_test_setup(test_429_retry_after, reset),
-        cmocka_unit_test_setup(test_5xx_run, reset),
-        cmocka_unit_test_setup(test_retries_exhausted, reset),
-        cmocka_unit_test_setup(test_stalled_server, reset),
-        cmocka_unit_test_setup(test_block_policy, reset),
+        cmocka_unit_test_setup(test_outage_big_queue, lk_reset),
+        cmocka_unit_test_setup(test_outage_small_queue_drop_newest, lk_reset),
+        cmocka_unit_test_setup(test_outage_small_queue_drop_oldest, lk_reset),
+        cmocka_unit_test_setup(test_429_storm_backoff_grows, lk_reset),
+        cmocka_unit_test_setup(test_429_retry_after, lk_reset),
+        cmocka_unit_test_setup(test_5xx_run, lk_reset),
+        cmocka_unit_test_setup(test_retries_exhausted, lk_reset),
+        cmocka_unit_test_setup(test_stalled_server, lk_reset),
+        cmocka_unit_test_setup(test_block_policy, lk_reset),
+        cmocka_unit_test_setup(test_flush_waits_for_inflight, lk_reset),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lk_setup, lk_teardown);
 }

@@ -23,8 +23,6 @@
 
 #include "integration/loki_harness.h"
 
-static lk_recv R;
-
 /*
  * The fork tests fork while other threads run (the sink's worker, a logging
  * thread). Sanitizer runtimes cannot survive that: ASan's allocator lock may
@@ -51,44 +49,12 @@ static void skip_if_sanitized(void)
     }
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    lk_recv_start(&R);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    lk_recv_stop(&R);
-    return 0;
-}
-
-static int reset(void **state)
-{
-    (void)state;
-    assert_int_equal(lk_control(&R, "/control/reset", "{}"), 200);
-    return 0;
-}
-
 static sl_logger *make_logger(int batch_age_ms, sl_sink **loki)
 {
     sl_loki_options o;
-    lk_options(&R, &o);
+    lk_options(&LK, &o);
     o.batch_age_ms = batch_age_ms;
-    if (sl_loki_sink_new(&o, loki, NULL, 0) != SL_OK) {
-        return NULL;
-    }
-    sl_logger_options lo;
-    sl_logger_options_init(&lo);
-    lo.service = "proc";
-    sl_logger *lg = NULL;
-    if (sl_logger_new(&lo, &lg) != SL_OK ||
-        sl_logger_add_sink(lg, *loki, SL_LEVEL_TRACE)) {
-        return NULL;
-    }
-    return lg;
+    return lk_logger(&o, "proc", NULL, loki);
 }
 
 /* Waits for a child with a deadline; returns its exit status (or -1). */
@@ -170,7 +136,7 @@ static void exit_with_pending(bool free_logger)
     assert_int_equal(wait_child(pid, 20000), 0);
     /* Delivered by the time the child was gone, within the 2 s bound. */
     assert_true(lk_now_ms() - t0 < 10000);
-    json_t *snap = lk_entries(&R);
+    json_t *snap = lk_entries(&LK);
     assert_int_equal(count_msg(snap, msg, 300), 300);
     json_decref(snap);
 }
@@ -231,7 +197,7 @@ static void test_fork_child_logs(void **state)
     sl_loki_get_stats(loki, &st);
     assert_int_equal(st.sent_records, 100);
     sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&R, 140, 5000);
+    json_t *snap = lk_wait_count(&LK, 140, 5000);
     assert_int_equal(lk_count(snap), 140);
     assert_int_equal(count_msg(snap, "parent before fork", 50), 50);
     assert_int_equal(count_msg(snap, "parent after fork", 50), 50);
@@ -292,7 +258,7 @@ static void test_fork_while_logging(void **state)
     sl_loki_get_stats(loki, &st);
     assert_int_equal(st.sent_records + st.dropped_queue_full, (uint64_t)b.n);
     sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&R, st.sent_records + KIDS * 20, 10000);
+    json_t *snap = lk_wait_count(&LK, st.sent_records + KIDS * 20, 10000);
     assert_int_equal(count_msg(snap, "background", b.n), (int)st.sent_records);
     for (int k = 0; k < KIDS; k++) {
         snprintf(name, sizeof(name), "kid%d", k);
@@ -304,10 +270,10 @@ static void test_fork_while_logging(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_exit_pending_close, reset),
-        cmocka_unit_test_setup(test_exit_pending_atexit, reset),
-        cmocka_unit_test_setup(test_fork_child_logs, reset),
-        cmocka_unit_test_setup(test_fork_while_logging, reset),
+        cmocka_unit_test_setup(test_exit_pending_close, lk_reset),
+        cmocka_unit_test_setup(test_exit_pending_atexit, lk_reset),
+        cmocka_unit_test_setup(test_fork_child_logs, lk_reset),
+        cmocka_unit_test_setup(test_fork_while_logging, lk_reset),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lk_setup, lk_teardown);
 }

@@ -92,6 +92,9 @@ static void test_classify(void **state)
         "stream '{service_name=\"x\"}' includes Structured Metadata, but this "
         "feature is disallowed. Please see `limits_config`";
     assert_int_equal(sl__loki_classify(400, m2, strlen(m2)), SL__LOKI_NO_METADATA);
+    const char *big = "rpc error: code = ResourceExhausted desc = grpc: received message "
+                      "larger than max (5000000 vs. 4194304)";
+    assert_int_equal(sl__loki_classify(500, big, strlen(big)), SL__LOKI_REJECTED);
     /* The same words with another status are not the metadata case. */
     assert_int_equal(sl__loki_classify(500, m1, strlen(m1)), SL__LOKI_RETRY);
 }
