@@ -51,13 +51,27 @@ LOKI_IMPLS = ["spanlog", "spanlog-nogzip", "pino-loki"]
 LOKI_RECORDS = 100000
 
 
+def node_ok():
+    """pino 10's thread-stream and pino-loki 3 require Node.js 20 or later
+    (Debian 12's own nodejs is 18: use NodeSource's, or skip the JS peers)."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    try:
+        v = subprocess.run([node, "--version"], stdout=subprocess.PIPE, text=True,
+                           check=False).stdout.strip().lstrip("v")
+        return node if int(v.split(".")[0]) >= 20 else None
+    except (OSError, ValueError):
+        return None
+
+
 def program(build, impl, bench=None):
     """The command that runs `impl`, or None when it was not built."""
     if bench == "loki":
         if impl.startswith("spanlog"):
             exe = os.path.join(build, "tests", "bench", "bench_cmp_spanlog_loki")
             return [exe] if os.access(exe, os.X_OK) else None
-        node = shutil.which("node")
+        node = node_ok()
         if node is None or not os.path.isdir(os.path.join(PINO_DIR, "node_modules",
                                                           "pino-loki")):
             return None
@@ -69,7 +83,7 @@ def program(build, impl, bench=None):
     elif impl == "jansson":
         exe = os.path.join(build, "tests", "bench", "bench_cmp_jansson")
     elif impl.startswith("pino"):
-        node = shutil.which("node")
+        node = node_ok()
         if node is None or not os.path.isdir(os.path.join(PINO_DIR, "node_modules", "pino")):
             return None
         return [node, os.path.join(PINO_DIR, "bench.js")]

@@ -33,8 +33,11 @@ done
 # shellcheck disable=SC2086
 cmake --build "$build" -j2 --target $targets
 
+# pino 10 and pino-loki 3 need Node.js 20 or later (Debian 12 ships 18; the
+# driver then skips the JavaScript peers and says so in the report).
 pino="$root/tests/bench/pino"
 if command -v npm >/dev/null 2>&1 &&
+   node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null &&
    { [ ! -d "$pino/node_modules/pino" ] || [ ! -d "$pino/node_modules/pino-loki" ]; }; then
     (cd "$pino" && npm ci --no-audit --no-fund --loglevel=error)
 fi
