@@ -1,1 +1,7 @@
-# sources of adapters/syslog: list(APPEND SL_SOURCES adapters/syslog/file.c)
+# sources of adapters/syslog: the pure formatter, the options/targets, the
+# sink with its datagram transports, and the TCP queue + worker.
+list(APPEND SL_SOURCES
+  adapters/syslog/format.c
+  adapters/syslog/target.c
+  adapters/syslog/sink.c
+  adapters/syslog/tcp.c)

@@ -10,5 +10,6 @@
 #include "log.h"
 #include "sink.h"
 #include "stdout.h"
+#include "syslog.h"
 
 #endif /* SPANLOG_SPANLOG_H */
