@@ -1,1 +1,5 @@
 list(APPEND SL_SOURCES src/status.c)
+list(APPEND SL_SOURCES src/alloc.c src/clock.c src/json_writer.c src/json_number.c
+     src/sysinfo.c)
+# The logger core.
+list(APPEND SL_SOURCES src/sink.c)

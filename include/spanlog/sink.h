@@ -48,7 +48,8 @@ typedef struct sl_record {
  * write:  required. Called on the logging thread, from many threads at once:
  *         it must be thread-safe and should not block. `line` is the encoded
  *         record, `len` bytes ending in '\n' (line[len] is NUL). It must
- *         count what it does with sl_sink_count_written()/_dropped()/_error().
+ *         count what it does with sl_sink_count_written()/_dropped() and
+ *         sl_sink_report_error().
  * flush:  optional. Push out buffered records, waiting at most timeout_ms
  *         (negative: no bound). SL_ETIMEDOUT when it could not finish.
  * close:  optional. Called once before destroy: drain within timeout_ms,
