@@ -226,8 +226,18 @@ static size_t format_3164_time(int64_t ns, char *out)
         if (localtime_r(&t, &tm) == NULL) {
             memset(&tm, 0, sizeof tm);
         }
-        snprintf(cached, sizeof cached, "%s %2d %02d:%02d:%02d", months[tm.tm_mon % 12],
-                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        /* "Mmm dd hh:mm:ss", the day padded with a space (RFC 3164 4.1.2). */
+        int mon = tm.tm_mon >= 0 && tm.tm_mon < 12 ? tm.tm_mon : 0;
+        memcpy(cached, months[mon], 3);
+        cached[3] = ' ';
+        cached[4] = tm.tm_mday >= 10 ? (char)('0' + tm.tm_mday / 10) : ' ';
+        cached[5] = (char)('0' + tm.tm_mday % 10);
+        const int hms[3] = {tm.tm_hour, tm.tm_min, tm.tm_sec};
+        for (int i = 0; i < 3; i++) {
+            cached[6 + 3 * i] = i == 0 ? ' ' : ':';
+            cached[7 + 3 * i] = (char)('0' + hms[i] / 10 % 10);
+            cached[8 + 3 * i] = (char)('0' + hms[i] % 10);
+        }
         cached_sec = sec;
     }
     memcpy(out, cached, 15);
@@ -291,7 +301,8 @@ static size_t field_text(const sl_field *fd, char *tmp, size_t cap, const char *
         return strlen(*out);
     case SL_FIELD_JSON:
         if (fd->v.json != NULL) {
-            size_t need = json_dumpb(fd->v.json, tmp, cap, JSON_COMPACT | JSON_ENCODE_ANY);
+            size_t need =
+                json_dumpb(fd->v.json, tmp, cap, JSON_COMPACT | JSON_ENCODE_ANY);
             if (need > 0 && need <= cap) {
                 *out = tmp;
                 return need;
@@ -330,7 +341,8 @@ static void put_fields_sd(const sl__syslog_fmt *f, const sl_record *rec, hbuf *b
         }
         char name[SL__SYSLOG_SDNAME_MAX + 1];
         const char *key = fd->key ? fd->key : "";
-        size_t nlen = sl__syslog_clean_sdname(key, strlen(key), name, SL__SYSLOG_SDNAME_MAX);
+        size_t nlen =
+            sl__syslog_clean_sdname(key, strlen(key), name, SL__SYSLOG_SDNAME_MAX);
         /* ' ' name '="' value '"' and the closing ']' must all fit. */
         size_t fixed = 1 + nlen + 2 + 1 + 1;
         if (b->len + fixed > limit) {
@@ -390,8 +402,9 @@ static void put_app(const sl__syslog_fmt *f, const sl_record *rec, hbuf *b, bool
     put(b, tmp, n);
 }
 
-sl_status sl__syslog_format(const sl__syslog_fmt *f, const sl_record *rec, const char *line,
-                            size_t len, char *head, sl__syslog_frame *out)
+sl_status sl__syslog_format(const sl__syslog_fmt *f, const sl_record *rec,
+                            const char *line, size_t len, char *head,
+                            sl__syslog_frame *out)
 {
     hbuf b = {head, 0, SL__SYSLOG_HEAD_MAX};
     const char *msg;
@@ -512,8 +525,8 @@ sl_status sl__syslog_fmt_init(sl__syslog_fmt *f, const sl_syslog_options *o,
     }
     f->format = o->format;
     if (f->format == SL_SYSLOG_FORMAT_AUTO) {
-        f->format =
-            transport == SL_SYSLOG_UNIX ? SL_SYSLOG_FORMAT_LOCAL : SL_SYSLOG_FORMAT_RFC5424;
+        f->format = transport == SL_SYSLOG_UNIX ? SL_SYSLOG_FORMAT_LOCAL
+                                                : SL_SYSLOG_FORMAT_RFC5424;
     }
     f->msg = o->msg;
     f->facility = o->facility;

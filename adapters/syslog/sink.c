@@ -76,13 +76,15 @@ static void drop(sl__syslog *s, const char *why, int e)
 static void dgram_send(sl__syslog *s, const char *head, size_t head_len, const char *msg,
                        size_t msg_len)
 {
-    if (__atomic_load_n(&s->connected, __ATOMIC_ACQUIRE) == 0 && !dgram_reconnect(s, false)) {
+    if (__atomic_load_n(&s->connected, __ATOMIC_ACQUIRE) == 0 &&
+        !dgram_reconnect(s, false)) {
         sl_sink_count_dropped(s->sink, 1);
         return; /* the reconnect attempt has reported why */
     }
     struct iovec iov[2] = {{(void *)head, head_len}, {(void *)msg, msg_len}};
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = msg_len > 0 ? 2 : 1};
-    int64_t deadline = s->timeout_ms > 0 ? sl__monotonic_ns() + ms_to_ns(s->timeout_ms) : 0;
+    int64_t deadline =
+        s->timeout_ms > 0 ? sl__monotonic_ns() + ms_to_ns(s->timeout_ms) : 0;
     bool reconnected = false;
     for (;;) {
         if (sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
@@ -123,7 +125,8 @@ static void dgram_send(sl__syslog *s, const char *head, size_t head_len, const c
     }
 }
 
-static void syslog_write(sl_sink *sink, const sl_record *rec, const char *line, size_t len)
+static void syslog_write(sl_sink *sink, const sl_record *rec, const char *line,
+                         size_t len)
 {
     sl__syslog *s = sl_sink_state(sink);
     char head[SL__SYSLOG_HEAD_MAX];
@@ -228,7 +231,8 @@ static sl_status resolve(sl__syslog *s, const sl_syslog_options *o)
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0 && rc == EAI_NONAME) {
-        hints.ai_flags = AI_NUMERICSERV; /* loopback-only hosts have no "configured" address */
+        hints.ai_flags =
+            AI_NUMERICSERV; /* loopback-only hosts have no "configured" address */
         rc = getaddrinfo(host, port, &hints, &res);
     }
     if (rc != 0 || res == NULL) {
@@ -239,8 +243,8 @@ static sl_status resolve(sl__syslog *s, const sl_syslog_options *o)
     freeaddrinfo(res);
     bool v6 = strchr(host, ':') != NULL;
     snprintf(s->where, sizeof s->where, "%s://%s%s%s:%s",
-             s->transport == SL_SYSLOG_UDP ? "udp" : "tcp", v6 ? "[" : "", host, v6 ? "]" : "",
-             port);
+             s->transport == SL_SYSLOG_UDP ? "udp" : "tcp", v6 ? "[" : "", host,
+             v6 ? "]" : "", port);
     return SL_OK;
 }
 

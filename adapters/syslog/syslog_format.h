@@ -36,8 +36,8 @@ typedef struct sl__syslog_fmt {
     bool trace_flags;
     bool fields_sd;
     bool bom;
-    bool hostname_auto;       /* take sl__hostname() per record (follows changes) */
-    bool app_auto;            /* take the record's service per record */
+    bool hostname_auto; /* take sl__hostname() per record (follows changes) */
+    bool app_auto;      /* take the record's service per record */
     char hostname[SL__SYSLOG_HOSTNAME_MAX + 1]; /* sanitised; "-" when empty */
     char app_name[SL__SYSLOG_APPNAME_MAX + 1];  /* sanitised for the format */
     char msgid[SL__SYSLOG_MSGID_MAX + 1];
@@ -69,8 +69,9 @@ sl_status sl__syslog_fmt_init(sl__syslog_fmt *f, const sl_syslog_options *opts,
  * SL_OK, or SL_ERANGE when even the head alone exceeds max_message (the
  * record cannot be sent; the caller drops and counts it).
  */
-sl_status sl__syslog_format(const sl__syslog_fmt *f, const sl_record *rec, const char *line,
-                            size_t len, char *head, sl__syslog_frame *out);
+sl_status sl__syslog_format(const sl__syslog_fmt *f, const sl_record *rec,
+                            const char *line, size_t len, char *head,
+                            sl__syslog_frame *out);
 
 /* Severity (RFC 5424) for a level: trace/debug 7, info 6, warn 4, error 3, fatal 2. */
 int sl__syslog_severity(sl_level level);

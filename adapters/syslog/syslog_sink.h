@@ -31,7 +31,7 @@ typedef struct sl__syslog {
      * serialised by reconnect_lock (try-locked: never waited on). */
     int fd;
     pthread_mutex_t reconnect_lock;
-    int connected; /* atomic: 1 once connect() succeeded, 0 after a refusal */
+    int connected;           /* atomic: 1 once connect() succeeded, 0 after a refusal */
     int64_t next_attempt_ns; /* under reconnect_lock */
     int backoff_ms;          /* under reconnect_lock */
 
@@ -43,8 +43,8 @@ const char *sl__syslog_errtext(int e, char *buf, size_t cap);
 
 /* TCP: create (starts the worker), enqueue a formatted record, flush, close, free. */
 sl_status sl__syslog_tcp_new(sl__syslog *s);
-void sl__syslog_tcp_write(sl__syslog *s, const char *head, size_t head_len, const char *msg,
-                          size_t msg_len);
+void sl__syslog_tcp_write(sl__syslog *s, const char *head, size_t head_len,
+                          const char *msg, size_t msg_len);
 sl_status sl__syslog_tcp_flush(sl__syslog *s, int timeout_ms);
 sl_status sl__syslog_tcp_close(sl__syslog *s, int timeout_ms);
 void sl__syslog_tcp_free(sl__syslog *s);

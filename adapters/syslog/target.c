@@ -33,9 +33,10 @@ void sl_syslog_options_init(sl_syslog_options *o)
 }
 
 static const char *const facility_names[24] = {
-    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-    "uucp",   "cron",   "authpriv", "ftp",  "ntp",    "security", "console", "solaris-cron",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+    "kern",   "user",     "mail",    "daemon",       "auth",     "syslog",
+    "lpr",    "news",     "uucp",    "cron",         "authpriv", "ftp",
+    "ntp",    "security", "console", "solaris-cron", "local0",   "local1",
+    "local2", "local3",   "local4",  "local5",       "local6",   "local7"};
 
 static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 {

@@ -118,8 +118,8 @@ static bool start_worker(sl__syslog *s)
     return true;
 }
 
-void sl__syslog_tcp_write(sl__syslog *s, const char *head, size_t head_len, const char *msg,
-                          size_t msg_len)
+void sl__syslog_tcp_write(sl__syslog *s, const char *head, size_t head_len,
+                          const char *msg, size_t msg_len)
 {
     sl__syslog_tcp *t = s->tcp;
     bool lf = s->framing == SL_SYSLOG_FRAMING_LF;
@@ -391,7 +391,8 @@ sl_status sl__syslog_tcp_new(sl__syslog *s)
 sl_status sl__syslog_tcp_flush(sl__syslog *s, int timeout_ms)
 {
     sl__syslog_tcp *t = s->tcp;
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t deadline =
+        timeout_ms < 0 ? INT64_MAX : now_ns() + (int64_t)timeout_ms * 1000000;
     pthread_mutex_lock(&t->mu);
     while (t->lhead != t->ltail && t->started && now_ns() < deadline) {
         wait_until(&t->idle, &t->mu, deadline);
@@ -406,7 +407,8 @@ sl_status sl__syslog_tcp_close(sl__syslog *s, int timeout_ms)
     sl__syslog_tcp *t = s->tcp;
     pthread_mutex_lock(&t->mu);
     t->stop = true;
-    t->stop_deadline = timeout_ms < 0 ? INT64_MAX : now_ns() + (int64_t)timeout_ms * 1000000;
+    t->stop_deadline =
+        timeout_ms < 0 ? INT64_MAX : now_ns() + (int64_t)timeout_ms * 1000000;
     pthread_cond_broadcast(&t->work);
     pthread_cond_broadcast(&t->space);
     bool started = t->started;

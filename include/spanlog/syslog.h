@@ -83,7 +83,7 @@ typedef struct sl_syslog_options {
     /* RFC 5424 structured data. */
     const char *trace_sd_id; /* default "opentelemetry"; "" leaves the ids out */
     bool trace_flags;        /* add trace_flags="01" to it; default true */
-    bool fields_sd;          /* bound fields of the logger as an SD element; default false */
+    bool fields_sd; /* bound fields of the logger as an SD element; default false */
     const char *fields_sd_id; /* default "fields@32473" */
     bool bom;                 /* UTF-8 BOM before MSG (RFC 5424); default false */
 
@@ -126,8 +126,8 @@ SL_API sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out
  * `base` (may be NULL) gives every other option; the target overrides it.
  * Returns SL_EPARSE for a malformed target, else as sl_syslog_sink_new().
  */
-SL_API sl_status sl_syslog_sink_new_target(const sl_syslog_options *base, const char *target,
-                                           sl_sink **out);
+SL_API sl_status sl_syslog_sink_new_target(const sl_syslog_options *base,
+                                           const char *target, sl_sink **out);
 
 /* sl_syslog_sink_new_target(NULL, target, out). */
 SL_API sl_status sl_syslog_sink_from_target(const char *target, sl_sink **out);
