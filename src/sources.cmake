@@ -3,3 +3,4 @@ list(APPEND SL_SOURCES src/alloc.c src/clock.c src/json_writer.c src/json_number
      src/sysinfo.c)
 # The logger core.
 list(APPEND SL_SOURCES src/sink.c)
+list(APPEND SL_SOURCES src/logger.c src/record.c src/field.c src/profile.c)

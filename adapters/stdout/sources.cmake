@@ -1,1 +1,1 @@
-# sources of adapters/stdout: list(APPEND SL_SOURCES adapters/stdout/file.c)
+list(APPEND SL_SOURCES adapters/stdout/fd_sink.c)

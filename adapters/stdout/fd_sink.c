@@ -1,0 +1,453 @@
+/*
+ * fd_sink.c - the stdout / file-descriptor sink.
+ *
+ * Unbuffered, a record is one write(2) of its whole line, so lines written
+ * by many processes to one pipe (up to PIPE_BUF bytes) or one O_APPEND file
+ * never interleave. A mutex is held around the write as well, so that when
+ * the kernel takes only part of a line (a pipe, a socket, a full disk) the
+ * rest is written before another thread of this process writes its line.
+ *
+ * Buffered, lines are gathered under the same mutex and written in one
+ * write(2) when the next line would not fit, after an error-or-worse record,
+ * on flush, on close and at exit (an atexit hook walks a registry of live
+ * buffered sinks, so a sink that was never freed still writes its records).
+ *
+ * A non-blocking fd that is full (EAGAIN) is waited for with poll(2):
+ *
+ *   first EAGAIN ──▶ wait up to SL_FD_EAGAIN_WAIT_MS (100 ms) ──▶ written
+ *                          │ still full
+ *                          ▼
+ *                    drop the record, count it, mark the sink "stalled"
+ *   while stalled: one write attempt, no waiting (the caller is never held
+ *   for 100 ms per record); the first write that succeeds clears the state.
+ *   A line already partly written is finished with a longer bound
+ *   (SL_FD_PARTIAL_WAIT_MS, 1 s), because dropping it then would leave half
+ *   a line in the stream.
+ *
+ * Records are counted when they reach the fd (written) or are given up
+ * (dropped); failed system calls go to sl_sink_report_error(), after the
+ * mutex is released.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "spanlog/stdout.h"
+
+#define SL_FD_EAGAIN_WAIT_MS  100
+#define SL_FD_PARTIAL_WAIT_MS 1000
+#define SL_FD_DEFAULT_BUFFER  (64 * 1024)
+#define SL_FD_MIN_BUFFER      (4 * 1024)
+
+typedef struct fd_sink {
+    sl_sink *sink;
+    int fd;
+    bool close_fd;
+    bool buffered;
+    bool closed;         /* under mu */
+    atomic_bool stalled; /* the fd stayed full: do not wait again until it drains */
+    pthread_mutex_t mu;
+    char *buf; /* buffered mode */
+    size_t cap;
+    size_t len;
+    uint64_t nrec;                       /* records in buf */
+    struct fd_sink *reg_prev, *reg_next; /* registry of buffered sinks (at exit) */
+    bool registered;
+} fd_sink;
+
+/* What a write attempt ran into, reported once the mutex is released. */
+typedef struct fd_result {
+    int err;        /* errno of the failure, 0 when none */
+    bool timed_out; /* EAGAIN for longer than the bound */
+} fd_result;
+
+/* ---- raw writing ------------------------------------------------------------ */
+
+/*
+ * Writes n bytes, handling EINTR, short writes and EAGAIN (see the diagram).
+ * Returns the number of bytes written; less than n on failure, with *res set.
+ */
+static size_t write_all(fd_sink *s, const char *p, size_t n, fd_result *res)
+{
+    size_t off = 0;
+    int64_t deadline = 0;
+    while (off < n) {
+        ssize_t r = write(s->fd, p + off, n - off);
+        if (r > 0) {
+            off += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int64_t now = sl__monotonic_ns();
+            if (deadline == 0) {
+                int wait_ms = off > 0 ? SL_FD_PARTIAL_WAIT_MS
+                              : atomic_load_explicit(&s->stalled, memory_order_relaxed)
+                                  ? 0
+                                  : SL_FD_EAGAIN_WAIT_MS;
+                deadline = now + (int64_t)wait_ms * 1000000;
+            }
+            if (now >= deadline) {
+                atomic_store_explicit(&s->stalled, true, memory_order_relaxed);
+                res->timed_out = true;
+                return off;
+            }
+            struct pollfd pfd = {.fd = s->fd, .events = POLLOUT};
+            int ms = (int)((deadline - now + 999999) / 1000000);
+            (void)poll(&pfd, 1, ms); /* any outcome: try the write again */
+            continue;
+        }
+        res->err = r < 0 ? errno : EIO; /* write() returning 0 for n > 0 */
+        return off;
+    }
+    if (atomic_load_explicit(&s->stalled, memory_order_relaxed)) {
+        atomic_store_explicit(&s->stalled, false, memory_order_relaxed);
+    }
+    return off;
+}
+
+static uint64_t count_lines(const char *p, size_t n)
+{
+    uint64_t lines = 0;
+    const char *end = p + n;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        lines++;
+        p++;
+    }
+    return lines;
+}
+
+static void report(fd_sink *s, const fd_result *res, uint64_t dropped)
+{
+    if (res->timed_out) {
+        sl_sink_report_error(s->sink, SL_EAGAIN,
+                             "fd %d stayed full for %d ms: %llu record(s) dropped", s->fd,
+                             SL_FD_EAGAIN_WAIT_MS, (unsigned long long)dropped);
+    } else if (res->err != 0) {
+        sl_sink_report_error(s->sink, SL_EIO,
+                             "write to fd %d: %s: %llu record(s) dropped", s->fd,
+                             strerror(res->err), (unsigned long long)dropped);
+    }
+}
+
+/*
+ * Buffered mode, mu held: writes the buffer out and counts its records.
+ * Returns how many were dropped; *res says why.
+ */
+static uint64_t flush_locked(fd_sink *s, fd_result *res)
+{
+    if (s->len == 0) {
+        return 0;
+    }
+    size_t done = write_all(s, s->buf, s->len, res);
+    uint64_t written = done == s->len ? s->nrec : count_lines(s->buf, done);
+    uint64_t dropped = s->nrec - written;
+    if (written > 0) {
+        sl_sink_count_written(s->sink, written);
+    }
+    if (dropped > 0) {
+        sl_sink_count_dropped(s->sink, dropped);
+    }
+    s->len = 0;
+    s->nrec = 0;
+    return dropped;
+}
+
+/* ---- the vtable ----------------------------------------------------------------- */
+
+static void fd_write(sl_sink *sink, const sl_record *rec, const char *line, size_t len)
+{
+    fd_sink *s = sl_sink_state(sink);
+    fd_result res = {0, false};
+    uint64_t dropped = 0;
+
+    pthread_mutex_lock(&s->mu);
+    if (s->closed) {
+        pthread_mutex_unlock(&s->mu);
+        sl_sink_count_dropped(sink, 1);
+        return;
+    }
+    if (!s->buffered) {
+        bool ok = write_all(s, line, len, &res) == len;
+        pthread_mutex_unlock(&s->mu);
+        if (ok) {
+            sl_sink_count_written(sink, 1);
+        } else {
+            sl_sink_count_dropped(sink, 1);
+            report(s, &res, 1);
+        }
+        return;
+    }
+
+    if (len > s->cap - s->len) {
+        dropped += flush_locked(s, &res);
+    }
+    if (len > s->cap) {
+        /* bigger than the whole buffer: straight out, the buffer is empty */
+        if (write_all(s, line, len, &res) == len) {
+            sl_sink_count_written(sink, 1);
+        } else {
+            sl_sink_count_dropped(sink, 1);
+            dropped++;
+        }
+    } else {
+        memcpy(s->buf + s->len, line, len);
+        s->len += len;
+        s->nrec++;
+        if (rec != NULL && rec->level >= SL_LEVEL_ERROR) {
+            dropped += flush_locked(s, &res);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (dropped > 0) {
+        report(s, &res, dropped);
+    }
+}
+
+static sl_status fd_flush(sl_sink *sink, int timeout_ms)
+{
+    (void)timeout_ms; /* every wait is bounded already (see the diagram) */
+    fd_sink *s = sl_sink_state(sink);
+    fd_result res = {0, false};
+    pthread_mutex_lock(&s->mu);
+    uint64_t dropped = s->buffered ? flush_locked(s, &res) : 0;
+    pthread_mutex_unlock(&s->mu);
+    if (dropped > 0) {
+        report(s, &res, dropped);
+        return res.timed_out ? SL_ETIMEDOUT : SL_EIO;
+    }
+    return SL_OK;
+}
+
+/* ---- at exit: flush every buffered sink still alive -------------------------- */
+
+static pthread_mutex_t sl_fd_reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static fd_sink *sl_fd_reg_head;
+static pthread_once_t sl_fd_reg_once = PTHREAD_ONCE_INIT;
+
+static void fd_at_exit(void)
+{
+    pthread_mutex_lock(&sl_fd_reg_mu);
+    for (fd_sink *s = sl_fd_reg_head; s != NULL; s = s->reg_next) {
+        fd_result res = {0, false};
+        pthread_mutex_lock(&s->mu);
+        uint64_t dropped = s->closed ? 0 : flush_locked(s, &res);
+        pthread_mutex_unlock(&s->mu);
+        if (dropped > 0) {
+            report(s, &res, dropped);
+        }
+    }
+    pthread_mutex_unlock(&sl_fd_reg_mu);
+}
+
+/* A fork while another thread holds the registry lock must not leave the
+ * child's copy locked. */
+static void reg_prepare(void)
+{
+    pthread_mutex_lock(&sl_fd_reg_mu);
+}
+
+static void reg_release(void)
+{
+    pthread_mutex_unlock(&sl_fd_reg_mu);
+}
+
+static void reg_init(void)
+{
+    pthread_atfork(reg_prepare, reg_release, reg_release);
+    atexit(fd_at_exit);
+}
+
+static void reg_add(fd_sink *s)
+{
+    pthread_once(&sl_fd_reg_once, reg_init);
+    pthread_mutex_lock(&sl_fd_reg_mu);
+    s->reg_prev = NULL;
+    s->reg_next = sl_fd_reg_head;
+    if (sl_fd_reg_head != NULL) {
+        sl_fd_reg_head->reg_prev = s;
+    }
+    sl_fd_reg_head = s;
+    s->registered = true;
+    pthread_mutex_unlock(&sl_fd_reg_mu);
+}
+
+static void reg_remove(fd_sink *s)
+{
+    if (!s->registered) {
+        return;
+    }
+    pthread_mutex_lock(&sl_fd_reg_mu);
+    if (s->reg_prev != NULL) {
+        s->reg_prev->reg_next = s->reg_next;
+    } else {
+        sl_fd_reg_head = s->reg_next;
+    }
+    if (s->reg_next != NULL) {
+        s->reg_next->reg_prev = s->reg_prev;
+    }
+    s->registered = false;
+    pthread_mutex_unlock(&sl_fd_reg_mu);
+}
+
+/* ---- close, destroy, fork ------------------------------------------------------ */
+
+static sl_status fd_close(sl_sink *sink, int timeout_ms)
+{
+    fd_sink *s = sl_sink_state(sink);
+    sl_status st = fd_flush(sink, timeout_ms);
+    reg_remove(s);
+    pthread_mutex_lock(&s->mu);
+    s->closed = true;
+    if (s->close_fd && s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+static void fd_destroy(sl_sink *sink)
+{
+    fd_sink *s = sl_sink_state(sink);
+    if (s == NULL) {
+        return;
+    }
+    reg_remove(s);
+    if (s->close_fd && s->fd >= 0) {
+        close(s->fd);
+    }
+    pthread_mutex_destroy(&s->mu);
+    sl__free(s->buf);
+    sl__free(s);
+}
+
+static void fd_atfork_prepare(sl_sink *sink)
+{
+    fd_sink *s = sl_sink_state(sink);
+    pthread_mutex_lock(&s->mu);
+}
+
+static void fd_atfork_parent(sl_sink *sink)
+{
+    fd_sink *s = sl_sink_state(sink);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void fd_atfork_child(sl_sink *sink)
+{
+    fd_sink *s = sl_sink_state(sink);
+    /* The parent still holds these records and writes them; a child that
+     * wrote its copy too (at exit, say) would duplicate them. */
+    s->len = 0;
+    s->nrec = 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static const sl_sink_vtable fd_vtable = {
+    .version = SL_SINK_VTABLE_VERSION,
+    .name = "fd",
+    .write = fd_write,
+    .flush = fd_flush,
+    .close = fd_close,
+    .destroy = fd_destroy,
+    .atfork_prepare = fd_atfork_prepare,
+    .atfork_parent = fd_atfork_parent,
+    .atfork_child = fd_atfork_child,
+};
+
+/* ---- construction ------------------------------------------------------------------ */
+
+void sl_fd_sink_options_init(sl_fd_sink_options *opts)
+{
+    if (opts == NULL) {
+        return;
+    }
+    memset(opts, 0, sizeof *opts);
+    opts->fd = 1;
+    opts->buffer_size = SL_FD_DEFAULT_BUFFER;
+}
+
+sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
+{
+    if (out == NULL) {
+        return SL_EINVAL;
+    }
+    *out = NULL;
+    sl_fd_sink_options defaults;
+    if (opts == NULL) {
+        sl_fd_sink_options_init(&defaults);
+        opts = &defaults;
+    }
+    size_t cap = opts->buffer_size == 0 ? SL_FD_DEFAULT_BUFFER : opts->buffer_size;
+    if (opts->buffered && cap < SL_FD_MIN_BUFFER) {
+        return SL_EINVAL;
+    }
+    if (opts->path == NULL && (opts->fd < 0 || fcntl(opts->fd, F_GETFD) < 0)) {
+        return SL_EINVAL;
+    }
+
+    fd_sink *s = sl__calloc(1, sizeof *s);
+    if (s == NULL) {
+        return SL_ENOMEM;
+    }
+    s->buffered = opts->buffered;
+    if (s->buffered) {
+        s->cap = cap;
+        s->buf = sl__malloc(cap);
+        if (s->buf == NULL) {
+            sl__free(s);
+            return SL_ENOMEM;
+        }
+    }
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        sl__free(s->buf);
+        sl__free(s);
+        return SL_ENOMEM;
+    }
+    atomic_init(&s->stalled, false);
+    if (opts->path != NULL) {
+        s->fd = open(opts->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        s->close_fd = true;
+        if (s->fd < 0) {
+            pthread_mutex_destroy(&s->mu);
+            sl__free(s->buf);
+            sl__free(s);
+            return SL_EIO;
+        }
+    } else {
+        s->fd = opts->fd;
+        s->close_fd = opts->close_fd;
+    }
+
+    sl_status st = sl_sink_new(&fd_vtable, s, out);
+    if (st != SL_OK) {
+        /* the state is still ours: undo without closing a caller's fd */
+        if (opts->path != NULL) {
+            close(s->fd);
+        }
+        pthread_mutex_destroy(&s->mu);
+        sl__free(s->buf);
+        sl__free(s);
+        *out = NULL;
+        return st;
+    }
+    s->sink = *out;
+    if (s->buffered) {
+        reg_add(s);
+    }
+    return SL_OK;
+}
+
+sl_status sl_stdout_sink_new(sl_sink **out)
+{
+    return sl_fd_sink_new(NULL, out);
+}

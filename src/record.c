@@ -1,0 +1,441 @@
+/*
+ * record.c - writing one record: the level gate, encoding into this
+ * thread's scratch buffer, truncation to the size limit, and the hand-off
+ * to each sink.
+ *
+ * Steady state allocates nothing: each thread keeps one record buffer, grown
+ * once to the largest max_record_bytes it has met, and one printf buffer,
+ * both freed by a pthread key destructor at thread exit. (SL_JSON fields are
+ * the exception: jansson allocates while it dumps them. So may vsnprintf for
+ * some conversions, e.g. %ls or very large precisions.)
+ *
+ * Truncation. Pass 1 encodes into a buffer of the limit; the writer keeps
+ * counting the full size past the end. When it overflows, the excess must
+ * come out of the strings that can be cut: msg and the call's string fields.
+ * All of them are capped at one common escaped length c, the largest for
+ * which what the caps remove covers the excess plus the `"truncated":true`
+ * marker ("water-filling": the longest strings are cut first, short ones are
+ * left whole). Pass 2 encodes with that cap. If even empty strings would not
+ * fit (huge keys or embedded JSON), a last pass writes the record without
+ * caller, bound or call fields, with msg cut to what is left.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+
+#define TRUNCATED_MARK     ",\"truncated\":true"
+#define TRUNCATED_MARK_LEN (sizeof(TRUNCATED_MARK) - 1)
+#define FMT_INITIAL        256
+
+/* ---- per-thread buffers --------------------------------------------------------- */
+
+typedef struct scratch {
+    char *buf; /* the record: cap bytes */
+    size_t cap;
+    char *fmt; /* printf-style messages */
+    size_t fmt_cap;
+    bool busy; /* a record is being written on this thread (re-entrancy guard) */
+} scratch;
+
+static _Thread_local scratch *tls_scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(scratch *s)
+{
+    if (s != NULL) {
+        sl__free(s->buf);
+        sl__free(s->fmt);
+        sl__free(s);
+    }
+}
+
+static void scratch_destructor(void *p)
+{
+    /* Runs on the exiting thread: a later destructor that logs starts over. */
+    if (tls_scratch == p) {
+        tls_scratch = NULL;
+    }
+    scratch_free(p);
+}
+
+static void scratch_key_create(void)
+{
+    (void)pthread_key_create(&scratch_key, scratch_destructor);
+}
+
+void sl__scratch_release(void); /* called by the exit handler (logger.c) */
+
+void sl__scratch_release(void)
+{
+    scratch *s = tls_scratch;
+    if (s != NULL && !s->busy) {
+        tls_scratch = NULL;
+        (void)pthread_setspecific(scratch_key, NULL);
+        scratch_free(s);
+    }
+}
+
+static scratch *scratch_get(void)
+{
+    scratch *s = tls_scratch;
+    if (s != NULL) {
+        return s;
+    }
+    pthread_once(&scratch_once, scratch_key_create);
+    s = sl__calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return NULL;
+    }
+    if (pthread_setspecific(scratch_key, s) != 0) {
+        sl__free(s);
+        return NULL;
+    }
+    tls_scratch = s;
+    return s;
+}
+
+/* Makes the record buffer hold `need` bytes; grows once per larger limit. */
+static bool scratch_reserve(scratch *s, size_t need)
+{
+    if (s->cap >= need) {
+        return true;
+    }
+    char *p = sl__realloc(s->buf, need);
+    if (p == NULL) {
+        return false;
+    }
+    s->buf = p;
+    s->cap = need;
+    return true;
+}
+
+/* ---- encoding ------------------------------------------------------------------ */
+
+typedef struct job {
+    const sl_logger *lg;
+    sl__record_head head;
+    const sl_field *fields;
+    size_t nfields;
+} job;
+
+/* One full encoding with every string capped at str_cap escaped bytes. */
+static bool encode_full(sl__jw *w, job *j, size_t str_cap)
+{
+    const sl__core *c = j->lg->core;
+    j->head.msg_cap = str_cap;
+    bool cut = sl__encode_head(w, c, &j->head, true);
+    sl__jw_raw(w, j->lg->bound_json, j->lg->bound_json_len);
+    cut |= sl__encode_fields(w, j->fields, j->nfields, str_cap);
+    if (str_cap != SIZE_MAX) {
+        sl__jw_raw(w, TRUNCATED_MARK, TRUNCATED_MARK_LEN);
+    }
+    sl__jw_char(w, '}');
+    return cut;
+}
+
+/* The last resort: no caller, bound or call fields; msg capped. */
+static void encode_minimal(sl__jw *w, job *j, size_t msg_cap)
+{
+    j->head.msg_cap = msg_cap;
+    (void)sl__encode_head(w, j->lg->core, &j->head, false);
+    sl__jw_raw(w, TRUNCATED_MARK, TRUNCATED_MARK_LEN);
+    sl__jw_char(w, '}');
+}
+
+/*
+ * The largest common cap that removes at least `excess` bytes, or SIZE_MAX
+ * when cutting every string to nothing would not be enough.
+ */
+static size_t find_cap(job *j, size_t excess)
+{
+    size_t msg_e = sl__json_escaped_len(j->head.msg, j->head.msg_len);
+    size_t hi = msg_e;
+    size_t total = msg_e;
+    /* Escaped lengths are recomputed on each probe rather than stored, so the
+     * search needs no memory however many fields the call has. */
+    for (size_t i = 0; i < j->nfields; i++) {
+        const sl_field *f = &j->fields[i];
+        if (f->type == SL_FIELD_STR && f->v.s != NULL) {
+            size_t e = sl__json_escaped_len(f->v.s, sl__field_str_len(f));
+            total += e;
+            hi = e > hi ? e : hi;
+        }
+    }
+    if (total < excess) {
+        return SIZE_MAX;
+    }
+    /* f(c) = what cap c removes; decreasing in c. f(0) = total >= excess and
+     * f(hi) = 0 < excess: find the largest c with f(c) >= excess. */
+    size_t lo = 0;
+    while (lo + 1 < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        size_t removed = msg_e > mid ? msg_e - mid : 0;
+        for (size_t i = 0; i < j->nfields && removed < excess; i++) {
+            const sl_field *f = &j->fields[i];
+            if (f->type == SL_FIELD_STR && f->v.s != NULL) {
+                size_t e = sl__json_escaped_len(f->v.s, sl__field_str_len(f));
+                removed += e > mid ? e - mid : 0;
+            }
+        }
+        if (removed >= excess) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/*
+ * Encodes the record into buf (cap bytes, the last two kept for '\n' and
+ * NUL). Returns the line length including '\n', or 0 when it cannot fit at
+ * all. *truncated tells whether anything was cut.
+ */
+static size_t encode_record(job *j, char *buf, size_t limit, bool *truncated)
+{
+    sl__jw w;
+    size_t room = limit - 1; /* the '\n' is part of the limit */
+    *truncated = false;
+
+    sl__jw_init(&w, buf, room);
+    (void)encode_full(&w, j, SIZE_MAX);
+    if (!w.overflow) {
+        goto done;
+    }
+    *truncated = true;
+    size_t excess = w.need + TRUNCATED_MARK_LEN - room;
+    size_t cap = find_cap(j, excess);
+    if (cap != SIZE_MAX) {
+        sl__jw_init(&w, buf, room);
+        (void)encode_full(&w, j, cap);
+        if (!w.overflow) {
+            goto done;
+        }
+    }
+    /* Fields cannot be made to fit: measure the minimal record, cut msg. */
+    sl__jw_init(&w, buf, room);
+    encode_minimal(&w, j, 0);
+    if (w.overflow) {
+        return 0;
+    }
+    size_t left = room - w.need;
+    sl__jw_init(&w, buf, room);
+    encode_minimal(&w, j, left);
+    if (w.overflow) {
+        return 0;
+    }
+done:
+    buf[w.len] = '\n';
+    buf[w.len + 1] = '\0';
+    return w.len + 1;
+}
+
+/* ---- writing --------------------------------------------------------------------- */
+
+static void count_dropped(const sl__core *c, sl_level level)
+{
+    for (size_t i = 0; i < c->nsinks; i++) {
+        if (level >= c->sinks[i].min_level) {
+            sl_sink_count_dropped(c->sinks[i].sink, 1);
+        }
+    }
+}
+
+static void write_record(sl_logger *lg, sl_level level, const sl_span_context *ctx,
+                         const sl_src *src, const char *msg, size_t msg_len,
+                         const sl_field *fields, size_t nfields)
+{
+    sl__core *c = lg->core;
+    sl__core_seal(c);
+    if ((int)level < c->min_sink_level) {
+        return;
+    }
+    if (ctx == NULL) {
+        ctx = sl__context_current(); /* NULL unless valid */
+    } else if (!sl_span_context_is_valid(ctx)) {
+        ctx = NULL; /* an explicit but invalid context: no trace keys */
+    }
+    if (fields == NULL) {
+        nfields = 0;
+    }
+    job j = {
+        .lg = lg,
+        .head = {.level = level,
+                 .time_ns = sl__now_ns(),
+                 .msg = msg,
+                 .msg_len = msg_len,
+                 .ctx = ctx,
+                 .src = src},
+        .fields = fields,
+        .nfields = nfields,
+    };
+
+    /* The record buffer: this thread's, or a temporary one when a sink logs
+     * from inside its write callback (the thread's buffer is in use). */
+    size_t limit = c->max_record_bytes;
+    scratch *s = scratch_get();
+    char *buf = NULL;
+    bool nested = s == NULL || s->busy;
+    if (!nested && scratch_reserve(s, limit + 1)) {
+        buf = s->buf;
+        s->busy = true;
+    } else if (nested) {
+        buf = sl__malloc(limit + 1);
+    }
+    if (buf == NULL) {
+        count_dropped(c, level);
+        return;
+    }
+
+    bool truncated = false;
+    size_t len = encode_record(&j, buf, limit, &truncated);
+    if (len == 0) {
+        count_dropped(c, level);
+    } else {
+        sl_record rec = {
+            .level = level,
+            .time_ns = j.head.time_ns,
+            .msg = msg,
+            .msg_len = msg_len,
+            .service = c->service,
+            .ctx = ctx,
+            .bound = lg->bound,
+            .nbound = lg->nbound,
+            .fields = fields,
+            .nfields = nfields,
+            .src = src,
+            .truncated = truncated,
+        };
+        for (size_t i = 0; i < c->nsinks; i++) {
+            if (level >= c->sinks[i].min_level) {
+                sl__sink_write(c->sinks[i].sink, &rec, buf, len);
+            }
+        }
+    }
+    if (nested) {
+        sl__free(buf);
+    } else {
+        s->busy = false;
+    }
+}
+
+/* Levels a record may carry: trace..fatal. "off" is a threshold, not a level. */
+static bool gate(const sl_logger *lg, sl_level level)
+{
+    return (unsigned)level <= (unsigned)SL_LEVEL_FATAL && sl_would_log(lg, level);
+}
+
+void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *ctx,
+                  const sl_src *src, const char *msg, const sl_field *fields,
+                  size_t nfields)
+{
+    if (!gate(lg, level)) {
+        return;
+    }
+    if (msg == NULL) {
+        msg = "";
+    }
+    write_record(lg, level, ctx, src, msg, strlen(msg), fields, nfields);
+}
+
+static void write_formatted_heap(sl_logger *lg, sl_level level,
+                                 const sl_span_context *ctx, const sl_src *src,
+                                 const char *fmt, va_list ap) SL__PRINTF(5, 0);
+
+static void write_formatted_heap(sl_logger *lg, sl_level level,
+                                 const sl_span_context *ctx, const sl_src *src,
+                                 const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    size_t limit = lg->core->max_record_bytes;
+    size_t cap = n < 0 ? 0 : ((size_t)n + 1 < limit ? (size_t)n + 1 : limit);
+    char *text = cap > 0 ? sl__malloc(cap) : NULL;
+    if (text == NULL) {
+        count_dropped(lg->core, level);
+        return;
+    }
+    va_copy(aq, ap);
+    n = vsnprintf(text, cap, fmt, aq);
+    va_end(aq);
+    size_t len = n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
+    write_record(lg, level, ctx, src, text, len, NULL, 0);
+    sl__free(text);
+}
+
+void sl_log_writef(sl_logger *lg, sl_level level, const sl_span_context *ctx,
+                   const sl_src *src, const char *fmt, ...)
+{
+    if (!gate(lg, level)) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    sl_log_writev(lg, level, ctx, src, fmt, ap);
+    va_end(ap);
+}
+
+void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,
+                   const sl_src *src, const char *fmt, va_list ap)
+{
+    if (!gate(lg, level)) {
+        return;
+    }
+    if (fmt == NULL) {
+        write_record(lg, level, ctx, src, "", 0, NULL, 0);
+        return;
+    }
+    scratch *s = scratch_get();
+    if (s == NULL || s->busy) {
+        /* A sink logging from its write callback: this thread's buffers are in
+         * use, so this one (rare) message gets its own. */
+        write_formatted_heap(lg, level, ctx, src, fmt, ap);
+        return;
+    }
+    if (s->fmt == NULL) {
+        s->fmt = sl__malloc(FMT_INITIAL);
+        if (s->fmt == NULL) {
+            count_dropped(lg->core, level);
+            return;
+        }
+        s->fmt_cap = FMT_INITIAL;
+    }
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(s->fmt, s->fmt_cap, fmt, aq);
+    va_end(aq);
+    if (n < 0) {
+        write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0);
+        return;
+    }
+    /* Longer than the buffer: grow, but only up to the record limit; a longer
+     * message is cut by vsnprintf there and then by the record truncation. */
+    size_t want = (size_t)n + 1;
+    if (want > s->fmt_cap) {
+        size_t limit = lg->core->max_record_bytes;
+        size_t cap = want < limit ? want : limit;
+        if (cap > s->fmt_cap) {
+            char *p = sl__realloc(s->fmt, cap);
+            if (p != NULL) {
+                s->fmt = p;
+                s->fmt_cap = cap;
+            }
+        }
+        va_copy(aq, ap);
+        n = vsnprintf(s->fmt, s->fmt_cap, fmt, aq);
+        va_end(aq);
+        if (n < 0) {
+            write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0);
+            return;
+        }
+    }
+    size_t len = (size_t)n < s->fmt_cap ? (size_t)n : s->fmt_cap - 1;
+    /* s->fmt stays untouched meanwhile: a nested call sees `busy` and takes
+     * the heap path. */
+    write_record(lg, level, ctx, src, s->fmt, len, NULL, 0);
+}

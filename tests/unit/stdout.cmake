@@ -1,0 +1,2 @@
+# The stdout / fd sink, driven through the sink API (threads and processes).
+sl_add_test(test_fd_sink SOURCES unit/test_fd_sink.c LABELS threads TIMEOUT 300)

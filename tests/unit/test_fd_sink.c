@@ -1,0 +1,731 @@
+/*
+ * test_fd_sink.c - the stdout / fd sink driven through the sl_sink API with
+ * hand-made records and lines: O_APPEND from threads and processes at once,
+ * EAGAIN on a full non-blocking pipe, short writes, write errors and the
+ * rate-limited error callback, the buffered mode's flush rules (at exit
+ * too) and fork. Every line read back is parsed with jansson.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core.h"
+#include "internal.h"
+#include "spanlog/stdout.h"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static sl_record make_record(sl_level level)
+{
+    sl_record r;
+    memset(&r, 0, sizeof r);
+    r.level = level;
+    r.time_ns = sl__now_ns();
+    r.msg = "m";
+    r.msg_len = 1;
+    return r;
+}
+
+/* {"p":P,"t":T,"i":I,"pad":"xxx..."}\n with `pad` bytes of padding. */
+static size_t make_line(char *buf, size_t cap, int p, int t, int i, size_t pad)
+{
+    sl__jw w;
+    sl__jw_init(&w, buf, cap);
+    sl__jw_raw(&w, "{\"p\":", 5);
+    sl__jw_int(&w, p);
+    sl__jw_raw(&w, ",\"t\":", 5);
+    sl__jw_int(&w, t);
+    sl__jw_raw(&w, ",\"i\":", 5);
+    sl__jw_int(&w, i);
+    sl__jw_raw(&w, ",\"pad\":\"", 8);
+    for (size_t k = 0; k < pad; k++) {
+        sl__jw_char(&w, (char)('a' + (i + k) % 26));
+    }
+    sl__jw_raw(&w, "\"}\n", 3);
+    assert_false(w.overflow);
+    assert_true(w.len < cap);
+    buf[w.len] = '\0';
+    return w.len;
+}
+
+static void put(sl_sink *sink, sl_level level, int p, int t, int i, size_t pad)
+{
+    char line[16384];
+    size_t len = make_line(line, sizeof line, p, t, i, pad);
+    sl_record rec = make_record(level);
+    /* the write callback, as the logger calls it */
+    sl__sink_write(sink, &rec, line, len);
+}
+
+/* Reads a whole file. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/*
+ * Parses every line of data; calls fn for each object. Fails on a line that
+ * is not a complete JSON object or on a missing final newline.
+ */
+typedef void (*line_fn)(json_t *obj, void *user);
+static size_t for_each_line(const char *data, size_t len, line_fn fn, void *user)
+{
+    size_t lines = 0, off = 0;
+    while (off < len) {
+        const char *nl = memchr(data + off, '\n', len - off);
+        if (nl == NULL) {
+            fail_msg("last line has no newline");
+        }
+        size_t n = (size_t)(nl - (data + off));
+        json_error_t err;
+        json_t *obj = json_loadb(data + off, n, 0, &err);
+        if (obj == NULL) {
+            fail_msg("line %zu does not parse: %s: %.60s", lines, err.text, data + off);
+        }
+        assert_true(json_is_object(obj));
+        if (fn != NULL) {
+            fn(obj, user);
+        }
+        json_decref(obj);
+        lines++;
+        off += n + 1;
+    }
+    return lines;
+}
+
+static int jint(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    assert_true(json_is_integer(v));
+    return (int)json_integer_value(v);
+}
+
+static void temp_path(char *out, size_t cap, const char *tag)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, cap, "%s/spanlog_%s_%d_XXXXXX", dir ? dir : "/tmp", tag, (int)getpid());
+    int fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+static sl_sink_stats stats(const sl_sink *s)
+{
+    sl_sink_stats st;
+    sl_sink_get_stats(s, &st);
+    return st;
+}
+
+/* ---- options -------------------------------------------------------------------- */
+
+static void test_options(void **state)
+{
+    (void)state;
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    assert_int_equal(o.fd, 1);
+    assert_null(o.path);
+    assert_false(o.close_fd);
+    assert_false(o.buffered);
+    assert_int_equal(o.buffer_size, 64 * 1024);
+    sl_fd_sink_options_init(NULL);
+
+    sl_sink *s = (sl_sink *)1;
+    assert_int_equal(sl_fd_sink_new(NULL, NULL), SL_EINVAL);
+    o.fd = -1;
+    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EINVAL);
+    assert_null(s);
+    o.fd = 1000; /* not open */
+    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EINVAL);
+    sl_fd_sink_options_init(&o);
+    o.buffered = true;
+    o.buffer_size = 1024;
+    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EINVAL);
+    sl_fd_sink_options_init(&o);
+    o.path = "/nonexistent-dir/x/y.log";
+    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EIO);
+
+    assert_int_equal(sl_stdout_sink_new(&s), SL_OK);
+    assert_string_equal(sl_sink_name(s), "fd");
+    sl_sink_free(s, 0);
+    assert_int_equal(sl_fd_sink_new(NULL, &s), SL_OK);
+    sl_sink_free(s, 0);
+}
+
+/* ---- O_APPEND from threads and processes ------------------------------------------- */
+
+#define APPEND_THREADS 4
+#define APPEND_RECORDS 20000
+#define APPEND_PROCS   2
+
+typedef struct append_arg {
+    sl_sink *sink;
+    int p, t;
+} append_arg;
+
+static void *append_thread(void *p)
+{
+    append_arg *a = p;
+    for (int i = 0; i < APPEND_RECORDS; i++) {
+        put(a->sink, SL_LEVEL_INFO, a->p, a->t, i, (size_t)(i * 7919 % 300));
+    }
+    return NULL;
+}
+
+static int append_process(const char *path, int p)
+{
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.path = path;
+    sl_sink *sink;
+    if (sl_fd_sink_new(&o, &sink) != SL_OK) {
+        return 2;
+    }
+    pthread_t th[APPEND_THREADS];
+    append_arg args[APPEND_THREADS];
+    for (int t = 0; t < APPEND_THREADS; t++) {
+        args[t] = (append_arg){sink, p, t};
+        pthread_create(&th[t], NULL, append_thread, &args[t]);
+    }
+    for (int t = 0; t < APPEND_THREADS; t++) {
+        pthread_join(th[t], NULL);
+    }
+    sl_sink_stats st = stats(sink);
+    sl_sink_free(sink, 1000);
+    return st.written == APPEND_THREADS * APPEND_RECORDS && st.dropped == 0 &&
+                   st.errors == 0
+               ? 0
+               : 3;
+}
+
+typedef struct seen {
+    int next[APPEND_PROCS][APPEND_THREADS];
+} seen;
+
+static void check_append_line(json_t *obj, void *user)
+{
+    seen *s = user;
+    int p = jint(obj, "p"), t = jint(obj, "t"), i = jint(obj, "i");
+    assert_true(p >= 0 && p < APPEND_PROCS && t >= 0 && t < APPEND_THREADS);
+    /* each thread's records arrive once, in order */
+    assert_int_equal(i, s->next[p][t]);
+    s->next[p][t]++;
+    const char *pad = json_string_value(json_object_get(obj, "pad"));
+    assert_non_null(pad);
+    assert_int_equal(strlen(pad), (size_t)(i * 7919 % 300));
+}
+
+static void test_append_threads_processes(void **state)
+{
+    (void)state;
+    char path[256];
+    temp_path(path, sizeof path, "append");
+    pid_t kids[APPEND_PROCS];
+    for (int p = 0; p < APPEND_PROCS; p++) {
+        kids[p] = fork();
+        assert_true(kids[p] >= 0);
+        if (kids[p] == 0) {
+            _exit(append_process(path, p));
+        }
+    }
+    for (int p = 0; p < APPEND_PROCS; p++) {
+        int status;
+        assert_int_equal(waitpid(kids[p], &status, 0), kids[p]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    size_t len;
+    char *data = slurp(path, &len);
+    seen s;
+    memset(&s, 0, sizeof s);
+    size_t lines = for_each_line(data, len, check_append_line, &s);
+    assert_int_equal(lines, APPEND_PROCS * APPEND_THREADS * APPEND_RECORDS);
+    for (int p = 0; p < APPEND_PROCS; p++) {
+        for (int t = 0; t < APPEND_THREADS; t++) {
+            assert_int_equal(s.next[p][t], APPEND_RECORDS);
+        }
+    }
+    free(data);
+    unlink(path);
+}
+
+/* ---- pipes: EAGAIN, a slow reader, short writes --------------------------------- */
+
+static void make_pipe(int fds[2], bool nonblock_write, int size)
+{
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+    if (size > 0) {
+        assert_true(fcntl(fds[1], F_SETPIPE_SZ, size) >= size);
+    }
+    if (nonblock_write) {
+        int fl = fcntl(fds[1], F_GETFL);
+        assert_int_equal(fcntl(fds[1], F_SETFL, fl | O_NONBLOCK), 0);
+    }
+}
+
+static size_t drain_nonblock(int fd, char **out)
+{
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r <= 0) {
+            break;
+        }
+        n += (size_t)r;
+    }
+    fcntl(fd, F_SETFL, fl);
+    *out = buf;
+    return n;
+}
+
+typedef struct err_log {
+    int calls;
+    sl_status first_code;
+    char first_text[256];
+    uint64_t suppressed_sum;
+} err_log;
+
+static void on_error(void *user, const sl_sink *sink, sl_status code, const char *text,
+                     uint64_t suppressed)
+{
+    (void)sink;
+    err_log *e = user;
+    if (e->calls == 0) {
+        e->first_code = code;
+        snprintf(e->first_text, sizeof e->first_text, "%s", text);
+    }
+    e->calls++;
+    e->suppressed_sum += suppressed;
+}
+
+static void test_eagain_full_pipe(void **state)
+{
+    (void)state;
+    int fds[2];
+    make_pipe(fds, true, 4096);
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.fd = fds[1];
+    sl_sink *sink;
+    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    err_log e = {0};
+    sl_sink_set_error_callback(sink, on_error, &e);
+
+    /* nobody reads: the pipe fills, then records are dropped and counted */
+    const int n = 200;
+    for (int i = 0; i < n; i++) {
+        put(sink, SL_LEVEL_INFO, 0, 0, i, 60);
+    }
+    sl_sink_stats st = stats(sink);
+    assert_int_equal(st.written + st.dropped, (uint64_t)n);
+    assert_true(st.dropped > 0);
+    assert_true(st.written > 0);
+    assert_true(st.errors >= 1);
+    assert_true(e.calls >= 1);
+    assert_int_equal(e.first_code, SL_EAGAIN);
+
+    /* what reached the pipe is exactly the written records, whole */
+    char *data;
+    size_t len = drain_nonblock(fds[0], &data);
+    assert_int_equal(for_each_line(data, len, NULL, NULL), st.written);
+    free(data);
+
+    /* drained: the sink writes again */
+    put(sink, SL_LEVEL_INFO, 0, 0, n, 60);
+    assert_int_equal(stats(sink).written, st.written + 1);
+    assert_int_equal(stats(sink).dropped, st.dropped);
+    len = drain_nonblock(fds[0], &data);
+    assert_int_equal(for_each_line(data, len, NULL, NULL), 1);
+    free(data);
+
+    sl_sink_free(sink, 0);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+typedef struct reader {
+    int fd;
+    size_t chunk;
+    char *data;
+    size_t len, cap;
+} reader;
+
+/* Reads small chunks until EOF: a slow consumer that makes the writer see
+ * EAGAIN and short writes. */
+static void *reader_thread(void *p)
+{
+    reader *r = p;
+    for (;;) {
+        if (r->cap - r->len < r->chunk) {
+            r->cap = r->cap * 2 + r->chunk;
+            r->data = realloc(r->data, r->cap);
+        }
+        ssize_t n = read(r->fd, r->data + r->len, r->chunk);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        r->len += (size_t)n;
+    }
+    return NULL;
+}
+
+typedef struct writer_arg {
+    sl_sink *sink;
+    int t, count;
+    size_t pad;
+} writer_arg;
+
+static void *writer_thread(void *p)
+{
+    writer_arg *a = p;
+    for (int i = 0; i < a->count; i++) {
+        put(a->sink, SL_LEVEL_INFO, 0, a->t, i, a->pad + (size_t)(i % 50));
+    }
+    return NULL;
+}
+
+typedef struct per_thread {
+    int next[8];
+    size_t pad;
+} per_thread;
+
+static void check_writer_line(json_t *obj, void *user)
+{
+    per_thread *pt = user;
+    int t = jint(obj, "t"), i = jint(obj, "i");
+    assert_true(t >= 0 && t < 8);
+    assert_int_equal(i, pt->next[t]);
+    pt->next[t]++;
+    assert_int_equal(strlen(json_string_value(json_object_get(obj, "pad"))),
+                     pt->pad + (size_t)(i % 50));
+}
+
+/*
+ * Lines bigger than the pipe, written by 2 threads to a non-blocking pipe
+ * whose reader takes 1000 bytes at a time: every write is short or meets
+ * EAGAIN, and still every line arrives whole and none is lost.
+ */
+static void run_slow_reader(size_t pad, int threads, int count)
+{
+    int fds[2];
+    make_pipe(fds, true, 4096);
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.fd = fds[1];
+    sl_sink *sink;
+    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+
+    reader r = {fds[0], 1000, NULL, 0, 0};
+    pthread_t rt;
+    pthread_create(&rt, NULL, reader_thread, &r);
+    pthread_t wt[8];
+    writer_arg wa[8];
+    for (int t = 0; t < threads; t++) {
+        wa[t] = (writer_arg){sink, t, count, pad};
+        pthread_create(&wt[t], NULL, writer_thread, &wa[t]);
+    }
+    for (int t = 0; t < threads; t++) {
+        pthread_join(wt[t], NULL);
+    }
+    sl_sink_stats st = stats(sink);
+    sl_sink_free(sink, 0);
+    close(fds[1]); /* EOF for the reader */
+    pthread_join(rt, NULL);
+    close(fds[0]);
+
+    assert_int_equal(st.written, (uint64_t)(threads * count));
+    assert_int_equal(st.dropped, 0);
+    per_thread pt;
+    memset(&pt, 0, sizeof pt);
+    pt.pad = pad;
+    assert_int_equal(for_each_line(r.data, r.len, check_writer_line, &pt),
+                     (size_t)(threads * count));
+    free(r.data);
+}
+
+static void test_slow_reader_short_writes(void **state)
+{
+    (void)state;
+    run_slow_reader(10000, 2, 300); /* lines > pipe size: short writes */
+    run_slow_reader(100, 2, 3000);  /* small lines, a slow reader: EAGAIN and poll */
+}
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+static void test_closed_fd(void **state)
+{
+    (void)state;
+    int fd = dup(2);
+    assert_true(fd >= 0);
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.fd = fd;
+    sl_sink *sink;
+    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    err_log e = {0};
+    sl_sink_set_error_callback(sink, on_error, &e);
+    close(fd);
+
+    int64_t t0 = sl__monotonic_ns();
+    const int n = 5000;
+    for (int i = 0; i < n; i++) {
+        put(sink, SL_LEVEL_INFO, 0, 0, i, 10);
+    }
+    int64_t elapsed_s = (sl__monotonic_ns() - t0) / 1000000000;
+    sl_sink_stats st = stats(sink);
+    assert_int_equal(st.written, 0);
+    assert_int_equal(st.dropped, (uint64_t)n);
+    assert_int_equal(st.errors, (uint64_t)n);
+    /* at most once a second; the rest are counted as suppressed */
+    assert_true(e.calls >= 1);
+    assert_true(e.calls <= 1 + elapsed_s);
+    assert_true(e.suppressed_sum <= (uint64_t)n - 1);
+    assert_int_equal(e.first_code, SL_EIO);
+    assert_non_null(strstr(e.first_text, strerror(EBADF)));
+    sl_sink_free(sink, 0);
+}
+
+static void test_epipe(void **state)
+{
+    (void)state;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigaction(SIGPIPE, &ign, &old);
+    int fds[2];
+    make_pipe(fds, false, 0);
+    close(fds[0]);
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.fd = fds[1];
+    o.close_fd = true;
+    sl_sink *sink;
+    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    err_log e = {0};
+    sl_sink_set_error_callback(sink, on_error, &e);
+    put(sink, SL_LEVEL_INFO, 0, 0, 0, 10);
+    put(sink, SL_LEVEL_INFO, 0, 0, 1, 10);
+    sl_sink_stats st = stats(sink);
+    assert_int_equal(st.dropped, 2);
+    assert_int_equal(st.errors, 2);
+    assert_int_equal(e.calls, 1);
+    assert_non_null(strstr(e.first_text, strerror(EPIPE)));
+    sl_sink_free(sink, 0); /* closes fds[1] */
+    assert_int_equal(fcntl(fds[1], F_GETFD), -1);
+    sigaction(SIGPIPE, &old, NULL);
+}
+
+/* ---- buffered mode --------------------------------------------------------------- */
+
+static size_t file_lines(const char *path)
+{
+    size_t len;
+    char *data = slurp(path, &len);
+    size_t lines = for_each_line(data, len, NULL, NULL);
+    free(data);
+    return lines;
+}
+
+static void test_buffered_rules(void **state)
+{
+    (void)state;
+    char path[256];
+    temp_path(path, sizeof path, "buf");
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.path = path;
+    o.buffered = true;
+    o.buffer_size = 4096;
+    sl_sink *sink;
+    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+
+    char line[8192];
+    size_t one = make_line(line, sizeof line, 0, 0, 0, 300);
+    size_t fit = 4096 / one; /* records that fit in the buffer */
+    assert_true(fit >= 2);
+    for (size_t i = 0; i < fit; i++) {
+        put(sink, SL_LEVEL_INFO, 0, 0, (int)i, 300);
+    }
+    /* all in the buffer, nothing written yet */
+    assert_int_equal(file_lines(path), 0);
+    assert_int_equal(stats(sink).written, 0);
+
+    /* the next one would overflow: the buffer goes out first */
+    put(sink, SL_LEVEL_INFO, 0, 0, (int)fit, 300);
+    assert_int_equal(file_lines(path), fit);
+    assert_int_equal(stats(sink).written, fit);
+
+    /* an error record flushes itself and what is before it */
+    put(sink, SL_LEVEL_WARN, 0, 0, (int)fit + 1, 10);
+    assert_int_equal(file_lines(path), fit);
+    put(sink, SL_LEVEL_ERROR, 0, 0, (int)fit + 2, 10);
+    assert_int_equal(file_lines(path), fit + 3);
+    put(sink, SL_LEVEL_FATAL, 0, 0, (int)fit + 3, 10);
+    assert_int_equal(file_lines(path), fit + 4);
+
+    /* explicit flush */
+    put(sink, SL_LEVEL_DEBUG, 0, 0, (int)fit + 4, 10);
+    assert_int_equal(file_lines(path), fit + 4);
+    assert_int_equal(sl_sink_flush(sink, 100), SL_OK);
+    assert_int_equal(file_lines(path), fit + 5);
+    assert_int_equal(sl_sink_flush(sink, 100), SL_OK); /* empty: no-op */
+
+    /* a record larger than the whole buffer goes straight out, in order */
+    put(sink, SL_LEVEL_INFO, 0, 0, (int)fit + 5, 10);
+    put(sink, SL_LEVEL_INFO, 0, 0, (int)fit + 6, 6000);
+    assert_int_equal(file_lines(path), fit + 7);
+
+    /* close flushes */
+    put(sink, SL_LEVEL_INFO, 0, 0, (int)fit + 7, 10);
+    assert_int_equal(file_lines(path), fit + 7);
+    sl_sink_stats st = stats(sink);
+    assert_int_equal(st.written, fit + 7);
+    sl_sink_free(sink, 100);
+    assert_int_equal(file_lines(path), fit + 8);
+
+    /* and the order is the order of the calls */
+    size_t len;
+    char *data = slurp(path, &len);
+    per_thread pt;
+    memset(&pt, 0, sizeof pt);
+    size_t off = 0;
+    for (int i = 0; off < len; i++) {
+        const char *nl = memchr(data + off, '\n', len - off);
+        json_t *obj = json_loadb(data + off, (size_t)(nl - data - off), 0, NULL);
+        assert_non_null(obj);
+        assert_int_equal(jint(obj, "i"), i);
+        json_decref(obj);
+        off = (size_t)(nl - data) + 1;
+    }
+    free(data);
+    unlink(path);
+}
+
+/* A buffered sink that is never freed still writes its records at exit. */
+static void test_buffered_at_exit(void **state)
+{
+    (void)state;
+    char path[256];
+    temp_path(path, sizeof path, "exit");
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        sl_fd_sink_options o;
+        sl_fd_sink_options_init(&o);
+        o.path = path;
+        o.buffered = true;
+        sl_sink *sink;
+        if (sl_fd_sink_new(&o, &sink) != SL_OK) {
+            _exit(2);
+        }
+        for (int i = 0; i < 10; i++) {
+            put(sink, SL_LEVEL_INFO, 0, 0, i, 20);
+        }
+        exit(0); /* not freed, not flushed */
+    }
+    int status;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(file_lines(path), 10);
+    unlink(path);
+}
+
+static void check_fork_line(json_t *obj, void *user)
+{
+    int *next = user;
+    int p = jint(obj, "p"), i = jint(obj, "i");
+    assert_true(p == 0 || p == 1);
+    assert_int_equal(i, next[p]);
+    next[p]++;
+}
+
+/*
+ * fork with records in the buffer: the parent writes them, the child does
+ * not write them again, and the child can log (no lock left held).
+ */
+static void test_buffered_fork(void **state)
+{
+    (void)state;
+    char path[256];
+    temp_path(path, sizeof path, "fork");
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.path = path;
+    o.buffered = true;
+    sl_sink *sink;
+    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    for (int i = 0; i < 5; i++) {
+        put(sink, SL_LEVEL_INFO, 0, 0, i, 20);
+    }
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        put(sink, SL_LEVEL_INFO, 1, 0, 0, 20);
+        put(sink, SL_LEVEL_ERROR, 1, 0, 1, 20); /* flushes the child's buffer */
+        exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    sl_sink_free(sink, 100);
+
+    size_t len;
+    char *data = slurp(path, &len);
+    int next[2] = {0, 0};
+    assert_int_equal(for_each_line(data, len, check_fork_line, next), 7);
+    assert_int_equal(next[0], 5); /* the parent's records, once */
+    assert_int_equal(next[1], 2); /* the child's */
+    free(data);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_append_threads_processes),
+        cmocka_unit_test(test_eagain_full_pipe),
+        cmocka_unit_test(test_slow_reader_short_writes),
+        cmocka_unit_test(test_closed_fd),
+        cmocka_unit_test(test_epipe),
+        cmocka_unit_test(test_buffered_rules),
+        cmocka_unit_test(test_buffered_at_exit),
+        cmocka_unit_test(test_buffered_fork),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
