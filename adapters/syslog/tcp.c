@@ -4,20 +4,28 @@
  * The caller frames the record straight into a byte ring and returns; the
  * worker owns the socket and sends from the ring without holding the lock:
  *
- *        head            head+off              tail
- *   ring  |== frame ==|== frame ==|== frame ==|.........free.........|
- *         |<- sent ->|   (off: bytes of the first frame already sent)
+ *        head              sent                 tail
+ *   ring  |== frame ==|== fra|me ==|== frame ==|..........free..........|
+ *         |<- in flight ->|<-- not sent yet -->|
  *
- * A parallel ring of frame lengths lets the worker count whole records as
- * written and, after a broken connection, start again at the beginning of
- * the frame it was in (a frame is never sent half on one connection and
- * half on the next). The lock is held only to move positions, never during
- * I/O, so a caller waits at most timeout_ms (default 0: never) for room.
+ * A record counts as written only once the receiver's TCP has acknowledged
+ * all of its bytes (TCP_INFO tcpi_bytes_acked); until then it stays in the
+ * ring. When the connection breaks (the daemon stopped or restarted), the
+ * worker reconnects with backoff and sends again from the first frame that
+ * was not wholly acknowledged: a record is never lost silently on the way
+ * out, at the price of a possible duplicate. What a daemon acknowledged but
+ * had not yet read when it died is beyond any sender's knowledge (RFC 6587
+ * has no application-level acknowledgement).
+ *
+ * A parallel ring of frame lengths keeps the record boundaries. The lock is
+ * held only to move positions, never during I/O, so a caller waits at most
+ * timeout_ms (default 0: never) for room.
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -40,7 +48,8 @@ struct sl__syslog_tcp {
     uint32_t *lens;
     size_t lcap;
     uint64_t lhead, ltail; /* absolute positions in lens */
-    size_t off;            /* bytes of the first frame sent on this connection */
+    uint64_t sent;         /* bytes handed to the current connection, up to here */
+    uint64_t conn_base;    /* ring position of the connection's first byte */
     int64_t next_attempt_ns;
     int backoff_ms;
     int fd; /* the worker's (and the forked child's, before a worker exists) */
@@ -230,19 +239,40 @@ static bool peer_closed(int fd)
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-/* Under mu: n more bytes went out; returns the records now complete. */
-static uint64_t advance(sl__syslog_tcp *t, size_t n)
+/* Bytes the receiver's TCP acknowledged on this connection, or -1 when the
+ * kernel does not say (then bytes handed over count as acknowledged). */
+static int64_t bytes_acked(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof ti.tcpi_bytes_acked) {
+        return -1;
+    }
+    return (int64_t)ti.tcpi_bytes_acked;
+}
+
+/* Under mu: frames wholly below ring position `upto` are delivered. */
+static uint64_t pop_acked(sl__syslog_tcp *t, uint64_t upto)
 {
     uint64_t done = 0;
-    t->off += n;
-    while (t->lhead != t->ltail && t->off >= t->lens[t->lhead % t->lcap]) {
-        size_t len = t->lens[t->lhead % t->lcap];
-        t->off -= len;
-        t->head += len;
+    while (t->lhead != t->ltail && t->head + t->lens[t->lhead % t->lcap] <= upto) {
+        t->head += t->lens[t->lhead % t->lcap];
         t->lhead++;
         done++;
     }
     return done;
+}
+
+/* Under mu: the connection is gone; the next one starts at the first frame
+ * not wholly acknowledged. */
+static void drop_connection(sl__syslog_tcp *t)
+{
+    close(t->fd);
+    t->fd = -1;
+    t->sent = t->head;
+    t->next_attempt_ns = 0; /* the first attempt at once, then backoff */
 }
 
 static void *worker(void *arg)
@@ -257,18 +287,43 @@ static void *worker(void *arg)
         if (t->stop && (empty || now >= t->stop_deadline)) {
             break;
         }
-        if (empty) {
-            if (t->fd >= 0 && !t->stop) {
-                /* Idle: notice a peer that went away before the next record. */
-                pthread_mutex_unlock(&t->mu);
-                bool closed = peer_closed(t->fd);
-                pthread_mutex_lock(&t->mu);
-                if (closed) {
-                    close(t->fd);
-                    t->fd = -1;
-                    continue;
+        if (t->fd >= 0 && t->sent > t->head) {
+            /* Records in flight: count those the receiver acknowledged. */
+            int fd = t->fd;
+            pthread_mutex_unlock(&t->mu);
+            int64_t acked = bytes_acked(fd);
+            pthread_mutex_lock(&t->mu);
+            uint64_t done =
+                pop_acked(t, acked < 0 ? t->sent : t->conn_base + (uint64_t)acked);
+            if (done > 0) {
+                sl_sink_count_written(s->sink, done);
+                pthread_cond_broadcast(&t->space);
+                if (t->lhead == t->ltail) {
+                    pthread_cond_broadcast(&t->idle);
                 }
+                continue;
             }
+        }
+        if (t->fd >= 0 && t->sent == t->tail) {
+            /* Nothing new to send: notice a peer that went away, and wait
+             * for records, or briefly for acknowledgements. */
+            int fd = t->fd;
+            pthread_mutex_unlock(&t->mu);
+            bool closed = peer_closed(fd);
+            pthread_mutex_lock(&t->mu);
+            if (closed) {
+                sl_sink_report_error(s->sink, SL_EIO, "syslog: %s closed the connection",
+                                     s->where);
+                drop_connection(t);
+                continue;
+            }
+            int64_t wait = t->sent > t->head ? 2000000 : 200000000;
+            wait_until(&t->work, &t->mu,
+                       t->stop && t->stop_deadline < now + wait ? t->stop_deadline
+                                                                : now + wait);
+            continue;
+        }
+        if (empty) {
             wait_until(&t->work, &t->mu, t->stop ? t->stop_deadline : now + 200000000);
             continue;
         }
@@ -291,7 +346,8 @@ static void *worker(void *arg)
             pthread_mutex_lock(&t->mu);
             if (fd >= 0) {
                 t->fd = fd;
-                t->off = 0; /* resend the interrupted frame whole */
+                t->sent = t->head; /* resend from the first unacknowledged frame */
+                t->conn_base = t->head;
                 t->backoff_ms = s->reconnect_min_ms;
                 continue;
             }
@@ -304,24 +360,21 @@ static void *worker(void *arg)
             pthread_mutex_lock(&t->mu);
             continue;
         }
-        /* Send what is queued, at most two pieces (the ring may wrap). */
-        uint64_t from = t->head + t->off;
-        size_t avail = (size_t)(t->tail - from);
-        size_t idx = (size_t)(from % t->cap);
+        /* Send what is not sent yet, at most two pieces (the ring may wrap). */
+        size_t avail = (size_t)(t->tail - t->sent);
+        size_t idx = (size_t)(t->sent % t->cap);
         size_t first = avail < t->cap - idx ? avail : t->cap - idx;
         struct iovec iov[2] = {{t->buf + idx, first}, {t->buf, avail - first}};
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = avail > first ? 2 : 1};
         int fd = t->fd;
         pthread_mutex_unlock(&t->mu);
         ssize_t n = -1;
-        int e = 0;
-        if (peer_closed(fd)) {
-            e = ECONNRESET;
-        } else {
+        int e = ECONNRESET;
+        if (!peer_closed(fd)) {
             n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
             e = n < 0 ? errno : 0;
             if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == EINTR)) {
-                /* Slow receiver: wait a little, then look at stop and the deadline. */
+                /* Slow receiver: wait a little, then look at acks, stop, deadline. */
                 struct pollfd p = {.fd = fd, .events = POLLOUT};
                 (void)poll(&p, 1, 100);
                 pthread_mutex_lock(&t->mu);
@@ -332,21 +385,11 @@ static void *worker(void *arg)
             sl_sink_report_error(s->sink, SL_EIO, "syslog: send to %s: %s; reconnecting",
                                  s->where, sl__syslog_errtext(e, eb, sizeof eb));
             pthread_mutex_lock(&t->mu);
-            close(t->fd);
-            t->fd = -1;
-            t->off = 0;
-            t->next_attempt_ns = 0; /* the first attempt at once, then backoff */
+            drop_connection(t);
             continue;
         }
         pthread_mutex_lock(&t->mu);
-        uint64_t done = advance(t, (size_t)n);
-        if (done > 0) {
-            sl_sink_count_written(s->sink, done);
-            pthread_cond_broadcast(&t->space);
-            if (t->lhead == t->ltail) {
-                pthread_cond_broadcast(&t->idle);
-            }
-        }
+        t->sent += (uint64_t)n;
     }
     pthread_cond_broadcast(&t->idle);
     pthread_mutex_unlock(&t->mu);
@@ -421,7 +464,7 @@ sl_status sl__syslog_tcp_close(sl__syslog *s, int timeout_ms)
     uint64_t left = t->ltail - t->lhead;
     t->lhead = t->ltail;
     t->head = t->tail;
-    t->off = 0;
+    t->sent = t->tail;
     if (t->fd >= 0) {
         close(t->fd);
         t->fd = -1;
@@ -487,7 +530,7 @@ void sl__syslog_tcp_atfork_child(sl__syslog *s)
     t->started = false;
     t->head = t->tail;
     t->lhead = t->ltail;
-    t->off = 0;
+    t->sent = t->tail;
     t->next_attempt_ns = 0;
     pthread_mutex_unlock(&t->mu);
 }

@@ -1,0 +1,781 @@
+/*
+ * test_syslog_rsyslog.c - the syslog sink against a real rsyslogd started
+ * by the test (see rsyslog_harness.h): every header field, the structured
+ * data and MSG arrive as sent, for each transport and both formats,
+ * including hostile values, a 100 KiB message over TCP and a message above
+ * the UDP limit; 100,000 records over TCP and over the local socket;
+ * rsyslog stopped and restarted under a TCP stream; the daemon absent.
+ *
+ * What the sink sent is known exactly: a second sink on the same logger
+ * captures every JSON line, and rsyslog's parsed MSG must equal it.
+ */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "integration/rsyslog_harness.h"
+#include "internal.h"
+#include "unit/syslog_parse.h"
+
+static rsl g_rsl;
+
+/* ---- a sink that keeps every line ------------------------------------------- */
+
+#define CAP_MAX 16
+
+typedef struct capture {
+    char *lines[CAP_MAX];
+    size_t lens[CAP_MAX];
+    int n;
+} capture;
+
+static void cap_write(sl_sink *s, const sl_record *r, const char *line, size_t len)
+{
+    (void)r;
+    capture *c = sl_sink_state(s);
+    if (c->n < CAP_MAX) {
+        c->lines[c->n] = strndup(line, len);
+        c->lens[c->n] = len;
+        c->n++;
+    }
+    sl_sink_count_written(s, 1);
+}
+
+static const sl_sink_vtable cap_vtable = {
+    .version = SL_SINK_VTABLE_VERSION, .name = "capture", .write = cap_write};
+
+static void cap_clear(capture *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        free(c->lines[i]);
+    }
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- collecting rsyslog's output ----------------------------------------------- */
+
+#define GOT_MAX 16
+
+typedef struct got {
+    const char *marker;
+    json_t *recs[GOT_MAX];
+    int n;
+} got;
+
+static void got_line(void *user, const char *line, size_t len)
+{
+    got *g = user;
+    if (!rsl_line_has(line, g->marker)) {
+        return;
+    }
+    json_error_t err;
+    json_t *j = json_loadb(line, len, 0, &err);
+    if (j == NULL) {
+        fail_msg("rsyslog output is not JSON (%s): %.200s", err.text, line);
+    }
+    if (g->n < GOT_MAX) {
+        g->recs[g->n++] = j;
+    } else {
+        json_decref(j);
+        g->n++;
+    }
+}
+
+static void wait_lines(got *g, int want, int timeout_ms)
+{
+    int64_t deadline = rsl_now_ms() + timeout_ms;
+    while (g->n < want && rsl_now_ms() < deadline) {
+        rsl_read(&g_rsl, got_line, g);
+        if (g->n < want) {
+            struct timespec ts = {0, 20 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (g->n != want) {
+        fail_msg("expected %d records with marker %s in rsyslog's output, got %d", want,
+                 g->marker, g->n);
+    }
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    if (v == NULL) {
+        fail_msg("rsyslog output lacks \"%s\"", key);
+    }
+    return v;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)" to epoch seconds. */
+static int64_t rfc3339_sec(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int consumed = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+        fail_msg("not an RFC 3339 time: %s", s);
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t t = (int64_t)timegm(&tm);
+    const char *p = s + consumed;
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if (*p == '+' || *p == '-') {
+        int hh = 0, mm = 0;
+        sscanf(p + 1, "%2d:%2d", &hh, &mm);
+        t -= (*p == '+' ? 1 : -1) * (int64_t)(hh * 3600 + mm * 60);
+    }
+    return t;
+}
+
+/* ---- fields arrive as sent -----------------------------------------------------------
+ */
+
+typedef struct tcase {
+    const char *name;
+    sl_syslog_transport transport;
+    sl_syslog_format format; /* AUTO: the transport's default */
+    char input;              /* 'l' local.sock, '5' rfc5424.sock, 'u', 't' */
+    sl_syslog_framing framing;
+    sl_syslog_msg msg;
+} tcase;
+
+static const char HOSTILE[] = "a]b\"c\\d\ne]] \\\" end";
+static const char HOSTILE_LF[] = "a]b\"c\\d#012e]] \\\" end";
+static const char UTF8[] =
+    "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x97\xa5\xe6\x9c\xac";
+
+static void short_hostname(char *out, size_t cap)
+{
+    gethostname(out, cap);
+    out[cap - 1] = '\0';
+    char *dot = strchr(out, '.');
+    if (dot != NULL) {
+        *dot = '\0';
+    }
+}
+
+/* The SD string rsyslog reports, read with the strict parser. */
+static void parse_sd(const char *sd, sp_msg *m)
+{
+    size_t n = strlen(sd) + 32;
+    char *buf = malloc(n);
+    snprintf(buf, n, "<14>1 - - - - - %s", sd);
+    bool ok = sp_parse(buf, strlen(buf), m);
+    free(buf);
+    if (!ok) {
+        fail_msg("rsyslog's structured data is not valid RFC 5424: %s", sd);
+    }
+}
+
+static void run_case(const tcase *tc)
+{
+    char marker[64];
+    snprintf(marker, sizeof marker, "mk-%s-%d", tc->name, (int)getpid());
+
+    sl_logger_options lo;
+    sl_logger_options_init(&lo);
+    lo.service = "checkout";
+    lo.level = SL_LEVEL_TRACE;
+    lo.max_record_bytes = 256 * 1024;
+    sl_logger *lg;
+    assert_int_equal(sl_logger_new(&lo, &lg), SL_OK);
+
+    sl_syslog_options so;
+    sl_syslog_options_init(&so);
+    so.transport = tc->transport;
+    so.format = tc->format;
+    so.framing = tc->framing;
+    so.msg = tc->msg;
+    so.path = tc->input == 'l' ? g_rsl.local_sock : g_rsl.rfc5424_sock;
+    so.host = "127.0.0.1";
+    so.port =
+        (uint16_t)(tc->transport == SL_SYSLOG_UDP ? g_rsl.udp_port : g_rsl.tcp_port);
+    so.hostname = "web-1";
+    so.msgid = "ID47";
+    so.fields_sd = true;
+    so.timeout_ms = 1000; /* nothing may be dropped here */
+    sl_sink *sink;
+    assert_int_equal(sl_syslog_sink_new(&so, &sink), SL_OK);
+    capture cap;
+    memset(&cap, 0, sizeof cap);
+    sl_sink *cs;
+    assert_int_equal(sl_sink_new(&cap_vtable, &cap, &cs), SL_OK);
+    assert_int_equal(sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE), SL_OK);
+    assert_int_equal(sl_logger_add_sink(lg, cs, SL_LEVEL_TRACE), SL_OK);
+
+    char rid[96];
+    snprintf(rid, sizeof rid, "r-42-%s", marker);
+    sl_logger *child = sl_child(lg, SL_STR("requestId", rid), SL_STR("hostile", HOSTILE),
+                                SL_STR("utf8", UTF8), SL_INT("attempt", 3));
+    assert_non_null(child);
+
+    /* Records: 0 in a span, 1 outside any span, 2 large (tcp 100 KiB, udp 5000 B). */
+    sl_span *span = sl_span_start("charge", SL_SPAN_SERVER);
+    sl_span_context sc = *sl_span_get_context(span);
+    char m0[256];
+    snprintf(m0, sizeof m0, "%s#0 card \"charged\" ] \\ %s\nsecond line", marker, UTF8);
+    sl_error(child, m0, SL_STR("k", HOSTILE), SL_INT("n", 1));
+    sl_span_end(span);
+    char m1[128];
+    snprintf(m1, sizeof m1, "%s#1 no span", marker);
+    sl_debug(child, m1);
+    int nrec = 2;
+    char *big = NULL;
+    if (tc->transport != SL_SYSLOG_UNIX) {
+        size_t bl = tc->transport == SL_SYSLOG_TCP ? 100 * 1024 : 5000;
+        big = malloc(bl + 1);
+        int h = snprintf(big, bl, "%s#2 ", marker);
+        for (size_t i = (size_t)h; i < bl; i++) {
+            big[i] = (char)('a' + i % 26);
+        }
+        big[bl] = '\0';
+        sl_warn(child, big);
+        nrec = 3;
+    }
+    assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
+    sl_sink_stats st;
+    sl_sink_get_stats(sink, &st);
+    assert_int_equal(st.written, nrec);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(cap.n, nrec);
+
+    got g = {.marker = marker};
+    wait_lines(&g, nrec, 20000);
+
+    sl_syslog_format fmt = tc->format;
+    if (fmt == SL_SYSLOG_FORMAT_AUTO) {
+        fmt = tc->transport == SL_SYSLOG_UNIX ? SL_SYSLOG_FORMAT_LOCAL
+                                              : SL_SYSLOG_FORMAT_RFC5424;
+    }
+    static const int sev[] = {3, 7, 4};
+    const char *const texts[] = {m0, m1, big};
+    char host[256];
+    short_hostname(host, sizeof host);
+    for (int i = 0; i < g.n; i++) {
+        json_t *o = g.recs[i];
+        const char *msg = jstr(o, "msg");
+        if (fmt != SL_SYSLOG_FORMAT_RFC5424 && msg[0] == ' ') {
+            msg++; /* rsyslog keeps the space after "TAG:" in %msg% */
+        }
+        int k = -1;
+        char tag[80];
+        for (int j = 0; j < nrec; j++) {
+            snprintf(tag, sizeof tag, "%s#%d", marker, j);
+            if (strstr(msg, tag) != NULL) {
+                k = j;
+            }
+        }
+        assert_true(k >= 0);
+        /* MSG exactly as sent. */
+        const char *line = cap.lines[k];
+        size_t line_len = cap.lens[k] - 1; /* without '\n' */
+        if (tc->msg == SL_SYSLOG_MSG_JSON) {
+            if (tc->transport == SL_SYSLOG_UDP && k == 2) {
+                /* Above the datagram size: cut inside MSG, header intact. */
+                assert_true(strlen(msg) < line_len);
+                assert_true(strlen(msg) > 1000);
+                assert_memory_equal(msg, line, strlen(msg));
+            } else {
+                assert_int_equal(strlen(msg), line_len);
+                assert_memory_equal(msg, line, line_len);
+                json_t *rec = json_loads(msg, 0, NULL);
+                assert_non_null(rec);
+                assert_string_equal(json_string_value(json_object_get(rec, "msg")),
+                                    texts[k]);
+                assert_string_equal(json_string_value(json_object_get(rec, "requestId")),
+                                    rid);
+                assert_string_equal(json_string_value(json_object_get(rec, "hostile")),
+                                    HOSTILE);
+                assert_string_equal(json_string_value(json_object_get(rec, "utf8")),
+                                    UTF8);
+                json_decref(rec);
+            }
+        } else {
+            char want[512];
+            const char *w = texts[k];
+            if (tc->framing == SL_SYSLOG_FRAMING_LF && tc->transport == SL_SYSLOG_TCP &&
+                k == 0) {
+                /* LF framing: a newline inside the frame travels as "#012". */
+                const char *nl = strchr(w, '\n');
+                snprintf(want, sizeof want, "%.*s#012%s", (int)(nl - w), w, nl + 1);
+                w = want;
+            }
+            if (tc->transport == SL_SYSLOG_UDP && k == 2) {
+                assert_true(strlen(msg) < strlen(w));
+                assert_memory_equal(msg, w, strlen(msg));
+            } else {
+                assert_string_equal(msg, w);
+            }
+        }
+        /* Header fields. */
+        char want_pri[16];
+        snprintf(want_pri, sizeof want_pri, "%d", 8 + sev[k]);
+        assert_string_equal(jstr(o, "pri"), want_pri);
+        assert_string_equal(jstr(o, "app"), "checkout");
+        char pid[16];
+        snprintf(pid, sizeof pid, "%d", (int)getpid());
+        assert_string_equal(jstr(o, "procid"), pid);
+        json_t *rec = json_loadb(line, line_len, 0, NULL);
+        assert_non_null(rec);
+        const char *rec_time = json_string_value(json_object_get(rec, "time"));
+        assert_non_null(rec_time);
+        if (fmt == SL_SYSLOG_FORMAT_RFC5424) {
+            assert_string_equal(jstr(o, "host"), "web-1");
+            assert_string_equal(jstr(o, "msgid"), "ID47");
+            assert_string_equal(jstr(o, "time"), rec_time); /* to the microsecond */
+            sp_msg m;
+            parse_sd(jstr(o, "sd"), &m);
+            const sp_elem *fe = &m.elems[k == 0 ? 1 : 0];
+            if (k == 0) {
+                assert_int_equal(m.nelems, 2);
+                char tid[33], sid[17];
+                sl_trace_id_to_hex(sc.trace_id, tid);
+                sl_span_id_to_hex(sc.span_id, sid);
+                assert_string_equal(m.elems[0].id, "opentelemetry");
+                assert_string_equal(sp_find(&m.elems[0], "trace_id")->value, tid);
+                assert_string_equal(sp_find(&m.elems[0], "span_id")->value, sid);
+                char fl[3];
+                snprintf(fl, sizeof fl, "%02x", sc.flags);
+                assert_string_equal(sp_find(&m.elems[0], "trace_flags")->value, fl);
+            } else {
+                assert_int_equal(m.nelems, 1); /* no span: bound fields only */
+            }
+            assert_string_equal(fe->id, "fields@32473");
+            assert_string_equal(sp_find(fe, "requestId")->value, rid);
+            /* LF framing: the newline in the SD value travelled as "#012". */
+            assert_string_equal(sp_find(fe, "hostile")->value,
+                                tc->framing == SL_SYSLOG_FRAMING_LF ? HOSTILE_LF
+                                                                    : HOSTILE);
+            assert_string_equal(sp_find(fe, "utf8")->value, UTF8);
+            assert_string_equal(sp_find(fe, "attempt")->value, "3");
+        } else {
+            assert_string_equal(jstr(o, "sd"), "-");
+            assert_string_equal(jstr(o, "msgid"), "-");
+            if (fmt == SL_SYSLOG_FORMAT_RFC3164) {
+                assert_string_equal(jstr(o, "host"), "web-1");
+                /* Local time to the second, without a year. */
+                assert_int_equal(rfc3339_sec(jstr(o, "time")), rfc3339_sec(rec_time));
+            } else {
+                /* The stock local-socket parser: rsyslog's own host name and
+                 * receive time. */
+                assert_string_equal(jstr(o, "host"), host);
+                int64_t d = rfc3339_sec(jstr(o, "time")) - rfc3339_sec(rec_time);
+                assert_true(d >= -5 && d <= 5);
+            }
+        }
+        json_decref(rec);
+    }
+    for (int i = 0; i < g.n && i < GOT_MAX; i++) {
+        json_decref(g.recs[i]);
+    }
+    free(big);
+    sl_logger_free(child);
+    sl_logger_free(lg);
+    cap_clear(&cap);
+}
+
+#define CASE_TEST(fn, ...)                                                               \
+    static void fn(void **state)                                                         \
+    {                                                                                    \
+        (void)state;                                                                     \
+        const tcase tc = {__VA_ARGS__};                                                  \
+        run_case(&tc);                                                                   \
+    }
+
+CASE_TEST(test_unix_local_default, "unixlocal", SL_SYSLOG_UNIX, SL_SYSLOG_FORMAT_AUTO,
+          'l', SL_SYSLOG_FRAMING_OCTET_COUNTING, SL_SYSLOG_MSG_JSON)
+CASE_TEST(test_unix_rfc5424, "unix5424", SL_SYSLOG_UNIX, SL_SYSLOG_FORMAT_RFC5424, '5',
+          SL_SYSLOG_FRAMING_OCTET_COUNTING, SL_SYSLOG_MSG_JSON)
+CASE_TEST(test_unix_rfc5424_text, "unix5424text", SL_SYSLOG_UNIX,
+          SL_SYSLOG_FORMAT_RFC5424, '5', SL_SYSLOG_FRAMING_OCTET_COUNTING,
+          SL_SYSLOG_MSG_TEXT)
+CASE_TEST(test_udp_rfc5424, "udp5424", SL_SYSLOG_UDP, SL_SYSLOG_FORMAT_AUTO, 'u',
+          SL_SYSLOG_FRAMING_OCTET_COUNTING, SL_SYSLOG_MSG_JSON)
+CASE_TEST(test_udp_rfc3164, "udp3164", SL_SYSLOG_UDP, SL_SYSLOG_FORMAT_RFC3164, 'u',
+          SL_SYSLOG_FRAMING_OCTET_COUNTING, SL_SYSLOG_MSG_JSON)
+CASE_TEST(test_tcp_rfc5424, "tcp5424", SL_SYSLOG_TCP, SL_SYSLOG_FORMAT_AUTO, 't',
+          SL_SYSLOG_FRAMING_OCTET_COUNTING, SL_SYSLOG_MSG_JSON)
+CASE_TEST(test_tcp_rfc3164, "tcp3164", SL_SYSLOG_TCP, SL_SYSLOG_FORMAT_RFC3164, 't',
+          SL_SYSLOG_FRAMING_OCTET_COUNTING, SL_SYSLOG_MSG_JSON)
+CASE_TEST(test_tcp_lf, "tcplf", SL_SYSLOG_TCP, SL_SYSLOG_FORMAT_RFC5424, 't',
+          SL_SYSLOG_FRAMING_LF, SL_SYSLOG_MSG_JSON)
+CASE_TEST(test_tcp_text, "tcptext", SL_SYSLOG_TCP, SL_SYSLOG_FORMAT_RFC5424, 't',
+          SL_SYSLOG_FRAMING_OCTET_COUNTING, SL_SYSLOG_MSG_TEXT)
+CASE_TEST(test_tcp_lf_text, "tcplftext", SL_SYSLOG_TCP, SL_SYSLOG_FORMAT_RFC5424, 't',
+          SL_SYSLOG_FRAMING_LF, SL_SYSLOG_MSG_TEXT)
+
+/* ---- volume, faults, absence
+ * ------------------------------------------------------------ */
+
+typedef struct counter {
+    const char *marker;
+    size_t mlen;
+    unsigned char *seen; /* one byte per sequence number */
+    size_t nseq;
+    size_t received;
+    size_t duplicates;
+} counter;
+
+static void count_line(void *user, const char *line, size_t len)
+{
+    (void)len;
+    counter *c = user;
+    const char *p = strstr(line, c->marker);
+    if (p == NULL) {
+        return;
+    }
+    size_t seq = strtoul(p + c->mlen + 1, NULL, 10); /* marker '#' seq */
+    c->received++;
+    if (seq < c->nseq) {
+        if (c->seen[seq]) {
+            c->duplicates++;
+        }
+        c->seen[seq] = 1;
+    }
+}
+
+/* Reads rsyslog's output until `want` marked records arrived or the deadline. */
+static void wait_count(counter *c, size_t want, int timeout_ms)
+{
+    int64_t deadline = rsl_now_ms() + timeout_ms;
+    for (;;) {
+        rsl_read(&g_rsl, count_line, c);
+        if (c->received >= want || rsl_now_ms() >= deadline) {
+            return;
+        }
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Sink errors, printed for the log of a failing run (rate-limited by the sink). */
+static void print_sink_error(void *user, const sl_sink *sink, sl_status code,
+                             const char *text, uint64_t suppressed)
+{
+    (void)user;
+    (void)sink;
+    fprintf(stderr, "[%lld ms] sink error %d: %s (+%llu suppressed)\n",
+            (long long)rsl_now_ms(), (int)code, text, (unsigned long long)suppressed);
+}
+
+static sl_logger *volume_logger(const sl_syslog_options *so, sl_sink **sink)
+{
+    sl_logger_options lo;
+    sl_logger_options_init(&lo);
+    lo.service = "volume";
+    sl_logger *lg;
+    assert_int_equal(sl_logger_new(&lo, &lg), SL_OK);
+    assert_int_equal(sl_syslog_sink_new(so, sink), SL_OK);
+    sl_sink_set_error_callback(*sink, print_sink_error, NULL);
+    assert_int_equal(sl_logger_add_sink(lg, *sink, SL_LEVEL_TRACE), SL_OK);
+    return lg;
+}
+
+static int64_t log_seq(sl_logger *lg, const char *marker, size_t seq)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s#%zu", marker, seq);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    sl_info(lg, msg, SL_UINT("seq", seq),
+            SL_STR("pad", "some payload to make the record a realistic size"));
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+}
+
+static void counter_init(counter *c, const char *marker, size_t n)
+{
+    memset(c, 0, sizeof *c);
+    c->marker = marker;
+    c->mlen = strlen(marker);
+    c->nseq = n;
+    c->seen = calloc(n, 1);
+    assert_non_null(c->seen);
+}
+
+/* Records carry "<marker>#<seq>" as their message; count_line reads seq. */
+static void make_marker(char *out, size_t cap, const char *what)
+{
+    snprintf(out, cap, "vol-%s-%d", what, (int)getpid());
+}
+
+static void test_volume_tcp(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    char marker[80];
+    make_marker(marker, sizeof marker, "tcp");
+    sl_syslog_options so;
+    sl_syslog_options_init(&so);
+    so.transport = SL_SYSLOG_TCP;
+    so.port = (uint16_t)g_rsl.tcp_port;
+    so.timeout_ms = 5000; /* a slow daemon makes callers wait, not drop */
+    sl_sink *sink;
+    sl_logger *lg = volume_logger(&so, &sink);
+    for (size_t i = 0; i < N; i++) {
+        log_seq(lg, marker, i);
+    }
+    assert_int_equal(sl_logger_flush(lg, 60000), SL_OK);
+    sl_sink_stats st;
+    sl_sink_get_stats(sink, &st);
+    counter c;
+    counter_init(&c, marker, N);
+    wait_count(&c, N, 120000);
+    printf("tcp volume: sent %d written %llu dropped %llu received %zu\n", N,
+           (unsigned long long)st.written, (unsigned long long)st.dropped, c.received);
+    assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.written, N);
+    assert_int_equal(c.received, N);
+    assert_int_equal(c.duplicates, 0);
+    free(c.seen);
+    sl_logger_free(lg);
+}
+
+static void volume_unix(int timeout_ms)
+{
+    enum { N = 100000 };
+    char marker[80];
+    snprintf(marker, sizeof marker, "vol-unix%d-%d", timeout_ms, (int)getpid());
+    sl_syslog_options so;
+    sl_syslog_options_init(&so);
+    so.path = g_rsl.local_sock; /* stock local format */
+    so.timeout_ms = timeout_ms;
+    sl_sink *sink;
+    sl_logger *lg = volume_logger(&so, &sink);
+    for (size_t i = 0; i < N; i++) {
+        log_seq(lg, marker, i);
+    }
+    sl_sink_stats st;
+    sl_sink_get_stats(sink, &st);
+    counter c;
+    counter_init(&c, marker, N);
+    /* Every datagram the kernel accepted reaches rsyslog's file. */
+    wait_count(&c, (size_t)st.written, 120000);
+    printf(
+        "unix volume (timeout %d ms): sent %d written %llu dropped %llu received %zu\n",
+        timeout_ms, N, (unsigned long long)st.written, (unsigned long long)st.dropped,
+        c.received);
+    assert_int_equal(st.written + st.dropped, N);
+    assert_int_equal(c.received, st.written);
+    assert_int_equal(c.duplicates, 0);
+    if (timeout_ms >= 1000) {
+        assert_int_equal(st.dropped, 0); /* waiting for room: nothing lost */
+    }
+    free(c.seen);
+    sl_logger_free(lg);
+}
+
+/* The default never waits: a burst beyond the daemon's pace is dropped, counted. */
+static void test_volume_unix(void **state)
+{
+    (void)state;
+    volume_unix(0);
+}
+
+/* With a bound on the wait, a burst is delivered whole. */
+static void test_volume_unix_waiting(void **state)
+{
+    (void)state;
+    volume_unix(2000);
+}
+
+static void test_tcp_daemon_restart(void **state)
+{
+    (void)state;
+    enum { PHASE = 2000, DOWN = 1500 };
+    const int timeout_ms = 10;
+    char marker[80];
+    make_marker(marker, sizeof marker, "restart");
+    sl_syslog_options so;
+    sl_syslog_options_init(&so);
+    so.transport = SL_SYSLOG_TCP;
+    so.port = (uint16_t)g_rsl.tcp_port;
+    so.timeout_ms = timeout_ms;
+    so.queue_bytes = 65536; /* small, so that the outage overflows it */
+    so.reconnect_min_ms = 50;
+    so.reconnect_max_ms = 400;
+    sl_sink *sink;
+    sl_logger *lg = volume_logger(&so, &sink);
+    counter c;
+    counter_init(&c, marker, 2 * PHASE + DOWN);
+    int64_t max_ns = 0, ns;
+    size_t seq = 0;
+
+    /* 1: connected; wait until rsyslog has written all of it. */
+    for (int i = 0; i < PHASE; i++) {
+        ns = log_seq(lg, marker, seq++);
+        max_ns = ns > max_ns ? ns : max_ns;
+    }
+    assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
+    sl_sink_stats st;
+    sl_sink_get_stats(sink, &st);
+    wait_count(&c, (size_t)st.written, 30000);
+    assert_int_equal(c.received, st.written);
+    assert_int_equal(st.written + st.dropped, PHASE);
+    uint64_t dropped_before = st.dropped;
+
+    /* 2: the daemon stops under the open connection; logging goes on. */
+    rsl_stop(&g_rsl);
+    for (int i = 0; i < DOWN; i++) {
+        ns = log_seq(lg, marker, seq++);
+        max_ns = ns > max_ns ? ns : max_ns;
+    }
+    sl_sink_get_stats(sink, &st);
+    assert_true(st.dropped >
+                dropped_before); /* the queue overflowed while nobody listened */
+
+    /* 3: the daemon is back on the same port: the sink reconnects by itself. */
+    assert_int_equal(rsl_restart(&g_rsl), 0);
+    for (int i = 0; i < PHASE; i++) {
+        ns = log_seq(lg, marker, seq++);
+        max_ns = ns > max_ns ? ns : max_ns;
+    }
+    assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
+    sl_sink_get_stats(sink, &st);
+    wait_count(&c, (size_t)st.written, 30000);
+    printf(
+        "tcp restart: sent %zu written %llu dropped %llu received %zu max call %.3f ms "
+        "(timeout %d ms)\n",
+        seq, (unsigned long long)st.written, (unsigned long long)st.dropped, c.received,
+        (double)max_ns / 1e6, timeout_ms);
+    assert_int_equal(st.written + st.dropped, seq);
+    assert_int_equal(c.received, st.written);
+    assert_int_equal(c.duplicates, 0);
+    assert_true(c.received > PHASE); /* after the restart, records flow again */
+    /* No call waited longer than its bound (plus scheduling slack on a busy
+     * machine; the failure this catches is a wait for connect or backoff). */
+    assert_true(max_ns < (int64_t)(timeout_ms + 250) * 1000000);
+    free(c.seen);
+    sl_logger_free(lg);
+}
+
+static void test_daemon_absent(void **state)
+{
+    (void)state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/absent.sock", g_rsl.dir);
+    char marker[80];
+    make_marker(marker, sizeof marker, "absent");
+
+    /* Local socket missing: every record is dropped and counted. */
+    sl_syslog_options so;
+    sl_syslog_options_init(&so);
+    so.path = path;
+    sl_sink *sink;
+    sl_logger *lg = volume_logger(&so, &sink);
+    for (int i = 0; i < 100; i++) {
+        log_seq(lg, marker, (size_t)i);
+    }
+    sl_sink_stats st;
+    sl_sink_get_stats(sink, &st);
+    assert_int_equal(st.written, 0);
+    assert_int_equal(st.dropped, 100);
+    assert_true(st.errors > 0);
+    sl_logger_free(lg);
+
+    /* TCP port closed: records wait in the bounded queue, the overflow is
+     * dropped and counted, and no call waits. */
+    sl_syslog_options_init(&so);
+    so.transport = SL_SYSLOG_TCP;
+    so.port = (uint16_t)rsl_free_port(SOCK_STREAM); /* nothing listens there */
+    so.queue_bytes = 65536;
+    lg = volume_logger(&so, &sink);
+    int64_t max_ns = 0;
+    for (int i = 0; i < 1000; i++) {
+        int64_t ns = log_seq(lg, marker, (size_t)i);
+        max_ns = ns > max_ns ? ns : max_ns;
+    }
+    sl_sink_get_stats(sink, &st);
+    assert_int_equal(st.written, 0);
+    assert_true(st.dropped > 0 && st.dropped < 1000);
+    assert_int_equal(sl_logger_flush(lg, 50), SL_ETIMEDOUT);
+    assert_true(max_ns < 250 * 1000000);
+    sl_logger_free(lg);
+
+    /* A local sink made before the daemon: it connects once the daemon is there. */
+    rsl_stop(&g_rsl);
+    sl_syslog_options_init(&so);
+    so.path = g_rsl.local_sock;
+    so.reconnect_min_ms = 20;
+    so.reconnect_max_ms = 100;
+    lg = volume_logger(&so, &sink);
+    size_t seq = 0;
+    for (; seq < 10; seq++) {
+        log_seq(lg, marker, seq);
+    }
+    assert_int_equal(rsl_restart(&g_rsl), 0);
+    counter c;
+    counter_init(&c, marker, 100000);
+    int64_t deadline = rsl_now_ms() + 20000;
+    while (c.received == 0 && rsl_now_ms() < deadline && seq < 100000) {
+        log_seq(lg, marker, seq++);
+        rsl_read(&g_rsl, count_line, &c);
+    }
+    sl_sink_get_stats(sink, &st);
+    wait_count(&c, (size_t)st.written, 20000);
+    assert_true(c.received > 0);
+    assert_true(st.dropped >= 10);
+    assert_int_equal(st.written + st.dropped, seq);
+    assert_int_equal(c.received, st.written);
+    free(c.seen);
+    sl_logger_free(lg);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (rsl_start(&g_rsl) != 0) {
+        fprintf(stderr,
+                "FAIL: could not start rsyslogd for the syslog integration tests\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    rsl_destroy(&g_rsl);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unix_local_default),
+        cmocka_unit_test(test_unix_rfc5424),
+        cmocka_unit_test(test_unix_rfc5424_text),
+        cmocka_unit_test(test_udp_rfc5424),
+        cmocka_unit_test(test_udp_rfc3164),
+        cmocka_unit_test(test_tcp_rfc5424),
+        cmocka_unit_test(test_tcp_rfc3164),
+        cmocka_unit_test(test_tcp_lf),
+        cmocka_unit_test(test_tcp_text),
+        cmocka_unit_test(test_tcp_lf_text),
+        cmocka_unit_test(test_volume_tcp),
+        cmocka_unit_test(test_volume_unix),
+        cmocka_unit_test(test_volume_unix_waiting),
+        cmocka_unit_test(test_tcp_daemon_restart),
+        cmocka_unit_test(test_daemon_absent),
+    };
+    if (getenv("SPANLOG_TEST_FILTER") != NULL) {
+        cmocka_set_test_filter(getenv("SPANLOG_TEST_FILTER"));
+    }
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
