@@ -171,22 +171,6 @@ static void syslog_destroy(sl_sink *sink)
     sl__free(s);
 }
 
-static void syslog_atfork_prepare(sl_sink *sink)
-{
-    sl__syslog *s = sl_sink_state(sink);
-    if (s->tcp) {
-        sl__syslog_tcp_atfork_prepare(s);
-    }
-}
-
-static void syslog_atfork_parent(sl_sink *sink)
-{
-    sl__syslog *s = sl_sink_state(sink);
-    if (s->tcp) {
-        sl__syslog_tcp_atfork_parent(s);
-    }
-}
-
 static void syslog_atfork_child(sl_sink *sink)
 {
     sl__syslog *s = sl_sink_state(sink);
@@ -202,8 +186,6 @@ static const sl_sink_vtable syslog_vtable = {
     .flush = syslog_flush,
     .close = syslog_close,
     .destroy = syslog_destroy,
-    .atfork_prepare = syslog_atfork_prepare,
-    .atfork_parent = syslog_atfork_parent,
     .atfork_child = syslog_atfork_child,
 };
 

@@ -48,8 +48,6 @@ void sl__syslog_tcp_write(sl__syslog *s, const char *head, size_t head_len,
 sl_status sl__syslog_tcp_flush(sl__syslog *s, int timeout_ms);
 sl_status sl__syslog_tcp_close(sl__syslog *s, int timeout_ms);
 void sl__syslog_tcp_free(sl__syslog *s);
-void sl__syslog_tcp_atfork_prepare(sl__syslog *s);
-void sl__syslog_tcp_atfork_parent(sl__syslog *s);
 void sl__syslog_tcp_atfork_child(sl__syslog *s);
 
 #endif /* SPANLOG_SYSLOG_SINK_H */

@@ -499,23 +499,18 @@ void sl__syslog_tcp_free(sl__syslog *s)
     s->tcp = NULL;
 }
 
-/* fork(): hold the lock across it so the child sees a consistent queue. */
-void sl__syslog_tcp_atfork_prepare(sl__syslog *s)
-{
-    pthread_mutex_lock(&s->tcp->mu);
-}
-
-void sl__syslog_tcp_atfork_parent(sl__syslog *s)
-{
-    pthread_mutex_unlock(&s->tcp->mu);
-}
-
-/* The child has no worker and shares the parent's connection: it lets go of
- * both and of the parent's queued records (the parent sends those), and
- * starts its own worker with its first record. */
+/*
+ * fork(): the lock is not held across fork (the core takes its registry
+ * lock around sink flushes, and taking ours in prepare would order the two
+ * locks both ways). The child does not need a consistent queue: it has no
+ * worker and shares the parent's connection, so it lets go of both and of
+ * the parent's queued records (the parent sends those), gets fresh lock and
+ * conditions, and starts its own worker with its first record.
+ */
 void sl__syslog_tcp_atfork_child(sl__syslog *s)
 {
     sl__syslog_tcp *t = s->tcp;
+    pthread_mutex_init(&t->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -532,5 +527,4 @@ void sl__syslog_tcp_atfork_child(sl__syslog *s)
     t->lhead = t->ltail;
     t->sent = t->tail;
     t->next_attempt_ns = 0;
-    pthread_mutex_unlock(&t->mu);
 }

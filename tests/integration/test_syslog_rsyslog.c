@@ -10,6 +10,7 @@
  * captures every JSON line, and rsyslog's parsed MSG must equal it.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,6 +29,15 @@
 #include "unit/syslog_parse.h"
 
 static rsl g_rsl;
+
+/* Under ThreadSanitizer, let the fork test's child start its worker thread
+ * (TSan refuses threads after a multi-threaded fork unless told otherwise).
+ * Ignored by other builds. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+    return "die_after_fork=0";
+}
 
 /* ---- a sink that keeps every line ------------------------------------------- */
 
@@ -737,6 +748,121 @@ static void test_daemon_absent(void **state)
     sl_logger_free(lg);
 }
 
+/* ---- many threads, and fork
+ * ------------------------------------------------------------ */
+
+typedef struct producer {
+    sl_logger *lg;
+    const char *marker;
+    size_t from, n;
+} producer;
+
+static void *produce(void *arg)
+{
+    producer *p = arg;
+    for (size_t i = 0; i < p->n; i++) {
+        log_seq(p->lg, p->marker, p->from + i);
+    }
+    return NULL;
+}
+
+/* Four threads share one sink: every record is accounted for, none twice. */
+static void threads_case(sl_syslog_transport transport)
+{
+    enum { T = 4, PER = 10000 };
+    char marker[80];
+    snprintf(marker, sizeof marker, "vol-threads%d-%d", (int)transport, (int)getpid());
+    sl_syslog_options so;
+    sl_syslog_options_init(&so);
+    so.transport = transport;
+    so.path = g_rsl.rfc5424_sock;
+    so.format = SL_SYSLOG_FORMAT_RFC5424;
+    so.port = (uint16_t)g_rsl.tcp_port;
+    so.timeout_ms = 2000;
+    sl_sink *sink;
+    sl_logger *lg = volume_logger(&so, &sink);
+    pthread_t th[T];
+    producer pr[T];
+    for (int i = 0; i < T; i++) {
+        pr[i] = (producer){lg, marker, (size_t)i * PER, PER};
+        assert_int_equal(pthread_create(&th[i], NULL, produce, &pr[i]), 0);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+    }
+    assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
+    sl_sink_stats st;
+    sl_sink_get_stats(sink, &st);
+    counter c;
+    counter_init(&c, marker, T * PER);
+    wait_count(&c, (size_t)st.written, 60000);
+    printf("%d threads over %s: sent %d written %llu dropped %llu received %zu\n", T,
+           transport == SL_SYSLOG_TCP ? "tcp" : "unix", T * PER,
+           (unsigned long long)st.written, (unsigned long long)st.dropped, c.received);
+    assert_int_equal(st.written + st.dropped, T * PER);
+    assert_int_equal(c.received, st.written);
+    assert_int_equal(c.duplicates, 0);
+    free(c.seen);
+    sl_logger_free(lg);
+}
+
+static void test_threads_tcp(void **state)
+{
+    (void)state;
+    threads_case(SL_SYSLOG_TCP);
+}
+
+static void test_threads_unix(void **state)
+{
+    (void)state;
+    threads_case(SL_SYSLOG_UNIX);
+}
+
+/* A forked child logs through the parent's TCP sink: it makes its own
+ * connection and worker; parent and child records all arrive. */
+static void test_tcp_fork(void **state)
+{
+    (void)state;
+    enum { N = 500 };
+    char marker[80];
+    snprintf(marker, sizeof marker, "vol-fork-%d", (int)getpid());
+    sl_syslog_options so;
+    sl_syslog_options_init(&so);
+    so.transport = SL_SYSLOG_TCP;
+    so.port = (uint16_t)g_rsl.tcp_port;
+    so.timeout_ms = 2000;
+    sl_sink *sink;
+    sl_logger *lg = volume_logger(&so, &sink);
+    for (size_t i = 0; i < N; i++) {
+        log_seq(lg, marker, i);
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (size_t i = N; i < 2 * N; i++) {
+            log_seq(lg, marker, i);
+        }
+        sl_status fl = sl_logger_flush(lg, 10000);
+        sl_sink_stats cst;
+        sl_sink_get_stats(sink, &cst);
+        _exit(fl == SL_OK && cst.dropped == 0 ? 0 : 1);
+    }
+    for (size_t i = 2 * N; i < 3 * N; i++) {
+        log_seq(lg, marker, i);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
+    counter c;
+    counter_init(&c, marker, 3 * N);
+    wait_count(&c, 3 * N, 30000);
+    assert_int_equal(c.received, 3 * N);
+    assert_int_equal(c.duplicates, 0);
+    free(c.seen);
+    sl_logger_free(lg);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -773,6 +899,9 @@ int main(void)
         cmocka_unit_test(test_volume_unix_waiting),
         cmocka_unit_test(test_tcp_daemon_restart),
         cmocka_unit_test(test_daemon_absent),
+        cmocka_unit_test(test_threads_tcp),
+        cmocka_unit_test(test_threads_unix),
+        cmocka_unit_test(test_tcp_fork),
     };
     if (getenv("SPANLOG_TEST_FILTER") != NULL) {
         cmocka_set_test_filter(getenv("SPANLOG_TEST_FILTER"));
