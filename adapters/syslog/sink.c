@@ -138,7 +138,7 @@ static void syslog_write(sl_sink *sink, const sl_record *rec, const char *line,
                              s->fmt.max_message);
         return;
     }
-    if (s->transport == SL_SYSLOG_TCP) {
+    if (s->tcp != NULL) {
         sl__syslog_tcp_write(s, head, fr.head_len, fr.msg, fr.msg_len);
     } else {
         dgram_send(s, head, fr.head_len, fr.msg, fr.msg_len);
@@ -164,6 +164,7 @@ static void syslog_destroy(sl_sink *sink)
         return;
     }
     sl__syslog_tcp_free(s);
+    sl__syslog_tls_free(s);
     if (s->fd >= 0) {
         close(s->fd);
     }
@@ -205,7 +206,8 @@ static sl_status resolve(sl__syslog *s, const sl_syslog_options *o)
     }
     const char *host = o->host ? o->host : "127.0.0.1";
     char port[8];
-    snprintf(port, sizeof port, "%u", (unsigned)(o->port ? o->port : 514));
+    unsigned dport = s->transport == SL_SYSLOG_TLS ? 6514 : 514;
+    snprintf(port, sizeof port, "%u", (unsigned)(o->port ? o->port : dport));
     struct addrinfo hints = {
         .ai_socktype = s->transport == SL_SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM,
         .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG,
@@ -225,8 +227,10 @@ static sl_status resolve(sl__syslog *s, const sl_syslog_options *o)
     freeaddrinfo(res);
     bool v6 = strchr(host, ':') != NULL;
     snprintf(s->where, sizeof s->where, "%s://%s%s%s:%s",
-             s->transport == SL_SYSLOG_UDP ? "udp" : "tcp", v6 ? "[" : "", host,
-             v6 ? "]" : "", port);
+             s->transport == SL_SYSLOG_UDP   ? "udp"
+             : s->transport == SL_SYSLOG_TLS ? "tls"
+                                             : "tcp",
+             v6 ? "[" : "", host, v6 ? "]" : "", port);
     return SL_OK;
 }
 
@@ -241,11 +245,15 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out)
         sl_syslog_options_init(&defaults);
         opts = &defaults;
     }
-    if ((unsigned)opts->transport > SL_SYSLOG_TCP ||
+    bool stream = opts->transport == SL_SYSLOG_TCP || opts->transport == SL_SYSLOG_TLS;
+    if ((unsigned)opts->transport > SL_SYSLOG_TLS ||
         (unsigned)opts->framing > SL_SYSLOG_FRAMING_LF || opts->timeout_ms < 0 ||
         opts->connect_timeout_ms <= 0 || opts->reconnect_min_ms <= 0 ||
         opts->reconnect_max_ms < opts->reconnect_min_ms ||
-        (opts->transport == SL_SYSLOG_TCP && opts->queue_bytes < 65536)) {
+        (stream && opts->queue_bytes < 65536) ||
+        /* RFC 5425 frames with octet counting only */
+        (opts->transport == SL_SYSLOG_TLS &&
+         opts->framing != SL_SYSLOG_FRAMING_OCTET_COUNTING)) {
         return SL_EINVAL;
     }
     sl__syslog *s = sl__calloc(1, sizeof *s);
@@ -266,7 +274,7 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out)
     if (st == SL_OK) {
         st = resolve(s, opts);
     }
-    if (st == SL_OK && s->transport != SL_SYSLOG_TCP) {
+    if (st == SL_OK && !stream) {
         s->fd = socket(s->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (s->fd < 0) {
             st = SL_EIO;
@@ -285,8 +293,13 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out)
         return st;
     }
     s->sink = sink;
-    if (s->transport == SL_SYSLOG_TCP) {
-        st = sl__syslog_tcp_new(s);
+    if (stream) {
+        char err[256] = "";
+        st = s->transport == SL_SYSLOG_TLS ? sl__syslog_tls_new(s, opts, err, sizeof err)
+                                           : SL_OK;
+        if (st == SL_OK) {
+            st = sl__syslog_tcp_new(s);
+        }
         if (st != SL_OK) {
             sl_sink_free(sink, 0); /* destroys s too */
             return st;

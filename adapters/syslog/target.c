@@ -17,7 +17,7 @@ void sl_syslog_options_init(sl_syslog_options *o)
     o->transport = SL_SYSLOG_UNIX;
     o->path = "/dev/log";
     o->host = "127.0.0.1";
-    o->port = 514;
+    o->port = 0; /* the transport's: 514, or 6514 for tls */
     o->format = SL_SYSLOG_FORMAT_AUTO;
     o->framing = SL_SYSLOG_FRAMING_OCTET_COUNTING;
     o->msg = SL_SYSLOG_MSG_JSON;
@@ -30,6 +30,7 @@ void sl_syslog_options_init(sl_syslog_options *o)
     o->reconnect_min_ms = 100;
     o->reconnect_max_ms = 10000;
     o->queue_bytes = 4u << 20;
+    o->tls_verify = true;
 }
 
 static const char *const facility_names[24] = {
@@ -120,14 +121,24 @@ static sl_status apply_param(sl_syslog_options *o, char *kv)
         o->timeout_ms = (int)n;
     } else if (strcmp(kv, "fields") == 0 && parse_uint(val, 1, &n)) {
         o->fields_sd = n == 1;
+    } else if (strcmp(kv, "verify") == 0 && parse_uint(val, 1, &n)) {
+        o->tls_verify = n == 1;
+    } else if (strcmp(kv, "ca") == 0) {
+        o->tls_ca_file = val;
+    } else if (strcmp(kv, "servername") == 0) {
+        o->tls_server_name = val;
+    } else if (strcmp(kv, "cert") == 0) {
+        o->tls_cert_file = val;
+    } else if (strcmp(kv, "key") == 0) {
+        o->tls_key_file = val;
     } else {
         return SL_EPARSE;
     }
     return SL_OK;
 }
 
-/* "host:port", "[v6]:port", "host", "[v6]" in place; port defaults to 514. */
-static sl_status split_host_port(char *s, sl_syslog_options *o)
+/* "host:port", "[v6]:port", "host", "[v6]" in place. */
+static sl_status split_host_port(char *s, sl_syslog_options *o, uint16_t default_port)
 {
     char *port = NULL;
     if (*s == '[') {
@@ -156,7 +167,7 @@ static sl_status split_host_port(char *s, sl_syslog_options *o)
         }
         o->host = s;
     }
-    o->port = 514;
+    o->port = default_port;
     if (port != NULL) {
         unsigned long v;
         if (!parse_uint(port, 65535, &v) || v == 0) {
@@ -186,10 +197,13 @@ static sl_status parse_target(char *copy, sl_syslog_options *o)
         }
     } else if (strncmp(copy, "udp://", 6) == 0) {
         o->transport = SL_SYSLOG_UDP;
-        st = split_host_port(copy + 6, o);
+        st = split_host_port(copy + 6, o, 514);
     } else if (strncmp(copy, "tcp://", 6) == 0) {
         o->transport = SL_SYSLOG_TCP;
-        st = split_host_port(copy + 6, o);
+        st = split_host_port(copy + 6, o, 514);
+    } else if (strncmp(copy, "tls://", 6) == 0) {
+        o->transport = SL_SYSLOG_TLS;
+        st = split_host_port(copy + 6, o, 6514);
     } else {
         return SL_EPARSE;
     }

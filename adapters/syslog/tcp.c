@@ -267,8 +267,11 @@ static uint64_t pop_acked(sl__syslog_tcp *t, uint64_t upto)
 
 /* Under mu: the connection is gone; the next one starts at the first frame
  * not wholly acknowledged. */
-static void drop_connection(sl__syslog_tcp *t)
+static void drop_connection(sl__syslog *s, sl__syslog_tcp *t)
 {
+    if (s->tls != NULL) {
+        sl__syslog_tls_close(s);
+    }
     close(t->fd);
     t->fd = -1;
     t->sent = t->head;
@@ -292,9 +295,17 @@ static void *worker(void *arg)
             int fd = t->fd;
             pthread_mutex_unlock(&t->mu);
             int64_t acked = bytes_acked(fd);
+            uint64_t upto = 0;
+            if (s->tls != NULL) {
+                /* TCP bytes to plaintext bytes, through the TLS records. */
+                upto = t->conn_base +
+                       sl__syslog_tls_acked(s, acked < 0 ? UINT64_MAX : (uint64_t)acked);
+            }
             pthread_mutex_lock(&t->mu);
-            uint64_t done =
-                pop_acked(t, acked < 0 ? t->sent : t->conn_base + (uint64_t)acked);
+            if (s->tls == NULL) {
+                upto = acked < 0 ? t->sent : t->conn_base + (uint64_t)acked;
+            }
+            uint64_t done = pop_acked(t, upto);
             if (done > 0) {
                 sl_sink_count_written(s->sink, done);
                 pthread_cond_broadcast(&t->space);
@@ -304,7 +315,8 @@ static void *worker(void *arg)
                 continue;
             }
         }
-        if (t->fd >= 0 && t->sent == t->tail) {
+        bool tls_pending = s->tls != NULL && t->fd >= 0 && sl__syslog_tls_pending(s);
+        if (t->fd >= 0 && t->sent == t->tail && !tls_pending) {
             /* Nothing new to send: notice a peer that went away, and wait
              * for records, or briefly for acknowledgements. */
             int fd = t->fd;
@@ -314,7 +326,7 @@ static void *worker(void *arg)
             if (closed) {
                 sl_sink_report_error(s->sink, SL_EIO, "syslog: %s closed the connection",
                                      s->where);
-                drop_connection(t);
+                drop_connection(s, t);
                 continue;
             }
             int64_t wait = t->sent > t->head ? 2000000 : 200000000;
@@ -341,8 +353,19 @@ static void *worker(void *arg)
                 budget = t->stop_deadline - now;
             }
             pthread_mutex_unlock(&t->mu);
+            int64_t started = now_ns();
             int fd = tcp_connect(s, (int)((budget + 999999) / 1000000));
             int e = errno;
+            char tls_err[256] = "";
+            if (fd >= 0 && s->tls != NULL) {
+                int left = (int)((budget - (now_ns() - started)) / 1000000);
+                if (sl__syslog_tls_handshake(s, fd, left > 0 ? left : 1, tls_err,
+                                             sizeof tls_err) != 0) {
+                    sl__syslog_tls_close(s);
+                    close(fd);
+                    fd = -1;
+                }
+            }
             pthread_mutex_lock(&t->mu);
             if (fd >= 0) {
                 t->fd = fd;
@@ -355,8 +378,13 @@ static void *worker(void *arg)
             t->backoff_ms = t->backoff_ms * 2 > s->reconnect_max_ms ? s->reconnect_max_ms
                                                                     : t->backoff_ms * 2;
             pthread_mutex_unlock(&t->mu);
-            sl_sink_report_error(s->sink, SL_EIO, "syslog: connect %s: %s", s->where,
-                                 sl__syslog_errtext(e, eb, sizeof eb));
+            if (tls_err[0] != '\0') {
+                sl_sink_report_error(s->sink, SL_EPROTO, "syslog: TLS with %s: %s",
+                                     s->where, tls_err);
+            } else {
+                sl_sink_report_error(s->sink, SL_EIO, "syslog: connect %s: %s", s->where,
+                                     sl__syslog_errtext(e, eb, sizeof eb));
+            }
             pthread_mutex_lock(&t->mu);
             continue;
         }
@@ -371,7 +399,11 @@ static void *worker(void *arg)
         ssize_t n = -1;
         int e = ECONNRESET;
         if (!peer_closed(fd)) {
-            n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (s->tls != NULL) {
+                n = sl__syslog_tls_send(s, fd, iov[0].iov_base, iov[0].iov_len);
+            } else {
+                n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+            }
             e = n < 0 ? errno : 0;
             if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == EINTR)) {
                 /* Slow receiver: wait a little, then look at acks, stop, deadline. */
@@ -385,7 +417,7 @@ static void *worker(void *arg)
             sl_sink_report_error(s->sink, SL_EIO, "syslog: send to %s: %s; reconnecting",
                                  s->where, sl__syslog_errtext(e, eb, sizeof eb));
             pthread_mutex_lock(&t->mu);
-            drop_connection(t);
+            drop_connection(s, t);
             continue;
         }
         pthread_mutex_lock(&t->mu);
@@ -466,6 +498,9 @@ sl_status sl__syslog_tcp_close(sl__syslog *s, int timeout_ms)
     t->head = t->tail;
     t->sent = t->tail;
     if (t->fd >= 0) {
+        if (s->tls != NULL) {
+            sl__syslog_tls_close(s);
+        }
         close(t->fd);
         t->fd = -1;
     }
@@ -519,6 +554,9 @@ void sl__syslog_tcp_atfork_child(sl__syslog *s)
     pthread_cond_init(&t->idle, &ca);
     pthread_condattr_destroy(&ca);
     if (t->fd >= 0) {
+        if (s->tls != NULL) {
+            sl__syslog_tls_close(s);
+        }
         close(t->fd);
         t->fd = -1;
     }

@@ -12,6 +12,11 @@
  *                     worker thread connects (non-blocking, with a timeout),
  *                     reconnects with exponential backoff, and sends from a
  *                     bounded queue; the caller only copies into the queue.
+ *                     A record counts as written once the receiver's TCP
+ *                     acknowledged it; after a broken connection the worker
+ *                     resends from the first unacknowledged record.
+ *   tls://host:port   the same over TLS (RFC 5425), the server's certificate
+ *                     verified by default.
  *
  * The default format depends on the transport so that a stock daemon
  * understands it: the local socket gets the BSD local format that glibc's
@@ -33,7 +38,8 @@ extern "C" {
 typedef enum sl_syslog_transport {
     SL_SYSLOG_UNIX = 0, /* datagram socket at `path` (default /dev/log) */
     SL_SYSLOG_UDP = 1,
-    SL_SYSLOG_TCP = 2
+    SL_SYSLOG_TCP = 2,
+    SL_SYSLOG_TLS = 3 /* TCP with TLS (RFC 5425), octet counting; port 6514 */
 } sl_syslog_transport;
 
 typedef enum sl_syslog_format {
@@ -65,7 +71,7 @@ typedef struct sl_syslog_options {
     sl_syslog_transport transport; /* default SL_SYSLOG_UNIX */
     const char *path;              /* unix: socket path; default "/dev/log" */
     const char *host;              /* udp/tcp: name or address; default "127.0.0.1" */
-    uint16_t port;                 /* udp/tcp: default 514 */
+    uint16_t port;                 /* default 0: 514 (udp, tcp) or 6514 (tls) */
 
     sl_syslog_format format;   /* default AUTO (see above) */
     sl_syslog_framing framing; /* tcp only; default OCTET_COUNTING */
@@ -101,6 +107,15 @@ typedef struct sl_syslog_options {
     int reconnect_min_ms;   /* first backoff; default 100 */
     int reconnect_max_ms;   /* backoff cap; default 10000 */
     size_t queue_bytes;     /* bounded queue of frames; default 4 MiB, minimum 64 KiB */
+
+    /* tls: the server's certificate is verified by default, its chain
+     * against tls_ca_file (NULL: the system's trust store) and its name (DNS
+     * name or IP address) against tls_server_name (NULL: host). */
+    bool tls_verify;             /* default true; false accepts any server (insecure) */
+    const char *tls_ca_file;     /* PEM file of trusted CAs */
+    const char *tls_server_name; /* name to verify and send as SNI */
+    const char *tls_cert_file;   /* client certificate chain (PEM), optional */
+    const char *tls_key_file;    /* its private key (PEM), with tls_cert_file */
 } sl_syslog_options;
 
 /* Fills *opts with the defaults above. */
@@ -110,7 +125,8 @@ SL_API void sl_syslog_options_init(sl_syslog_options *opts);
  * Creates the sink. opts NULL: the defaults (local socket /dev/log). The
  * sink does not need the daemon to be there: a missing or refusing daemon
  * means records are dropped and counted (unix, udp) or queued (tcp) until it
- * comes. Returns SL_EINVAL (an option out of range, an invalid SD-ID),
+ * comes. Returns SL_EINVAL (an option out of range, an invalid SD-ID, an
+ * unreadable TLS CA, certificate or key file),
  * SL_ENOENT (host name not resolvable), SL_EIO (socket or thread creation
  * failed), SL_ENOMEM.
  */
@@ -118,11 +134,13 @@ SL_API sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out
 
 /*
  * Creates the sink from a target: "unix:/path", "udp://host:port",
- * "tcp://host:port" (host may be "[v6addr]"; the port defaults to 514),
+ * "tcp://host:port", "tls://host:port" (host may be "[v6addr]"; the port
+ * defaults to 514, for tls to 6514),
  * optionally followed by "?key=value&..." with keys format
  * (rfc5424|rfc3164|local), facility (a name or a number), framing
  * (octet|lf), msg (json|text), app, msgid, hostname, max (bytes),
- * timeout_ms, fields (0|1). NULL or "" is the local socket /dev/log.
+ * timeout_ms, fields (0|1), and for tls ca (a file), servername, verify
+ * (0|1), cert, key. NULL or "" is the local socket /dev/log.
  * `base` (may be NULL) gives every other option; the target overrides it.
  * Returns SL_EPARSE for a malformed target, else as sl_syslog_sink_new().
  */

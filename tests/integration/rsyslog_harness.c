@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,6 +55,16 @@ int rsl_free_port(int type)
 
 static int write_config(rsl *r)
 {
+    char tls[1600] = "";
+    if (r->tls_port > 0) {
+        snprintf(tls, sizeof tls,
+                 "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\" "
+                 "StreamDriver.Name=\"ossl\" StreamDriver.Mode=\"1\" "
+                 "StreamDriver.AuthMode=\"anon\" StreamDriver.CAFile=\"%s\" "
+                 "StreamDriver.CertFile=\"%s/server.pem\" "
+                 "StreamDriver.KeyFile=\"%s/server.key\")\n",
+                 r->tls_port, r->ca, r->dir, r->dir);
+    }
     FILE *f = fopen(r->conf, "w");
     if (f == NULL) {
         return -1;
@@ -71,6 +82,7 @@ static int write_config(rsl *r)
         "input(type=\"imudp\" address=\"127.0.0.1\" port=\"%d\")\n"
         "module(load=\"imtcp\")\n"
         "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n"
+        "%s"
         "template(name=\"fields\" type=\"list\" option.jsonf=\"on\") {\n"
         "  property(outname=\"pri\" name=\"pri\" format=\"jsonf\")\n"
         "  property(outname=\"time\" name=\"timereported\" dateFormat=\"rfc3339\" "
@@ -84,7 +96,7 @@ static int write_config(rsl *r)
         "  property(outname=\"input\" name=\"inputname\" format=\"jsonf\")\n"
         "}\n"
         "action(type=\"omfile\" file=\"%s\" template=\"fields\")\n",
-        r->dir, r->local_sock, r->rfc5424_sock, r->udp_port, r->tcp_port, r->out);
+        r->dir, r->local_sock, r->rfc5424_sock, r->udp_port, r->tcp_port, tls, r->out);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -165,6 +177,23 @@ static size_t read_lines(const rsl *r, rsl_reader *rd,
                          void (*fn)(void *user, const char *line, size_t len),
                          void *user);
 
+/* The TLS input is ready when it accepts connections (no plain probe there). */
+static bool tls_listening(const rsl *r)
+{
+    if (r->tls_port <= 0) {
+        return true;
+    }
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)r->tls_port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
 typedef struct probe_state {
     char markers[4][64];
     bool seen[4];
@@ -219,7 +248,7 @@ static int wait_ready(rsl *r, int timeout_ms)
             }
         }
         read_lines(r, &rd, probe_line, &p);
-        if (p.seen[0] && p.seen[1] && p.seen[2] && p.seen[3]) {
+        if (p.seen[0] && p.seen[1] && p.seen[2] && p.seen[3] && tls_listening(r)) {
             free(rd.partial);
             return 0;
         }
@@ -232,7 +261,52 @@ static int wait_ready(rsl *r, int timeout_ms)
     return -1;
 }
 
+static int start(rsl *r, bool tls);
+
+static int run(const char *cmd)
+{
+    int rc = system(cmd);
+    if (rc != 0) {
+        fprintf(stderr, "rsyslog harness: failed (%d): %s\n", rc, cmd);
+        return -1;
+    }
+    return 0;
+}
+
+/* A CA, a server certificate for localhost/127.0.0.1 signed by it, and a
+ * second CA that signed nothing, made with the openssl tool. */
+static int make_certs(rsl *r)
+{
+    char cmd[2048];
+    snprintf(r->ca, sizeof r->ca, "%s/ca.pem", r->dir);
+    snprintf(r->other_ca, sizeof r->other_ca, "%s/other-ca.pem", r->dir);
+    const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && "
+             "openssl req -x509 %s -keyout ca.key -out ca.pem -days 2 "
+             "-subj '/CN=spanlog test CA' 2>/dev/null && "
+             "openssl req -x509 %s -keyout other-ca.key -out other-ca.pem -days 2 "
+             "-subj '/CN=spanlog other CA' 2>/dev/null && "
+             "openssl req %s -keyout server.key -out server.csr -subj '/CN=localhost' "
+             "2>/dev/null && "
+             "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf && "
+             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out server.pem -days 2 -extfile ext.cnf 2>/dev/null",
+             r->dir, ec, ec, ec);
+    return run(cmd);
+}
+
+int rsl_start_tls(rsl *r)
+{
+    return start(r, true);
+}
+
 int rsl_start(rsl *r)
+{
+    return start(r, false);
+}
+
+static int start(rsl *r, bool tls)
 {
     memset(r, 0, sizeof *r);
     if (access(RSL_BIN, X_OK) != 0) {
@@ -255,9 +329,27 @@ int rsl_start(rsl *r)
     snprintf(r->local_sock, sizeof r->local_sock, "%s/local.sock", r->dir);
     snprintf(r->rfc5424_sock, sizeof r->rfc5424_sock, "%s/rfc5424.sock", r->dir);
     snprintf(r->log, sizeof r->log, "%s/rsyslogd.log", r->dir);
+    if (tls) {
+        glob_t g;
+        bool have = glob("/usr/lib/*/rsyslog/lmnsd_ossl.so", 0, NULL, &g) == 0 ||
+                    glob("/usr/lib/rsyslog/lmnsd_ossl.so", 0, NULL, &g) == 0;
+        globfree(&g);
+        if (!have) {
+            fprintf(stderr,
+                    "FAIL: rsyslog's OpenSSL stream driver (lmnsd_ossl.so) is "
+                    "missing: the TLS tests need the Debian package rsyslog-openssl\n");
+            return -1;
+        }
+        if (access("/usr/bin/openssl", X_OK) != 0 || make_certs(r) != 0) {
+            fprintf(stderr,
+                    "FAIL: could not make test certificates (Debian package openssl)\n");
+            return -1;
+        }
+    }
     for (int attempt = 0; attempt < 5; attempt++) {
         r->udp_port = rsl_free_port(SOCK_DGRAM);
         r->tcp_port = rsl_free_port(SOCK_STREAM);
+        r->tls_port = tls ? rsl_free_port(SOCK_STREAM) : 0;
         if (r->udp_port <= 0 || r->tcp_port <= 0 || write_config(r) != 0 ||
             spawn(r) != 0) {
             fprintf(stderr, "rsyslog harness: setup failed: %s\n", strerror(errno));

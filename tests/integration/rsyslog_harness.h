@@ -35,6 +35,9 @@ typedef struct rsl {
     char log[300];
     int udp_port;
     int tcp_port;
+    int tls_port;       /* rsl_start_tls only: imtcp with the ossl stream driver */
+    char ca[300];       /* its CA certificate (PEM), for the client */
+    char other_ca[300]; /* a CA that did not sign the server's certificate */
     pid_t pid;
     rsl_reader reader; /* the test's position in out.jsonl */
 } rsl;
@@ -49,6 +52,14 @@ int64_t rsl_now_ms(void);
  * (rsyslogd missing, failed to start, not ready in time).
  */
 int rsl_start(rsl *r);
+
+/*
+ * rsl_start() plus a TLS input (RFC 5425) whose server certificate, for
+ * "localhost" and 127.0.0.1, is made here with the openssl tool and signed by
+ * r->ca. Needs the Debian package rsyslog-openssl; fails with a message when
+ * it is missing.
+ */
+int rsl_start_tls(rsl *r);
 
 /* Stops the daemon (SIGTERM, waitpid with a deadline, SIGKILL after it). */
 void rsl_stop(rsl *r);

@@ -716,6 +716,22 @@ static void test_option_checks(void **state)
     o.trace_sd_id = "not valid";
     assert_int_equal(sl_syslog_sink_new(&o, &s), SL_EINVAL);
     assert_int_equal(sl_syslog_sink_new(&o, NULL), SL_EINVAL);
+    /* TLS: RFC 5425 frames with octet counting; unreadable files are refused. */
+    sl_syslog_options_init(&o);
+    o.transport = SL_SYSLOG_TLS;
+    o.framing = SL_SYSLOG_FRAMING_LF;
+    assert_int_equal(sl_syslog_sink_new(&o, &s), SL_EINVAL);
+    sl_syslog_options_init(&o);
+    o.transport = SL_SYSLOG_TLS;
+    o.tls_ca_file = "/nonexistent/ca.pem";
+    assert_int_equal(sl_syslog_sink_new(&o, &s), SL_EINVAL);
+    sl_syslog_options_init(&o);
+    o.transport = SL_SYSLOG_TLS;
+    o.tls_cert_file = "/nonexistent/cert.pem"; /* and no key */
+    assert_int_equal(sl_syslog_sink_new(&o, &s), SL_EINVAL);
+    assert_int_equal(
+        sl_syslog_sink_from_target("tls://127.0.0.1?cert=/nonexistent&key=/x", &s),
+        SL_EINVAL);
     sl_syslog_options_init(NULL); /* harmless */
 }
 
