@@ -3,7 +3,7 @@
  *
  *   syslog_format_5424 / _5424_fields / _3164: the pure formatter, ns per
  *       record (mean over a long loop; p50/p99 from individually timed ops);
- *   syslog_rsyslog_unix / _tcp: records per second end to end into a real
+ *   syslog_rsyslog_unix / _tcp / _tls: records per second end to end into a real
  *       rsyslogd (started here, as the tests do), counted when rsyslog has
  *       written the last one to its file, and the caller's ns per call.
  *
@@ -123,7 +123,8 @@ static int bench_rsyslog(rsl *r, const char *name, sl_syslog_transport transport
     sl_syslog_options_init(&so);
     so.transport = transport;
     so.path = r->local_sock;
-    so.port = (uint16_t)r->tcp_port;
+    so.port = (uint16_t)(transport == SL_SYSLOG_TLS ? r->tls_port : r->tcp_port);
+    so.tls_ca_file = r->ca;
     so.timeout_ms = 5000; /* measure delivery, not drops */
     sl_sink *sink;
     if (sl_logger_new(&lo, &lg) != SL_OK || sl_syslog_sink_new(&so, &sink) != SL_OK ||
@@ -164,11 +165,12 @@ int main(int argc, char **argv)
     bench_format("syslog_format_5424_fields", SL_SYSLOG_FORMAT_RFC5424, true);
     bench_format("syslog_format_3164", SL_SYSLOG_FORMAT_RFC3164, false);
     rsl r;
-    if (rsl_start(&r) != 0) {
+    if (rsl_start_tls(&r) != 0) {
         return 1;
     }
     int rc = bench_rsyslog(&r, "unix", SL_SYSLOG_UNIX, n);
     rc |= bench_rsyslog(&r, "tcp", SL_SYSLOG_TCP, n);
+    rc |= bench_rsyslog(&r, "tls", SL_SYSLOG_TLS, n);
     rsl_destroy(&r);
     return rc == 0 ? 0 : 1;
 }

@@ -20,6 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/* RSL_BIN, or SPANLOG_RSYSLOGD when set (another install location). */
+static const char *rsl_bin(void)
+{
+    const char *env = getenv("SPANLOG_RSYSLOGD");
+    return env != NULL && *env != '\0' ? env : RSL_BIN;
+}
+
 int64_t rsl_now_ms(void)
 {
     struct timespec ts;
@@ -117,7 +124,7 @@ static int spawn(rsl *r)
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        execl(RSL_BIN, "rsyslogd", "-n", "-f", r->conf, "-i", pidfile, (char *)NULL);
+        execl(rsl_bin(), "rsyslogd", "-n", "-f", r->conf, "-i", pidfile, (char *)NULL);
         _exit(127);
     }
     r->pid = pid;
@@ -309,12 +316,12 @@ int rsl_start(rsl *r)
 static int start(rsl *r, bool tls)
 {
     memset(r, 0, sizeof *r);
-    if (access(RSL_BIN, X_OK) != 0) {
+    if (access(rsl_bin(), X_OK) != 0) {
         fprintf(
             stderr,
             "FAIL: %s is missing: the syslog integration tests need the Debian package "
             "rsyslog (apt-get install rsyslog)\n",
-            RSL_BIN);
+            rsl_bin());
         return -1;
     }
     const char *tmp = getenv("TMPDIR");
