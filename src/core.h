@@ -40,7 +40,16 @@ typedef struct sl__core {
     size_t service_frag_len;
     sl__sink_slot *sinks;
     size_t nsinks;
-    int min_sink_level;           /* lowest min_level over the sinks; OFF when none */
+    int min_sink_level; /* lowest min_level over the sinks; OFF when none */
+    /* Baggage keys to copy into records: the raw key (for the lookup) and its
+     * pre-encoded `,"key":` fragment, all in one allocation. */
+    struct sl__baggage_key {
+        const char *key;
+        size_t key_len;
+        const char *frag;
+        size_t frag_len;
+    } * baggage_keys;
+    size_t nbaggage_keys;
     struct sl__core *prev, *next; /* the live-core registry (logger.c) */
 } sl__core;
 
@@ -100,6 +109,12 @@ bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
 
 /* The key the profile uses for the service name ("service", "service.name"). */
 const char *sl__profile_service_key(sl_profile profile);
+
+/* ---- record.c -------------------------------------------------------------- */
+
+/* Frees the calling thread's record buffers (the exit handler, for the main
+ * thread, whose thread-exit destructors never run). */
+void sl__scratch_release(void);
 
 /* ---- logger.c -------------------------------------------------------------- */
 

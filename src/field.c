@@ -62,15 +62,32 @@ bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
     return true;
 }
 
+/*
+ * `,"key":`. Keys are nearly always short plain ASCII: those are copied in
+ * one piece; anything else goes through the escaping writer.
+ */
 static void write_key(sl__jw *w, const char *key)
 {
-    sl__jw_char(w, ',');
     if (key == NULL) {
-        sl__jw_raw(w, "\"\"", 2);
-    } else {
-        sl__jw_string(w, key, strlen(key));
+        sl__jw_raw(w, ",\"\":", 4);
+        return;
     }
-    sl__jw_char(w, ':');
+    char tmp[64];
+    size_t n = 0;
+    tmp[n++] = ',';
+    tmp[n++] = '"';
+    for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
+        if (n >= sizeof(tmp) - 2 || *p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
+            sl__jw_char(w, ',');
+            sl__jw_string(w, key, strlen(key));
+            sl__jw_char(w, ':');
+            return;
+        }
+        tmp[n++] = (char)*p;
+    }
+    tmp[n++] = '"';
+    tmp[n++] = ':';
+    sl__jw_raw(w, tmp, n);
 }
 
 static void write_errno(sl__jw *w, int64_t e)

@@ -17,7 +17,7 @@ void *sl__malloc(size_t n);
 void *sl__calloc(size_t count, size_t size); /* overflow-checked */
 void *sl__realloc(void *p, size_t n);
 void sl__free(void *p);
-char *sl__strdup(const char *s);             /* NULL -> NULL */
+char *sl__strdup(const char *s); /* NULL -> NULL */
 char *sl__strndup(const char *s, size_t n);
 
 /* ---- time --------------------------------------------------------------- */
@@ -53,12 +53,12 @@ typedef struct sl__jw {
 
 void sl__jw_init(sl__jw *w, char *buf, size_t cap);
 void sl__jw_init_growable(sl__jw *w, size_t initial, size_t max);
-void sl__jw_free(sl__jw *w); /* growable mode: frees buf */
+void sl__jw_free(sl__jw *w);  /* growable mode: frees buf */
 void sl__jw_reset(sl__jw *w); /* len = need = 0, overflow cleared, buffer kept */
 
 void sl__jw_raw(sl__jw *w, const char *s, size_t n); /* appended as is */
 void sl__jw_char(sl__jw *w, char c);
-void sl__jw_string(sl__jw *w, const char *s, size_t n); /* "escaped" */
+void sl__jw_string(sl__jw *w, const char *s, size_t n);      /* "escaped"; NULL: "" */
 void sl__jw_string_body(sl__jw *w, const char *s, size_t n); /* escaped, no quotes */
 void sl__jw_int(sl__jw *w, int64_t v);
 void sl__jw_uint(sl__jw *w, uint64_t v);
@@ -78,6 +78,20 @@ size_t sl__utf8_cut(const char *s, size_t n, size_t max);
 /* ---- trace context internals ------------------------------------------- */
 /* The calling thread's current context as the logger sees it (NULL: none). */
 const sl_span_context *sl__context_current(void);
+
+/*
+ * The calling thread's current baggage (NULL: none); one thread-local load.
+ * Valid until the next attach/detach on this thread.
+ */
+const sl_baggage *sl__baggage_current(void);
+
+/*
+ * The value of the last entry of b whose key is exactly key[0..key_len),
+ * with its length in *value_len (optional); NULL when absent or b is NULL.
+ * For the logger's "copy these baggage keys into every record" option.
+ */
+const char *sl__baggage_value(const sl_baggage *b, const char *key, size_t key_len,
+                              size_t *value_len);
 
 /* ---- hostname / pid, cached (fork-aware) --------------------------------- */
 const char *sl__hostname(void);

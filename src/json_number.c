@@ -182,6 +182,127 @@ static size_t format_micro(double v, char *out)
     return len;
 }
 
+/*
+ * %g-style text of the decimal 0.d[0]d[1]..d[n-1] x 10^(exp+1), as printf's
+ * %.{prec}g would print it: fixed notation when -4 <= exp < prec, else
+ * d.ddde+XX; trailing zeros dropped. Returns the length.
+ */
+static size_t render_g(bool neg, const char *d, int n, int exp, int prec, char *out)
+{
+    size_t len = 0;
+    while (n > 1 && d[n - 1] == '0') {
+        n--;
+    }
+    if (neg) {
+        out[len++] = '-';
+    }
+    if (exp >= -4 && exp < prec) {
+        if (exp < 0) {
+            out[len++] = '0';
+            out[len++] = '.';
+            for (int i = -1; i > exp; i--) {
+                out[len++] = '0';
+            }
+            memcpy(out + len, d, (size_t)n);
+            len += (size_t)n;
+        } else {
+            for (int i = 0; i <= exp; i++) {
+                out[len++] = i < n ? d[i] : '0';
+            }
+            if (n > exp + 1) {
+                out[len++] = '.';
+                memcpy(out + len, d + exp + 1, (size_t)(n - exp - 1));
+                len += (size_t)(n - exp - 1);
+            }
+        }
+    } else {
+        out[len++] = d[0];
+        if (n > 1) {
+            out[len++] = '.';
+            memcpy(out + len, d + 1, (size_t)(n - 1));
+            len += (size_t)(n - 1);
+        }
+        out[len++] = 'e';
+        out[len++] = exp < 0 ? '-' : '+';
+        unsigned e = (unsigned)(exp < 0 ? -exp : exp);
+        if (e >= 100) {
+            out[len++] = (char)('0' + e / 100);
+        }
+        out[len++] = (char)('0' + e / 10 % 10);
+        out[len++] = (char)('0' + e % 10);
+    }
+    out[len] = '\0';
+    return len;
+}
+
+/*
+ * Shortest round-trip text of a normal double with one printf call: the 17
+ * significant digits of %.16e are rounded to 15 and 16 digits here, and the
+ * first that reads back wins. Rounding an already rounded digit string can
+ * differ from rounding the exact value only when the dropped digits are
+ * exactly "5" or "50" (the 17-digit rounding may have hidden which side of
+ * the half the value lies); then printf is asked for that precision itself.
+ * So the result is always what %.15g, %.16g, %.17g in turn would give.
+ */
+static size_t format_shortest(double v, char *out, size_t cap)
+{
+    char e[48];
+    int n = snprintf(e, sizeof e, "%.16e", v);
+    if (n <= 0 || (size_t)n >= sizeof e) {
+        return 0;
+    }
+    /* sign, 17 digits around a locale's decimal point, exponent */
+    const char *p = e;
+    bool neg = *p == '-';
+    if (neg) {
+        p++;
+    }
+    char d[17];
+    int nd = 0;
+    while (*p != '\0' && *p != 'e' && nd < 17) {
+        if (*p >= '0' && *p <= '9') {
+            d[nd++] = *p;
+        }
+        p++;
+    }
+    while (*p != '\0' && *p != 'e') {
+        p++;
+    }
+    if (nd != 17 || *p != 'e') {
+        return 0;
+    }
+    int exp = atoi(p + 1);
+
+    for (int prec = 15; prec <= 16; prec++) {
+        size_t len;
+        bool tie = d[prec] == '5' && (prec == 16 || d[16] == '0');
+        if (tie) {
+            len = format_g(v, prec, out, cap);
+        } else {
+            char r[17];
+            int rexp = exp;
+            memcpy(r, d, (size_t)prec);
+            if (d[prec] >= '5') {
+                int i = prec - 1;
+                while (i >= 0 && r[i] == '9') {
+                    r[i--] = '0';
+                }
+                if (i >= 0) {
+                    r[i]++;
+                } else {
+                    r[0] = '1'; /* 999.. rounded up: 1000.., one decade up */
+                    rexp++;
+                }
+            }
+            len = render_g(neg, r, prec, rexp, prec, out);
+        }
+        if (strtod_c(out) == v) {
+            return len;
+        }
+    }
+    return render_g(neg, d, 17, exp, 17, out);
+}
+
 void sl__jw_double(sl__jw *w, double v)
 {
     if (isnan(v)) {
@@ -201,12 +322,15 @@ void sl__jw_double(sl__jw *w, double v)
     if (len == 0) {
         /* 15 significant digits always read back uniquely for normal values
          * (DBL_DIG), so %.15g is shortest when it round-trips; subnormals
-         * have fewer bits, so for them shorter precisions are tried too. */
-        int prec = fabs(v) < DBL_MIN ? 1 : 15;
-        for (; prec <= 17; prec++) {
+         * have fewer bits, so for them shorter precisions are tried too
+         * (and printf is the fallback if its output is not as expected). */
+        if (fabs(v) >= DBL_MIN) {
+            len = format_shortest(v, out, sizeof out - 3);
+        }
+        for (int prec = 1; len == 0 && prec <= 17; prec++) {
             len = format_g(v, prec, out, sizeof out - 3);
-            if (prec == 17 || strtod_c(out) == v) {
-                break;
+            if (prec < 17 && strtod_c(out) != v) {
+                len = 0;
             }
         }
         /* Keep it a real for readers that tell 3 from 3.0. */

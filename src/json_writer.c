@@ -134,6 +134,9 @@ static void jw_put_slow(sl__jw *w, const char *p, size_t n)
 
 static inline void jw_put(sl__jw *w, const char *p, size_t n)
 {
+    if (n == 0) {
+        return; /* also keeps a NULL buffer out of pointer arithmetic */
+    }
     if (SL_LIKELY(w->cap - w->len >= n)) {
         memcpy(w->buf + w->len, p, n);
         w->len += n;
@@ -145,9 +148,7 @@ static inline void jw_put(sl__jw *w, const char *p, size_t n)
 
 void sl__jw_raw(sl__jw *w, const char *s, size_t n)
 {
-    if (n > 0) {
-        jw_put(w, s, n);
-    }
+    jw_put(w, s, n);
 }
 
 void sl__jw_char(sl__jw *w, char c)
@@ -317,7 +318,7 @@ static inline size_t escape_ascii(unsigned char c, char *e)
 
 void sl__jw_string_body(sl__jw *w, const char *s, size_t n)
 {
-    if (n == 0) {
+    if (n == 0 || s == NULL) {
         return;
     }
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
@@ -332,7 +333,14 @@ void sl__jw_string_body(sl__jw *w, const char *s, size_t n)
             size_t sub;
             size_t len = utf8_seq(p, (size_t)(end - p), &sub);
             if (len > 0 && !(len == 3 && is_line_sep(p))) {
-                p += len; /* well-formed: part of the verbatim run */
+                /* well-formed: part of the verbatim run, and so are the
+                 * non-ASCII characters that follow it (text in other scripts) */
+                p += len;
+                while (p < end && *p >= 0x80 &&
+                       (len = utf8_seq(p, (size_t)(end - p), &sub)) > 0 &&
+                       !(len == 3 && is_line_sep(p))) {
+                    p += len;
+                }
                 continue;
             }
             jw_put(w, (const char *)run, (size_t)(p - run));
@@ -363,6 +371,9 @@ void sl__jw_string(sl__jw *w, const char *s, size_t n)
 
 size_t sl__json_escaped_len(const char *s, size_t n)
 {
+    if (s == NULL) {
+        return 0;
+    }
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     size_t out = n;
     for (;;) {

@@ -12,6 +12,7 @@
  */
 #include <jansson.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
@@ -42,8 +43,6 @@ static int remaining_ms(int64_t deadline)
     int64_t left = deadline - sl__monotonic_ns();
     return left <= 0 ? 0 : (int)(left / 1000000);
 }
-
-void sl__scratch_release(void); /* record.c: this thread's buffers */
 
 static void flush_at_exit(void)
 {
@@ -105,6 +104,15 @@ void sl_logger_options_init(sl_logger_options *opts)
 
 static bool options_valid(const sl_logger_options *o)
 {
+    if (o->nbaggage_keys > SL_MAX_BAGGAGE_KEYS ||
+        (o->nbaggage_keys > 0 && o->baggage_keys == NULL)) {
+        return false;
+    }
+    for (size_t i = 0; i < o->nbaggage_keys; i++) {
+        if (o->baggage_keys[i] == NULL || o->baggage_keys[i][0] == '\0') {
+            return false;
+        }
+    }
     return (unsigned)o->level <= (unsigned)SL_LEVEL_OFF &&
            (unsigned)o->profile <= (unsigned)SL_PROFILE_PINO &&
            o->max_record_bytes >= SL__MIN_RECORD_BYTES &&
@@ -122,6 +130,7 @@ static void core_free(sl__core *c)
     sl__free(c->sinks);
     sl__free(c->service);
     sl__free(c->service_frag);
+    sl__free(c->baggage_keys);
     sl__free(c);
 }
 
@@ -159,6 +168,51 @@ static sl_status encode_service(sl__core *c, const char *service)
     }
     c->service_frag = w.buf;
     c->service_frag_len = w.len;
+    return SL_OK;
+}
+
+/*
+ * The baggage keys: an array of descriptors followed by each raw key and its
+ * `,"key":` fragment, in one allocation, so the record path only copies.
+ */
+static sl_status encode_baggage_keys(sl__core *c, const char *const *keys, size_t n)
+{
+    if (n == 0) {
+        return SL_OK;
+    }
+    size_t size = n * sizeof(struct sl__baggage_key);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(keys[i]);
+        size_t e = sl__json_escaped_len(keys[i], k);
+        if (k > SIZE_MAX / 8 || e > SIZE_MAX / 8) {
+            return SL_ERANGE;
+        }
+        size += k + 1 + e + 4; /* key NUL , " escaped " : */
+    }
+    char *arena = sl__malloc(size);
+    if (arena == NULL) {
+        return SL_ENOMEM;
+    }
+    struct sl__baggage_key *d = (struct sl__baggage_key *)(void *)arena;
+    char *p = arena + n * sizeof(*d);
+    char *end = arena + size;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(keys[i]);
+        memcpy(p, keys[i], k + 1);
+        d[i].key = p;
+        d[i].key_len = k;
+        p += k + 1;
+        sl__jw w;
+        sl__jw_init(&w, p, (size_t)(end - p));
+        sl__jw_char(&w, ',');
+        sl__jw_string(&w, keys[i], k);
+        sl__jw_char(&w, ':');
+        d[i].frag = p;
+        d[i].frag_len = w.len;
+        p += w.len;
+    }
+    c->baggage_keys = d;
+    c->nbaggage_keys = n;
     return SL_OK;
 }
 
@@ -200,6 +254,14 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
             sl__free(lg);
             return st;
         }
+    }
+    sl_status bst = encode_baggage_keys(c, opts->baggage_keys, opts->nbaggage_keys);
+    if (bst != SL_OK) {
+        sl__free(c->service);
+        sl__free(c->service_frag);
+        sl__free(c);
+        sl__free(lg);
+        return bst;
     }
     lg->head.level = (int)opts->level;
     lg->core = c;

@@ -19,27 +19,35 @@
 
 #include "core.h"
 
+/*
+ * Key names as ready-made fragments, so the head of a record is a handful of
+ * memcpy calls rather than a key-by-key walk through the writer.
+ */
 typedef struct profile_keys {
-    const char *time;
-    const char *level;
-    const char *msg;
-    const char *service;
-    const char *trace_id;
-    const char *span_id;
-    const char *correlation_id; /* NULL: not written */
-    const char *trace_flags;
-    bool flags_always; /* written whenever a context applies, option or not */
+    const char *time_open;  /* `{"time":"` (pino: unused) */
+    const char *level_open; /* `Z","level":"` after the timestamp */
+    const char *msg_open;   /* `","msg":` after the level name */
+    const char *service;    /* the service key (encoded once per logger) */
+    const char *trace_open; /* `,"traceId":"` */
+    const char *span_open;  /* `","spanId":"` */
+    const char *corr_open;  /* `","correlationId":"`, NULL: not written */
+    const char *flags_open; /* `","traceFlags":"` */
+    bool flags_always;      /* written whenever a context applies, option or not */
 } profile_keys;
 
 static const profile_keys keys[] = {
-    [SL_PROFILE_DEFAULT] = {"time", "level", "msg", "service", "traceId", "spanId",
-                            "correlationId", "traceFlags", false},
-    [SL_PROFILE_OTEL] = {"time", "level", "msg", "service", "trace_id", "span_id", NULL,
-                         "trace_flags", true},
-    [SL_PROFILE_ECS] = {"@timestamp", "log.level", "message", "service.name", "trace.id",
-                        "span.id", NULL, "trace.flags", false},
-    [SL_PROFILE_PINO] = {"time", "level", "msg", "service", "traceId", "spanId",
-                         "correlationId", "traceFlags", false},
+    [SL_PROFILE_DEFAULT] = {"{\"time\":\"", "Z\",\"level\":\"", "\",\"msg\":", "service",
+                            ",\"traceId\":\"", "\",\"spanId\":\"",
+                            "\",\"correlationId\":\"", "\",\"traceFlags\":\"", false},
+    [SL_PROFILE_OTEL] = {"{\"time\":\"", "Z\",\"level\":\"", "\",\"msg\":", "service",
+                         ",\"trace_id\":\"", "\",\"span_id\":\"", NULL,
+                         "\",\"trace_flags\":\"", true},
+    [SL_PROFILE_ECS] = {"{\"@timestamp\":\"", "Z\",\"log.level\":\"",
+                        "\",\"message\":", "service.name", ",\"trace.id\":\"",
+                        "\",\"span.id\":\"", NULL, "\",\"trace.flags\":\"", false},
+    [SL_PROFILE_PINO] = {NULL, NULL, ",\"msg\":", "service", ",\"traceId\":\"",
+                         "\",\"spanId\":\"", "\",\"correlationId\":\"",
+                         "\",\"traceFlags\":\"", false},
 };
 
 static const char *const profile_names[] = {"default", "otel", "ecs", "pino"};
@@ -63,6 +71,108 @@ const char *sl__profile_service_key(sl_profile profile)
     return keys[profile].service;
 }
 
+/* ---- per-thread caches ----------------------------------------------------- */
+
+/*
+ * Two things change far less often than records are written: the second
+ * (the calendar part of the timestamp) and the span context a thread logs
+ * under. Each thread keeps the last of each, formatted.
+ */
+typedef struct trace_cache {
+    bool valid;
+    sl_trace_id trace_id;
+    sl_span_id span_id;
+    uint8_t flags;
+    uint8_t profile;
+    bool with_flags;
+    uint8_t len;
+    char frag[160]; /* `,"traceId":"...","spanId":"...",...` */
+} trace_cache;
+
+static _Thread_local int64_t cached_sec = INT64_MIN;
+static _Thread_local char cached_date[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+static _Thread_local trace_cache tcache;
+
+static size_t append(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return n;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffff" (26 bytes, no 'Z') into out. */
+static void format_time(int64_t ns, char *out)
+{
+    int64_t sec = ns / 1000000000;
+    int64_t frac = ns % 1000000000;
+    if (frac < 0) {
+        frac += 1000000000;
+        sec--;
+    }
+    if (sec != cached_sec) {
+        char full[40];
+        sl__format_rfc3339_utc(sec * 1000000000, 0, full);
+        memcpy(cached_date, full, 19);
+        cached_sec = sec;
+    }
+    memcpy(out, cached_date, 19);
+    out[19] = '.';
+    uint32_t us = (uint32_t)(frac / 1000);
+    for (int i = 25; i >= 20; i--) {
+        out[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+}
+
+static void build_trace(trace_cache *tc, const profile_keys *k,
+                        const sl_span_context *ctx, bool with_flags)
+{
+    char tid[SL_TRACE_ID_HEX_LEN + 1];
+    char sid[SL_SPAN_ID_HEX_LEN + 1];
+    sl_trace_id_to_hex(ctx->trace_id, tid);
+    sl_span_id_to_hex(ctx->span_id, sid);
+    char *p = tc->frag;
+    p += append(p, k->trace_open);
+    p += append(p, tid);
+    p += append(p, k->span_open);
+    p += append(p, sid);
+    if (k->corr_open != NULL) {
+        p += append(p, k->corr_open);
+        memcpy(p, tid, 8);
+        p[8] = '-';
+        memcpy(p + 9, sid, 8);
+        p += SL_CORRELATION_ID_LEN;
+    }
+    if (with_flags) {
+        static const char hex[] = "0123456789abcdef";
+        p += append(p, k->flags_open);
+        *p++ = hex[ctx->flags >> 4];
+        *p++ = hex[ctx->flags & 15];
+    }
+    *p++ = '"';
+    tc->len = (uint8_t)(p - tc->frag);
+    tc->trace_id = ctx->trace_id;
+    tc->span_id = ctx->span_id;
+    tc->flags = ctx->flags;
+    tc->with_flags = with_flags;
+    tc->valid = true;
+}
+
+static void write_trace(sl__jw *w, const sl__core *core, const profile_keys *k,
+                        const sl_span_context *ctx)
+{
+    trace_cache *tc = &tcache;
+    bool with_flags = k->flags_always || core->trace_flags;
+    if (!tc->valid || tc->profile != (uint8_t)core->profile ||
+        tc->with_flags != with_flags || tc->flags != ctx->flags ||
+        memcmp(&tc->span_id, &ctx->span_id, sizeof(ctx->span_id)) != 0 ||
+        memcmp(&tc->trace_id, &ctx->trace_id, sizeof(ctx->trace_id)) != 0) {
+        tc->profile = (uint8_t)core->profile;
+        build_trace(tc, k, ctx, with_flags);
+    }
+    sl__jw_raw(w, tc->frag, tc->len);
+}
+
 /* ---- pieces ------------------------------------------------------------------ */
 
 static void raw_str(sl__jw *w, const char *s)
@@ -81,41 +191,7 @@ static void key(sl__jw *w, const char *k, bool first)
     sl__jw_raw(w, "\":", 2);
 }
 
-static void quoted(sl__jw *w, const char *s, size_t n)
-{
-    sl__jw_char(w, '"');
-    sl__jw_raw(w, s, n);
-    sl__jw_char(w, '"');
-}
-
 static const int pino_levels[] = {10, 20, 30, 40, 50, 60};
-
-static void write_trace(sl__jw *w, const sl__core *core, const profile_keys *k,
-                        const sl_span_context *ctx)
-{
-    char tid[SL_TRACE_ID_HEX_LEN + 1];
-    char sid[SL_SPAN_ID_HEX_LEN + 1];
-    sl_trace_id_to_hex(ctx->trace_id, tid);
-    sl_span_id_to_hex(ctx->span_id, sid);
-    key(w, k->trace_id, false);
-    quoted(w, tid, SL_TRACE_ID_HEX_LEN);
-    key(w, k->span_id, false);
-    quoted(w, sid, SL_SPAN_ID_HEX_LEN);
-    if (k->correlation_id != NULL) {
-        char cid[SL_CORRELATION_ID_LEN];
-        memcpy(cid, tid, 8);
-        cid[8] = '-';
-        memcpy(cid + 9, sid, 8);
-        key(w, k->correlation_id, false);
-        quoted(w, cid, SL_CORRELATION_ID_LEN);
-    }
-    if (k->flags_always || core->trace_flags) {
-        static const char hex[] = "0123456789abcdef";
-        char f[2] = {hex[ctx->flags >> 4], hex[ctx->flags & 15]};
-        key(w, k->trace_flags, false);
-        quoted(w, f, 2);
-    }
-}
 
 static void write_caller(sl__jw *w, sl_profile profile, const sl_src *src)
 {
@@ -156,30 +232,29 @@ bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
                      bool with_caller)
 {
     const profile_keys *k = &keys[core->profile];
-    bool cut;
-    sl__jw_char(w, '{');
     if (core->profile == SL_PROFILE_PINO) {
-        key(w, k->level, true);
+        sl__jw_raw(w, "{\"level\":", 9);
         sl__jw_int(w, pino_levels[h->level]);
-        key(w, k->time, false);
-        int64_t ms = h->time_ns / 1000000;
-        sl__jw_int(w, ms);
-        key(w, "pid", false);
+        sl__jw_raw(w, ",\"time\":", 8);
+        sl__jw_int(w, h->time_ns / 1000000);
+        sl__jw_raw(w, ",\"pid\":", 7);
         sl__jw_int(w, sl__pid());
-        key(w, "hostname", false);
+        sl__jw_raw(w, ",\"hostname\":", 12);
         const char *host = sl__hostname();
         sl__jw_string(w, host, strlen(host));
+        sl__jw_raw(w, k->msg_open, strlen(k->msg_open));
     } else {
-        char ts[40];
-        size_t tn = sl__format_rfc3339_utc(h->time_ns, 6, ts);
-        key(w, k->time, true);
-        quoted(w, ts, tn);
-        key(w, k->level, false);
-        const char *name = sl_level_name(h->level);
-        quoted(w, name, strlen(name));
+        /* {"time":"2026-11-21T10:15:30.123456Z","level":"info","msg": */
+        char head[128];
+        size_t n = append(head, k->time_open);
+        format_time(h->time_ns, head + n);
+        n += 26;
+        n += append(head + n, k->level_open);
+        n += append(head + n, sl_level_name(h->level));
+        n += append(head + n, k->msg_open);
+        sl__jw_raw(w, head, n);
     }
-    key(w, k->msg, false);
-    cut = sl__encode_string_capped(w, h->msg, h->msg_len, h->msg_cap);
+    bool cut = sl__encode_string_capped(w, h->msg, h->msg_len, h->msg_cap);
     if (core->service_frag != NULL) {
         sl__jw_raw(w, core->service_frag, core->service_frag_len);
     }

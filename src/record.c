@@ -66,8 +66,6 @@ static void scratch_key_create(void)
     (void)pthread_key_create(&scratch_key, scratch_destructor);
 }
 
-void sl__scratch_release(void); /* called by the exit handler (logger.c) */
-
 void sl__scratch_release(void)
 {
     scratch *s = tls_scratch;
@@ -121,6 +119,32 @@ typedef struct job {
     size_t nfields;
 } job;
 
+/*
+ * The configured baggage keys present in the thread's current baggage, as
+ * `,"key":"value"`; values are cut like the other strings when truncating.
+ */
+static bool encode_baggage(sl__jw *w, const sl__core *c, size_t str_cap)
+{
+    if (c->nbaggage_keys == 0) {
+        return false;
+    }
+    const sl_baggage *b = sl__baggage_current();
+    if (b == NULL) {
+        return false;
+    }
+    bool cut = false;
+    for (size_t i = 0; i < c->nbaggage_keys; i++) {
+        const struct sl__baggage_key *k = &c->baggage_keys[i];
+        size_t vlen = 0;
+        const char *v = sl__baggage_value(b, k->key, k->key_len, &vlen);
+        if (v != NULL) {
+            sl__jw_raw(w, k->frag, k->frag_len);
+            cut |= sl__encode_string_capped(w, v, vlen, str_cap);
+        }
+    }
+    return cut;
+}
+
 /* One full encoding with every string capped at str_cap escaped bytes. */
 static bool encode_full(sl__jw *w, job *j, size_t str_cap)
 {
@@ -128,6 +152,7 @@ static bool encode_full(sl__jw *w, job *j, size_t str_cap)
     j->head.msg_cap = str_cap;
     bool cut = sl__encode_head(w, c, &j->head, true);
     sl__jw_raw(w, j->lg->bound_json, j->lg->bound_json_len);
+    cut |= encode_baggage(w, c, str_cap);
     cut |= sl__encode_fields(w, j->fields, j->nfields, str_cap);
     if (str_cap != SIZE_MAX) {
         sl__jw_raw(w, TRUNCATED_MARK, TRUNCATED_MARK_LEN);

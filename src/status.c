@@ -52,7 +52,7 @@ static const struct {
     const char *name;
     sl_level level;
 } level_aliases[] = {
-    {"warning", SL_LEVEL_WARN}, {"err", SL_LEVEL_ERROR},     {"critical", SL_LEVEL_FATAL},
+    {"warning", SL_LEVEL_WARN}, {"err", SL_LEVEL_ERROR}, {"critical", SL_LEVEL_FATAL},
     {"crit", SL_LEVEL_FATAL},   {"none", SL_LEVEL_OFF},
 };
 

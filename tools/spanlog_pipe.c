@@ -1,5 +1,272 @@
-/* spanlog-pipe: built in full by the core work; placeholder main keeps the tree building. */
-int main(void)
+/*
+ * spanlog-pipe: every line read from stdin becomes one correlated JSON record.
+ *
+ * It is how shell scripts and printf-logging programs get spanlog records
+ * without code changes:
+ *
+ *     TRACEPARENT=00-...-01 ./legacy-job | spanlog-pipe --service job --sink stdout
+ *
+ * The run is one span: a child of --traceparent / $TRACEPARENT when given (and
+ * valid), else the root of a new trace. Exit status: 0 when every record was
+ * written, 1 when any sink dropped a record, 2 on a usage or setup error.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <spanlog/spanlog.h>
+
+#define MAX_SINKS 8
+
+static void usage(FILE *f)
 {
+    fputs("usage: spanlog-pipe [options] < input\n"
+          "  --level LEVEL         level of every record (default info)\n"
+          "  --service NAME        service name (default $OTEL_SERVICE_NAME, else none)\n"
+          "  --traceparent HDR     parent context (default $TRACEPARENT; with "
+          "$TRACESTATE)\n"
+          "  --span-name NAME      name of the run's span (default spanlog-pipe)\n"
+          "  --sink TARGET         stdout, stderr, null, file:PATH, syslog[:TARGET],\n"
+          "                        loki:URL; repeatable (default stdout)\n"
+          "  --format PROFILE      default, otel, ecs or pino\n"
+          "  --max-record-bytes N  record size limit (default 65536)\n"
+          "  --flush-timeout MS    bound on the final flush (default 10000)\n"
+          "  --stats               print each sink's statistics to stderr as JSON\n"
+          "  --help\n",
+          f);
+}
+
+struct args {
+    const char *level, *service, *traceparent, *tracestate, *span_name, *format;
+    const char *sinks[MAX_SINKS];
+    size_t nsinks;
+    long max_record_bytes;
+    long flush_timeout_ms;
+    int stats;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->level = "info";
+    a->span_name = "spanlog-pipe";
+    a->flush_timeout_ms = 10000;
+    a->service = getenv("OTEL_SERVICE_NAME");
+    a->traceparent = getenv("TRACEPARENT");
+    a->tracestate = getenv("TRACESTATE");
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
+        if (strcmp(o, "--stats") == 0) {
+            a->stats = 1;
+            continue;
+        }
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (v == NULL) {
+            fprintf(stderr, "spanlog-pipe: %s needs a value\n", o);
+            return -1;
+        }
+        i++;
+        if (strcmp(o, "--level") == 0) {
+            a->level = v;
+        } else if (strcmp(o, "--service") == 0) {
+            a->service = v;
+        } else if (strcmp(o, "--traceparent") == 0) {
+            a->traceparent = v;
+        } else if (strcmp(o, "--span-name") == 0) {
+            a->span_name = v;
+        } else if (strcmp(o, "--format") == 0) {
+            a->format = v;
+        } else if (strcmp(o, "--sink") == 0) {
+            if (a->nsinks == MAX_SINKS) {
+                fprintf(stderr, "spanlog-pipe: at most %d sinks\n", MAX_SINKS);
+                return -1;
+            }
+            a->sinks[a->nsinks++] = v;
+        } else if (strcmp(o, "--max-record-bytes") == 0 ||
+                   strcmp(o, "--flush-timeout") == 0) {
+            char *end = NULL;
+            errno = 0;
+            long n = strtol(v, &end, 10);
+            if (errno != 0 || end == v || *end != '\0' || n < 0) {
+                fprintf(stderr, "spanlog-pipe: %s: not a number: %s\n", o, v);
+                return -1;
+            }
+            if (o[2] == 'm') {
+                a->max_record_bytes = n;
+            } else {
+                a->flush_timeout_ms = n;
+            }
+        } else {
+            fprintf(stderr, "spanlog-pipe: unknown option %s\n", o);
+            return -1;
+        }
+    }
+    if (a->nsinks == 0) {
+        a->sinks[a->nsinks++] = "stdout";
+    }
     return 0;
+}
+
+/* Builds the logger and its sinks; keeps the sink pointers for --stats. */
+static int make_logger(const struct args *a, sl_logger **lg, sl_sink **sinks)
+{
+    sl_logger_options o;
+    sl_logger_options_init(&o);
+    o.service = (a->service != NULL && *a->service != '\0') ? a->service : NULL;
+    o.level = SL_LEVEL_TRACE;
+    if (a->format != NULL && sl_profile_parse(a->format, &o.profile) != SL_OK) {
+        fprintf(stderr, "spanlog-pipe: unknown format %s\n", a->format);
+        return -1;
+    }
+    if (a->max_record_bytes > 0) {
+        o.max_record_bytes = (size_t)a->max_record_bytes;
+    }
+    sl_status st = sl_logger_new(&o, lg);
+    if (st != SL_OK) {
+        fprintf(stderr, "spanlog-pipe: logger: %s\n", sl_strerror(st));
+        return -1;
+    }
+    for (size_t i = 0; i < a->nsinks; i++) {
+        st = sl_sink_from_uri(a->sinks[i], &sinks[i]);
+        if (st == SL_OK) {
+            st = sl_logger_add_sink(*lg, sinks[i], SL_LEVEL_TRACE);
+        }
+        if (st != SL_OK) {
+            fprintf(stderr, "spanlog-pipe: sink %s: %s\n", a->sinks[i], sl_strerror(st));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The run's span: a child of the incoming context, else a new root. */
+static sl_span *start_run_span(const struct args *a)
+{
+    sl_span_context parent = sl_span_context_empty();
+    if (a->traceparent != NULL && *a->traceparent != '\0') {
+        if (sl_traceparent_parse(a->traceparent, strlen(a->traceparent), &parent) !=
+            SL_OK) {
+            fprintf(stderr, "spanlog-pipe: invalid traceparent, starting a new trace\n");
+        } else if (a->tracestate != NULL) {
+            /* An invalid tracestate is dropped whole; the trace goes on. */
+            (void)sl_tracestate_parse(a->tracestate, strlen(a->tracestate), &parent);
+        }
+    }
+    return sl_span_start_with_parent(a->span_name, SL_SPAN_INTERNAL,
+                                     sl_span_context_is_valid(&parent) ? &parent : NULL);
+}
+
+/*
+ * The line as a C string. Messages are NUL-terminated, so a NUL byte inside
+ * the line becomes U+FFFD, as the encoder does with other invalid bytes,
+ * instead of silently cutting the message short. Returns NULL on ENOMEM.
+ */
+static const char *nul_safe(char *line, size_t len, char **buf, size_t *cap)
+{
+    size_t nuls = 0;
+    for (size_t i = 0; i < len; i++) {
+        nuls += line[i] == '\0';
+    }
+    line[len] = '\0';
+    if (nuls == 0) {
+        return line;
+    }
+    size_t need = len + 2 * nuls + 1;
+    if (need > *cap) {
+        char *p = realloc(*buf, need);
+        if (p == NULL) {
+            return NULL;
+        }
+        *buf = p;
+        *cap = need;
+    }
+    char *o = *buf;
+    for (size_t i = 0; i < len; i++) {
+        if (line[i] == '\0') {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+        } else {
+            *o++ = line[i];
+        }
+    }
+    *o = '\0';
+    return *buf;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    if (parse_args(argc, argv, &a) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    sl_level level;
+    if (sl_level_parse(a.level, &level) != SL_OK || level == SL_LEVEL_OFF) {
+        fprintf(stderr, "spanlog-pipe: unknown level %s\n", a.level);
+        return 2;
+    }
+    /* A closed stdout must become a counted drop, not a silent death. */
+    signal(SIGPIPE, SIG_IGN);
+
+    sl_logger *lg = NULL;
+    sl_sink *sinks[MAX_SINKS] = {0};
+    if (make_logger(&a, &lg, sinks) != 0) {
+        sl_logger_free(lg);
+        return 2;
+    }
+    sl_span *span = start_run_span(&a);
+    if (span == NULL) {
+        fprintf(stderr, "spanlog-pipe: out of memory\n");
+        sl_logger_free(lg);
+        return 2;
+    }
+
+    char *line = NULL, *fixed = NULL;
+    size_t cap = 0, fixed_cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        size_t len = (size_t)n;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
+            len--;
+        }
+        const char *msg = nul_safe(line, len, &fixed, &fixed_cap);
+        if (msg == NULL) {
+            fprintf(stderr, "spanlog-pipe: out of memory\n");
+            break;
+        }
+        sl_log_write(lg, level, NULL, NULL, msg, NULL, 0);
+    }
+    free(line);
+    free(fixed);
+    sl_span_end(span);
+
+    int rc = 0;
+    sl_status st = sl_logger_flush(lg, (int)a.flush_timeout_ms);
+    if (st != SL_OK) {
+        fprintf(stderr, "spanlog-pipe: flush: %s\n", sl_strerror(st));
+        rc = 1;
+    }
+    for (size_t i = 0; i < a.nsinks; i++) {
+        sl_sink_stats s;
+        sl_sink_get_stats(sinks[i], &s);
+        if (a.stats) {
+            fprintf(
+                stderr,
+                "{\"sink\":\"%s\",\"written\":%llu,\"dropped\":%llu,\"errors\":%llu}\n",
+                sl_sink_name(sinks[i]), (unsigned long long)s.written,
+                (unsigned long long)s.dropped, (unsigned long long)s.errors);
+        }
+        if (s.dropped > 0) {
+            rc = 1;
+        }
+    }
+    sl_logger_free(lg);
+    return rc;
 }

@@ -15,16 +15,16 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#define SL_API __attribute__((visibility("default")))
+#define SL_API                __attribute__((visibility("default")))
 #define SL__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define SL_API
 #define SL__PRINTF(fmt, args)
 #endif
 
-#define SPANLOG_VERSION_MAJOR 0
-#define SPANLOG_VERSION_MINOR 1
-#define SPANLOG_VERSION_PATCH 0
+#define SPANLOG_VERSION_MAJOR  0
+#define SPANLOG_VERSION_MINOR  1
+#define SPANLOG_VERSION_PATCH  0
 #define SPANLOG_VERSION_STRING "0.1.0"
 
 /*

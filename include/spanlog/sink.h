@@ -26,8 +26,8 @@ extern "C" {
  */
 typedef struct sl_record {
     sl_level level;
-    int64_t time_ns;            /* CLOCK_REALTIME, nanoseconds since the epoch */
-    const char *msg;            /* never NULL */
+    int64_t time_ns; /* CLOCK_REALTIME, nanoseconds since the epoch */
+    const char *msg; /* never NULL */
     size_t msg_len;
     const char *service;        /* NUL-terminated, or NULL when not set */
     const sl_span_context *ctx; /* NULL when no valid span context applies */
@@ -35,8 +35,8 @@ typedef struct sl_record {
     size_t nbound;
     const sl_field *fields; /* the call's fields */
     size_t nfields;
-    const sl_src *src;      /* NULL when unknown */
-    bool truncated;         /* the encoded line was shortened to fit the size limit */
+    const sl_src *src; /* NULL when unknown */
+    bool truncated;    /* the encoded line was shortened to fit the size limit */
 } sl_record;
 
 #define SL_SINK_VTABLE_VERSION 1

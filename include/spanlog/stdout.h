@@ -8,6 +8,16 @@
  * Buffered, records are gathered and written when the buffer would overflow,
  * on an error-or-worse record, on flush, on close and at exit.
  * Thread-safe: write may be called from any number of threads.
+ *
+ * Bounds: a non-blocking fd that is full (EAGAIN) is polled for at most
+ * 100 ms per record; if it stays full the record is dropped (counted, and
+ * reported as SL_EAGAIN) and the sink marks itself stalled: until a write
+ * succeeds again, records are tried once and dropped without waiting. A
+ * line already partly written is finished within 1 s before it is given up.
+ * Writing to a pipe whose reader is gone raises SIGPIPE as for any write(2);
+ * with SIGPIPE ignored, EPIPE is counted as an error and the record dropped.
+ * Buffered sinks still alive at exit() are flushed by an atexit hook; a
+ * forked child starts with an empty buffer (the parent writes what it held).
  */
 #ifndef SPANLOG_STDOUT_H
 #define SPANLOG_STDOUT_H
@@ -19,10 +29,11 @@ extern "C" {
 #endif
 
 typedef struct sl_fd_sink_options {
-    int fd;             /* default 1 (stdout); ignored when path is set */
-    const char *path;   /* open this file (O_WRONLY|O_CREAT|O_APPEND, 0644) instead; copied */
-    bool close_fd;      /* close fd on destroy; default false (true for path) */
-    bool buffered;      /* default false */
+    int fd; /* default 1 (stdout); ignored when path is set */
+    const char
+        *path;     /* open this file (O_WRONLY|O_CREAT|O_APPEND, 0644) instead; copied */
+    bool close_fd; /* close fd on destroy; default false (true for path) */
+    bool buffered; /* default false */
     size_t buffer_size; /* buffered mode; default 64 KiB, minimum 4 KiB */
 } sl_fd_sink_options;
 

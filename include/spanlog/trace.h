@@ -28,11 +28,11 @@ typedef struct sl_span_id {
 #define SL_TRACE_FLAG_RANDOM  0x02u
 
 /* Lengths of the text forms, without the terminating NUL. */
-#define SL_TRACE_ID_HEX_LEN    32
-#define SL_SPAN_ID_HEX_LEN     16
-#define SL_CORRELATION_ID_LEN  17 /* 8 hex + '-' + 8 hex */
-#define SL_TRACEPARENT_LEN     55 /* version 00 */
-#define SL_TRACESTATE_MAX      512
+#define SL_TRACE_ID_HEX_LEN       32
+#define SL_SPAN_ID_HEX_LEN        16
+#define SL_CORRELATION_ID_LEN     17 /* 8 hex + '-' + 8 hex */
+#define SL_TRACEPARENT_LEN        55 /* version 00 */
+#define SL_TRACESTATE_MAX         512
 #define SL_TRACESTATE_MAX_MEMBERS 32
 
 /*
@@ -95,7 +95,8 @@ SL_API sl_status sl_correlation_id(const sl_span_context *ctx, char *out);
  * remote = 1 and an empty tracestate. On failure returns SL_EPARSE (SL_EINVAL
  * for NULL) and *out is set to the empty context. No allocation.
  */
-SL_API sl_status sl_traceparent_parse(const char *header, size_t len, sl_span_context *out);
+SL_API sl_status sl_traceparent_parse(const char *header, size_t len,
+                                      sl_span_context *out);
 
 /*
  * Writes the version-00 traceparent of ctx ("00-<trace>-<span>-<flags>")
@@ -113,7 +114,8 @@ SL_API sl_status sl_traceparent_format(const sl_span_context *ctx, char *buf, si
  * valid header longer than SL_TRACESTATE_MAX is also discarded (SL_ERANGE).
  * The rest of ctx is not touched.
  */
-SL_API sl_status sl_tracestate_parse(const char *header, size_t len, sl_span_context *ctx);
+SL_API sl_status sl_tracestate_parse(const char *header, size_t len,
+                                     sl_span_context *ctx);
 
 /*
  * The per-thread current context.
@@ -125,7 +127,8 @@ SL_API sl_status sl_tracestate_parse(const char *header, size_t len, sl_span_con
  * leaves the stack unchanged. attach returns SL_EINVAL for NULL arguments,
  * SL_ERANGE past SL_CONTEXT_MAX_DEPTH, SL_ENOMEM if the thread's stack could
  * not grow. An invalid context may be attached: it hides the outer context
- * (records then carry no trace ids).
+ * (records then carry no trace ids). The new entry keeps the current
+ * baggage (baggage.h: sl_context_attach_with sets both).
  */
 #define SL_CONTEXT_MAX_DEPTH 256
 
@@ -157,7 +160,9 @@ SL_API size_t sl_context_depth(void);
  * sl_span_start() copies `name`. It returns NULL only when memory runs out.
  * A span is owned by its caller until sl_span_end(), which frees it; pass it
  * to sl_span_end() on the thread that started it. sl_span_end(NULL) is a
- * no-op.
+ * no-op. What ending twice, ending on another thread or ending a parent
+ * before its child does is defined in span.h ("misuse"); span.h also holds
+ * attributes, events, status, sampling and the span-end hooks.
  */
 typedef enum sl_span_kind {
     SL_SPAN_INTERNAL = 0,

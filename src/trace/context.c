@@ -13,6 +13,10 @@
  * cached in tl_current: one thread-local load, NULL when the stack is empty
  * or its top is invalid. Attach and detach keep it up to date.
  *
+ * Each entry also holds a reference to the baggage current with it: baggage
+ * belongs to the context, so it follows attach, detach and hand-off. An
+ * attach of a span context keeps the baggage of the entry below.
+ *
  * Tokens are (thread serial << 32 | per-thread push counter): unique per
  * thread and push, so a token from another thread, an out-of-order detach
  * or a second detach of the same token never matches the top.
@@ -28,6 +32,7 @@
 typedef struct entry {
     sl_span_context ctx;
     uint64_t token;
+    sl_baggage *baggage; /* a reference held by the entry; NULL: none */
 } entry;
 
 typedef struct ctx_stack {
@@ -38,8 +43,9 @@ typedef struct ctx_stack {
     uint32_t counter; /* pushes so far (wraps, skipping 0) */
 } ctx_stack;
 
-static _Thread_local ctx_stack *tl_stack;
-static _Thread_local const sl_span_context *tl_current;
+static SL__TLS ctx_stack *tl_stack;
+static SL__TLS const sl_span_context *tl_current;
+static SL__TLS const sl_baggage *tl_baggage;
 
 static atomic_uint_fast64_t next_serial = 1;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -55,6 +61,10 @@ static void stack_destroy(void *p)
     if (tl_stack == s) {
         tl_stack = NULL;
         tl_current = NULL;
+        tl_baggage = NULL;
+    }
+    for (uint32_t i = 0; i < s->depth; i++) {
+        sl_baggage_free(s->items[i].baggage);
     }
     sl__free(s->items);
     sl__free(s);
@@ -89,18 +99,25 @@ static void refresh_current(const ctx_stack *s)
 {
     if (s->depth == 0) {
         tl_current = NULL;
+        tl_baggage = NULL;
         return;
     }
-    const sl_span_context *top = &s->items[s->depth - 1].ctx;
-    tl_current = sl_span_context_is_valid(top) ? top : NULL;
+    const entry *top = &s->items[s->depth - 1];
+    tl_current = sl__ctx_valid(&top->ctx) ? &top->ctx : NULL;
+    tl_baggage = top->baggage;
 }
 
-sl_status sl_context_attach(const sl_span_context *ctx, sl_context_token *token)
+/*
+ * Pushes ctx (NULL: the current top's context, or an empty one) with a new
+ * reference to bag (inherit: the current top's baggage instead).
+ */
+static sl_status push(const sl_span_context *ctx, const sl_baggage *bag, int inherit,
+                      sl_context_token *token)
 {
     if (token != NULL) {
         token->id = 0; /* a failed attach hands out a token no detach accepts */
     }
-    if (ctx == NULL || token == NULL) {
+    if (token == NULL) {
         return SL_EINVAL;
     }
     ctx_stack *s = stack_get();
@@ -123,15 +140,86 @@ sl_status sl_context_attach(const sl_span_context *ctx, sl_context_token *token)
         s->cap = cap;
         refresh_current(s); /* the old top may have moved */
     }
+    const entry *below = s->depth ? &s->items[s->depth - 1] : NULL;
+    if (inherit) {
+        bag = below ? below->baggage : NULL;
+    }
     if (++s->counter == 0) {
         s->counter = 1;
     }
-    entry *e = &s->items[s->depth++];
-    sl__span_context_copy(&e->ctx, ctx);
+    entry *e = &s->items[s->depth];
+    if (ctx != NULL) {
+        sl__span_context_copy(&e->ctx, ctx);
+    } else if (below != NULL) {
+        sl__span_context_copy(&e->ctx, &below->ctx);
+    } else {
+        memset(&e->ctx, 0, offsetof(sl_span_context, tracestate) + 1);
+    }
+    e->baggage = sl_baggage_ref(bag);
     e->token = (s->serial << 32) | s->counter;
+    s->depth++;
     token->id = e->token;
-    tl_current = sl_span_context_is_valid(&e->ctx) ? &e->ctx : NULL;
+    tl_current = sl__ctx_valid(&e->ctx) ? &e->ctx : NULL;
+    tl_baggage = e->baggage;
     return SL_OK;
+}
+
+sl_status sl_context_attach(const sl_span_context *ctx, sl_context_token *token)
+{
+    if (ctx == NULL) {
+        if (token != NULL) {
+            token->id = 0;
+        }
+        return SL_EINVAL;
+    }
+    return push(ctx, NULL, 1, token);
+}
+
+sl_status sl_context_attach_with(const sl_span_context *ctx, const sl_baggage *b,
+                                 sl_context_token *token)
+{
+    if (ctx == NULL) {
+        if (token != NULL) {
+            token->id = 0;
+        }
+        return SL_EINVAL;
+    }
+    return push(ctx, b, 0, token);
+}
+
+sl_status sl_baggage_attach(const sl_baggage *b, sl_context_token *token)
+{
+    return push(NULL, b, 0, token);
+}
+
+static void pop(ctx_stack *s)
+{
+    entry *e = &s->items[--s->depth];
+    sl_baggage *bag = e->baggage;
+    e->baggage = NULL;
+    refresh_current(s);
+    /* Freed after the caches are updated: a last reference going away must
+     * never leave tl_baggage pointing at freed memory. */
+    sl_baggage_free(bag);
+}
+
+int sl__context_pop_to(uint64_t token)
+{
+    ctx_stack *s = tl_stack;
+    if (s == NULL || token == 0) {
+        return 0;
+    }
+    for (uint32_t i = s->depth; i-- > 0;) {
+        if (s->items[i].token == token) {
+            int popped = 0;
+            while (s->depth > i) {
+                pop(s);
+                popped++;
+            }
+            return popped;
+        }
+    }
+    return 0;
 }
 
 sl_status sl_context_detach(sl_context_token token)
@@ -141,8 +229,7 @@ sl_status sl_context_detach(sl_context_token token)
         s->items[s->depth - 1].token != token.id) {
         return SL_ESTATE;
     }
-    s->depth--;
-    refresh_current(s);
+    pop(s);
     return SL_OK;
 }
 
@@ -160,4 +247,14 @@ size_t sl_context_depth(void)
 {
     const ctx_stack *s = tl_stack;
     return s ? s->depth : 0;
+}
+
+const sl_baggage *sl_baggage_current(void)
+{
+    return tl_baggage;
+}
+
+const sl_baggage *sl__baggage_current(void)
+{
+    return tl_baggage;
 }

@@ -51,7 +51,7 @@ typedef struct rng {
     uint64_t generation; /* fork generation the seed belongs to; 0: unseeded */
 } rng;
 
-static _Thread_local rng tl_rng;
+static SL__TLS rng tl_rng;
 
 /* Starts at 1 so that a zeroed thread-local state always reads as stale. */
 static atomic_uint_fast64_t fork_generation = 1;
@@ -157,6 +157,13 @@ static void seed(rng *r, uint64_t generation)
     r->generation = generation;
 }
 
+__attribute__((noinline, cold)) static void reseed(rng *r)
+{
+    pthread_once(&atfork_once, register_atfork);
+    /* Re-read: the handler may have been registered after a fork. */
+    seed(r, atomic_load_explicit(&fork_generation, memory_order_relaxed));
+}
+
 static inline uint64_t rotl(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));
@@ -166,10 +173,8 @@ uint64_t sl__rand64(void)
 {
     rng *r = &tl_rng;
     uint64_t generation = atomic_load_explicit(&fork_generation, memory_order_relaxed);
-    if (r->generation != generation) {
-        pthread_once(&atfork_once, register_atfork);
-        /* Re-read: the handler may have been registered after a fork. */
-        seed(r, atomic_load_explicit(&fork_generation, memory_order_relaxed));
+    if (__builtin_expect(r->generation != generation, 0)) {
+        reseed(r);
     }
     /* xoshiro256** (Blackman and Vigna). */
     uint64_t *s = r->s;
@@ -184,12 +189,10 @@ uint64_t sl__rand64(void)
     return result;
 }
 
-static void put64(uint8_t *out, uint64_t v)
+static inline void put64(uint8_t *out, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
+    /* Byte order does not matter for random bits; one store does. */
+    memcpy(out, &v, 8);
 }
 
 sl_trace_id sl_trace_id_random(void)

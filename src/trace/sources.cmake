@@ -5,4 +5,8 @@ list(APPEND SL_SOURCES
   src/trace/tracestate.c
   src/trace/context.c
   src/trace/span.c
-  src/trace/alloc_fallback.c)
+  src/trace/sampler.c
+  src/trace/processor.c
+  src/trace/span_record.c
+  src/trace/baggage.c
+  src/trace/propagation.c)

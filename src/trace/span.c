@@ -1,37 +1,82 @@
 /*
- * span.c - spans: a span context with a name and a kind that becomes the
- * calling thread's current context on start and stops being it on end.
+ * span.c - the span lifecycle: start (sampling, ids, attach), recording
+ * (attributes, events, status) and end (detach, report).
  *
- * Start and end sit on hot paths (a span per request, per downstream call),
- * so span objects are recycled through a small per-thread free list instead
- * of a malloc/free pair each; the list is freed at thread exit.
+ * Start and end sit on hot paths (a span per request, per downstream
+ * call), so span objects are recycled through a per-thread FIFO instead of
+ * a malloc/free pair each. The FIFO doubles as a quarantine: an ended span
+ * is only reused after SL_SPAN_QUARANTINE newer ones, so a second
+ * sl_span_end() on it still finds it marked ended (span.h, "misuse").
+ *
+ * An unsampled span is only a context: no clock read, no name copy, no
+ * arena. A sampled span copies its strings into a small arena: an inline
+ * block first, then heap blocks that are freed when the span is recycled.
+ * Strings never move once copied, so the sl_field views handed to
+ * processors point straight into it.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 
 #include "trace/trace_internal.h"
 
-#define NAME_INLINE   48
-#define FREE_LIST_MAX 32
+#define ARENA_INLINE 256
+#define CACHE_MAX    (2 * SL_SPAN_QUARANTINE)
+
+enum { STATE_LIVE = 1, STATE_ENDED = 2 };
+
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t cap, used;
+    /* data follows */
+} arena_block;
 
 struct sl_span {
     sl_span_context ctx;
-    sl_context_token token;
+    uint64_t token;    /* the context entry pushed at start; 0: none */
+    const void *owner; /* identifies the starting thread (a TLS address) */
+    atomic_int state;
+    int recording;
     sl_span_kind kind;
-    char *name; /* name_inline or a heap copy */
-    char name_inline[NAME_INLINE];
+    sl_span_id parent_span_id;
+    int parent_remote;
+    int64_t start_ns;
+    sl_span_status_code status;
+    const char *status_message;
+    const char *name;
+    /* attributes and events: allocated on first use, kept across reuse */
+    sl_field *attrs;
+    uint32_t nattrs, dropped_attrs;
+    sl_span_event_data *events;
+    uint32_t nevents, dropped_events;
+    /* arena */
+    arena_block *blocks;
+    size_t inline_used;
+    _Alignas(max_align_t) char inline_buf[ARENA_INLINE];
     struct sl_span *next_free;
 };
 
+/* ---- per-thread recycling ---------------------------------------------- */
+
 typedef struct span_cache {
-    sl_span *head;
+    sl_span *head, *tail;
     unsigned count;
+    int registered;
 } span_cache;
 
-static _Thread_local span_cache tl_cache;
-static _Thread_local int tl_cache_registered;
+static SL__TLS span_cache tl_cache;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t cache_key;
 static int key_ok;
+static atomic_uint_fast64_t double_ends;
+
+static void span_destroy(sl_span *s)
+{
+    sl__free(s->attrs);
+    sl__free(s->events);
+    sl__free(s);
+}
 
 static void cache_destroy(void *p)
 {
@@ -39,10 +84,11 @@ static void cache_destroy(void *p)
     while (c->head != NULL) {
         sl_span *s = c->head;
         c->head = s->next_free;
-        sl__free(s);
+        span_destroy(s);
     }
+    c->tail = NULL;
     c->count = 0;
-    tl_cache_registered = 0;
+    c->registered = 0;
 }
 
 static void make_key(void)
@@ -53,57 +99,102 @@ static void make_key(void)
 static sl_span *span_alloc(void)
 {
     span_cache *c = &tl_cache;
-    sl_span *s = c->head;
-    if (s != NULL) {
+    if (c->count > SL_SPAN_QUARANTINE) {
+        sl_span *s = c->head;
         c->head = s->next_free;
+        if (c->head == NULL) {
+            c->tail = NULL;
+        }
         c->count--;
         return s;
     }
-    return sl__malloc(sizeof(sl_span));
+    sl_span *s = sl__malloc(sizeof *s);
+    if (s != NULL) {
+        s->attrs = NULL;
+        s->events = NULL;
+    }
+    return s;
 }
 
+static void arena_reset(sl_span *s)
+{
+    while (s->blocks != NULL) {
+        arena_block *b = s->blocks;
+        s->blocks = b->next;
+        sl__free(b);
+    }
+    s->inline_used = 0;
+}
+
+/* Puts an ended span at the tail of the calling thread's FIFO. */
 static void span_release(sl_span *s)
 {
-    if (s->name != s->name_inline) {
-        sl__free(s->name);
-    }
+    arena_reset(s);
     span_cache *c = &tl_cache;
-    if (c->count >= FREE_LIST_MAX) {
-        sl__free(s);
-        return;
-    }
-    if (!tl_cache_registered) {
-        /* Only keep spans when they will be freed at thread exit. */
+    if (!c->registered) {
+        /* Keep spans only when they will be freed at thread exit. */
         pthread_once(&key_once, make_key);
         if (!key_ok || pthread_setspecific(cache_key, c) != 0) {
-            sl__free(s);
+            span_destroy(s);
             return;
         }
-        tl_cache_registered = 1;
+        c->registered = 1;
     }
-    s->next_free = c->head;
-    c->head = s;
+    s->next_free = NULL;
+    if (c->tail != NULL) {
+        c->tail->next_free = s;
+    } else {
+        c->head = s;
+    }
+    c->tail = s;
     c->count++;
+    if (c->count > CACHE_MAX) {
+        sl_span *old = c->head;
+        c->head = old->next_free;
+        c->count--;
+        span_destroy(old);
+    }
 }
 
-static int set_name(sl_span *s, const char *name)
+/* ---- arena ------------------------------------------------------------- */
+
+static void *arena_alloc(sl_span *s, size_t n)
 {
-    if (name == NULL) {
-        name = "";
+    n = (n + 15) & ~(size_t)15;
+    if (ARENA_INLINE - s->inline_used >= n) {
+        void *p = s->inline_buf + s->inline_used;
+        s->inline_used += n;
+        return p;
     }
-    size_t n = strlen(name);
-    if (n < NAME_INLINE) {
-        memcpy(s->name_inline, name, n + 1);
-        s->name = s->name_inline;
-        return 0;
+    arena_block *b = s->blocks;
+    if (b == NULL || b->cap - b->used < n) {
+        size_t cap = n > 1024 ? n : 1024;
+        b = sl__malloc(sizeof(arena_block) + 16 + cap);
+        if (b == NULL) {
+            return NULL;
+        }
+        b->cap = cap;
+        b->used = 0;
+        b->next = s->blocks;
+        s->blocks = b;
     }
-    s->name = sl__malloc(n + 1);
-    if (s->name == NULL) {
-        return -1;
-    }
-    memcpy(s->name, name, n + 1);
-    return 0;
+    char *data = (char *)b + ((sizeof(arena_block) + 15) & ~(size_t)15);
+    void *p = data + b->used;
+    b->used += n;
+    return p;
 }
+
+static const char *arena_strndup(sl_span *s, const char *str, size_t n)
+{
+    char *p = arena_alloc(s, n + 1);
+    if (p != NULL) {
+        memcpy(p, str, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* ---- start ------------------------------------------------------------- */
 
 sl_span *sl_span_start_with_parent(const char *name, sl_span_kind kind,
                                    const sl_span_context *parent)
@@ -112,29 +203,56 @@ sl_span *sl_span_start_with_parent(const char *name, sl_span_kind kind,
     if (s == NULL) {
         return NULL;
     }
-    if (set_name(s, name) != 0) {
-        s->name = s->name_inline;
-        span_release(s);
-        return NULL;
-    }
-    s->kind = kind;
-    if (sl_span_context_is_valid(parent)) {
-        /* A child: same trace, its parent's flags and tracestate. */
+    uint8_t base_flags;
+    if (sl__ctx_valid(parent)) {
+        /* A child: same trace, its parent's flags (random included) and
+         * tracestate. */
         sl__span_context_copy(&s->ctx, parent);
+        s->parent_span_id = parent->span_id;
+        s->parent_remote = parent->remote != 0;
+        base_flags = parent->flags;
     } else {
         /* A root: our ids are random, so say so (Trace Context level 2). */
         s->ctx.trace_id = sl_trace_id_random();
-        s->ctx.flags = SL_TRACE_FLAG_SAMPLED | SL_TRACE_FLAG_RANDOM;
         s->ctx.tracestate_len = 0;
         s->ctx.tracestate[0] = '\0';
+        memset(&s->parent_span_id, 0, sizeof s->parent_span_id);
+        s->parent_remote = 0;
+        base_flags = SL_TRACE_FLAG_RANDOM;
+        parent = NULL;
     }
+    int sampled = sl__sampler_decide(parent, s->ctx.trace_id);
+    s->ctx.flags = (uint8_t)((base_flags & ~SL_TRACE_FLAG_SAMPLED) |
+                             (sampled ? SL_TRACE_FLAG_SAMPLED : 0));
     s->ctx.span_id = sl_span_id_random();
     s->ctx.remote = 0;
-    if (sl_context_attach(&s->ctx, &s->token) != SL_OK) {
-        /* Stack full or out of memory: the span still has ids and can be
-         * ended; it just does not become current (token 0 detaches nothing). */
-        s->token.id = 0;
+    s->kind = kind;
+    s->owner = &tl_cache;
+    s->recording = sampled;
+    s->blocks = NULL;
+    s->inline_used = 0;
+    s->nattrs = s->dropped_attrs = 0;
+    s->nevents = s->dropped_events = 0;
+    s->status = SL_SPAN_STATUS_UNSET;
+    s->status_message = "";
+    s->name = "";
+    if (sampled) {
+        s->start_ns = sl__now_ns();
+        const char *n = arena_strndup(s, name ? name : "", name ? strlen(name) : 0);
+        if (n == NULL) {
+            arena_reset(s);
+            span_release(s);
+            return NULL;
+        }
+        s->name = n;
+    } else {
+        s->start_ns = 0;
     }
+    atomic_store_explicit(&s->state, STATE_LIVE, memory_order_relaxed);
+    sl_context_token tok;
+    /* Stack full or out of memory: the span still has ids and can be ended;
+     * it just does not become current. */
+    s->token = sl_context_attach(&s->ctx, &tok) == SL_OK ? tok.id : 0;
     return s;
 }
 
@@ -143,18 +261,247 @@ sl_span *sl_span_start(const char *name, sl_span_kind kind)
     return sl_span_start_with_parent(name, kind, sl_context_current());
 }
 
+const sl_span_context *sl_span_get_context(const sl_span *span)
+{
+    return span ? &span->ctx : NULL;
+}
+
+/* ---- recording ----------------------------------------------------------- */
+
+static int live_recording(const sl_span *s)
+{
+    return s != NULL && s->recording &&
+           atomic_load_explicit(&s->state, memory_order_relaxed) == STATE_LIVE;
+}
+
+int sl_span_is_recording(const sl_span *span)
+{
+    return live_recording(span);
+}
+
+static int attr_type_ok(sl_field_type t)
+{
+    return t == SL_FIELD_STR || t == SL_FIELD_INT || t == SL_FIELD_UINT ||
+           t == SL_FIELD_DOUBLE || t == SL_FIELD_BOOL;
+}
+
+/* Copies f into *dst, strings into the arena. */
+static sl_status copy_field(sl_span *s, sl_field *dst, const sl_field *f, const char *key)
+{
+    *dst = *f;
+    dst->key = key;
+    if (f->type == SL_FIELD_STR) {
+        const char *v = f->v.s ? f->v.s : "";
+        size_t n = f->v.s ? (f->len == SL_NPOS ? strlen(v) : f->len) : 0;
+        const char *c = arena_strndup(s, v, n);
+        if (c == NULL) {
+            return SL_ENOMEM;
+        }
+        dst->v.s = c;
+        dst->len = n;
+    }
+    return SL_OK;
+}
+
+sl_status sl_span_set_attributes(sl_span *span, const sl_field *attrs, size_t n)
+{
+    if (!live_recording(span)) {
+        return SL_OK;
+    }
+    if (attrs == NULL && n > 0) {
+        return SL_EINVAL;
+    }
+    sl_status st = SL_OK;
+    for (size_t i = 0; i < n; i++) {
+        const sl_field *f = &attrs[i];
+        if (f->key == NULL || f->key[0] == '\0' || !attr_type_ok(f->type)) {
+            st = SL_EINVAL;
+            continue;
+        }
+        sl_field *slot = NULL;
+        for (uint32_t k = 0; k < span->nattrs; k++) {
+            if (strcmp(span->attrs[k].key, f->key) == 0) {
+                slot = &span->attrs[k];
+                break;
+            }
+        }
+        if (slot != NULL) {
+            sl_status r = copy_field(span, slot, f, slot->key);
+            if (r != SL_OK) {
+                st = r;
+            }
+            continue;
+        }
+        if (span->nattrs == SL_SPAN_MAX_ATTRIBUTES) {
+            span->dropped_attrs++;
+            if (st == SL_OK) {
+                st = SL_ERANGE;
+            }
+            continue;
+        }
+        if (span->attrs == NULL) {
+            span->attrs = sl__malloc(SL_SPAN_MAX_ATTRIBUTES * sizeof(sl_field));
+            if (span->attrs == NULL) {
+                return SL_ENOMEM;
+            }
+        }
+        const char *key = arena_strndup(span, f->key, strlen(f->key));
+        sl_field tmp;
+        if (key == NULL || copy_field(span, &tmp, f, key) != SL_OK) {
+            st = SL_ENOMEM;
+            continue;
+        }
+        span->attrs[span->nattrs++] = tmp;
+    }
+    return st;
+}
+
+sl_status sl_span_add_event(sl_span *span, const char *name, const sl_field *attrs,
+                            size_t n)
+{
+    if (!live_recording(span)) {
+        return SL_OK;
+    }
+    if (attrs == NULL && n > 0) {
+        return SL_EINVAL;
+    }
+    if (span->nevents == SL_SPAN_MAX_EVENTS) {
+        span->dropped_events++;
+        return SL_ERANGE;
+    }
+    if (span->events == NULL) {
+        span->events = sl__malloc(SL_SPAN_MAX_EVENTS * sizeof(sl_span_event_data));
+        if (span->events == NULL) {
+            return SL_ENOMEM;
+        }
+    }
+    sl_span_event_data ev;
+    memset(&ev, 0, sizeof ev);
+    ev.time_ns = sl__now_ns();
+    ev.name = arena_strndup(span, name ? name : "", name ? strlen(name) : 0);
+    size_t keep = n < SL_SPAN_MAX_EVENT_ATTRIBUTES ? n : SL_SPAN_MAX_EVENT_ATTRIBUTES;
+    sl_field *fa = keep ? arena_alloc(span, keep * sizeof(sl_field)) : NULL;
+    if (ev.name == NULL || (keep && fa == NULL)) {
+        return SL_ENOMEM;
+    }
+    size_t used = 0;
+    sl_status st = SL_OK;
+    for (size_t i = 0; i < n; i++) {
+        const sl_field *f = &attrs[i];
+        if (f->key == NULL || f->key[0] == '\0' || !attr_type_ok(f->type)) {
+            st = SL_EINVAL;
+            continue;
+        }
+        if (used == keep) {
+            ev.dropped_attributes++;
+            continue;
+        }
+        const char *key = arena_strndup(span, f->key, strlen(f->key));
+        if (key == NULL || copy_field(span, &fa[used], f, key) != SL_OK) {
+            return SL_ENOMEM;
+        }
+        used++;
+    }
+    ev.attributes = fa;
+    ev.attribute_count = used;
+    span->events[span->nevents++] = ev;
+    return st;
+}
+
+sl_status sl_span_set_status(sl_span *span, sl_span_status_code code, const char *message)
+{
+    if (code != SL_SPAN_STATUS_UNSET && code != SL_SPAN_STATUS_OK &&
+        code != SL_SPAN_STATUS_ERROR) {
+        return SL_EINVAL;
+    }
+    if (!live_recording(span) || span->status == SL_SPAN_STATUS_OK ||
+        code == SL_SPAN_STATUS_UNSET) {
+        return SL_OK;
+    }
+    span->status = code;
+    span->status_message = "";
+    if (code == SL_SPAN_STATUS_ERROR && message != NULL) {
+        const char *m = arena_strndup(span, message, strlen(message));
+        if (m == NULL) {
+            return SL_ENOMEM;
+        }
+        span->status_message = m;
+    }
+    return SL_OK;
+}
+
+sl_status sl_span_record_error(sl_span *span, const char *type, const char *message)
+{
+    sl_field f[2];
+    size_t n = 0;
+    if (type != NULL) {
+        f[n++] = SL_STR("exception.type", type);
+    }
+    f[n++] = SL_STR("exception.message", message ? message : "");
+    return sl_span_add_event(span, "exception", f, n);
+}
+
+sl_status sl_span_record_errno(sl_span *span, int err)
+{
+    if (!live_recording(span)) {
+        return SL_OK;
+    }
+    char type[32];
+    const char *name = strerrorname_np(err);
+    if (name == NULL) {
+        snprintf(type, sizeof type, "errno %d", err);
+        name = type;
+    }
+    char msg[256];
+    const char *text = strerror_r(err, msg, sizeof msg); /* GNU variant */
+    sl_field f[3] = {SL_STR("exception.type", name), SL_STR("exception.message", text),
+                     SL_INT("errno", err)};
+    return sl_span_add_event(span, "exception", f, 3);
+}
+
+/* ---- end ------------------------------------------------------------------ */
+
 void sl_span_end(sl_span *span)
 {
     if (span == NULL) {
         return;
     }
-    if (span->token.id != 0) {
-        (void)sl_context_detach(span->token);
+    int expected = STATE_LIVE;
+    if (!atomic_compare_exchange_strong_explicit(&span->state, &expected, STATE_ENDED,
+                                                 memory_order_acq_rel,
+                                                 memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&double_ends, 1, memory_order_relaxed);
+        return;
+    }
+    int other_thread = span->owner != (const void *)&tl_cache;
+    if (!other_thread && span->token != 0) {
+        /* Pops this span and anything still attached above it. */
+        (void)sl__context_pop_to(span->token);
+    }
+    if (span->recording) {
+        sl_span_data d;
+        d.name = span->name;
+        d.kind = span->kind;
+        d.context = &span->ctx;
+        d.parent_span_id = span->parent_span_id;
+        d.parent_remote = span->parent_remote;
+        d.start_ns = span->start_ns;
+        d.end_ns = sl__now_ns();
+        d.status = span->status;
+        d.status_message = span->status_message;
+        d.attributes = span->attrs;
+        d.attribute_count = span->nattrs;
+        d.dropped_attributes = span->dropped_attrs;
+        d.events = span->events;
+        d.event_count = span->nevents;
+        d.dropped_events = span->dropped_events;
+        d.ended_on_other_thread = other_thread;
+        sl__span_report(&d);
     }
     span_release(span);
 }
 
-const sl_span_context *sl_span_get_context(const sl_span *span)
+uint64_t sl_span_double_end_count(void)
 {
-    return span ? &span->ctx : NULL;
+    return atomic_load_explicit(&double_ends, memory_order_relaxed);
 }

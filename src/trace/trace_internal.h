@@ -9,6 +9,20 @@
 #include <string.h>
 
 #include "internal.h"
+#include "spanlog/baggage.h"
+#include "spanlog/span.h"
+
+/*
+ * Thread-locals on hot paths use the initial-exec TLS model: the objects are
+ * built position-independent, and the default (global-dynamic) model turns
+ * every access into a __tls_get_addr call. Our few words of TLS fit the
+ * static TLS reserve, also when libspanlog is dlopen'ed.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define SL__TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define SL__TLS _Thread_local
+#endif
 
 /*
  * Lowercase-hex decoding table: '0'-'9' and 'a'-'f' map to 0-15, every other
@@ -58,17 +72,50 @@ static inline void sl__span_context_copy(sl_span_context *dst, const sl_span_con
     dst->tracestate_len = (uint16_t)n;
 }
 
-/* 1 when all n bytes are zero. */
+/* 1 when all n bytes are zero (n is 8 or 16 on every hot path). */
 static inline int sl__all_zero(const uint8_t *b, size_t n)
 {
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++) {
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++) {
         acc |= b[i];
     }
     return acc == 0;
 }
 
+/* sl_span_context_is_valid(), inlined for the span and context paths. */
+static inline int sl__ctx_valid(const sl_span_context *c)
+{
+    return c != NULL && !sl__all_zero(c->trace_id.bytes, 16) &&
+           !sl__all_zero(c->span_id.bytes, 8);
+}
+
 /* A fresh 64-bit random value from the calling thread's generator. */
 uint64_t sl__rand64(void);
+
+/*
+ * Pops the context entry with this token and every entry above it from the
+ * calling thread's stack. Returns how many were popped (0: not found).
+ */
+int sl__context_pop_to(uint64_t token);
+
+/* The process-wide sampler's decision for a new span (sampler.c). */
+int sl__sampler_decide(const sl_span_context *parent, sl_trace_id trace_id);
+
+/* Hands an ended sampled span to the processors and the end hook. */
+void sl__span_report(const sl_span_data *d);
+
+/* Set by sl_span_set_end_logger (span_record.c); NULL: no end record. */
+typedef void (*sl__span_end_hook_fn)(const sl_span_data *d);
+extern _Atomic(sl__span_end_hook_fn) sl__span_end_hook;
+
+/* Formats the first `count` entries of b (may write nothing when cap is 0);
+ * returns the full length, which may exceed cap. No NUL is written. */
+size_t sl__baggage_format_n(const sl_baggage *b, size_t count, char *buf, size_t cap);
 
 #endif /* SPANLOG_TRACE_INTERNAL_H */

@@ -85,7 +85,7 @@ sl_status sl_traceparent_parse(const char *header, size_t len, sl_span_context *
 
 sl_status sl_traceparent_format(const sl_span_context *ctx, char *buf, size_t cap)
 {
-    if (buf == NULL || !sl_span_context_is_valid(ctx)) {
+    if (buf == NULL || !sl__ctx_valid(ctx)) {
         if (buf != NULL && cap > 0) {
             buf[0] = '\0';
         }

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -665,6 +667,16 @@ static void test_buffered_at_exit(void **state)
     unlink(path);
 }
 
+static void count_child_line(json_t *obj, void *user)
+{
+    int *seen_kids = user;
+    if (jint(obj, "p") == 1) {
+        int i = jint(obj, "i");
+        assert_true(i >= 0 && i < 20);
+        seen_kids[i]++;
+    }
+}
+
 static void check_fork_line(json_t *obj, void *user)
 {
     int *next = user;
@@ -714,6 +726,142 @@ static void test_buffered_fork(void **state)
     unlink(path);
 }
 
+/*
+ * fork while other threads are writing (and may hold the sink's lock): the
+ * child must be able to log at once. A deadlocked child is killed at the
+ * deadline and fails the test.
+ */
+typedef struct busy_arg {
+    sl_sink *sink;
+    atomic_int *stop;
+} busy_arg;
+
+static void *busy_writer(void *p)
+{
+    busy_arg *a = p;
+    for (int i = 0; !atomic_load(a->stop); i++) {
+        put(a->sink, SL_LEVEL_INFO, 0, 1, i, 40);
+    }
+    return NULL;
+}
+
+static void fork_under_load(bool buffered)
+{
+    char path[256];
+    temp_path(path, sizeof path, "forkload");
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.path = path;
+    o.buffered = buffered;
+    sl_sink *sink;
+    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    busy_arg a = {sink, &stop};
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++) {
+        pthread_create(&th[t], NULL, busy_writer, &a);
+    }
+    for (int k = 0; k < 20; k++) {
+        pid_t kid = fork();
+        assert_true(kid >= 0);
+        if (kid == 0) {
+            put(sink, SL_LEVEL_ERROR, 1, 0, k, 10); /* error level: flushed at once */
+            sl_sink_stats st = stats(sink);
+            _exit(st.dropped == 0 ? 0 : 1);
+        }
+        int status = 0;
+        int64_t deadline = sl__monotonic_ns() + 10 * 1000000000LL;
+        pid_t r;
+        while ((r = waitpid(kid, &status, WNOHANG)) == 0 &&
+               sl__monotonic_ns() < deadline) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        if (r == 0) {
+            kill(kid, SIGKILL);
+            waitpid(kid, &status, 0);
+            fail_msg("forked child %d did not finish: deadlock", k);
+        }
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    atomic_store(&stop, 1);
+    for (int t = 0; t < 2; t++) {
+        pthread_join(th[t], NULL);
+    }
+    assert_int_equal(sl_sink_flush(sink, 100), SL_OK);
+    sl_sink_stats st = stats(sink);
+    assert_int_equal(st.dropped, 0);
+    sl_sink_free(sink, 100);
+
+    /* every line whole; each child's line exactly once */
+    size_t len;
+    char *data = slurp(path, &len);
+    int kids_seen[20] = {0};
+    size_t lines = for_each_line(data, len, count_child_line, kids_seen);
+    for (int k = 0; k < 20; k++) {
+        assert_int_equal(kids_seen[k], 1);
+    }
+    assert_int_equal(lines, st.written + 20);
+    free(data);
+    unlink(path);
+}
+
+static void test_fork_under_load(void **state)
+{
+    (void)state;
+    fork_under_load(false);
+    fork_under_load(true);
+}
+
+/* ---- allocation failures ------------------------------------------------------------
+ */
+
+static long fail_at = -1, n_calls;
+
+static void *failing_malloc(size_t n)
+{
+    return fail_at >= 0 && n_calls++ == fail_at ? NULL : malloc(n);
+}
+
+static void *failing_realloc(void *p, size_t n)
+{
+    return fail_at >= 0 && n_calls++ == fail_at ? NULL : realloc(p, n);
+}
+
+/* Each allocation of sl_fd_sink_new fails in turn: SL_ENOMEM, nothing leaked
+ * (the ASan build checks), and the caller's fd left open. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    const sl_allocator failing = {failing_malloc, failing_realloc, free};
+    assert_int_equal(sl_set_allocator(&failing), SL_OK);
+    int fd = dup(2);
+    sl_fd_sink_options o;
+    sl_fd_sink_options_init(&o);
+    o.fd = fd;
+    o.buffered = true;
+    int failures = 0;
+    for (long k = 0;; k++) {
+        fail_at = k;
+        n_calls = 0;
+        sl_sink *sink = NULL;
+        sl_status st = sl_fd_sink_new(&o, &sink);
+        if (st == SL_OK) {
+            fail_at = -1;
+            sl_sink_free(sink, 0);
+            break;
+        }
+        assert_int_equal(st, SL_ENOMEM);
+        assert_null(sink);
+        assert_true(fcntl(fd, F_GETFD) >= 0);
+        failures++;
+    }
+    assert_true(failures >= 3); /* state, buffer, wrapper */
+    assert_int_equal(sl_set_allocator(NULL), SL_OK);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,6 +874,8 @@ int main(void)
         cmocka_unit_test(test_buffered_rules),
         cmocka_unit_test(test_buffered_at_exit),
         cmocka_unit_test(test_buffered_fork),
+        cmocka_unit_test(test_fork_under_load),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,14 @@ static void test_escape_table(void **state)
 {
     (void)state;
     check_string("plain", 5, "plain", "plain", 5);
+    /* NULL is written as an empty string, whatever length comes with it */
+    char out[8];
+    sl__jw w;
+    sl__jw_init(&w, out, sizeof out);
+    sl__jw_string(&w, NULL, 5);
+    assert_int_equal(w.len, 2);
+    assert_memory_equal(out, "\"\"", 2);
+    assert_int_equal(sl__json_escaped_len(NULL, 5), 0);
     check_string("", 0, "", "", 0);
     check_string("a\"b", 3, "a\\\"b", "a\"b", 3);
     check_string("\\", 1, "\\\\", "\\", 1);
@@ -501,6 +509,62 @@ static void test_double_random(void **state)
     }
 }
 
+/* printf's own answer: the first of %.15g, %.16g, %.17g that reads back. */
+static void reference_double(double v, char *out, size_t cap)
+{
+    for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+        snprintf(out, cap, "%.*g", prec, v);
+        if (strtod(out, NULL) == v) {
+            break;
+        }
+    }
+    if (strpbrk(out, ".e") == NULL) {
+        strcat(out, ".0");
+    }
+}
+
+/*
+ * The writer rounds one 17-digit printf result itself; it must give exactly
+ * what printf gives for each precision, including when the dropped digits
+ * are a tie ("5", "50"), which a random double hits about one time in ten.
+ */
+static void test_double_matches_printf(void **state)
+{
+    (void)state;
+    int ties = 0;
+    for (int i = 0; i < 300000; i++) {
+        double v;
+        if (i % 3 == 0) {
+            uint64_t bits = rnd();
+            memcpy(&v, &bits, sizeof v);
+        } else {
+            /* ordinary magnitudes, where fixed and exponent forms meet */
+            v = (double)(int64_t)rnd() / (double)(1ull << (rnd() % 63)) *
+                pow(10.0, (double)((int)(rnd() % 40) - 20));
+        }
+        if (!isfinite(v)) {
+            continue;
+        }
+        char got[64], want[400], e17[64];
+        write_json_value(wr_double, &v, got, sizeof got);
+        reference_double(v, want, sizeof want);
+        if (strcmp(got, want) != 0) {
+            /* the exact decimal path may print fixed where %g picks an
+             * exponent; the text must still be the same number of digits */
+            if (!(fabs(v) < 1e9 && strtod(got, NULL) == v &&
+                  sig_digits(got) == sig_digits(want))) {
+                fail_msg("%a: got %s, printf %s", v, got, want);
+            }
+        }
+        snprintf(e17, sizeof e17, "%.16e", v);
+        const char *dig = e17 + (v < 0 ? 3 : 2); /* after "d." */
+        if (dig[15] == '5' || (dig[14] == '5' && dig[15] == '0')) {
+            ties++;
+        }
+    }
+    assert_true(ties > 1000); /* the tie branch was exercised */
+}
+
 static void test_integers(void **state)
 {
     (void)state;
@@ -648,11 +712,17 @@ static void test_growable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape_table),   cmocka_unit_test(test_utf8_table),
-        cmocka_unit_test(test_utf8_random),    cmocka_unit_test(test_utf8_valid_random),
-        cmocka_unit_test(test_utf8_cut),       cmocka_unit_test(test_double_table),
-        cmocka_unit_test(test_double_random),  cmocka_unit_test(test_integers),
-        cmocka_unit_test(test_fixed_overflow), cmocka_unit_test(test_growable),
+        cmocka_unit_test(test_escape_table),
+        cmocka_unit_test(test_utf8_table),
+        cmocka_unit_test(test_utf8_random),
+        cmocka_unit_test(test_utf8_valid_random),
+        cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_double_table),
+        cmocka_unit_test(test_double_random),
+        cmocka_unit_test(test_double_matches_printf),
+        cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_fixed_overflow),
+        cmocka_unit_test(test_growable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

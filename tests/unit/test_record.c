@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -708,6 +709,55 @@ static void test_flush_reaches_every_sink(void **unused)
     sl_logger_free(lg);
 }
 
+/* A sink that logs (to another logger) from inside its write callback. */
+typedef struct nesting {
+    sl_logger *inner;
+    char outer_before[256];
+    char outer_after[256];
+} nesting;
+
+static void nesting_write(sl_sink *sink, const sl_record *rec, const char *line,
+                          size_t len)
+{
+    (void)rec;
+    nesting *n = sl_sink_state(sink);
+    snprintf(n->outer_before, sizeof(n->outer_before), "%.*s", (int)len, line);
+    sl_info(n->inner, "nested", SL_INT("depth", 1));
+    sl_warnf(n->inner, "nested printf %d", 2);
+    /* The outer line is still intact after the nested records. */
+    snprintf(n->outer_after, sizeof(n->outer_after), "%.*s", (int)len, line);
+    sl_sink_count_written(sink, 1);
+}
+
+static const sl_sink_vtable nesting_vt = {
+    .version = SL_SINK_VTABLE_VERSION, .name = "nesting", .write = nesting_write};
+
+static void test_sink_that_logs(void **unused)
+{
+    (void)unused;
+    capture c;
+    capture_init(&c);
+    nesting n = {.inner = capture_logger(NULL, &c)};
+    sl_logger *outer = NULL;
+    sl_sink *s = NULL;
+    assert_int_equal(sl_logger_new(NULL, &outer), SL_OK);
+    assert_int_equal(sl_sink_new(&nesting_vt, &n, &s), SL_OK);
+    assert_int_equal(sl_logger_add_sink(outer, s, SL_LEVEL_TRACE), SL_OK);
+    sl_info(outer, "outer", SL_STR("k", "v"));
+    sl_infof(outer, "outer printf %s", "x");
+    assert_string_equal(n.outer_before, n.outer_after);
+    assert_non_null(strstr(n.outer_after, "\"msg\":\"outer printf x\""));
+    assert_int_equal(c.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *r = capture_parse(&c, i);
+        assert_string_equal(get_str(r, "msg"), i % 2 == 0 ? "nested" : "nested printf 2");
+        json_decref(r);
+    }
+    sl_logger_free(outer);
+    sl_logger_free(n.inner);
+    capture_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_add_sink_rules),
         cmocka_unit_test(test_options_and_profiles),
         cmocka_unit_test(test_flush_reaches_every_sink),
+        cmocka_unit_test(test_sink_that_logs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

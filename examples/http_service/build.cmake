@@ -1,0 +1,14 @@
+# examples/http_service: included by examples/CMakeLists.txt.
+# libmicrohttpd for the server side, libcurl for the downstream calls.
+if(NOT TARGET PkgConfig::MHD)
+  pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+endif()
+add_executable(http_service
+  ${CMAKE_CURRENT_LIST_DIR}/main.c
+  ${CMAKE_CURRENT_LIST_DIR}/handler.c
+  ${CMAKE_CURRENT_LIST_DIR}/propagation.c
+  ${CMAKE_CURRENT_LIST_DIR}/downstream.c
+  ${CMAKE_CURRENT_LIST_DIR}/span_log.c)
+target_compile_definitions(http_service PRIVATE _GNU_SOURCE)
+target_link_libraries(http_service PRIVATE spanlog PkgConfig::MHD CURL::libcurl
+                      PkgConfig::JANSSON Threads::Threads)

@@ -1,0 +1,122 @@
+/*
+ * spanlog/propagation.h - carrying trace context and baggage across
+ * process boundaries: extract from incoming headers, inject into outgoing
+ * ones (W3C traceparent, tracestate and baggage).
+ *
+ * A carrier is any header store seen through a few callbacks, so the same
+ * calls work with libmicrohttpd requests, libcurl header lists, message
+ * metadata or a test's array. Example with libmicrohttpd and libcurl:
+ *
+ *   static enum MHD_Result visit_mhd(void *cls, enum MHD_ValueKind k,
+ *                                    const char *name, const char *value) {
+ *       sl_header_visit *v = cls;
+ *       v->fn(v->arg, name, strlen(name), value, strlen(value));
+ *       return MHD_YES;
+ *   }
+ *   static void foreach_mhd(void *conn, sl_header_visit_fn fn, void *arg) {
+ *       sl_header_visit v = {fn, arg};
+ *       MHD_get_connection_values(conn, MHD_HEADER_KIND, visit_mhd, &v);
+ *   }
+ *   static int set_curl(void *list, const char *name, const char *value) {
+ *       char line[9000];
+ *       snprintf(line, sizeof line, "%s: %s", name, value);
+ *       struct curl_slist **l = list, *n = curl_slist_append(*l, line);
+ *       if (n == NULL) return -1;
+ *       *l = n;
+ *       return 0;
+ *   }
+ *
+ *   sl_carrier in = {.ctx = connection, .foreach = foreach_mhd};
+ *   sl_span_context parent; sl_baggage *bag = NULL;
+ *   sl_extract(&in, &parent, &bag);     // any failure: parent is empty
+ *   sl_context_token bt; sl_baggage_attach(bag, &bt);
+ *   sl_span *srv = sl_span_start_with_parent("GET /x", SL_SPAN_SERVER, &parent);
+ *   ...
+ *   struct curl_slist *hdrs = NULL;
+ *   sl_carrier out = {.ctx = &hdrs, .set = set_curl};
+ *   sl_inject_current(&out);
+ */
+#ifndef SPANLOG_PROPAGATION_H
+#define SPANLOG_PROPAGATION_H
+
+#include "baggage.h"
+#include "common.h"
+#include "trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Called by a carrier's foreach for each header; name and value need not be
+ * NUL-terminated and are only read during the call. */
+typedef void (*sl_header_visit_fn)(void *arg, const char *name, size_t name_len,
+                                   const char *value, size_t value_len);
+
+/* Convenience pair for carriers that wrap another library's iterator. */
+typedef struct sl_header_visit {
+    sl_header_visit_fn fn;
+    void *arg;
+} sl_header_visit;
+
+typedef struct sl_carrier {
+    void *ctx; /* the header store, passed back to every callback */
+    /*
+     * Extract, preferred: calls visit(arg, ...) once per header field, any
+     * order. spanlog matches names case-insensitively and sees repeated
+     * fields, so a duplicate traceparent is caught and repeated tracestate
+     * or baggage fields are joined with ',' (RFC 7230 field order).
+     */
+    void (*foreach)(void *ctx, sl_header_visit_fn visit, void *arg);
+    /*
+     * Extract, simpler (used when foreach is NULL): the value of the header
+     * named `name` (given in lowercase; match it case-insensitively), NULL
+     * when absent. Repeated fields should come back joined with ','.
+     */
+    const char *(*get)(void *ctx, const char *name);
+    /* Inject: adds or replaces header `name` (lowercase) with value (both
+     * NUL-terminated, borrowed for the call). Nonzero means it failed. */
+    int (*set)(void *ctx, const char *name, const char *value);
+} sl_carrier;
+
+/* Longest joined tracestate extract looks at; longer ones are dropped. */
+#define SL_TRACESTATE_JOINED_MAX 2048
+
+/*
+ * Reads traceparent, tracestate and baggage from the carrier.
+ *
+ * *parent: on SL_OK the remote parent (ids, flags, remote = 1) with the
+ * incoming tracestate (dropped, leaving it empty, when invalid or too long:
+ * a bad tracestate does not invalidate traceparent). Otherwise the empty
+ * context, so sl_span_start_with_parent() starts a new trace, and the
+ * incoming tracestate is not kept (W3C: a restarted trace does not carry
+ * the old state).
+ *
+ * *baggage (optional; NULL skips it): the parsed baggage or NULL; baggage
+ * is independent of traceparent. The caller owns it (sl_baggage_free).
+ *
+ * Returns SL_OK; SL_ENOENT when there is no traceparent; SL_EPARSE when it
+ * is invalid or appears more than once; SL_EINVAL for a NULL carrier or
+ * parent, or a carrier with neither foreach nor get; SL_ENOMEM when memory
+ * ran out (tracestate or baggage could not be read; *parent is still
+ * filled in when traceparent was valid).
+ */
+SL_API sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
+                            sl_baggage **baggage);
+
+/*
+ * Writes traceparent (when ctx is valid), tracestate (when ctx has one) and
+ * baggage (when b has entries; trailing members are left out if the header
+ * would pass SL_BAGGAGE_MAX_BYTES) through carrier->set. ctx and b may be
+ * NULL. Returns SL_EINVAL for a NULL carrier or set, SL_EIO when set
+ * failed (the remaining headers are still attempted).
+ */
+SL_API sl_status sl_inject(const sl_carrier *carrier, const sl_span_context *ctx,
+                           const sl_baggage *b);
+
+/* sl_inject() with the calling thread's current context and baggage. */
+SL_API sl_status sl_inject_current(const sl_carrier *carrier);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SPANLOG_PROPAGATION_H */

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what spanlog needs to build, test and benchmark on Debian 12.
+# Idempotent: installs only what is missing. Run as root (or with sudo).
+set -euo pipefail
+
+pkgs=(
+    build-essential cmake pkg-config git ca-certificates
+    libjansson-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev
+    libmicrohttpd-dev rsyslog python3 curl clang-format
+)
+if [ "${1:-}" = "--bench" ]; then
+    pkgs+=(libspdlog-dev g++ gnuplot-nox nodejs npm valgrind)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

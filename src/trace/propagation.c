@@ -1,0 +1,180 @@
+/*
+ * propagation.c - extract and inject of traceparent, tracestate and
+ * baggage through a carrier of header callbacks.
+ */
+#include <strings.h>
+
+#include "trace/trace_internal.h"
+
+typedef struct joined {
+    char *p;
+    size_t len, cap, max; /* max: stop growing (and mark over) past this */
+    int over, oom, seen;
+} joined;
+
+static void join_add(joined *j, const char *v, size_t n)
+{
+    if (j->over || j->oom) {
+        return;
+    }
+    size_t need = j->len + (j->seen ? 1 : 0) + n;
+    if (need > j->max) {
+        j->over = 1;
+        return;
+    }
+    if (need + 1 > j->cap) {
+        size_t cap = j->cap ? j->cap : 256;
+        while (cap < need + 1) {
+            cap *= 2;
+        }
+        char *p = sl__realloc(j->p, cap);
+        if (p == NULL) {
+            j->oom = 1;
+            return;
+        }
+        j->p = p;
+        j->cap = cap;
+    }
+    if (j->seen) {
+        j->p[j->len++] = ',';
+    }
+    memcpy(j->p + j->len, v, n);
+    j->len += n;
+    j->p[j->len] = '\0';
+    j->seen = 1;
+}
+
+typedef struct extract_state {
+    sl_span_context *parent;
+    int traceparents;
+    sl_status tp_status;
+    joined tracestate;
+    joined baggage;
+    int want_baggage;
+} extract_state;
+
+static int name_is(const char *name, size_t n, const char *want)
+{
+    return strlen(want) == n && strncasecmp(name, want, n) == 0;
+}
+
+static void visit(void *arg, const char *name, size_t name_len, const char *value,
+                  size_t value_len)
+{
+    extract_state *x = arg;
+    if (name == NULL || value == NULL) {
+        return;
+    }
+    if (name_is(name, name_len, "traceparent")) {
+        if (++x->traceparents == 1) {
+            x->tp_status = sl_traceparent_parse(value, value_len, x->parent);
+        }
+    } else if (name_is(name, name_len, "tracestate")) {
+        join_add(&x->tracestate, value, value_len);
+    } else if (x->want_baggage && name_is(name, name_len, "baggage")) {
+        join_add(&x->baggage, value, value_len);
+    }
+}
+
+sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
+                     sl_baggage **baggage)
+{
+    if (baggage != NULL) {
+        *baggage = NULL;
+    }
+    if (parent != NULL) {
+        memset(parent, 0, sizeof *parent);
+    }
+    if (carrier == NULL || parent == NULL ||
+        (carrier->foreach == NULL && carrier->get == NULL)) {
+        return SL_EINVAL;
+    }
+    extract_state x;
+    memset(&x, 0, sizeof x);
+    x.parent = parent;
+    x.tp_status = SL_ENOENT;
+    x.tracestate.max = SL_TRACESTATE_JOINED_MAX;
+    /* Keep a little more than the limit so parse can drop the members past
+     * it instead of the whole header. */
+    x.baggage.max = 4 * SL_BAGGAGE_MAX_BYTES;
+    x.want_baggage = baggage != NULL;
+    if (carrier->foreach != NULL) {
+        carrier->foreach (carrier->ctx, visit, &x);
+    } else {
+        static const char *const names[] = {"traceparent", "tracestate", "baggage"};
+        for (size_t i = 0; i < 3; i++) {
+            const char *v = carrier->get(carrier->ctx, names[i]);
+            if (v != NULL) {
+                visit(&x, names[i], strlen(names[i]), v, strlen(v));
+            }
+        }
+    }
+    sl_status st = x.tp_status;
+    if (x.traceparents > 1) {
+        /* Two traceparent fields: which one is ours is unknowable. */
+        st = SL_EPARSE;
+    }
+    int oom = 0;
+    if (st == SL_OK) {
+        if (x.tracestate.seen && !x.tracestate.over && !x.tracestate.oom) {
+            (void)sl_tracestate_parse(x.tracestate.p, x.tracestate.len, parent);
+        }
+        oom |= x.tracestate.oom;
+    } else {
+        memset(parent, 0, sizeof *parent);
+    }
+    if (baggage != NULL) {
+        oom |= x.baggage.oom;
+        if (x.baggage.seen && !x.baggage.oom && !x.baggage.over &&
+            sl_baggage_parse(x.baggage.p, x.baggage.len, baggage, NULL) == SL_ENOMEM) {
+            oom = 1;
+        }
+    }
+    if (oom) {
+        st = SL_ENOMEM; /* *parent stays filled in when traceparent was valid */
+    }
+    sl__free(x.tracestate.p);
+    sl__free(x.baggage.p);
+    return st;
+}
+
+sl_status sl_inject(const sl_carrier *carrier, const sl_span_context *ctx,
+                    const sl_baggage *b)
+{
+    if (carrier == NULL || carrier->set == NULL) {
+        return SL_EINVAL;
+    }
+    sl_status st = SL_OK;
+    if (sl__ctx_valid(ctx)) {
+        char tp[SL_TRACEPARENT_LEN + 1];
+        if (sl_traceparent_format(ctx, tp, sizeof tp) == SL_OK &&
+            carrier->set(carrier->ctx, "traceparent", tp) != 0) {
+            st = SL_EIO;
+        }
+        if (ctx->tracestate_len > 0 && ctx->tracestate_len <= SL_TRACESTATE_MAX &&
+            carrier->set(carrier->ctx, "tracestate", ctx->tracestate) != 0) {
+            st = SL_EIO;
+        }
+    }
+    size_t count = sl_baggage_count(b);
+    if (count > 0) {
+        char buf[SL_BAGGAGE_MAX_BYTES + 1];
+        size_t n = sl__baggage_format_n(b, count, buf, sizeof buf);
+        while (n > SL_BAGGAGE_MAX_BYTES && count > 0) {
+            count--;
+            n = sl__baggage_format_n(b, count, buf, sizeof buf);
+        }
+        if (count > 0) {
+            buf[n] = '\0';
+            if (carrier->set(carrier->ctx, "baggage", buf) != 0) {
+                st = SL_EIO;
+            }
+        }
+    }
+    return st;
+}
+
+sl_status sl_inject_current(const sl_carrier *carrier)
+{
+    return sl_inject(carrier, sl_context_current(), sl_baggage_current());
+}

@@ -1,0 +1,362 @@
+/*
+ * test_pipe.c - spanlog-pipe end to end: the real binary, real pipes and
+ * files, every record parsed back with jansson.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#ifndef SPANLOG_PIPE_PATH
+#error "SPANLOG_PIPE_PATH must name the spanlog-pipe binary"
+#endif
+
+struct run {
+    int status; /* exit code, or -1 when killed */
+    char *out;  /* stdout, NUL-terminated */
+    size_t out_len;
+    char *err;
+};
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    if (len != NULL) {
+        *len = (size_t)n;
+    }
+    return buf;
+}
+
+/*
+ * Runs spanlog-pipe with argv and extra environment (NAME=VALUE, NULL-ended)
+ * on `in`, capturing stdout and stderr through files. closed_stdout: stdout
+ * is a pipe whose read end is already closed (every write fails with EPIPE).
+ */
+static struct run run_pipe(const char *const *args, const char *const *env,
+                           const void *in, size_t in_len, int closed_stdout)
+{
+    char dir[] = "/tmp/sl-pipe-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char inp[64], outp[64], errp[64];
+    snprintf(inp, sizeof(inp), "%s/in", dir);
+    snprintf(outp, sizeof(outp), "%s/out", dir);
+    snprintf(errp, sizeof(errp), "%s/err", dir);
+    FILE *f = fopen(inp, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(in, 1, in_len, f), in_len);
+    fclose(f);
+
+    int dead[2] = {-1, -1};
+    if (closed_stdout) {
+        assert_int_equal(pipe(dead), 0);
+        close(dead[0]);
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int i = open(inp, O_RDONLY);
+        int o = closed_stdout ? dead[1] : open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (i < 0 || o < 0 || e < 0) {
+            _exit(126);
+        }
+        dup2(i, 0);
+        dup2(o, 1);
+        dup2(e, 2);
+        unsetenv("TRACEPARENT");
+        unsetenv("TRACESTATE");
+        unsetenv("OTEL_SERVICE_NAME");
+        for (size_t k = 0; env != NULL && env[k] != NULL; k++) {
+            putenv((char *)env[k]);
+        }
+        const char *argv[32] = {SPANLOG_PIPE_PATH};
+        for (size_t k = 0; args != NULL && args[k] != NULL && k < 30; k++) {
+            argv[k + 1] = args[k];
+        }
+        execv(SPANLOG_PIPE_PATH, (char *const *)argv);
+        _exit(127);
+    }
+    if (closed_stdout) {
+        close(dead[1]);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    struct run r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1};
+    if (closed_stdout) {
+        r.out = calloc(1, 1);
+        r.out_len = 0;
+    } else {
+        r.out = slurp(outp, &r.out_len);
+    }
+    r.err = slurp(errp, NULL);
+    unlink(inp);
+    unlink(outp);
+    unlink(errp);
+    rmdir(dir);
+    return r;
+}
+
+static void run_free(struct run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Splits stdout into parsed records; every line must be one JSON object. */
+static size_t parse_lines(const struct run *r, json_t **recs, size_t max)
+{
+    size_t n = 0;
+    const char *p = r->out, *end = r->out + r->out_len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        assert_non_null(nl); /* every record ends in a newline */
+        json_error_t jerr;
+        json_t *j = json_loadb(p, (size_t)(nl - p), 0, &jerr);
+        if (j == NULL) {
+            fail_msg("line %zu is not JSON: %s", n + 1, jerr.text);
+        }
+        assert_true(json_is_object(j));
+        assert_true(n < max);
+        recs[n++] = j;
+        p = nl + 1;
+    }
+    return n;
+}
+
+static const char *str(json_t *rec, const char *key)
+{
+    json_t *v = json_object_get(rec, key);
+    if (!json_is_string(v)) {
+        fail_msg("key %s missing or not a string", key);
+    }
+    return json_string_value(v);
+}
+
+static void assert_correlated(json_t *rec)
+{
+    const char *t = str(rec, "traceId"), *s = str(rec, "spanId");
+    assert_int_equal(strlen(t), 32);
+    assert_int_equal(strlen(s), 16);
+    assert_int_equal(strspn(t, "0123456789abcdef"), 32);
+    assert_int_equal(strspn(s, "0123456789abcdef"), 16);
+    char corr[18];
+    snprintf(corr, sizeof(corr), "%.8s-%.8s", t, s);
+    assert_string_equal(str(rec, "correlationId"), corr);
+}
+
+static void test_lines_become_records(void **state)
+{
+    const char in[] = "first line\nsecond \"quoted\" \\ line\r\n\nlast without newline";
+    const char *args[] = {"--service", "billing", "--level", "warn", NULL};
+    struct run r = run_pipe(args, NULL, in, sizeof(in) - 1, 0);
+    assert_int_equal(r.status, 0);
+    json_t *recs[8];
+    size_t n = parse_lines(&r, recs, 8);
+    assert_int_equal(n, 4);
+    const char *want[] = {"first line", "second \"quoted\" \\ line", "",
+                          "last without newline"};
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(str(recs[i], "msg"), want[i]);
+        assert_string_equal(str(recs[i], "level"), "warn");
+        assert_string_equal(str(recs[i], "service"), "billing");
+        assert_correlated(recs[i]);
+        /* One span for the whole run. */
+        assert_string_equal(str(recs[i], "traceId"), str(recs[0], "traceId"));
+        assert_string_equal(str(recs[i], "spanId"), str(recs[0], "spanId"));
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_decref(recs[i]);
+    }
+    run_free(&r);
+}
+
+static void test_traceparent_from_env_and_flag(void **state)
+{
+    const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const char *env[] = {
+        "TRACEPARENT=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", NULL};
+    for (int use_flag = 0; use_flag < 2; use_flag++) {
+        const char *args[] = {"--traceparent", tp, NULL};
+        struct run r =
+            run_pipe(use_flag ? args : NULL, use_flag ? NULL : env, "x\n", 2, 0);
+        assert_int_equal(r.status, 0);
+        json_t *rec[2];
+        assert_int_equal(parse_lines(&r, rec, 2), 1);
+        /* The run is a child span of the incoming parent: same trace, new span. */
+        assert_string_equal(str(rec[0], "traceId"), "0af7651916cd43dd8448eb211c80319c");
+        assert_string_not_equal(str(rec[0], "spanId"), "b7ad6b7169203331");
+        assert_correlated(rec[0]);
+        json_decref(rec[0]);
+        run_free(&r);
+    }
+}
+
+static void test_invalid_traceparent_starts_new_trace(void **state)
+{
+    /* Uppercase hex is invalid in version 00. */
+    const char *args[] = {
+        "--traceparent", "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01", NULL};
+    struct run r = run_pipe(args, NULL, "x\n", 2, 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "invalid traceparent"));
+    json_t *rec[2];
+    assert_int_equal(parse_lines(&r, rec, 2), 1);
+    assert_correlated(rec[0]);
+    assert_string_not_equal(str(rec[0], "traceId"), "0af7651916cd43dd8448eb211c80319c");
+    json_decref(rec[0]);
+    run_free(&r);
+}
+
+static void test_hostile_lines(void **state)
+{
+    /* Control bytes, invalid UTF-8, an embedded NUL, and a 200 KiB line. */
+    size_t big = 200 * 1024;
+    size_t cap = big + 64;
+    char *in = malloc(cap);
+    assert_non_null(in);
+    size_t n = 0;
+    const char a[] = "bell\a tab\t esc\x1b del\x7f\n";
+    memcpy(in + n, a, sizeof(a) - 1);
+    n += sizeof(a) - 1;
+    const char b[] = "bad \xff\xfe utf8 \xc3\n";
+    memcpy(in + n, b, sizeof(b) - 1);
+    n += sizeof(b) - 1;
+    const char c[] = "nul\0byte\n";
+    memcpy(in + n, c, sizeof(c) - 1);
+    n += sizeof(c) - 1;
+    memset(in + n, 'z', big - 40);
+    n += big - 40;
+    in[n++] = '\n';
+
+    const char *args[] = {"--stats", NULL};
+    struct run r = run_pipe(args, NULL, in, n, 0);
+    free(in);
+    assert_int_equal(r.status, 0);
+    json_t *rec[8];
+    assert_int_equal(parse_lines(&r, rec, 8), 4);
+    assert_string_equal(str(rec[0], "msg"), "bell\a tab\t esc\x1b del\x7f");
+    assert_string_equal(str(rec[1], "msg"),
+                        "bad \xef\xbf\xbd\xef\xbf\xbd utf8 \xef\xbf\xbd");
+    assert_string_equal(str(rec[2], "msg"), "nul\xef\xbf\xbd"
+                                            "byte");
+    /* The long line is cut to the default 64 KiB record limit, still valid. */
+    assert_true(json_is_true(json_object_get(rec[3], "truncated")));
+    size_t len3 = strlen(str(rec[3], "msg"));
+    assert_true(len3 > 1000 && len3 < 65536);
+    const char *last = strrchr(r.out, '\n');
+    const char *prev = last - 1;
+    while (prev > r.out && *prev != '\n') {
+        prev--;
+    }
+    assert_true((size_t)(last - prev) <= 65536);
+    /* --stats: one JSON object per sink on stderr. */
+    json_error_t jerr;
+    json_t *stats = json_loads(r.err, 0, &jerr);
+    assert_non_null(stats);
+    assert_int_equal(json_integer_value(json_object_get(stats, "written")), 4);
+    assert_int_equal(json_integer_value(json_object_get(stats, "dropped")), 0);
+    json_decref(stats);
+    for (int i = 0; i < 4; i++) {
+        json_decref(rec[i]);
+    }
+    run_free(&r);
+}
+
+static void test_closed_stdout_counts_drops_and_fails(void **state)
+{
+    const char in[] = "a\nb\nc\n";
+    const char *args[] = {"--stats", NULL};
+    struct run r = run_pipe(args, NULL, in, sizeof(in) - 1, 1);
+    assert_int_equal(r.status, 1);
+    json_error_t jerr;
+    json_t *stats = json_loads(r.err, 0, &jerr);
+    if (stats == NULL) {
+        fail_msg("stats not JSON: %s (%s)", jerr.text, r.err);
+    }
+    assert_int_equal(json_integer_value(json_object_get(stats, "written")), 0);
+    assert_int_equal(json_integer_value(json_object_get(stats, "dropped")), 3);
+    json_decref(stats);
+    run_free(&r);
+}
+
+static void test_file_sink_and_profile(void **state)
+{
+    char path[] = "/tmp/sl-pipe-file-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char sink[64];
+    snprintf(sink, sizeof(sink), "file:%s", path);
+    const char *args[] = {"--sink", sink, "--format", "otel", "--service", "s", NULL};
+    struct run r = run_pipe(args, NULL, "one\ntwo\n", 8, 0);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, 0); /* nothing on stdout */
+    free(r.out);
+    r.out = slurp(path, &r.out_len);
+    unlink(path);
+    json_t *rec[4];
+    assert_int_equal(parse_lines(&r, rec, 4), 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(strlen(str(rec[i], "trace_id")), 32);
+        assert_int_equal(strlen(str(rec[i], "span_id")), 16);
+        assert_null(json_object_get(rec[i], "traceId"));
+        json_decref(rec[i]);
+    }
+    run_free(&r);
+}
+
+static void test_usage_errors(void **state)
+{
+    const char *bad[][3] = {
+        {"--level", "loud", NULL}, {"--sink", "carrier-pigeon:x", NULL},
+        {"--format", "xml", NULL}, {"--nope", NULL, NULL},
+        {"--level", NULL, NULL},   {"--max-record-bytes", "-5", NULL}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct run r = run_pipe(bad[i], NULL, "x\n", 2, 0);
+        assert_int_equal(r.status, 2);
+        assert_int_equal(r.out_len, 0);
+        assert_true(strlen(r.err) > 0);
+        run_free(&r);
+    }
+}
+
+static void test_empty_input(void **state)
+{
+    struct run r = run_pipe(NULL, NULL, "", 0, 0);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, 0);
+    run_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lines_become_records),
+        cmocka_unit_test(test_traceparent_from_env_and_flag),
+        cmocka_unit_test(test_invalid_traceparent_starts_new_trace),
+        cmocka_unit_test(test_hostile_lines),
+        cmocka_unit_test(test_closed_stdout_counts_drops_and_fails),
+        cmocka_unit_test(test_file_sink_and_profile),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_empty_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
