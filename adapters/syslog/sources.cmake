@@ -2,6 +2,7 @@
 # sink with its datagram transports, the TCP queue + worker, and TLS.
 list(APPEND SL_SOURCES
   adapters/syslog/format.c
+  adapters/syslog/sanitize.c
   adapters/syslog/target.c
   adapters/syslog/sink.c
   adapters/syslog/tcp.c
