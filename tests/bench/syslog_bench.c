@@ -96,20 +96,6 @@ static void bench_format(const char *name, sl_syslog_format format, bool fields)
     free(lat);
 }
 
-typedef struct counter {
-    const char *marker;
-    size_t n;
-} counter;
-
-static void count_line(void *user, const char *line, size_t len)
-{
-    (void)len;
-    counter *c = user;
-    if (strstr(line, c->marker) != NULL) {
-        c->n++;
-    }
-}
-
 static int bench_rsyslog(rsl *r, const char *name, sl_syslog_transport transport,
                          size_t n)
 {
@@ -134,26 +120,26 @@ static int bench_rsyslog(rsl *r, const char *name, sl_syslog_transport transport
     }
     int64_t t0 = now_ns();
     for (size_t i = 0; i < n; i++) {
-        sl_info(lg, marker, SL_UINT("seq", i), SL_STR("route", "/pay"),
-                SL_INT("cents", 1299));
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s#%zu", marker, i);
+        sl_info(lg, msg, SL_STR("route", "/pay"), SL_INT("cents", 1299));
     }
     int64_t t_calls = now_ns() - t0;
     sl_logger_flush(lg, 60000);
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
-    counter c = {marker, 0};
-    int64_t deadline = rsl_now_ms() + 300000;
-    while (c.n < st.written && rsl_now_ms() < deadline) {
-        rsl_read(r, count_line, &c);
-        struct timespec ts = {0, 5 * 1000000};
-        nanosleep(&ts, NULL);
+    rsl_counter c;
+    if (rsl_counter_init(&c, marker, 0) != 0) {
+        return -1;
     }
+    rsl_counter_wait(r, &c, (size_t)st.written, 300000);
     int64_t t_all = now_ns() - t0;
     printf(
         "{\"bench\":\"syslog_rsyslog_%s\",\"impl\":\"spanlog\",\"records\":%zu,"
         "\"received\":%zu,\"dropped\":%llu,\"records_per_s\":%.0f,\"ns_per_op\":%.1f}\n",
-        name, n, c.n, (unsigned long long)st.dropped, (double)c.n / ((double)t_all / 1e9),
-        (double)t_calls / (double)n);
+        name, n, c.received, (unsigned long long)st.dropped,
+        (double)c.received / ((double)t_all / 1e9), (double)t_calls / (double)n);
+    rsl_counter_free(&c);
     sl_logger_free(lg);
     return 0;
 }

@@ -456,3 +456,51 @@ size_t rsl_read(rsl *r, void (*fn)(void *user, const char *line, size_t len), vo
 {
     return read_lines(r, &r->reader, fn, user);
 }
+
+int rsl_counter_init(rsl_counter *c, const char *marker, size_t nseq)
+{
+    memset(c, 0, sizeof *c);
+    c->marker = marker;
+    c->mlen = strlen(marker);
+    c->nseq = nseq;
+    c->seen = calloc(nseq ? nseq : 1, 1);
+    return c->seen != NULL ? 0 : -1;
+}
+
+void rsl_counter_free(rsl_counter *c)
+{
+    free(c->seen);
+    free(c->first);
+    c->seen = NULL;
+    c->first = NULL;
+}
+
+void rsl_counter_line(void *user, const char *line, size_t len)
+{
+    rsl_counter *c = user;
+    const char *p = strstr(line, c->marker);
+    if (p == NULL || p[c->mlen] != '#') {
+        return;
+    }
+    size_t seq = strtoul(p + c->mlen + 1, NULL, 10);
+    c->received++;
+    if (seq < c->nseq) {
+        c->duplicates += c->seen[seq];
+        c->seen[seq] = 1;
+    }
+    if (c->first == NULL) {
+        c->first = strndup(line, len);
+    }
+}
+
+void rsl_counter_wait(rsl *r, rsl_counter *c, size_t want, int timeout_ms)
+{
+    int64_t deadline = rsl_now_ms() + timeout_ms;
+    for (;;) {
+        rsl_read(r, rsl_counter_line, c);
+        if (c->received >= want || rsl_now_ms() >= deadline) {
+            return;
+        }
+        poll_pause();
+    }
+}

@@ -87,4 +87,29 @@ int rsl_free_port(int type);
 /* Whether `line` (an out.jsonl line) contains `needle`. */
 bool rsl_line_has(const char *line, const char *needle);
 
+/*
+ * Counting marked records: records whose message is "<marker>#<seq>". The
+ * counter notes each sequence number seen (duplicates are counted) and keeps
+ * a copy of the first matching line.
+ */
+typedef struct rsl_counter {
+    const char *marker;
+    size_t mlen;
+    unsigned char *seen; /* one byte per sequence number below nseq */
+    size_t nseq;
+    size_t received;
+    size_t duplicates;
+    char *first; /* the first matching out.jsonl line, or NULL */
+} rsl_counter;
+
+/* Returns 0, or -1 when memory runs out. */
+int rsl_counter_init(rsl_counter *c, const char *marker, size_t nseq);
+void rsl_counter_free(rsl_counter *c);
+
+/* An rsl_read() callback that feeds an rsl_counter (user). */
+void rsl_counter_line(void *user, const char *line, size_t len);
+
+/* Reads out.jsonl until `want` marked records arrived or timeout_ms passed. */
+void rsl_counter_wait(rsl *r, rsl_counter *c, size_t want, int timeout_ms);
+
 #endif /* SPANLOG_RSYSLOG_HARNESS_H */

@@ -60,59 +60,14 @@ static void on_error(void *user, const sl_sink *sink, sl_status code, const char
     pthread_mutex_unlock(&e->mu);
 }
 
-typedef struct counter {
-    const char *marker;
-    size_t mlen;
-    unsigned char *seen;
-    size_t nseq, received, duplicates;
-    json_t *first; /* the first matching record, parsed */
-} counter;
-
-static void count_line(void *user, const char *line, size_t len)
+static void counter_init(rsl_counter *c, const char *marker, size_t n)
 {
-    counter *c = user;
-    const char *p = strstr(line, c->marker);
-    if (p == NULL) {
-        return;
-    }
-    size_t seq = strtoul(p + c->mlen + 1, NULL, 10);
-    c->received++;
-    if (seq < c->nseq) {
-        c->duplicates += c->seen[seq];
-        c->seen[seq] = 1;
-    }
-    if (c->first == NULL) {
-        c->first = json_loadb(line, len, 0, NULL);
-    }
+    assert_int_equal(rsl_counter_init(c, marker, n), 0);
 }
 
-static void wait_count(counter *c, size_t want, int timeout_ms)
+static void wait_count(rsl_counter *c, size_t want, int timeout_ms)
 {
-    int64_t deadline = rsl_now_ms() + timeout_ms;
-    for (;;) {
-        rsl_read(&g_rsl, count_line, c);
-        if (c->received >= want || rsl_now_ms() >= deadline) {
-            return;
-        }
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-}
-
-static void counter_init(counter *c, const char *marker, size_t n)
-{
-    memset(c, 0, sizeof *c);
-    c->marker = marker;
-    c->mlen = strlen(marker);
-    c->nseq = n;
-    c->seen = calloc(n, 1);
-    assert_non_null(c->seen);
-}
-
-static void counter_free(counter *c)
-{
-    free(c->seen);
-    json_decref(c->first);
+    rsl_counter_wait(&g_rsl, c, want, timeout_ms);
 }
 
 static sl_logger *tls_logger(sl_syslog_options *so, sl_sink **sink, errors *e)
@@ -176,7 +131,7 @@ static void test_tls_fields_and_volume(void **state)
     assert_int_equal(sl_logger_flush(lg, 60000), SL_OK);
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
-    counter c;
+    rsl_counter c;
     counter_init(&c, marker, N);
     wait_count(&c, N, 120000);
     printf("tls: sent %d written %llu dropped %llu received %zu\n", N,
@@ -188,7 +143,8 @@ static void test_tls_fields_and_volume(void **state)
     assert_int_equal(tls_errors(&e, NULL, 0), 0);
 
     /* The first record: header, SD and the whole 100 KiB JSON MSG. */
-    json_t *o = c.first;
+    assert_non_null(c.first);
+    json_t *o = json_loads(c.first, 0, NULL);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "host")), "web-1");
     assert_string_equal(json_string_value(json_object_get(o, "app")), "tlsapp");
@@ -206,7 +162,8 @@ static void test_tls_fields_and_volume(void **state)
     assert_string_equal(json_string_value(json_object_get(rec, "extra")), big);
     assert_string_equal(json_string_value(json_object_get(rec, "traceId")), tid);
     json_decref(rec);
-    counter_free(&c);
+    json_decref(o);
+    rsl_counter_free(&c);
     free(big);
     sl_logger_free(lg);
 }
@@ -248,12 +205,12 @@ static void verify_fails(const char *ca, const char *name, const char *what)
     sl_logger *glg = tls_logger(&good, &gs, &ge);
     log_seq(glg, marker, 1000, "fence");
     assert_int_equal(sl_logger_flush(glg, 10000), SL_OK);
-    counter c;
+    rsl_counter c;
     counter_init(&c, marker, 2000);
     wait_count(&c, 1, 20000);
     assert_int_equal(c.received, 1); /* the fence only */
     assert_true(c.seen[1000]);
-    counter_free(&c);
+    rsl_counter_free(&c);
     sl_logger_free(glg);
     sl_logger_free(lg);
 }
@@ -284,7 +241,7 @@ static void test_tls_restart(void **state)
     sl_sink *sink;
     errors e = ERRORS_INIT;
     sl_logger *lg = tls_logger(&so, &sink, &e);
-    counter c;
+    rsl_counter c;
     counter_init(&c, marker, 3 * PHASE);
     size_t seq = 0;
     for (; seq < PHASE; seq++) {
@@ -312,7 +269,7 @@ static void test_tls_restart(void **state)
     assert_int_equal(c.received, st.written);
     assert_int_equal(c.duplicates, 0);
     assert_true(c.received > PHASE);
-    counter_free(&c);
+    rsl_counter_free(&c);
     sl_logger_free(lg);
 }
 

@@ -36,47 +36,6 @@ const char *__tsan_default_options(void)
 
 /* ---- volume, faults, absence --------------------------------------------- */
 
-typedef struct counter {
-    const char *marker;
-    size_t mlen;
-    unsigned char *seen; /* one byte per sequence number */
-    size_t nseq;
-    size_t received;
-    size_t duplicates;
-} counter;
-
-static void count_line(void *user, const char *line, size_t len)
-{
-    (void)len;
-    counter *c = user;
-    const char *p = strstr(line, c->marker);
-    if (p == NULL) {
-        return;
-    }
-    size_t seq = strtoul(p + c->mlen + 1, NULL, 10); /* marker '#' seq */
-    c->received++;
-    if (seq < c->nseq) {
-        if (c->seen[seq]) {
-            c->duplicates++;
-        }
-        c->seen[seq] = 1;
-    }
-}
-
-/* Reads rsyslog's output until `want` marked records arrived or the deadline. */
-static void wait_count(counter *c, size_t want, int timeout_ms)
-{
-    int64_t deadline = rsl_now_ms() + timeout_ms;
-    for (;;) {
-        rsl_read(&g_rsl, count_line, c);
-        if (c->received >= want || rsl_now_ms() >= deadline) {
-            return;
-        }
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* Sink errors, printed for the log of a failing run (rate-limited by the sink). */
 static void print_sink_error(void *user, const sl_sink *sink, sl_status code,
                              const char *text, uint64_t suppressed)
@@ -112,14 +71,14 @@ static int64_t log_seq(sl_logger *lg, const char *marker, size_t seq)
     return (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
 }
 
-static void counter_init(counter *c, const char *marker, size_t n)
+static void counter_init(rsl_counter *c, const char *marker, size_t n)
 {
-    memset(c, 0, sizeof *c);
-    c->marker = marker;
-    c->mlen = strlen(marker);
-    c->nseq = n;
-    c->seen = calloc(n, 1);
-    assert_non_null(c->seen);
+    assert_int_equal(rsl_counter_init(c, marker, n), 0);
+}
+
+static void wait_count(rsl_counter *c, size_t want, int timeout_ms)
+{
+    rsl_counter_wait(&g_rsl, c, want, timeout_ms);
 }
 
 /* Records carry "<marker>#<seq>" as their message; count_line reads seq. */
@@ -147,7 +106,7 @@ static void test_volume_tcp(void **state)
     assert_int_equal(sl_logger_flush(lg, 60000), SL_OK);
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
-    counter c;
+    rsl_counter c;
     counter_init(&c, marker, N);
     wait_count(&c, N, 120000);
     printf("tcp volume: sent %d written %llu dropped %llu received %zu\n", N,
@@ -156,7 +115,7 @@ static void test_volume_tcp(void **state)
     assert_int_equal(st.written, N);
     assert_int_equal(c.received, N);
     assert_int_equal(c.duplicates, 0);
-    free(c.seen);
+    rsl_counter_free(&c);
     sl_logger_free(lg);
 }
 
@@ -176,7 +135,7 @@ static void volume_unix(int timeout_ms)
     }
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
-    counter c;
+    rsl_counter c;
     counter_init(&c, marker, N);
     /* Every datagram the kernel accepted reaches rsyslog's file. */
     wait_count(&c, (size_t)st.written, 120000);
@@ -190,7 +149,7 @@ static void volume_unix(int timeout_ms)
     if (timeout_ms >= 1000) {
         assert_int_equal(st.dropped, 0); /* waiting for room: nothing lost */
     }
-    free(c.seen);
+    rsl_counter_free(&c);
     sl_logger_free(lg);
 }
 
@@ -225,7 +184,7 @@ static void test_tcp_daemon_restart(void **state)
     so.reconnect_max_ms = 400;
     sl_sink *sink;
     sl_logger *lg = volume_logger(&so, &sink);
-    counter c;
+    rsl_counter c;
     counter_init(&c, marker, 2 * PHASE + DOWN);
     int64_t max_ns = 0, ns;
     size_t seq = 0;
@@ -274,7 +233,7 @@ static void test_tcp_daemon_restart(void **state)
     /* No call waited longer than its bound (plus scheduling slack on a busy
      * machine; the failure this catches is a wait for connect or backoff). */
     assert_true(max_ns < (int64_t)(timeout_ms + 250) * 1000000);
-    free(c.seen);
+    rsl_counter_free(&c);
     sl_logger_free(lg);
 }
 
@@ -333,12 +292,12 @@ static void test_daemon_absent(void **state)
         log_seq(lg, marker, seq);
     }
     assert_int_equal(rsl_restart(&g_rsl), 0);
-    counter c;
+    rsl_counter c;
     counter_init(&c, marker, 100000);
     int64_t deadline = rsl_now_ms() + 20000;
     while (c.received == 0 && rsl_now_ms() < deadline && seq < 100000) {
         log_seq(lg, marker, seq++);
-        rsl_read(&g_rsl, count_line, &c);
+        rsl_read(&g_rsl, rsl_counter_line, &c);
     }
     sl_sink_get_stats(sink, &st);
     wait_count(&c, (size_t)st.written, 20000);
@@ -346,7 +305,7 @@ static void test_daemon_absent(void **state)
     assert_true(st.dropped >= 10);
     assert_int_equal(st.written + st.dropped, seq);
     assert_int_equal(c.received, st.written);
-    free(c.seen);
+    rsl_counter_free(&c);
     sl_logger_free(lg);
 }
 
@@ -394,7 +353,7 @@ static void threads_case(sl_syslog_transport transport)
     assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
-    counter c;
+    rsl_counter c;
     counter_init(&c, marker, T * PER);
     wait_count(&c, (size_t)st.written, 60000);
     printf("%d threads over %s: sent %d written %llu dropped %llu received %zu\n", T,
@@ -403,7 +362,7 @@ static void threads_case(sl_syslog_transport transport)
     assert_int_equal(st.written + st.dropped, T * PER);
     assert_int_equal(c.received, st.written);
     assert_int_equal(c.duplicates, 0);
-    free(c.seen);
+    rsl_counter_free(&c);
     sl_logger_free(lg);
 }
 
@@ -455,12 +414,12 @@ static void test_tcp_fork(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
-    counter c;
+    rsl_counter c;
     counter_init(&c, marker, 3 * N);
     wait_count(&c, 3 * N, 30000);
     assert_int_equal(c.received, 3 * N);
     assert_int_equal(c.duplicates, 0);
-    free(c.seen);
+    rsl_counter_free(&c);
     sl_logger_free(lg);
 }
 
