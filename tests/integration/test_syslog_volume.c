@@ -309,6 +309,61 @@ static void test_daemon_absent(void **state)
     sl_logger_free(lg);
 }
 
+/* The daemon restarts under a connected local sink: its old socket is gone
+ * (ECONNREFUSED/ENOTCONN), the sink connects to the new one by itself, and
+ * what was logged meanwhile is counted as dropped. */
+static void test_unix_daemon_restart(void **state)
+{
+    (void)state;
+    enum { PHASE = 1000 };
+    char marker[80];
+    make_marker(marker, sizeof marker, "unixrestart");
+    sl_syslog_options so;
+    sl_syslog_options_init(&so);
+    so.path = g_rsl.local_sock;
+    so.timeout_ms = 2000;
+    so.reconnect_min_ms = 20;
+    so.reconnect_max_ms = 100;
+    sl_sink *sink;
+    sl_logger *lg = volume_logger(&so, &sink);
+    rsl_counter c;
+    counter_init(&c, marker, 100000);
+    size_t seq = 0;
+    for (; seq < PHASE; seq++) {
+        log_seq(lg, marker, seq);
+    }
+    sl_sink_stats st;
+    sl_sink_get_stats(sink, &st);
+    assert_int_equal(st.written, PHASE);
+    wait_count(&c, PHASE, 30000);
+    assert_int_equal(c.received, PHASE);
+
+    rsl_stop(&g_rsl);
+    for (size_t i = 0; i < 100; i++, seq++) {
+        log_seq(lg, marker, seq);
+    }
+    sl_sink_get_stats(sink, &st);
+    assert_int_equal(st.dropped, 100); /* nobody there: dropped, counted */
+
+    assert_int_equal(rsl_restart(&g_rsl), 0);
+    size_t before = c.received;
+    int64_t deadline = rsl_now_ms() + 20000;
+    while (c.received == before && rsl_now_ms() < deadline && seq < 100000) {
+        log_seq(lg, marker, seq++);
+        rsl_read(&g_rsl, rsl_counter_line, &c);
+    }
+    sl_sink_get_stats(sink, &st);
+    wait_count(&c, (size_t)st.written, 20000);
+    printf("unix restart: sent %zu written %llu dropped %llu received %zu\n", seq,
+           (unsigned long long)st.written, (unsigned long long)st.dropped, c.received);
+    assert_true(c.received > PHASE); /* reconnected by itself */
+    assert_int_equal(st.written + st.dropped, seq);
+    assert_int_equal(c.received, st.written);
+    assert_int_equal(c.duplicates, 0);
+    rsl_counter_free(&c);
+    sl_logger_free(lg);
+}
+
 /* ---- many threads, and fork ---------------------------------------------- */
 
 typedef struct producer {
@@ -449,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_volume_unix_waiting),
         cmocka_unit_test(test_tcp_daemon_restart),
         cmocka_unit_test(test_daemon_absent),
+        cmocka_unit_test(test_unix_daemon_restart),
         cmocka_unit_test(test_threads_tcp),
         cmocka_unit_test(test_threads_unix),
         cmocka_unit_test(test_tcp_fork),
