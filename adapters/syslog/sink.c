@@ -214,9 +214,10 @@ static sl_status resolve(sl__syslog *s, const sl_syslog_options *o)
     };
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0 && rc == EAI_NONAME) {
-        hints.ai_flags =
-            AI_NUMERICSERV; /* loopback-only hosts have no "configured" address */
+    if (rc != 0) {
+        /* AI_ADDRCONFIG refuses ::1 on a host with IPv6 only on loopback (or
+         * none configured): try once more without it. */
+        hints.ai_flags = AI_NUMERICSERV;
         rc = getaddrinfo(host, port, &hints, &res);
     }
     if (rc != 0 || res == NULL) {

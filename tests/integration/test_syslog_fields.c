@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -420,6 +423,124 @@ CASE_TEST(test_tcp_text, "tcptext", SL_SYSLOG_TCP, SL_SYSLOG_FORMAT_RFC5424, 't'
 CASE_TEST(test_tcp_lf_text, "tcplftext", SL_SYSLOG_TCP, SL_SYSLOG_FORMAT_RFC5424, 't',
           SL_SYSLOG_FRAMING_LF, SL_SYSLOG_MSG_TEXT)
 
+/* ---- IPv6 targets ------------------------------------------------------------ */
+
+/* A socket on [::1] and a free port, or -1 when the host has no IPv6 loopback. */
+static int bind_v6(int type, int *port)
+{
+    int fd = socket(AF_INET6, type, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0 ||
+        (type == SOCK_STREAM && listen(fd, 4) != 0)) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin6_port);
+    return fd;
+}
+
+/* Reads from fd until `want` bytes or the deadline; returns the bytes read. */
+static size_t read_until(int fd, char *buf, size_t want, int64_t deadline)
+{
+    size_t nread = 0;
+    while (nread < want && rsl_now_ms() < deadline) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)(deadline - rsl_now_ms())) <= 0) {
+            break;
+        }
+        ssize_t n = recv(fd, buf + nread, want - nread, 0);
+        if (n <= 0) {
+            break;
+        }
+        nread += (size_t)n;
+    }
+    return nread;
+}
+
+/* "tcp://[::1]:PORT" and "udp://[::1]:PORT": the bytes that arrive are RFC
+ * 5424 messages whose MSG is the logged line (checked by the strict parser;
+ * rsyslog listens on IPv4 loopback only here). */
+static void test_ipv6_targets(void **state)
+{
+    (void)state;
+    int tport = 0, uport = 0;
+    int lfd = bind_v6(SOCK_STREAM, &tport);
+    int ufd = bind_v6(SOCK_DGRAM, &uport);
+    if (lfd < 0 || ufd < 0) {
+        if (lfd >= 0) {
+            close(lfd);
+        }
+        if (ufd >= 0) {
+            close(ufd);
+        }
+        printf("IPv6 loopback unavailable on this host: IPv6 targets not exercised\n");
+        skip();
+    }
+    for (int udp = 0; udp < 2; udp++) {
+        char target[64];
+        snprintf(target, sizeof target, "%s://[::1]:%d?hostname=v6host",
+                 udp ? "udp" : "tcp", udp ? uport : tport);
+        sl_logger_options lo;
+        sl_logger_options_init(&lo);
+        lo.service = "v6app";
+        sl_logger *lg;
+        assert_int_equal(sl_logger_new(&lo, &lg), SL_OK);
+        sl_sink *sink;
+        assert_int_equal(sl_syslog_sink_from_target(target, &sink), SL_OK);
+        capture cap;
+        memset(&cap, 0, sizeof cap);
+        sl_sink *cs;
+        assert_int_equal(sl_sink_new(&cap_vtable, &cap, &cs), SL_OK);
+        assert_int_equal(sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE), SL_OK);
+        assert_int_equal(sl_logger_add_sink(lg, cs, SL_LEVEL_TRACE), SL_OK);
+        sl_info(lg, "over IPv6", SL_STR("target", target));
+        assert_int_equal(sl_logger_flush(lg, udp ? 0 : 10000), SL_OK);
+        static char buf[8192];
+        size_t n;
+        int64_t deadline = rsl_now_ms() + 10000;
+        if (udp) {
+            struct pollfd p = {.fd = ufd, .events = POLLIN};
+            assert_int_equal(poll(&p, 1, 10000), 1);
+            ssize_t r = recv(ufd, buf, sizeof buf, 0); /* one datagram */
+            assert_true(r > 0);
+            n = (size_t)r;
+        } else {
+            struct pollfd p = {.fd = lfd, .events = POLLIN};
+            assert_int_equal(poll(&p, 1, 10000), 1);
+            int cfd = accept(lfd, NULL, NULL);
+            assert_true(cfd >= 0);
+            n = read_until(cfd, buf, 8, deadline);
+            char *sp = memchr(buf, ' ', n);
+            assert_non_null(sp);
+            size_t len = strtoul(buf, NULL, 10); /* octet counting */
+            size_t have = n - (size_t)(sp + 1 - buf);
+            memmove(buf, sp + 1, have);
+            n = have + read_until(cfd, buf + have, len - have, deadline);
+            assert_int_equal(n, len);
+            close(cfd);
+        }
+        sp_msg m;
+        assert_true(sp_parse(buf, n, &m));
+        assert_string_equal(m.hostname, "v6host");
+        assert_string_equal(m.app, "v6app");
+        assert_int_equal(cap.n, 1);
+        assert_int_equal(m.msg_len, cap.lens[0] - 1);
+        assert_memory_equal(m.msg, cap.lines[0], m.msg_len);
+        sl_sink_stats st;
+        sl_sink_get_stats(sink, &st);
+        assert_int_equal(st.written, 1);
+        sl_logger_free(lg);
+        cap_clear(&cap);
+    }
+    close(lfd);
+    close(ufd);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -446,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_udp_rfc3164),        cmocka_unit_test(test_tcp_rfc5424),
         cmocka_unit_test(test_tcp_rfc3164),        cmocka_unit_test(test_tcp_lf),
         cmocka_unit_test(test_tcp_text),           cmocka_unit_test(test_tcp_lf_text),
+        cmocka_unit_test(test_ipv6_targets),
     };
     if (getenv("SPANLOG_TEST_FILTER") != NULL) {
         cmocka_set_test_filter(getenv("SPANLOG_TEST_FILTER"));
