@@ -39,5 +39,9 @@ sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
         const char *path = uri + strlen("file:");
         return *path == '\0' ? SL_EPARSE : fd_sink(-1, path, out);
     }
+    if (has_prefix(uri, "loki:")) {
+        const char *url = uri + strlen("loki:");
+        return *url == '\0' ? SL_EPARSE : sl_loki_sink_from_url(url, out);
+    }
     return SL_EPARSE;
 }

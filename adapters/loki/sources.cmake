@@ -1,1 +1,13 @@
-# sources of adapters/loki: list(APPEND SL_SOURCES adapters/loki/file.c)
+# sources of adapters/loki: the Loki push sink (see adapters/loki/loki_internal.h)
+list(APPEND SL_SOURCES
+  adapters/loki/options.c
+  adapters/loki/labels.c
+  adapters/loki/queue.c
+  adapters/loki/truncate.c
+  adapters/loki/body.c
+  adapters/loki/proto.c
+  adapters/loki/snappy.c
+  adapters/loki/backoff.c
+  adapters/loki/http.c
+  adapters/loki/sink.c
+  adapters/loki/worker.c)

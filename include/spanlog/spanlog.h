@@ -14,5 +14,6 @@
 #include "sink.h"
 #include "stdout.h"
 #include "syslog.h"
+#include "loki.h"
 
 #endif /* SPANLOG_SPANLOG_H */
