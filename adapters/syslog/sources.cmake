@@ -8,15 +8,4 @@ list(APPEND SL_SOURCES
   adapters/syslog/tcp.c
   adapters/syslog/tls.c)
 
-# TLS (RFC 5425) needs OpenSSL (Debian: libssl-dev, already pulled in by
-# libcurl4-openssl-dev). The libraries are created after this file is read,
-# so the link is added when the top-level directory is done; the lead may
-# move these lines into the top-level CMakeLists.txt.
-find_package(OpenSSL REQUIRED)
-cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL
-  target_link_libraries spanlog_obj PRIVATE OpenSSL::SSL OpenSSL::Crypto)
-cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL
-  target_link_libraries spanlog PRIVATE OpenSSL::SSL OpenSSL::Crypto)
-cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL
-  target_link_libraries spanlog_static INTERFACE
-  "$<BUILD_INTERFACE:OpenSSL::SSL;OpenSSL::Crypto>" "$<INSTALL_INTERFACE:ssl;crypto>")
+# TLS (RFC 5425) links OpenSSL: see the top-level CMakeLists.txt.
