@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(
     build-essential cmake pkg-config git ca-certificates
     libjansson-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev
-    libmicrohttpd-dev rsyslog python3 curl clang-format
+    libmicrohttpd-dev libssl-dev rsyslog rsyslog-openssl openssl python3 curl
+    clang-format
 )
 if [ "${1:-}" = "--bench" ]; then
     pkgs+=(libspdlog-dev g++ gnuplot-nox nodejs npm valgrind)

@@ -28,12 +28,18 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* ---- registry, fork and exit ------------------------------------------------ */
 
-static void cores_prepare(void)
+/*
+ * Held across fork() by the one atfork handler (sink.c), before the sink
+ * registry and the sinks' own locks: the same order as flush_at_exit, which
+ * holds this lock while sinks flush. Two handlers registered separately would
+ * run in an order set by whichever of logger and sink was made first.
+ */
+void sl__cores_fork_lock(void)
 {
     pthread_mutex_lock(&cores_lock);
 }
 
-static void cores_release(void)
+void sl__cores_fork_unlock(void)
 {
     pthread_mutex_unlock(&cores_lock);
 }
@@ -59,7 +65,7 @@ static void flush_at_exit(void)
 
 static void init_once_fn(void)
 {
-    pthread_atfork(cores_prepare, cores_release, cores_release);
+    sl__atfork_install();
     atexit(flush_at_exit);
 }
 

@@ -49,6 +49,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void atfork_prepare(void)
 {
+    sl__cores_fork_lock();
     pthread_mutex_lock(&registry_lock);
     for (sl_sink *s = registry_head; s != NULL; s = s->next) {
         if (s->vt->atfork_prepare != NULL) {
@@ -76,18 +77,25 @@ static void atfork_parent(void)
 {
     call_after_fork(false);
     pthread_mutex_unlock(&registry_lock);
+    sl__cores_fork_unlock();
 }
 
 static void atfork_child(void)
 {
     call_after_fork(true);
-    /* The forking thread took the lock in prepare; the child is that thread. */
+    /* The forking thread took the locks in prepare; the child is that thread. */
     pthread_mutex_unlock(&registry_lock);
+    sl__cores_fork_unlock();
 }
 
 static void install_atfork(void)
 {
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+void sl__atfork_install(void)
+{
+    pthread_once(&atfork_once, install_atfork);
 }
 
 static void registry_add(sl_sink *s)

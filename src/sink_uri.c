@@ -39,6 +39,12 @@ sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
         const char *path = uri + strlen("file:");
         return *path == '\0' ? SL_EPARSE : fd_sink(-1, path, out);
     }
+    if (strcmp(uri, "syslog") == 0) {
+        return sl_syslog_sink_from_target("", out);
+    }
+    if (has_prefix(uri, "syslog:")) {
+        return sl_syslog_sink_from_target(uri + strlen("syslog:"), out);
+    }
     if (has_prefix(uri, "loki:")) {
         const char *url = uri + strlen("loki:");
         return *url == '\0' ? SL_EPARSE : sl_loki_sink_from_url(url, out);

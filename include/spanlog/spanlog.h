@@ -13,6 +13,7 @@
 #include "propagation.h"
 #include "sink.h"
 #include "stdout.h"
+#include "syslog.h"
 #include "loki.h"
 
 #endif /* SPANLOG_SPANLOG_H */

@@ -13,7 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <jansson.h>
 
 #ifndef SPANLOG_PIPE_PATH
@@ -346,6 +353,172 @@ static void test_empty_input(void **state)
     run_free(&r);
 }
 
+/* ---- through the adapters: Loki (the strict receiver) and syslog (UDP) ---- */
+
+static size_t collect(char *p, size_t size, size_t n, void *user)
+{
+    char **buf = user;
+    size_t old = *buf ? strlen(*buf) : 0;
+    char *grown = realloc(*buf, old + size * n + 1);
+    assert_non_null(grown);
+    memcpy(grown + old, p, size * n);
+    grown[old + size * n] = '\0';
+    *buf = grown;
+    return size * n;
+}
+
+/* An HTTP request to the receiver's control API; returns the body (or ""). */
+static char *http(const char *method, const char *url)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    char *body = NULL;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    }
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+    return body ? body : calloc(1, 1);
+}
+
+static void test_pipe_to_loki(void **state)
+{
+    char portfile[] = "/tmp/sl-pipe-loki-XXXXXX";
+    int fd = mkstemp(portfile);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(portfile);
+    char parent[32];
+    snprintf(parent, sizeof(parent), "%d", (int)getpid());
+    pid_t rx = fork();
+    assert_true(rx >= 0);
+    if (rx == 0) {
+        execlp("python3", "python3", SL_SOURCE_DIR "/tests/integration/loki_receiver.py",
+               "--port-file", portfile, "--parent-pid", parent, "--lifetime", "120",
+               (char *)NULL);
+        _exit(127);
+    }
+    /* Wait for the port with a deadline: the receiver writes it once listening. */
+    int port = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        FILE *f = fopen(portfile, "r");
+        if (f != NULL) {
+            int ok = fscanf(f, "%d", &port);
+            fclose(f);
+            if (ok == 1 && port > 0) {
+                break;
+            }
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        assert_true(now.tv_sec - t0.tv_sec < 20);
+        struct timespec tick = {0, 10 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    unlink(portfile);
+
+    char target[96], base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+    snprintf(target, sizeof(target), "loki:%s", base);
+    const char *args[] = {"--sink", target, "--service", "pipe-test", "--stats", NULL};
+    const char in[] = "one\ntwo \"2\"\nthree\n";
+    struct run r = run_pipe(args, NULL, in, sizeof(in) - 1, 0);
+    assert_int_equal(r.status, 0); /* the pipe flushes: everything acknowledged */
+    json_error_t jerr;
+    json_t *stats = json_loads(r.err, 0, &jerr);
+    assert_non_null(stats);
+    assert_int_equal(json_integer_value(json_object_get(stats, "written")), 3);
+    assert_int_equal(json_integer_value(json_object_get(stats, "dropped")), 0);
+    json_decref(stats);
+
+    char url[128];
+    snprintf(url, sizeof(url), "%s/control/entries", base);
+    char *body = http("GET", url);
+    json_t *got = json_loads(body, 0, &jerr);
+    assert_non_null(got);
+    json_t *streams = json_object_get(got, "streams");
+    assert_int_equal(json_array_size(streams), 1);
+    json_t *st = json_array_get(streams, 0);
+    json_t *labels = json_object_get(st, "labels");
+    assert_string_equal(json_string_value(json_object_get(labels, "service_name")),
+                        "pipe-test");
+    json_t *entries = json_object_get(st, "entries");
+    assert_int_equal(json_array_size(entries), 3);
+    const char *want[] = {"one", "two \"2\"", "three"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *e = json_array_get(entries, i);
+        json_t *rec = json_loads(json_string_value(json_object_get(e, "line")), 0, &jerr);
+        assert_non_null(rec);
+        assert_string_equal(str(rec, "msg"), want[i]);
+        assert_string_equal(str(rec, "service"), "pipe-test");
+        assert_correlated(rec);
+        json_t *md = json_object_get(e, "metadata");
+        assert_string_equal(json_string_value(json_object_get(md, "trace_id")),
+                            str(rec, "traceId"));
+        assert_string_equal(json_string_value(json_object_get(md, "span_id")),
+                            str(rec, "spanId"));
+        json_decref(rec);
+    }
+    json_decref(got);
+    free(body);
+    snprintf(url, sizeof(url), "%s/control/shutdown", base);
+    free(http("POST", url));
+    int wst = 0;
+    assert_int_equal(waitpid(rx, &wst, 0), rx);
+    run_free(&r);
+}
+
+static void test_pipe_to_syslog_udp(void **state)
+{
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t alen = sizeof(a);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    char target[64];
+    snprintf(target, sizeof(target), "syslog:udp://127.0.0.1:%d", ntohs(a.sin_port));
+    const char *args[] = {"--sink", target, "--service", "job", "--level", "error", NULL};
+    struct run r = run_pipe(args, NULL, "disk full\nretrying\n", 19, 0);
+    assert_int_equal(r.status, 0);
+    for (int i = 0; i < 2; i++) {
+        struct pollfd pfd = {.fd = s, .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, 10000), 1);
+        char dg[4096];
+        ssize_t n = recv(s, dg, sizeof(dg) - 1, MSG_DONTWAIT);
+        assert_true(n > 0);
+        dg[n] = '\0';
+        /* RFC 5424: <PRI>1 ...; user.err = 1 * 8 + 3 = 11. */
+        assert_int_equal(strncmp(dg, "<11>1 ", 6), 0);
+        const char *json = strstr(dg, " {\"time\"");
+        assert_non_null(json);
+        json_error_t jerr;
+        json_t *rec = json_loads(json + 1, 0, &jerr);
+        if (rec == NULL) {
+            fail_msg("MSG is not the JSON record: %s", jerr.text);
+        }
+        assert_string_equal(str(rec, "msg"), i == 0 ? "disk full" : "retrying");
+        assert_string_equal(str(rec, "level"), "error");
+        char sd[128];
+        snprintf(sd, sizeof(sd), "[opentelemetry trace_id=\"%s\" span_id=\"%s\"",
+                 str(rec, "traceId"), str(rec, "spanId"));
+        assert_non_null(strstr(dg, sd));
+        json_decref(rec);
+    }
+    char extra[16];
+    assert_true(recv(s, extra, sizeof(extra), MSG_DONTWAIT) < 0);
+    close(s);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +530,8 @@ int main(void)
         cmocka_unit_test(test_file_sink_and_profile),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_empty_input),
+        cmocka_unit_test(test_pipe_to_loki),
+        cmocka_unit_test(test_pipe_to_syslog_udp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
