@@ -10,7 +10,11 @@ pkgs=(
     clang-format
 )
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(libspdlog-dev g++ gnuplot-nox nodejs npm valgrind)
+    pkgs+=(libspdlog-dev g++ gnuplot-nox valgrind)
+    # Node.js for the pino peers: keep whatever node/npm the machine has (a
+    # NodeSource nodejs bundles npm, and Debian's npm package conflicts with it).
+    command -v node >/dev/null || pkgs+=(nodejs)
+    command -v npm >/dev/null || pkgs+=(npm)
 fi
 
 missing=()
