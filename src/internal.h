@@ -66,6 +66,9 @@ void sl__jw_double(sl__jw *w, double v); /* shortest round-trip; NaN/inf as stri
 void sl__jw_bool(sl__jw *w, bool v);
 void sl__jw_null(sl__jw *w);
 
+/* "00".."99" back to back: sl__digits2[2 * v] and [2 * v + 1] are v's digits. */
+extern const char sl__digits2[201];
+
 /* Bytes that sl__jw_string_body() writes for s (without quotes). */
 size_t sl__json_escaped_len(const char *s, size_t n);
 
