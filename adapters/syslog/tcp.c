@@ -265,15 +265,21 @@ static uint64_t pop_acked(sl__syslog_tcp *t, uint64_t upto)
     return done;
 }
 
-/* Under mu: the connection is gone; the next one starts at the first frame
- * not wholly acknowledged. */
-static void drop_connection(sl__syslog *s, sl__syslog_tcp *t)
+/* Closes the open socket t->fd and its TLS session, if any. */
+static void close_socket(sl__syslog *s, sl__syslog_tcp *t)
 {
     if (s->tls != NULL) {
         sl__syslog_tls_close(s);
     }
     close(t->fd);
     t->fd = -1;
+}
+
+/* Under mu: the connection is gone; the next one starts at the first frame
+ * not wholly acknowledged. */
+static void drop_connection(sl__syslog *s, sl__syslog_tcp *t)
+{
+    close_socket(s, t);
     t->sent = t->head;
     t->next_attempt_ns = 0; /* the first attempt at once, then backoff */
 }
@@ -498,11 +504,7 @@ sl_status sl__syslog_tcp_close(sl__syslog *s, int timeout_ms)
     t->head = t->tail;
     t->sent = t->tail;
     if (t->fd >= 0) {
-        if (s->tls != NULL) {
-            sl__syslog_tls_close(s);
-        }
-        close(t->fd);
-        t->fd = -1;
+        close_socket(s, t);
     }
     pthread_mutex_unlock(&t->mu);
     if (left > 0) {
@@ -554,11 +556,7 @@ void sl__syslog_tcp_atfork_child(sl__syslog *s)
     pthread_cond_init(&t->idle, &ca);
     pthread_condattr_destroy(&ca);
     if (t->fd >= 0) {
-        if (s->tls != NULL) {
-            sl__syslog_tls_close(s);
-        }
-        close(t->fd);
-        t->fd = -1;
+        close_socket(s, t);
     }
     t->started = false;
     t->head = t->tail;
