@@ -78,6 +78,21 @@ size_t sl__json_escaped_len(const char *s, size_t n);
  */
 size_t sl__utf8_cut(const char *s, size_t n, size_t max);
 
+/*
+ * Narrows [*a, *b) to drop leading and trailing blanks (space and tab: the
+ * OWS of RFC 7230 that the W3C headers allow around values and list members,
+ * and what name parsers accept around a name). Never moves *a past *b.
+ */
+static inline void sl__trim_blanks(const char **a, const char **b)
+{
+    while (*a < *b && (**a == ' ' || **a == '\t')) {
+        (*a)++;
+    }
+    while (*b > *a && ((*b)[-1] == ' ' || (*b)[-1] == '\t')) {
+        (*b)--;
+    }
+}
+
 /* ---- trace context internals ------------------------------------------- */
 /* The calling thread's current context as the logger sees it (NULL: none). */
 const sl_span_context *sl__context_current(void);

@@ -267,11 +267,11 @@ static int normalise_props(const char *p, size_t n, sbuf *out)
     for (;;) {
         const char *semi = memchr(cur, ';', (size_t)(end - cur));
         const char *a = cur, *b = semi ? semi : end;
-        sl__trim_ows(&a, &b);
+        sl__trim_blanks(&a, &b);
         const char *eq = memchr(a, '=', (size_t)(b - a));
         const char *ke = eq ? eq : b;
         const char *ka = a;
-        sl__trim_ows(&ka, &ke);
+        sl__trim_blanks(&ka, &ke);
         if (!is_token(ka, (size_t)(ke - ka))) {
             return -1;
         }
@@ -282,7 +282,7 @@ static int normalise_props(const char *p, size_t n, sbuf *out)
         buf_put(out, ka, (size_t)(ke - ka));
         if (eq != NULL) {
             const char *va = eq + 1, *vb = b;
-            sl__trim_ows(&va, &vb);
+            sl__trim_blanks(&va, &vb);
             for (const char *q = va; q < vb; q++) {
                 if (!is_octet((unsigned char)*q)) {
                     return -1;
@@ -311,9 +311,9 @@ static int parse_member(builder *bd, const char *a, const char *b, sbuf *tmp, sb
         return -1;
     }
     const char *ka = a, *ke = eq;
-    sl__trim_ows(&ka, &ke);
+    sl__trim_blanks(&ka, &ke);
     const char *va = eq + 1, *ve = kv_end;
-    sl__trim_ows(&va, &ve);
+    sl__trim_blanks(&va, &ve);
     if (!is_token(ka, (size_t)(ke - ka))) {
         return -1;
     }
@@ -352,7 +352,7 @@ sl_status sl_baggage_parse(const char *header, size_t len, sl_baggage **out,
         return SL_EINVAL;
     }
     const char *p = header, *end = header + len;
-    sl__trim_ows(&p, &end);
+    sl__trim_blanks(&p, &end);
     if (p == end) {
         return SL_OK;
     }
@@ -367,7 +367,7 @@ sl_status sl_baggage_parse(const char *header, size_t len, sl_baggage **out,
     for (;;) {
         const char *comma = memchr(cur, ',', (size_t)(end - cur));
         const char *a = cur, *b = comma ? comma : end;
-        sl__trim_ows(&a, &b);
+        sl__trim_blanks(&a, &b);
         if (a < b) {
             if (bd->n == SL_BAGGAGE_MAX_MEMBERS ||
                 (size_t)(b - p) > SL_BAGGAGE_MAX_BYTES) {

@@ -95,21 +95,6 @@ static inline int sl__ctx_valid(const sl_span_context *c)
            !sl__all_zero(c->span_id.bytes, 8);
 }
 
-/*
- * Narrows [*a, *b) to drop leading and trailing optional whitespace (space
- * and tab, the OWS of RFC 7230 that the W3C headers allow around values and
- * list members). Never moves *a past *b.
- */
-static inline void sl__trim_ows(const char **a, const char **b)
-{
-    while (*a < *b && (**a == ' ' || **a == '\t')) {
-        (*a)++;
-    }
-    while (*b > *a && ((*b)[-1] == ' ' || (*b)[-1] == '\t')) {
-        (*b)--;
-    }
-}
-
 /* A fresh 64-bit random value from the calling thread's generator. */
 uint64_t sl__rand64(void);
 

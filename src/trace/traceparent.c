@@ -32,7 +32,7 @@ sl_status sl_traceparent_parse(const char *header, size_t len, sl_span_context *
     }
     const char *p = header;
     const char *end = header + len;
-    sl__trim_ows(&p, &end);
+    sl__trim_blanks(&p, &end);
     size_t n = (size_t)(end - p);
     if (n < SL_TRACEPARENT_LEN) {
         return fail(out);

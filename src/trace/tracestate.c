@@ -101,7 +101,7 @@ static int valid_list(const char *p, size_t n)
         const char *mend = comma ? comma : end;
         const char *a = cur;
         const char *b = mend;
-        sl__trim_ows(&a, &b);
+        sl__trim_blanks(&a, &b);
         if (a < b) {
             const char *eq = memchr(a, '=', (size_t)(b - a));
             if (eq == NULL || members == SL_TRACESTATE_MAX_MEMBERS) {
@@ -139,7 +139,7 @@ sl_status sl_tracestate_parse(const char *header, size_t len, sl_span_context *c
     }
     const char *p = header;
     const char *end = header + len;
-    sl__trim_ows(&p, &end);
+    sl__trim_blanks(&p, &end);
     size_t n = (size_t)(end - p);
     if (!valid_list(p, n)) {
         return SL_EPARSE;
