@@ -436,6 +436,20 @@ static void *worker(void *arg)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+/* A fresh lock, and conditions on CLOCK_MONOTONIC (the deadlines' clock):
+ * at start, and again in a fork child. */
+static void init_sync(sl__syslog_tcp *t)
+{
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->work, &ca);
+    pthread_cond_init(&t->space, &ca);
+    pthread_cond_init(&t->idle, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 sl_status sl__syslog_tcp_new(sl__syslog *s)
 {
     sl__syslog_tcp *t = sl__calloc(1, sizeof *t);
@@ -454,14 +468,7 @@ sl_status sl__syslog_tcp_new(sl__syslog *s)
         sl__free(t);
         return SL_ENOMEM;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->work, &ca);
-    pthread_cond_init(&t->space, &ca);
-    pthread_cond_init(&t->idle, &ca);
-    pthread_condattr_destroy(&ca);
+    init_sync(t);
     s->tcp = t;
     pthread_mutex_lock(&t->mu);
     bool ok = start_worker(s);
@@ -547,14 +554,7 @@ void sl__syslog_tcp_free(sl__syslog *s)
 void sl__syslog_tcp_atfork_child(sl__syslog *s)
 {
     sl__syslog_tcp *t = s->tcp;
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->work, &ca);
-    pthread_cond_init(&t->space, &ca);
-    pthread_cond_init(&t->idle, &ca);
-    pthread_condattr_destroy(&ca);
+    init_sync(t);
     if (t->fd >= 0) {
         close_socket(s, t);
     }
