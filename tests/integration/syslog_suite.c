@@ -14,26 +14,28 @@
 
 rsl g_rsl;
 
-int rsl_group_setup(void **state)
+/* Starts g_rsl with `start`; on failure says why the group cannot run. */
+static int start_daemon(int (*start)(rsl *r), const char *failure)
 {
-    (void)state;
-    if (rsl_start(&g_rsl) != 0) {
-        fprintf(stderr,
-                "FAIL: could not start rsyslogd for the syslog integration tests\n");
+    if (start(&g_rsl) != 0) {
+        fprintf(stderr, "FAIL: %s\n", failure);
         return -1;
     }
     return 0;
 }
 
+int rsl_group_setup(void **state)
+{
+    (void)state;
+    return start_daemon(rsl_start,
+                        "could not start rsyslogd for the syslog integration tests");
+}
+
 int rsl_group_setup_tls(void **state)
 {
     (void)state;
-    if (rsl_start_tls(&g_rsl) != 0) {
-        fprintf(stderr,
-                "FAIL: could not start rsyslogd with TLS for the syslog TLS tests\n");
-        return -1;
-    }
-    return 0;
+    return start_daemon(rsl_start_tls,
+                        "could not start rsyslogd with TLS for the syslog TLS tests");
 }
 
 int rsl_group_teardown(void **state)
