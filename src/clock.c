@@ -23,21 +23,10 @@ int64_t sl__monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static const char sl_digits2[201] = "00010203040506070809"
-                                    "10111213141516171819"
-                                    "20212223242526272829"
-                                    "30313233343536373839"
-                                    "40414243444546474849"
-                                    "50515253545556575859"
-                                    "60616263646566676869"
-                                    "70717273747576777879"
-                                    "80818283848586878889"
-                                    "90919293949596979899";
-
 static inline void put2(char *out, unsigned v)
 {
-    out[0] = sl_digits2[2 * v];
-    out[1] = sl_digits2[2 * v + 1];
+    out[0] = sl__digits2[2 * v];
+    out[1] = sl__digits2[2 * v + 1];
 }
 
 /*

@@ -66,6 +66,9 @@ void sl__jw_double(sl__jw *w, double v); /* shortest round-trip; NaN/inf as stri
 void sl__jw_bool(sl__jw *w, bool v);
 void sl__jw_null(sl__jw *w);
 
+/* "00".."99" back to back: sl__digits2[2 * v] and [2 * v + 1] are v's digits. */
+extern const char sl__digits2[201];
+
 /* Bytes that sl__jw_string_body() writes for s (without quotes). */
 size_t sl__json_escaped_len(const char *s, size_t n);
 
@@ -74,6 +77,21 @@ size_t sl__json_escaped_len(const char *s, size_t n);
  * in the middle of a UTF-8 sequence. Used to cut strings for truncation.
  */
 size_t sl__utf8_cut(const char *s, size_t n, size_t max);
+
+/*
+ * Narrows [*a, *b) to drop leading and trailing blanks (space and tab: the
+ * OWS of RFC 7230 that the W3C headers allow around values and list members,
+ * and what name parsers accept around a name). Never moves *a past *b.
+ */
+static inline void sl__trim_blanks(const char **a, const char **b)
+{
+    while (*a < *b && (**a == ' ' || **a == '\t')) {
+        (*a)++;
+    }
+    while (*b > *a && ((*b)[-1] == ' ' || (*b)[-1] == '\t')) {
+        (*b)--;
+    }
+}
 
 /* ---- trace context internals ------------------------------------------- */
 /* The calling thread's current context as the logger sees it (NULL: none). */

@@ -23,16 +23,17 @@
 
 #include "internal.h"
 
-static const char sl_digits2[201] = "00010203040506070809"
-                                    "10111213141516171819"
-                                    "20212223242526272829"
-                                    "30313233343536373839"
-                                    "40414243444546474849"
-                                    "50515253545556575859"
-                                    "60616263646566676869"
-                                    "70717273747576777879"
-                                    "80818283848586878889"
-                                    "90919293949596979899";
+/* "00".."99" back to back: two digits a lookup (shared with clock.c). */
+const char sl__digits2[201] = "00010203040506070809"
+                              "10111213141516171819"
+                              "20212223242526272829"
+                              "30313233343536373839"
+                              "40414243444546474849"
+                              "50515253545556575859"
+                              "60616263646566676869"
+                              "70717273747576777879"
+                              "80818283848586878889"
+                              "90919293949596979899";
 
 /* Writes v in decimal so that it ends just before `end`; returns the start. */
 static inline char *u64_backwards(uint64_t v, char *end)
@@ -42,13 +43,13 @@ static inline char *u64_backwards(uint64_t v, char *end)
         unsigned r = (unsigned)(v % 100);
         v /= 100;
         p -= 2;
-        p[0] = sl_digits2[2 * r];
-        p[1] = sl_digits2[2 * r + 1];
+        p[0] = sl__digits2[2 * r];
+        p[1] = sl__digits2[2 * r + 1];
     }
     if (v >= 10) {
         p -= 2;
-        p[0] = sl_digits2[2 * v];
-        p[1] = sl_digits2[2 * v + 1];
+        p[0] = sl__digits2[2 * v];
+        p[1] = sl__digits2[2 * v + 1];
     } else {
         *--p = (char)('0' + v);
     }

@@ -61,13 +61,9 @@ sl_status sl_level_parse(const char *name, sl_level *out)
     if (name == NULL || out == NULL) {
         return SL_EINVAL;
     }
-    while (*name == ' ' || *name == '\t') {
-        name++;
-    }
-    size_t n = strlen(name);
-    while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t')) {
-        n--;
-    }
+    const char *end = name + strlen(name);
+    sl__trim_blanks(&name, &end);
+    size_t n = (size_t)(end - name);
     for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
         if (strlen(level_names[i]) == n && strncasecmp(name, level_names[i], n) == 0) {
             *out = (sl_level)i;

@@ -145,12 +145,7 @@ static sl_status add_labels_text(label_acc *acc, const char *text, char *errbuf,
             end = p + strlen(p);
         }
         const char *a = p, *b = end;
-        while (a < b && (*a == ' ' || *a == '\t')) {
-            a++;
-        }
-        while (b > a && (b[-1] == ' ' || b[-1] == '\t')) {
-            b--;
-        }
+        sl__trim_blanks(&a, &b);
         if (a < b) {
             const char *eq = memchr(a, '=', (size_t)(b - a));
             if (eq == NULL) {

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "internal.h"
 #include "spanlog/loki.h"
@@ -319,6 +320,19 @@ typedef struct sl__loki {
 static inline uint64_t sl__loki_unsettled(const sl__loki *L)
 {
     return L->inflight_n > 0 ? L->inflight_first : L->enq_seq - L->q.records;
+}
+
+/*
+ * A CLOCK_MONOTONIC time in ns as the absolute deadline that
+ * pthread_cond_timedwait takes (the sink's condition variables are made with
+ * pthread_condattr_setclock(CLOCK_MONOTONIC)).
+ */
+static inline struct timespec sl__loki_abs_mono(int64_t ns)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    return ts;
 }
 
 /* Starts the worker; mu held. SL_EIO when the thread cannot start. */

@@ -24,15 +24,6 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* Absolute CLOCK_MONOTONIC deadline for pthread_cond_timedwait. */
-static struct timespec abs_mono(int64_t ns)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    return ts;
-}
-
 static int init_cond(pthread_cond_t *cv)
 {
     pthread_condattr_t a;
@@ -107,8 +98,8 @@ static void loki_write(sl_sink *sink, const sl_record *rec, const char *line, si
         }
     } else if (slot == NULL && L->cfg.overflow == SL_LOKI_BLOCK &&
                L->cfg.block_timeout_ms > 0) {
-        struct timespec dl =
-            abs_mono(sl__monotonic_ns() + (int64_t)L->cfg.block_timeout_ms * 1000000);
+        struct timespec dl = sl__loki_abs_mono(
+            sl__monotonic_ns() + (int64_t)L->cfg.block_timeout_ms * 1000000);
         while (slot == NULL && !L->closed) {
             L->space_waiters++;
             int rc = pthread_cond_timedwait(&L->space_cv, &L->mu, &dl);
@@ -174,7 +165,7 @@ static sl_status wait_done(sl__loki *L, uint64_t target, int64_t deadline)
             if (sl__monotonic_ns() >= deadline) {
                 break;
             }
-            struct timespec dl = abs_mono(deadline);
+            struct timespec dl = sl__loki_abs_mono(deadline);
             pthread_cond_timedwait(&L->done_cv, &L->mu, &dl);
         }
     }

@@ -53,20 +53,12 @@ static double rand01(worker *w)
     return (double)((w->rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
 }
 
-static struct timespec abs_mono(int64_t ns)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    return ts;
-}
-
 static void timed_wait(sl__loki *L, int64_t deadline)
 {
     if (deadline == INT64_MAX) {
         pthread_cond_wait(&L->work_cv, &L->mu);
     } else {
-        struct timespec dl = abs_mono(deadline);
+        struct timespec dl = sl__loki_abs_mono(deadline);
         pthread_cond_timedwait(&L->work_cv, &L->mu, &dl);
     }
 }

@@ -265,15 +265,21 @@ static uint64_t pop_acked(sl__syslog_tcp *t, uint64_t upto)
     return done;
 }
 
-/* Under mu: the connection is gone; the next one starts at the first frame
- * not wholly acknowledged. */
-static void drop_connection(sl__syslog *s, sl__syslog_tcp *t)
+/* Closes the open socket t->fd and its TLS session, if any. */
+static void close_socket(sl__syslog *s, sl__syslog_tcp *t)
 {
     if (s->tls != NULL) {
         sl__syslog_tls_close(s);
     }
     close(t->fd);
     t->fd = -1;
+}
+
+/* Under mu: the connection is gone; the next one starts at the first frame
+ * not wholly acknowledged. */
+static void drop_connection(sl__syslog *s, sl__syslog_tcp *t)
+{
+    close_socket(s, t);
     t->sent = t->head;
     t->next_attempt_ns = 0; /* the first attempt at once, then backoff */
 }
@@ -430,6 +436,20 @@ static void *worker(void *arg)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
+/* A fresh lock, and conditions on CLOCK_MONOTONIC (the deadlines' clock):
+ * at start, and again in a fork child. */
+static void init_sync(sl__syslog_tcp *t)
+{
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->work, &ca);
+    pthread_cond_init(&t->space, &ca);
+    pthread_cond_init(&t->idle, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 sl_status sl__syslog_tcp_new(sl__syslog *s)
 {
     sl__syslog_tcp *t = sl__calloc(1, sizeof *t);
@@ -448,14 +468,7 @@ sl_status sl__syslog_tcp_new(sl__syslog *s)
         sl__free(t);
         return SL_ENOMEM;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->work, &ca);
-    pthread_cond_init(&t->space, &ca);
-    pthread_cond_init(&t->idle, &ca);
-    pthread_condattr_destroy(&ca);
+    init_sync(t);
     s->tcp = t;
     pthread_mutex_lock(&t->mu);
     bool ok = start_worker(s);
@@ -498,11 +511,7 @@ sl_status sl__syslog_tcp_close(sl__syslog *s, int timeout_ms)
     t->head = t->tail;
     t->sent = t->tail;
     if (t->fd >= 0) {
-        if (s->tls != NULL) {
-            sl__syslog_tls_close(s);
-        }
-        close(t->fd);
-        t->fd = -1;
+        close_socket(s, t);
     }
     pthread_mutex_unlock(&t->mu);
     if (left > 0) {
@@ -545,20 +554,9 @@ void sl__syslog_tcp_free(sl__syslog *s)
 void sl__syslog_tcp_atfork_child(sl__syslog *s)
 {
     sl__syslog_tcp *t = s->tcp;
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->work, &ca);
-    pthread_cond_init(&t->space, &ca);
-    pthread_cond_init(&t->idle, &ca);
-    pthread_condattr_destroy(&ca);
+    init_sync(t);
     if (t->fd >= 0) {
-        if (s->tls != NULL) {
-            sl__syslog_tls_close(s);
-        }
-        close(t->fd);
-        t->fd = -1;
+        close_socket(s, t);
     }
     t->started = false;
     t->head = t->tail;

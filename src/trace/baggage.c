@@ -33,11 +33,6 @@ struct sl_baggage {
 
 /* ---- character classes ---------------------------------------------------- */
 
-static inline int is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 static int is_tchar(unsigned char c)
 {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
@@ -63,16 +58,6 @@ static int is_token(const char *p, size_t n)
         }
     }
     return 1;
-}
-
-static void trim(const char **a, const char **b)
-{
-    while (*a < *b && is_blank(**a)) {
-        (*a)++;
-    }
-    while (*b > *a && is_blank((*b)[-1])) {
-        (*b)--;
-    }
 }
 
 /* ---- a growable byte buffer for building ----------------------------------- */
@@ -282,11 +267,11 @@ static int normalise_props(const char *p, size_t n, sbuf *out)
     for (;;) {
         const char *semi = memchr(cur, ';', (size_t)(end - cur));
         const char *a = cur, *b = semi ? semi : end;
-        trim(&a, &b);
+        sl__trim_blanks(&a, &b);
         const char *eq = memchr(a, '=', (size_t)(b - a));
         const char *ke = eq ? eq : b;
         const char *ka = a;
-        trim(&ka, &ke);
+        sl__trim_blanks(&ka, &ke);
         if (!is_token(ka, (size_t)(ke - ka))) {
             return -1;
         }
@@ -297,7 +282,7 @@ static int normalise_props(const char *p, size_t n, sbuf *out)
         buf_put(out, ka, (size_t)(ke - ka));
         if (eq != NULL) {
             const char *va = eq + 1, *vb = b;
-            trim(&va, &vb);
+            sl__trim_blanks(&va, &vb);
             for (const char *q = va; q < vb; q++) {
                 if (!is_octet((unsigned char)*q)) {
                     return -1;
@@ -326,9 +311,9 @@ static int parse_member(builder *bd, const char *a, const char *b, sbuf *tmp, sb
         return -1;
     }
     const char *ka = a, *ke = eq;
-    trim(&ka, &ke);
+    sl__trim_blanks(&ka, &ke);
     const char *va = eq + 1, *ve = kv_end;
-    trim(&va, &ve);
+    sl__trim_blanks(&va, &ve);
     if (!is_token(ka, (size_t)(ke - ka))) {
         return -1;
     }
@@ -367,7 +352,7 @@ sl_status sl_baggage_parse(const char *header, size_t len, sl_baggage **out,
         return SL_EINVAL;
     }
     const char *p = header, *end = header + len;
-    trim(&p, &end);
+    sl__trim_blanks(&p, &end);
     if (p == end) {
         return SL_OK;
     }
@@ -382,7 +367,7 @@ sl_status sl_baggage_parse(const char *header, size_t len, sl_baggage **out,
     for (;;) {
         const char *comma = memchr(cur, ',', (size_t)(end - cur));
         const char *a = cur, *b = comma ? comma : end;
-        trim(&a, &b);
+        sl__trim_blanks(&a, &b);
         if (a < b) {
             if (bd->n == SL_BAGGAGE_MAX_MEMBERS ||
                 (size_t)(b - p) > SL_BAGGAGE_MAX_BYTES) {

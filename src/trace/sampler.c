@@ -117,13 +117,9 @@ sl_status sl_sampler_parse(const char *name, const char *arg, sl_sampler *out)
     }
     out->kind = SL_SAMPLER_PARENTBASED_ALWAYS_ON;
     out->ratio = 1.0;
-    while (*name == ' ' || *name == '\t') {
-        name++;
-    }
-    size_t n = strlen(name);
-    while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t')) {
-        n--;
-    }
+    const char *name_end = name + strlen(name);
+    sl__trim_blanks(&name, &name_end);
+    size_t n = (size_t)(name_end - name);
     int found = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strlen(names[i].name) == n && strncasecmp(names[i].name, name, n) == 0) {

@@ -279,10 +279,13 @@ int sl_span_is_recording(const sl_span *span)
     return live_recording(span);
 }
 
-static int attr_type_ok(sl_field_type t)
+/* An attribute needs a non-empty key and a string, number or bool value. */
+static int attr_ok(const sl_field *f)
 {
-    return t == SL_FIELD_STR || t == SL_FIELD_INT || t == SL_FIELD_UINT ||
-           t == SL_FIELD_DOUBLE || t == SL_FIELD_BOOL;
+    sl_field_type t = f->type;
+    return f->key != NULL && f->key[0] != '\0' &&
+           (t == SL_FIELD_STR || t == SL_FIELD_INT || t == SL_FIELD_UINT ||
+            t == SL_FIELD_DOUBLE || t == SL_FIELD_BOOL);
 }
 
 /* Copies f into *dst, strings into the arena. */
@@ -314,7 +317,7 @@ sl_status sl_span_set_attributes(sl_span *span, const sl_field *attrs, size_t n)
     sl_status st = SL_OK;
     for (size_t i = 0; i < n; i++) {
         const sl_field *f = &attrs[i];
-        if (f->key == NULL || f->key[0] == '\0' || !attr_type_ok(f->type)) {
+        if (!attr_ok(f)) {
             st = SL_EINVAL;
             continue;
         }
@@ -388,7 +391,7 @@ sl_status sl_span_add_event(sl_span *span, const char *name, const sl_field *att
     sl_status st = SL_OK;
     for (size_t i = 0; i < n; i++) {
         const sl_field *f = &attrs[i];
-        if (f->key == NULL || f->key[0] == '\0' || !attr_type_ok(f->type)) {
+        if (!attr_ok(f)) {
             st = SL_EINVAL;
             continue;
         }

@@ -15,11 +15,6 @@
  * MUST be set to zero, so they are cleared as the header is read. */
 #define KNOWN_FLAGS (SL_TRACE_FLAG_SAMPLED | SL_TRACE_FLAG_RANDOM)
 
-static inline int is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 static sl_status fail(sl_span_context *out)
 {
     memset(out, 0, sizeof *out);
@@ -37,12 +32,7 @@ sl_status sl_traceparent_parse(const char *header, size_t len, sl_span_context *
     }
     const char *p = header;
     const char *end = header + len;
-    while (p < end && is_blank(*p)) {
-        p++;
-    }
-    while (end > p && is_blank(end[-1])) {
-        end--;
-    }
+    sl__trim_blanks(&p, &end);
     size_t n = (size_t)(end - p);
     if (n < SL_TRACEPARENT_LEN) {
         return fail(out);

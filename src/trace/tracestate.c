@@ -23,11 +23,6 @@
 #define MAX_SYSTEM     14
 #define MAX_VALUE      256
 
-static inline int is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 static inline int is_lcalpha(char c)
 {
     return c >= 'a' && c <= 'z';
@@ -106,12 +101,7 @@ static int valid_list(const char *p, size_t n)
         const char *mend = comma ? comma : end;
         const char *a = cur;
         const char *b = mend;
-        while (a < b && is_blank(*a)) {
-            a++;
-        }
-        while (b > a && is_blank(b[-1])) {
-            b--;
-        }
+        sl__trim_blanks(&a, &b);
         if (a < b) {
             const char *eq = memchr(a, '=', (size_t)(b - a));
             if (eq == NULL || members == SL_TRACESTATE_MAX_MEMBERS) {
@@ -149,12 +139,7 @@ sl_status sl_tracestate_parse(const char *header, size_t len, sl_span_context *c
     }
     const char *p = header;
     const char *end = header + len;
-    while (p < end && is_blank(*p)) {
-        p++;
-    }
-    while (end > p && is_blank(end[-1])) {
-        end--;
-    }
+    sl__trim_blanks(&p, &end);
     size_t n = (size_t)(end - p);
     if (!valid_list(p, n)) {
         return SL_EPARSE;

@@ -4,10 +4,13 @@
 # failure, never a skip.
 sl_add_test(test_syslog_fields
   SOURCES integration/test_syslog_fields.c integration/rsyslog_harness.c
+    integration/syslog_suite.c
   LABELS threads integration TIMEOUT 600)
 sl_add_test(test_syslog_volume
   SOURCES integration/test_syslog_volume.c integration/rsyslog_harness.c
+    integration/syslog_suite.c
   LABELS threads integration TIMEOUT 900)
 sl_add_test(test_syslog_tls
   SOURCES integration/test_syslog_tls.c integration/rsyslog_harness.c
+    integration/syslog_suite.c
   LABELS threads integration TIMEOUT 600)

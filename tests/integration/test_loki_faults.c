@@ -304,6 +304,26 @@ static void test_retries_exhausted(void **state)
 
 /* ---- a stalled server ------------------------------------------------------- */
 
+/*
+ * Ends a stalled-server test: the server answers at once again, every record
+ * logged was sent or counted as dropped, and each one that arrived is one of
+ * the n logged and arrived once. Frees lg; returns the sink's final stats.
+ */
+static sl_loki_stats heal_and_check(sl_logger *lg, sl_sink *loki, uint64_t logged, int n)
+{
+    assert_int_equal(lk_control(&LK, "/control/faults", "{\"delay_ms\":0}"), 200);
+    assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
+    sl_loki_stats st;
+    sl_loki_get_stats(loki, &st);
+    assert_int_equal(st.sent_records + lk_dropped_total(&st), logged);
+    sl_logger_free(lg);
+    json_t *snap = lk_wait_count(&LK, st.sent_records, 10000);
+    int last;
+    assert_int_equal(check_unique(snap, n, &last), st.sent_records);
+    json_decref(snap);
+    return st;
+}
+
 static void test_stalled_server(void **state)
 {
     (void)state;
@@ -348,16 +368,8 @@ static void test_stalled_server(void **state)
     }
     assert_true(st.retries > 0);
     assert_int_equal(st.last_http_status, 0); /* a transport error: the timeout */
-    assert_int_equal(lk_control(&LK, "/control/faults", "{\"delay_ms\":0}"), 200);
-    assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
-    sl_loki_get_stats(loki, &st);
+    st = heal_and_check(lg, loki, N, N);
     assert_true(st.retries > 0);
-    assert_int_equal(st.sent_records + lk_dropped_total(&st), N);
-    sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&LK, st.sent_records, 10000);
-    int last;
-    assert_int_equal(check_unique(snap, N, &last), st.sent_records);
-    json_decref(snap);
 }
 
 /* ---- SL_LOKI_BLOCK: callers wait, but only up to their bound ------------------ */
@@ -399,15 +411,7 @@ static void test_block_policy(void **state)
                  (double)worst_ns / 1e6);
     }
     uint64_t logged = st.queued_records + st.dropped_queue_full;
-    assert_int_equal(lk_control(&LK, "/control/faults", "{\"delay_ms\":0}"), 200);
-    assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
-    sl_loki_get_stats(loki, &st);
-    assert_int_equal(st.sent_records + lk_dropped_total(&st), logged);
-    sl_logger_free(lg);
-    json_t *snap = lk_wait_count(&LK, st.sent_records, 10000);
-    int last;
-    assert_int_equal(check_unique(snap, N, &last), st.sent_records);
-    json_decref(snap);
+    heal_and_check(lg, loki, logged, N);
 }
 
 /* ---- flush waits for the batch in flight, whatever drop_oldest settles ---- */

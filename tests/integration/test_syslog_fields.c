@@ -27,10 +27,9 @@
 #include <cmocka.h>
 
 #include "integration/rsyslog_harness.h"
+#include "integration/syslog_suite.h"
 #include "internal.h"
 #include "unit/syslog_parse.h"
-
-static rsl g_rsl;
 
 /* ---- a sink that keeps every line ------------------------------------------- */
 
@@ -541,24 +540,6 @@ static void test_ipv6_targets(void **state)
     close(ufd);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    if (rsl_start(&g_rsl) != 0) {
-        fprintf(stderr,
-                "FAIL: could not start rsyslogd for the syslog integration tests\n");
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rsl_destroy(&g_rsl);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,5 +553,5 @@ int main(void)
     if (getenv("SPANLOG_TEST_FILTER") != NULL) {
         cmocka_set_test_filter(getenv("SPANLOG_TEST_FILTER"));
     }
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, rsl_group_setup, rsl_group_teardown);
 }

@@ -18,10 +18,9 @@
 #include <cmocka.h>
 
 #include "integration/rsyslog_harness.h"
+#include "integration/syslog_suite.h"
 #include "internal.h"
 #include "unit/syslog_parse.h"
-
-static rsl g_rsl;
 
 /* Filled on the sink's worker thread, read by the test: under a lock. */
 typedef struct errors {
@@ -58,16 +57,6 @@ static void on_error(void *user, const sl_sink *sink, sl_status code, const char
         snprintf(e->last, sizeof e->last, "%s", text);
     }
     pthread_mutex_unlock(&e->mu);
-}
-
-static void counter_init(rsl_counter *c, const char *marker, size_t n)
-{
-    assert_int_equal(rsl_counter_init(c, marker, n), 0);
-}
-
-static void wait_count(rsl_counter *c, size_t want, int timeout_ms)
-{
-    rsl_counter_wait(&g_rsl, c, want, timeout_ms);
 }
 
 static sl_logger *tls_logger(sl_syslog_options *so, sl_sink **sink, errors *e)
@@ -132,8 +121,8 @@ static void test_tls_fields_and_volume(void **state)
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
     rsl_counter c;
-    counter_init(&c, marker, N);
-    wait_count(&c, N, 120000);
+    rsl_expect_counter(&c, marker, N);
+    rsl_wait_count(&c, N, 120000);
     printf("tls: sent %d written %llu dropped %llu received %zu\n", N,
            (unsigned long long)st.written, (unsigned long long)st.dropped, c.received);
     assert_int_equal(st.written, N);
@@ -206,8 +195,8 @@ static void verify_fails(const char *ca, const char *name, const char *what)
     log_seq(glg, marker, 1000, "fence");
     assert_int_equal(sl_logger_flush(glg, 10000), SL_OK);
     rsl_counter c;
-    counter_init(&c, marker, 2000);
-    wait_count(&c, 1, 20000);
+    rsl_expect_counter(&c, marker, 2000);
+    rsl_wait_count(&c, 1, 20000);
     assert_int_equal(c.received, 1); /* the fence only */
     assert_true(c.seen[1000]);
     rsl_counter_free(&c);
@@ -242,7 +231,7 @@ static void test_tls_restart(void **state)
     errors e = ERRORS_INIT;
     sl_logger *lg = tls_logger(&so, &sink, &e);
     rsl_counter c;
-    counter_init(&c, marker, 3 * PHASE);
+    rsl_expect_counter(&c, marker, 3 * PHASE);
     size_t seq = 0;
     for (; seq < PHASE; seq++) {
         log_seq(lg, marker, seq, "one");
@@ -250,7 +239,7 @@ static void test_tls_restart(void **state)
     assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
-    wait_count(&c, (size_t)st.written, 30000);
+    rsl_wait_count(&c, (size_t)st.written, 30000);
     assert_int_equal(c.received, st.written);
     rsl_stop(&g_rsl);
     for (; seq < 2 * PHASE; seq++) {
@@ -262,7 +251,7 @@ static void test_tls_restart(void **state)
     }
     assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
     sl_sink_get_stats(sink, &st);
-    wait_count(&c, (size_t)st.written, 30000);
+    rsl_wait_count(&c, (size_t)st.written, 30000);
     printf("tls restart: sent %zu written %llu dropped %llu received %zu\n", seq,
            (unsigned long long)st.written, (unsigned long long)st.dropped, c.received);
     assert_int_equal(st.written + st.dropped, seq);
@@ -271,24 +260,6 @@ static void test_tls_restart(void **state)
     assert_true(c.received > PHASE);
     rsl_counter_free(&c);
     sl_logger_free(lg);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    if (rsl_start_tls(&g_rsl) != 0) {
-        fprintf(stderr,
-                "FAIL: could not start rsyslogd with TLS for the syslog TLS tests\n");
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rsl_destroy(&g_rsl);
-    return 0;
 }
 
 int main(void)
@@ -302,5 +273,5 @@ int main(void)
     if (getenv("SPANLOG_TEST_FILTER") != NULL) {
         cmocka_set_test_filter(getenv("SPANLOG_TEST_FILTER"));
     }
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, rsl_group_setup_tls, rsl_group_teardown);
 }

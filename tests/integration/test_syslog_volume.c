@@ -21,9 +21,8 @@
 #include <cmocka.h>
 
 #include "integration/rsyslog_harness.h"
+#include "integration/syslog_suite.h"
 #include "internal.h"
-
-static rsl g_rsl;
 
 /* Under ThreadSanitizer, let the fork test's child start its worker thread
  * (TSan refuses threads after a multi-threaded fork unless told otherwise).
@@ -71,16 +70,6 @@ static int64_t log_seq(sl_logger *lg, const char *marker, size_t seq)
     return (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
 }
 
-static void counter_init(rsl_counter *c, const char *marker, size_t n)
-{
-    assert_int_equal(rsl_counter_init(c, marker, n), 0);
-}
-
-static void wait_count(rsl_counter *c, size_t want, int timeout_ms)
-{
-    rsl_counter_wait(&g_rsl, c, want, timeout_ms);
-}
-
 /* Records carry "<marker>#<seq>" as their message; count_line reads seq. */
 static void make_marker(char *out, size_t cap, const char *what)
 {
@@ -107,8 +96,8 @@ static void test_volume_tcp(void **state)
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
     rsl_counter c;
-    counter_init(&c, marker, N);
-    wait_count(&c, N, 120000);
+    rsl_expect_counter(&c, marker, N);
+    rsl_wait_count(&c, N, 120000);
     printf("tcp volume: sent %d written %llu dropped %llu received %zu\n", N,
            (unsigned long long)st.written, (unsigned long long)st.dropped, c.received);
     assert_int_equal(st.dropped, 0);
@@ -136,9 +125,9 @@ static void volume_unix(int timeout_ms)
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
     rsl_counter c;
-    counter_init(&c, marker, N);
+    rsl_expect_counter(&c, marker, N);
     /* Every datagram the kernel accepted reaches rsyslog's file. */
-    wait_count(&c, (size_t)st.written, 120000);
+    rsl_wait_count(&c, (size_t)st.written, 120000);
     printf(
         "unix volume (timeout %d ms): sent %d written %llu dropped %llu received %zu\n",
         timeout_ms, N, (unsigned long long)st.written, (unsigned long long)st.dropped,
@@ -185,7 +174,7 @@ static void test_tcp_daemon_restart(void **state)
     sl_sink *sink;
     sl_logger *lg = volume_logger(&so, &sink);
     rsl_counter c;
-    counter_init(&c, marker, 2 * PHASE + DOWN);
+    rsl_expect_counter(&c, marker, 2 * PHASE + DOWN);
     int64_t max_ns = 0, ns;
     size_t seq = 0;
 
@@ -197,7 +186,7 @@ static void test_tcp_daemon_restart(void **state)
     assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
-    wait_count(&c, (size_t)st.written, 30000);
+    rsl_wait_count(&c, (size_t)st.written, 30000);
     assert_int_equal(c.received, st.written);
     assert_int_equal(st.written + st.dropped, PHASE);
     uint64_t dropped_before = st.dropped;
@@ -220,7 +209,7 @@ static void test_tcp_daemon_restart(void **state)
     }
     assert_int_equal(sl_logger_flush(lg, 30000), SL_OK);
     sl_sink_get_stats(sink, &st);
-    wait_count(&c, (size_t)st.written, 30000);
+    rsl_wait_count(&c, (size_t)st.written, 30000);
     printf(
         "tcp restart: sent %zu written %llu dropped %llu received %zu max call %.3f ms "
         "(timeout %d ms)\n",
@@ -293,14 +282,14 @@ static void test_daemon_absent(void **state)
     }
     assert_int_equal(rsl_restart(&g_rsl), 0);
     rsl_counter c;
-    counter_init(&c, marker, 100000);
+    rsl_expect_counter(&c, marker, 100000);
     int64_t deadline = rsl_now_ms() + 20000;
     while (c.received == 0 && rsl_now_ms() < deadline && seq < 100000) {
         log_seq(lg, marker, seq++);
         rsl_read(&g_rsl, rsl_counter_line, &c);
     }
     sl_sink_get_stats(sink, &st);
-    wait_count(&c, (size_t)st.written, 20000);
+    rsl_wait_count(&c, (size_t)st.written, 20000);
     assert_true(c.received > 0);
     assert_true(st.dropped >= 10);
     assert_int_equal(st.written + st.dropped, seq);
@@ -327,7 +316,7 @@ static void test_unix_daemon_restart(void **state)
     sl_sink *sink;
     sl_logger *lg = volume_logger(&so, &sink);
     rsl_counter c;
-    counter_init(&c, marker, 100000);
+    rsl_expect_counter(&c, marker, 100000);
     size_t seq = 0;
     for (; seq < PHASE; seq++) {
         log_seq(lg, marker, seq);
@@ -335,7 +324,7 @@ static void test_unix_daemon_restart(void **state)
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
     assert_int_equal(st.written, PHASE);
-    wait_count(&c, PHASE, 30000);
+    rsl_wait_count(&c, PHASE, 30000);
     assert_int_equal(c.received, PHASE);
 
     rsl_stop(&g_rsl);
@@ -353,7 +342,7 @@ static void test_unix_daemon_restart(void **state)
         rsl_read(&g_rsl, rsl_counter_line, &c);
     }
     sl_sink_get_stats(sink, &st);
-    wait_count(&c, (size_t)st.written, 20000);
+    rsl_wait_count(&c, (size_t)st.written, 20000);
     printf("unix restart: sent %zu written %llu dropped %llu received %zu\n", seq,
            (unsigned long long)st.written, (unsigned long long)st.dropped, c.received);
     assert_true(c.received > PHASE); /* reconnected by itself */
@@ -409,8 +398,8 @@ static void threads_case(sl_syslog_transport transport)
     sl_sink_stats st;
     sl_sink_get_stats(sink, &st);
     rsl_counter c;
-    counter_init(&c, marker, T * PER);
-    wait_count(&c, (size_t)st.written, 60000);
+    rsl_expect_counter(&c, marker, T * PER);
+    rsl_wait_count(&c, (size_t)st.written, 60000);
     printf("%d threads over %s: sent %d written %llu dropped %llu received %zu\n", T,
            transport == SL_SYSLOG_TCP ? "tcp" : "unix", T * PER,
            (unsigned long long)st.written, (unsigned long long)st.dropped, c.received);
@@ -470,30 +459,12 @@ static void test_tcp_fork(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_int_equal(sl_logger_flush(lg, 10000), SL_OK);
     rsl_counter c;
-    counter_init(&c, marker, 3 * N);
-    wait_count(&c, 3 * N, 30000);
+    rsl_expect_counter(&c, marker, 3 * N);
+    rsl_wait_count(&c, 3 * N, 30000);
     assert_int_equal(c.received, 3 * N);
     assert_int_equal(c.duplicates, 0);
     rsl_counter_free(&c);
     sl_logger_free(lg);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    if (rsl_start(&g_rsl) != 0) {
-        fprintf(stderr,
-                "FAIL: could not start rsyslogd for the syslog integration tests\n");
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rsl_destroy(&g_rsl);
-    return 0;
 }
 
 int main(void)
@@ -512,5 +483,5 @@ int main(void)
     if (getenv("SPANLOG_TEST_FILTER") != NULL) {
         cmocka_set_test_filter(getenv("SPANLOG_TEST_FILTER"));
     }
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, rsl_group_setup, rsl_group_teardown);
 }

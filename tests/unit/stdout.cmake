@@ -1,5 +1,6 @@
 # The stdout / fd sink, driven through the sink API (threads and processes).
-sl_add_test(test_fd_sink SOURCES unit/test_fd_sink.c LABELS threads TIMEOUT 300)
-# The same sink behind real loggers (threads inside spans, processes, exit).
-sl_add_test(test_fd_sink_logger SOURCES unit/test_fd_sink_logger.c LABELS threads
+sl_add_test(test_fd_sink SOURCES unit/test_fd_sink.c unit/fd_files.c LABELS threads
             TIMEOUT 300)
+# The same sink behind real loggers (threads inside spans, processes, exit).
+sl_add_test(test_fd_sink_logger SOURCES unit/test_fd_sink_logger.c unit/fd_files.c
+            LABELS threads TIMEOUT 300)

@@ -27,6 +27,7 @@
 #include "core.h"
 #include "internal.h"
 #include "spanlog/stdout.h"
+#include "unit/fd_files.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -70,72 +71,6 @@ static void put(sl_sink *sink, sl_level level, int p, int t, int i, size_t pad)
     sl_record rec = make_record(level);
     /* the write callback, as the logger calls it */
     sl__sink_write(sink, &rec, line, len);
-}
-
-/* Reads a whole file. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t r;
-    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
-/*
- * Parses every line of data; calls fn for each object. Fails on a line that
- * is not a complete JSON object or on a missing final newline.
- */
-typedef void (*line_fn)(json_t *obj, void *user);
-static size_t for_each_line(const char *data, size_t len, line_fn fn, void *user)
-{
-    size_t lines = 0, off = 0;
-    while (off < len) {
-        const char *nl = memchr(data + off, '\n', len - off);
-        if (nl == NULL) {
-            fail_msg("last line has no newline");
-        }
-        size_t n = (size_t)(nl - (data + off));
-        json_error_t err;
-        json_t *obj = json_loadb(data + off, n, 0, &err);
-        if (obj == NULL) {
-            fail_msg("line %zu does not parse: %s: %.60s", lines, err.text, data + off);
-        }
-        assert_true(json_is_object(obj));
-        if (fn != NULL) {
-            fn(obj, user);
-        }
-        json_decref(obj);
-        lines++;
-        off += n + 1;
-    }
-    return lines;
-}
-
-static int jint(json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    assert_true(json_is_integer(v));
-    return (int)json_integer_value(v);
-}
-
-static void temp_path(char *out, size_t cap, const char *tag)
-{
-    const char *dir = getenv("TMPDIR");
-    snprintf(out, cap, "%s/spanlog_%s_%d_XXXXXX", dir ? dir : "/tmp", tag, (int)getpid());
-    int fd = mkstemp(out);
-    assert_true(fd >= 0);
-    close(fd);
 }
 
 static sl_sink_stats stats(const sl_sink *s)
@@ -249,20 +184,7 @@ static void test_append_threads_processes(void **state)
     (void)state;
     char path[256];
     temp_path(path, sizeof path, "append");
-    pid_t kids[APPEND_PROCS];
-    for (int p = 0; p < APPEND_PROCS; p++) {
-        kids[p] = fork();
-        assert_true(kids[p] >= 0);
-        if (kids[p] == 0) {
-            _exit(append_process(path, p));
-        }
-    }
-    for (int p = 0; p < APPEND_PROCS; p++) {
-        int status;
-        assert_int_equal(waitpid(kids[p], &status, 0), kids[p]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    run_processes(APPEND_PROCS, append_process, path);
     size_t len;
     char *data = slurp(path, &len);
     seen s;

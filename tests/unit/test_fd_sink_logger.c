@@ -20,6 +20,7 @@
 
 #include "spanlog/spanlog.h"
 #include "spanlog/stdout.h"
+#include "unit/fd_files.h"
 
 #define PROCS   2
 #define THREADS 4
@@ -28,33 +29,6 @@
 static const char hostile[] = "quote\" back\\ nl\n tab\t ctl\x01 bad\xff end";
 static const char hostile_decoded[] =
     "quote\" back\\ nl\n tab\t ctl\x01 bad\xef\xbf\xbd end";
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t cap = 1 << 16, n = 0, r;
-    char *buf = malloc(cap);
-    while ((r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
-static void temp_path(char *out, size_t cap, const char *tag)
-{
-    const char *dir = getenv("TMPDIR");
-    snprintf(out, cap, "%s/spanlog_%s_%d_XXXXXX", dir ? dir : "/tmp", tag, (int)getpid());
-    int fd = mkstemp(out);
-    assert_true(fd >= 0);
-    close(fd);
-}
 
 /* ---- many threads and processes through loggers ---------------------------------- */
 
@@ -121,11 +95,35 @@ static const char *jstr(json_t *obj, const char *key)
     return json_string_value(v);
 }
 
-static int jint(json_t *obj, const char *key)
+/* What the reader has seen of each thread: its next record and its trace. */
+typedef struct seen {
+    int next[PROCS][THREADS];
+    char traces[PROCS][THREADS][SL_TRACE_ID_HEX_LEN + 1];
+} seen;
+
+static void check_line(json_t *obj, void *user)
 {
-    json_t *v = json_object_get(obj, key);
-    assert_true(json_is_integer(v));
-    return (int)json_integer_value(v);
+    seen *s = user;
+    assert_string_equal(jstr(obj, "level"), "info");
+    assert_string_equal(jstr(obj, "msg"), "hello");
+    assert_string_equal(jstr(obj, "service"), "svc");
+    assert_int_equal(strlen(jstr(obj, "time")), 27); /* microseconds */
+    assert_string_equal(jstr(obj, "s"), hostile_decoded);
+    int p = jint(obj, "p"), t = jint(obj, "t"), i = jint(obj, "i");
+    assert_true(p >= 0 && p < PROCS && t >= 0 && t < THREADS);
+    assert_int_equal(i, s->next[p][t]);
+    s->next[p][t]++;
+    /* the record carries the span its thread had current */
+    const char *trace = jstr(obj, "traceId");
+    assert_string_equal(trace, jstr(obj, "trace"));
+    if (i == 0) {
+        snprintf(s->traces[p][t], sizeof s->traces[p][t], "%s", trace);
+    } else {
+        assert_string_equal(trace, s->traces[p][t]);
+    }
+    char corr[SL_CORRELATION_ID_LEN + 1];
+    snprintf(corr, sizeof corr, "%.8s-%.8s", trace, jstr(obj, "spanId"));
+    assert_string_equal(jstr(obj, "correlationId"), corr);
 }
 
 static void test_threads_processes(void **state)
@@ -133,61 +131,17 @@ static void test_threads_processes(void **state)
     (void)state;
     char path[256];
     temp_path(path, sizeof path, "lg");
-    pid_t kids[PROCS];
-    for (int p = 0; p < PROCS; p++) {
-        kids[p] = fork();
-        assert_true(kids[p] >= 0);
-        if (kids[p] == 0) {
-            _exit(process_main(path, p));
-        }
-    }
-    for (int p = 0; p < PROCS; p++) {
-        int status;
-        assert_int_equal(waitpid(kids[p], &status, 0), kids[p]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
+    run_processes(PROCS, process_main, path);
 
-    size_t len, off = 0, lines = 0;
+    size_t len;
     char *data = slurp(path, &len);
-    int next[PROCS][THREADS] = {{0}};
-    char traces[PROCS][THREADS][SL_TRACE_ID_HEX_LEN + 1] = {{{0}}};
-    while (off < len) {
-        const char *nl = memchr(data + off, '\n', len - off);
-        assert_non_null(nl);
-        json_error_t err;
-        json_t *obj = json_loadb(data + off, (size_t)(nl - data - off), 0, &err);
-        if (obj == NULL) {
-            fail_msg("line %zu: %s", lines, err.text);
-        }
-        assert_string_equal(jstr(obj, "level"), "info");
-        assert_string_equal(jstr(obj, "msg"), "hello");
-        assert_string_equal(jstr(obj, "service"), "svc");
-        assert_int_equal(strlen(jstr(obj, "time")), 27); /* microseconds */
-        assert_string_equal(jstr(obj, "s"), hostile_decoded);
-        int p = jint(obj, "p"), t = jint(obj, "t"), i = jint(obj, "i");
-        assert_true(p >= 0 && p < PROCS && t >= 0 && t < THREADS);
-        assert_int_equal(i, next[p][t]);
-        next[p][t]++;
-        /* the record carries the span its thread had current */
-        const char *trace = jstr(obj, "traceId");
-        assert_string_equal(trace, jstr(obj, "trace"));
-        if (i == 0) {
-            snprintf(traces[p][t], sizeof traces[p][t], "%s", trace);
-        } else {
-            assert_string_equal(trace, traces[p][t]);
-        }
-        char corr[SL_CORRELATION_ID_LEN + 1];
-        snprintf(corr, sizeof corr, "%.8s-%.8s", trace, jstr(obj, "spanId"));
-        assert_string_equal(jstr(obj, "correlationId"), corr);
-        json_decref(obj);
-        lines++;
-        off = (size_t)(nl - data) + 1;
-    }
+    seen s;
+    memset(&s, 0, sizeof s);
+    size_t lines = for_each_line(data, len, check_line, &s);
     assert_int_equal(lines, PROCS * THREADS * RECORDS);
     for (int p = 0; p < PROCS; p++) {
         for (int t = 0; t < THREADS; t++) {
-            assert_int_equal(next[p][t], RECORDS);
+            assert_int_equal(s.next[p][t], RECORDS);
         }
     }
     free(data);
@@ -196,23 +150,27 @@ static void test_threads_processes(void **state)
 
 /* ---- per-sink level, buffered at exit ---------------------------------------------- */
 
+typedef struct msg_count {
+    const char *msg;
+    size_t n;
+} msg_count;
+
+static void count_line(json_t *obj, void *user)
+{
+    msg_count *c = user;
+    if (strcmp(jstr(obj, "msg"), c->msg) == 0) {
+        c->n++;
+    }
+}
+
 static size_t count_msgs(const char *path, const char *msg)
 {
-    size_t len, off = 0, n = 0;
+    size_t len;
     char *data = slurp(path, &len);
-    while (off < len) {
-        const char *nl = memchr(data + off, '\n', len - off);
-        assert_non_null(nl);
-        json_t *obj = json_loadb(data + off, (size_t)(nl - data - off), 0, NULL);
-        assert_non_null(obj);
-        if (strcmp(jstr(obj, "msg"), msg) == 0) {
-            n++;
-        }
-        json_decref(obj);
-        off = (size_t)(nl - data) + 1;
-    }
+    msg_count c = {msg, 0};
+    for_each_line(data, len, count_line, &c);
     free(data);
-    return n;
+    return c.n;
 }
 
 static void test_sink_level(void **state)

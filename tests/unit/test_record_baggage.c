@@ -28,6 +28,21 @@ static sl_baggage *parse(const char *header)
     return b;
 }
 
+/*
+ * Logs one record ("m") with the baggage `header` current, then detaches it;
+ * returns c's first record parsed (the caller decrefs it).
+ */
+static json_t *log_first_under(sl_logger *lg, capture *c, const char *header)
+{
+    sl_baggage *b = parse(header);
+    sl_context_token tok;
+    assert_int_equal(sl_baggage_attach(b, &tok), SL_OK);
+    sl_info(lg, "m");
+    assert_int_equal(sl_context_detach(tok), SL_OK);
+    sl_baggage_free(b);
+    return capture_parse(c, 0);
+}
+
 static void test_keys_written_in_place(void **state)
 {
     capture c;
@@ -70,13 +85,7 @@ static void test_hostile_values_and_last_entry_wins(void **state)
     sl_logger *lg = baggage_logger(&c, keys, 1);
     assert_non_null(lg);
     /* A quote, a backslash and a newline, percent-encoded; then a repeat. */
-    sl_baggage *b = parse("k=first,k=a%22b%5Cc%0Ad");
-    sl_context_token tok;
-    assert_int_equal(sl_baggage_attach(b, &tok), SL_OK);
-    sl_info(lg, "m");
-    assert_int_equal(sl_context_detach(tok), SL_OK);
-    sl_baggage_free(b);
-    json_t *r = capture_parse(&c, 0);
+    json_t *r = log_first_under(lg, &c, "k=first,k=a%22b%5Cc%0Ad");
     assert_string_equal(get_str(r, "k"), "a\"b\\c\nd");
     json_decref(r);
     sl_logger_free(lg);
@@ -114,13 +123,7 @@ static void test_options_checked(void **state)
     lg = capture_logger(&o, &c);
     assert_non_null(lg);
     memset(key, 'x', strlen(key));
-    sl_baggage *b = parse("tenantId=t1");
-    sl_context_token tok;
-    assert_int_equal(sl_baggage_attach(b, &tok), SL_OK);
-    sl_info(lg, "m");
-    assert_int_equal(sl_context_detach(tok), SL_OK);
-    sl_baggage_free(b);
-    json_t *r = capture_parse(&c, 0);
+    json_t *r = log_first_under(lg, &c, "tenantId=t1");
     assert_string_equal(get_str(r, "tenantId"), "t1");
     json_decref(r);
     sl_logger_free(lg);
