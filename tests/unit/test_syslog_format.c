@@ -557,13 +557,17 @@ static void test_truncation(void **state)
     /* Below the RFC 5426 minimum: refused. */
     o.max_message_size = 479;
     assert_int_equal(sl__syslog_fmt_init(&f, &o, o.transport), SL_EINVAL);
-    /* A head that alone exceeds the limit cannot be sent. */
+    /* A head that alone exceeds the limit cannot be sent. Its length must not
+     * depend on the test's pid (PROCID): no PROCID, and a 32-character SD-ID
+     * make the head 496 bytes whatever the process. */
     static char host[256];
     memset(host, 'h', 255);
     o.max_message_size = 480;
     o.hostname = host;
     o.app_name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     o.msgid = "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm";
+    o.include_pid = false;
+    o.trace_sd_id = "tttttttttttttttttttttttttt@32473";
     init_fmt(&f, &o);
     sl_span_context c = test_ctx();
     r.ctx = &c;
