@@ -74,7 +74,16 @@ static inline size_t sl__jw_need(const sl__jw *w)
  */
 void sl__jw_put_slow(sl__jw *w, const char *s, size_t n);
 
-/* Copies 1..32 bytes with a few overlapping moves, larger runs by memcpy. */
+/*
+ * Copies 1..32 bytes with two overlapping moves, longer runs by memcpy.
+ * GCC, when it inlines this for a small source array (sanitizer builds),
+ * warns about the wider branches it cannot prove unreachable: they are.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overread"
+#endif
 static inline void sl__jw_copy(char *d, const char *s, size_t n)
 {
     if (n >= 16 && n <= 32) {
@@ -94,6 +103,9 @@ static inline void sl__jw_copy(char *d, const char *s, size_t n)
         memcpy(d, s, n);
     }
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* Appended as is. */
 static inline void sl__jw_raw(sl__jw *w, const char *s, size_t n)
