@@ -64,30 +64,42 @@ bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
 
 /*
  * `,"key":`. Keys are nearly always short plain ASCII: those are copied in
- * one piece; anything else goes through the escaping writer.
+ * one pass that checks each byte as it goes, straight into the writer's
+ * free space when there is room for the longest such key (else into a
+ * scratch buffer); bytes past `len` are not output until len moves, so an
+ * abandoned attempt leaves nothing. Anything else goes through the escaping
+ * writer.
  */
+#define KEY_FAST_MAX 64
+
 static void write_key(sl__jw *w, const char *key)
 {
     if (key == NULL) {
         sl__jw_raw(w, ",\"\":", 4);
         return;
     }
-    char tmp[64];
+    char tmp[KEY_FAST_MAX];
+    int direct = w->cap - w->len >= KEY_FAST_MAX;
+    char *d = direct ? w->buf + w->len : tmp;
     size_t n = 0;
-    tmp[n++] = ',';
-    tmp[n++] = '"';
+    d[n++] = ',';
+    d[n++] = '"';
     for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
-        if (n >= sizeof(tmp) - 2 || *p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
+        if (n >= KEY_FAST_MAX - 2 || *p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
             sl__jw_char(w, ',');
             sl__jw_string(w, key, strlen(key));
             sl__jw_char(w, ':');
             return;
         }
-        tmp[n++] = (char)*p;
+        d[n++] = (char)*p;
     }
-    tmp[n++] = '"';
-    tmp[n++] = ':';
-    sl__jw_raw(w, tmp, n);
+    d[n++] = '"';
+    d[n++] = ':';
+    if (direct) {
+        w->len += n;
+    } else {
+        sl__jw_raw(w, tmp, n);
+    }
 }
 
 static void write_errno(sl__jw *w, int64_t e)
@@ -135,11 +147,10 @@ static void write_json(sl__jw *w, const json_t *j)
         sl__jw_null(w); /* jansson refused the value */
     } else if (n <= room) {
         w->len += n;
-        w->need += n;
     } else {
         /* Same rule as the writer: on overflow, len == cap and need counts on. */
+        w->need = sl__jw_need(w) + n;
         w->len = w->cap;
-        w->need += n;
         w->overflow = true;
     }
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "spanlog/spanlog.h"
 
@@ -35,7 +36,7 @@ size_t sl__format_rfc3339_utc(int64_t ns, int digits, char *out);
 /*
  * A streaming JSON writer into a caller-owned buffer. Fixed mode never
  * allocates: when the buffer is full it stops writing, sets `overflow` and
- * keeps counting in `need` what the full output would take. Growable mode
+ * keeps counting what the full output would take (sl__jw_need()). Growable mode
  * (sl__jw_init_growable) reallocates through sl__realloc up to `max` bytes;
  * past that, or when an allocation fails, it behaves like a full fixed
  * buffer. Strings are always escaped to valid RFC 8259 output: '"', '\\'
@@ -45,7 +46,8 @@ typedef struct sl__jw {
     char *buf;
     size_t cap;  /* bytes available in buf */
     size_t len;  /* bytes written (<= cap) */
-    size_t need; /* bytes the whole output takes (== len unless overflow) */
+    size_t need; /* once overflow is set: bytes the whole output takes;
+                  * meaningless before (read it through sl__jw_need()) */
     size_t max;  /* growable mode: the limit; 0 in fixed mode */
     bool overflow;
     bool growable;
@@ -56,8 +58,77 @@ void sl__jw_init_growable(sl__jw *w, size_t initial, size_t max);
 void sl__jw_free(sl__jw *w);  /* growable mode: frees buf */
 void sl__jw_reset(sl__jw *w); /* len = need = 0, overflow cleared, buffer kept */
 
-void sl__jw_raw(sl__jw *w, const char *s, size_t n); /* appended as is */
-void sl__jw_char(sl__jw *w, char c);
+/* Bytes the whole output takes: len, or more once the buffer overflowed. */
+static inline size_t sl__jw_need(const sl__jw *w)
+{
+    return w->overflow ? w->need : w->len;
+}
+
+/*
+ * The appends below are inline: a record makes some 25 of them, mostly of a
+ * few bytes, and a call plus glibc's memcpy per append was a quarter of its
+ * instructions. Only the full-buffer path is out of line; the fast path
+ * leaves `need` alone (it is len until the first overflow), so that the
+ * compiler cannot pair len and need into one 16-byte update whose load then
+ * straddles two 8-byte stores. sl__jw_put_slow() accepts n == 0.
+ */
+void sl__jw_put_slow(sl__jw *w, const char *s, size_t n);
+
+/*
+ * Copies 1..32 bytes with two overlapping moves, longer runs by memcpy.
+ * GCC, when it inlines this for a small source array (sanitizer builds),
+ * warns about the wider branches it cannot prove unreachable: they are.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overread"
+#endif
+static inline void sl__jw_copy(char *d, const char *s, size_t n)
+{
+    if (n >= 16 && n <= 32) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8 && n < 16) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n > 0 && n < 4) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    } else {
+        memcpy(d, s, n);
+    }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/* Appended as is. */
+static inline void sl__jw_raw(sl__jw *w, const char *s, size_t n)
+{
+    /* n - 1 wraps for n == 0, which the slow path ignores: the fast path
+     * never does arithmetic on a NULL buffer. */
+    if (n - 1 < w->cap - w->len) {
+        sl__jw_copy(w->buf + w->len, s, n);
+        w->len += n;
+    } else {
+        sl__jw_put_slow(w, s, n);
+    }
+}
+
+static inline void sl__jw_char(sl__jw *w, char c)
+{
+    if (w->len < w->cap) {
+        w->buf[w->len++] = c;
+    } else {
+        sl__jw_put_slow(w, &c, 1);
+    }
+}
+
 void sl__jw_string(sl__jw *w, const char *s, size_t n);      /* "escaped"; NULL: "" */
 void sl__jw_string_body(sl__jw *w, const char *s, size_t n); /* escaped, no quotes */
 void sl__jw_int(sl__jw *w, int64_t v);

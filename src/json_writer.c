@@ -109,56 +109,37 @@ static void jw_grow(sl__jw *w, size_t n)
     }
 }
 
-static void jw_put_slow(sl__jw *w, const char *p, size_t n)
+void sl__jw_put_slow(sl__jw *w, const char *p, size_t n)
 {
+    if (n == 0) {
+        return;
+    }
     if (!w->overflow && w->growable && w->cap < w->max) {
         jw_grow(w, n);
         if (w->cap - w->len >= n) {
             memcpy(w->buf + w->len, p, n);
             w->len += n;
-            w->need += n;
             return;
         }
     }
-    /* Out of room for good: keep the prefix that fits, then only count. */
+    /* Out of room for good: keep the prefix that fits, then only count
+     * (need was len until now). */
     if (!w->overflow) {
         size_t fit = w->cap - w->len;
         if (fit > 0) {
             memcpy(w->buf + w->len, p, fit);
         }
+        w->need = w->len + n;
         w->len = w->cap;
         w->overflow = true;
+        return;
     }
     w->need += n;
 }
 
 static inline void jw_put(sl__jw *w, const char *p, size_t n)
 {
-    if (n == 0) {
-        return; /* also keeps a NULL buffer out of pointer arithmetic */
-    }
-    if (SL_LIKELY(w->cap - w->len >= n)) {
-        memcpy(w->buf + w->len, p, n);
-        w->len += n;
-        w->need += n;
-    } else {
-        jw_put_slow(w, p, n);
-    }
-}
-
-void sl__jw_raw(sl__jw *w, const char *s, size_t n)
-{
-    jw_put(w, s, n);
-}
-
-void sl__jw_char(sl__jw *w, char c)
-{
-    if (SL_LIKELY(w->len < w->cap)) {
-        w->buf[w->len++] = c;
-        w->need++;
-    } else {
-        jw_put_slow(w, &c, 1);
-    }
+    sl__jw_raw(w, p, n);
 }
 
 /* ---- UTF-8 ---------------------------------------------------------------- */

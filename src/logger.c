@@ -370,7 +370,7 @@ sl_status sl_logger_child(sl_logger *parent, const sl_field *fields, size_t nfie
     (void)sl__encode_fields(&w, fields, nfields, SIZE_MAX);
     if (w.overflow) {
         /* Bound fields that fill a whole record can never be written. */
-        size_t need = w.need;
+        size_t need = sl__jw_need(&w);
         sl__jw_free(&w);
         return need > c->max_record_bytes ? SL_ERANGE : SL_ENOMEM;
     }

@@ -231,7 +231,7 @@ static size_t encode_record(job *j, char *buf, size_t limit, bool *truncated)
         goto done;
     }
     *truncated = true;
-    size_t excess = w.need + TRUNCATED_MARK_LEN - room;
+    size_t excess = sl__jw_need(&w) + TRUNCATED_MARK_LEN - room;
     size_t cap = find_cap(j, excess);
     if (cap != SIZE_MAX) {
         sl__jw_init(&w, buf, room);
@@ -246,7 +246,7 @@ static size_t encode_record(job *j, char *buf, size_t limit, bool *truncated)
     if (w.overflow) {
         return 0;
     }
-    size_t left = room - w.need;
+    size_t left = room - sl__jw_need(&w);
     sl__jw_init(&w, buf, room);
     encode_minimal(&w, j, left);
     if (w.overflow) {

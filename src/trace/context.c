@@ -148,9 +148,14 @@ static sl_status push(const sl_span_context *ctx, const sl_baggage *bag, int inh
         s->counter = 1;
     }
     entry *e = &s->items[s->depth];
+    /* Validity is read from the source, not from the copy just stored:
+     * loads over fresh stores of another width are not forwarded. */
+    int valid = 0;
     if (ctx != NULL) {
+        valid = sl__ctx_valid(ctx);
         sl__span_context_copy(&e->ctx, ctx);
     } else if (below != NULL) {
+        valid = sl__ctx_valid(&below->ctx);
         sl__span_context_copy(&e->ctx, &below->ctx);
     } else {
         memset(&e->ctx, 0, offsetof(sl_span_context, tracestate) + 1);
@@ -159,7 +164,7 @@ static sl_status push(const sl_span_context *ctx, const sl_baggage *bag, int inh
     e->token = (s->serial << 32) | s->counter;
     s->depth++;
     token->id = e->token;
-    tl_current = sl__ctx_valid(&e->ctx) ? &e->ctx : NULL;
+    tl_current = valid ? &e->ctx : NULL;
     tl_baggage = e->baggage;
     return SL_OK;
 }

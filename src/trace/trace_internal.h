@@ -65,9 +65,20 @@ static inline unsigned sl__hex_decode(const char *hex, size_t n, uint8_t *bytes)
  */
 static inline void sl__span_context_copy(sl_span_context *dst, const sl_span_context *src)
 {
-    memcpy(dst, src, offsetof(sl_span_context, tracestate));
+    /* Field by field: one memcpy of the head became two overlapping 16-byte
+     * stores, and the 8-byte loads of the trace id that follow (validity,
+     * sampler) could not be forwarded from them. `remote` is computed, not
+     * copied, so that the compiler does not join flags and remote into one
+     * 2-byte load, which is not forwarded from the two 1-byte stores a span
+     * start has just made (41 % of push's cycles). */
+    dst->trace_id = src->trace_id;
+    dst->span_id = src->span_id;
+    dst->flags = src->flags;
+    dst->remote = src->remote != 0;
     size_t n = src->tracestate_len <= SL_TRACESTATE_MAX ? src->tracestate_len : 0;
-    memcpy(dst->tracestate, src->tracestate, n);
+    if (n != 0) {
+        memcpy(dst->tracestate, src->tracestate, n);
+    }
     dst->tracestate[n] = '\0';
     dst->tracestate_len = (uint16_t)n;
 }

@@ -172,7 +172,7 @@ static void test_growable_failure_injection(void **state)
         write_doc(&w);
         /* the failed allocation turned the writer into a full buffer */
         assert_true(w.overflow);
-        assert_int_equal(w.need, total);
+        assert_int_equal(sl__jw_need(&w), total);
         assert_true(w.len < total);
         assert_int_equal(w.len, w.cap);
         if (w.len > 0) {

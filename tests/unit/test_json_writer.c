@@ -40,7 +40,6 @@ static char *roundtrip(const char *s, size_t n, size_t *out_len, char **encoded,
     sl__jw_string(&w, s, n);
     sl__jw_char(&w, ']');
     assert_false(w.overflow);
-    assert_int_equal(w.len, w.need);
     /* the escaped length helper agrees with what was written */
     assert_int_equal(sl__json_escaped_len(s, n), w.len - 4);
 
@@ -630,7 +629,6 @@ static void test_fixed_overflow(void **state)
     write_doc(&w);
     assert_false(w.overflow);
     size_t total = w.len;
-    assert_int_equal(w.need, total);
     json_error_t err;
     json_t *root = json_loadb(full, total, 0, &err);
     assert_non_null(root);
@@ -649,7 +647,7 @@ static void test_fixed_overflow(void **state)
         memset(small, 0x55, sizeof small);
         sl__jw_init(&w, cap ? small : NULL, cap);
         write_doc(&w);
-        assert_int_equal(w.need, total);
+        assert_int_equal(sl__jw_need(&w), total);
         assert_int_equal(w.overflow, cap < total);
         assert_int_equal(w.len, cap < total ? cap : total);
         assert_memory_equal(small, full, w.len);
@@ -657,8 +655,51 @@ static void test_fixed_overflow(void **state)
         assert_int_equal((unsigned char)small[cap], 0x55);
         sl__jw_reset(&w);
         assert_int_equal(w.len, 0);
-        assert_int_equal(w.need, 0);
+        assert_int_equal(sl__jw_need(&w), 0);
         assert_false(w.overflow);
+    }
+}
+
+/*
+ * Raw appends of every length from 0 to 70 (the inline copy has a separate
+ * case for 1-3, 4-7, 8-15, 16-32 and longer runs), at every offset and into
+ * every buffer size: the output is the concatenation, cut at cap, nothing
+ * past cap is touched, and the count of what the whole output takes is right.
+ */
+static void test_raw_lengths(void **state)
+{
+    (void)state;
+    char src[80];
+    for (size_t i = 0; i < sizeof src; i++) {
+        src[i] = (char)('!' + i);
+    }
+    for (size_t off = 0; off < 3; off++) {
+        for (size_t n = 0; n <= 70; n++) {
+            /* expected: off bytes of 'x', then src[0..n), then '#' */
+            char want[80];
+            memset(want, 'x', off);
+            memcpy(want + off, src, n);
+            want[off + n] = '#';
+            size_t total = off + n + 1;
+            for (size_t cap = 0; cap <= total; cap++) {
+                char buf[96];
+                memset(buf, 0x55, sizeof buf);
+                sl__jw w;
+                sl__jw_init(&w, cap ? buf : NULL, cap);
+                for (size_t k = 0; k < off; k++) {
+                    sl__jw_char(&w, 'x');
+                }
+                sl__jw_raw(&w, src, n);
+                sl__jw_char(&w, '#');
+                assert_int_equal(sl__jw_need(&w), total);
+                assert_int_equal(w.overflow, cap < total);
+                assert_int_equal(w.len, cap < total ? cap : total);
+                if (cap > 0) {
+                    assert_memory_equal(buf, want, w.len);
+                }
+                assert_int_equal((unsigned char)buf[cap], 0x55);
+            }
+        }
     }
 }
 
@@ -684,7 +725,7 @@ static void test_growable(void **state)
     for (size_t max = 1; max <= total + 1; max++) {
         sl__jw_init_growable(&w, 4, max);
         write_doc(&w);
-        assert_int_equal(w.need, total);
+        assert_int_equal(sl__jw_need(&w), total);
         assert_int_equal(w.overflow, max < total);
         assert_int_equal(w.len, max < total ? max : total);
         assert_true(w.cap <= max);
@@ -692,7 +733,7 @@ static void test_growable(void **state)
         /* reset keeps the buffer and the limit */
         sl__jw_reset(&w);
         write_doc(&w);
-        assert_int_equal(w.need, total);
+        assert_int_equal(sl__jw_need(&w), total);
         sl__jw_free(&w);
     }
 
@@ -722,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_double_matches_printf),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_fixed_overflow),
+        cmocka_unit_test(test_raw_lengths),
         cmocka_unit_test(test_growable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -341,6 +341,58 @@ static void test_error_callback_race_reports_once(void **unused)
     sl_sink_free(r.sink, 0);
 }
 
+/*
+ * `written` from many threads: each thread counts into a slot of its own
+ * (the first 16) or into the shared counter (the rest); a slot freed at
+ * thread exit passes to a thread of the next round. Nothing may be lost or
+ * counted twice, in either of two sinks counted by the same threads.
+ */
+#define COUNTERS 24 /* more threads than per-thread slots */
+#define COUNTS   2000
+
+typedef struct count_race {
+    sl_sink *a, *b;
+    pthread_barrier_t start;
+} count_race;
+
+static void *counter(void *arg)
+{
+    count_race *r = arg;
+    pthread_barrier_wait(&r->start);
+    for (int i = 0; i < COUNTS; i++) {
+        sl_sink_count_written(r->a, 1);
+        sl_sink_count_written(r->b, 2);
+    }
+    return NULL;
+}
+
+static void test_written_counted_from_many_threads(void **unused)
+{
+    (void)unused;
+    count_race r;
+    assert_int_equal(sl_null_sink_new(&r.a), SL_OK);
+    assert_int_equal(sl_null_sink_new(&r.b), SL_OK);
+    sl_sink_count_written(r.a, 5); /* this thread's own slot */
+    for (int round = 1; round <= 2; round++) {
+        pthread_barrier_init(&r.start, NULL, COUNTERS);
+        pthread_t th[COUNTERS];
+        for (int i = 0; i < COUNTERS; i++) {
+            assert_int_equal(pthread_create(&th[i], NULL, counter, &r), 0);
+        }
+        for (int i = 0; i < COUNTERS; i++) {
+            pthread_join(th[i], NULL);
+        }
+        pthread_barrier_destroy(&r.start);
+        sl_sink_stats sa, sb;
+        sl_sink_get_stats(r.a, &sa);
+        sl_sink_get_stats(r.b, &sb);
+        assert_int_equal(sa.written, 5 + (uint64_t)round * COUNTERS * COUNTS);
+        assert_int_equal(sb.written, (uint64_t)round * COUNTERS * COUNTS * 2);
+    }
+    sl_sink_free(r.a, 0);
+    sl_sink_free(r.b, 0);
+}
+
 /* ---- fork hooks -------------------------------------------------------------- */
 
 static void test_fork_hooks(void **unused)
@@ -393,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_null_sink_counts),
         cmocka_unit_test(test_error_callback_rate_limited),
         cmocka_unit_test(test_error_callback_race_reports_once),
+        cmocka_unit_test(test_written_counted_from_many_threads),
         cmocka_unit_test(test_fork_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
