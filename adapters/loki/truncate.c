@@ -114,7 +114,8 @@ size_t sl__loki_truncate(const char *line, size_t len, size_t limit, char *out)
     /* Keep the complete members only. */
     memcpy(out, line, boundary);
     if (boundary == 1) {
-        memcpy(out + 1, SL__LOKI_TRUNC_SUFFIX + 1, slen - 1);
+        /* No member survived: `{` then the suffix without its comma. */
+        memcpy(out + 1, &SL__LOKI_TRUNC_SUFFIX[1], slen - 1);
         return slen;
     }
     memcpy(out + boundary, SL__LOKI_TRUNC_SUFFIX, slen);

@@ -360,8 +360,8 @@ static void test_fields_sd_hostile(void **state)
                                            "a]b]]",
                                            "line1\nline2\r\n",
                                            "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80",
-                                           "a\xef\xbf\xbd"
-                                           "b\xef\xbf\xbd",
+                                           ("a\xef\xbf\xbd"
+                                            "b\xef\xbf\xbd"),
                                            "v",
                                            "empty key",
                                            "long key",
