@@ -7,7 +7,7 @@ pkgs=(
     build-essential cmake pkg-config git ca-certificates
     libjansson-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev
     libmicrohttpd-dev libssl-dev rsyslog rsyslog-openssl openssl python3 curl
-    clang-format
+    clang clang-format
 )
 if [ "${1:-}" = "--bench" ]; then
     pkgs+=(libspdlog-dev g++ gnuplot-nox valgrind)
