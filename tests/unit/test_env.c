@@ -10,6 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -172,6 +177,72 @@ static void test_sink_list_and_uris(void **state)
     }
 }
 
+/* SPANLOG_SYSLOG adds a syslog sink: records reach a UDP socket we bind. */
+static void test_syslog_variable(void **state)
+{
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t alen = sizeof(a);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    char target[64];
+    snprintf(target, sizeof(target), "udp://127.0.0.1:%d", ntohs(a.sin_port));
+    setenv("SPANLOG_SINK", "null", 1);
+    setenv("SPANLOG_SYSLOG", target, 1);
+    sl_logger *lg = NULL;
+    assert_int_equal(sl_logger_from_env("env-syslog", &lg), SL_OK);
+    sl_warn(lg, "to syslog");
+    sl_logger_free(lg);
+    struct pollfd pfd = {.fd = s, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 10000), 1);
+    char dg[2048];
+    ssize_t n = recv(s, dg, sizeof(dg) - 1, 0);
+    assert_true(n > 0);
+    dg[n] = '\0';
+    assert_int_equal(strncmp(dg, "<12>1 ", 6), 0); /* user.warning */
+    assert_non_null(strstr(dg, "\"msg\":\"to syslog\""));
+    close(s);
+
+    setenv("SPANLOG_SYSLOG", "carrier://pigeon", 1);
+    lg = (sl_logger *)&lg;
+    assert_int_equal(sl_logger_from_env("s", &lg), SL_EPARSE);
+    assert_null(lg);
+}
+
+/*
+ * SPANLOG_LOKI_URL adds a Loki sink. Nothing listens on the port, so a flush
+ * cannot be acknowledged: the timeout proves the sink is there and queued it.
+ */
+static void test_loki_variable(void **state)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t alen = sizeof(a);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    close(s); /* a port that refuses connections */
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
+    setenv("SPANLOG_SINK", "null", 1);
+    setenv("SPANLOG_LOKI_URL", url, 1);
+    sl_logger *lg = NULL;
+    assert_int_equal(sl_logger_from_env("env-loki", &lg), SL_OK);
+    sl_info(lg, "queued for Loki");
+    assert_int_equal(sl_logger_flush(lg, 300), SL_ETIMEDOUT);
+    sl_logger_free(lg);
+
+    setenv("SPANLOG_SINK", "null", 1);
+    unsetenv("SPANLOG_LOKI_URL");
+    assert_int_equal(sl_logger_from_env("env-loki", &lg), SL_OK);
+    sl_info(lg, "no Loki now");
+    assert_int_equal(sl_logger_flush(lg, 300), SL_OK);
+    sl_logger_free(lg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +250,8 @@ int main(void)
         cmocka_unit_test_setup(test_every_variable, clear_env),
         cmocka_unit_test_setup(test_bad_values_are_errors, clear_env),
         cmocka_unit_test_setup(test_sink_list_and_uris, clear_env),
+        cmocka_unit_test_setup(test_syslog_variable, clear_env),
+        cmocka_unit_test_setup(test_loki_variable, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
