@@ -10,15 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "spanlog/spanlog.h"
+#include "unit/loopback.h"
 
 static const char *const vars[] = {"SPANLOG_LEVEL",       "OTEL_SERVICE_NAME",
                                    "SPANLOG_FORMAT",      "SPANLOG_MAX_RECORD_BYTES",
@@ -180,15 +178,10 @@ static void test_sink_list_and_uris(void **state)
 /* SPANLOG_SYSLOG adds a syslog sink: records reach a UDP socket we bind. */
 static void test_syslog_variable(void **state)
 {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(s >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t alen = sizeof(a);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    int port = 0;
+    int s = loopback_socket(SOCK_DGRAM, &port);
     char target[64];
-    snprintf(target, sizeof(target), "udp://127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(target, sizeof(target), "udp://127.0.0.1:%d", port);
     setenv("SPANLOG_SINK", "null", 1);
     setenv("SPANLOG_SYSLOG", target, 1);
     sl_logger *lg = NULL;
@@ -217,16 +210,10 @@ static void test_syslog_variable(void **state)
  */
 static void test_loki_variable(void **state)
 {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t alen = sizeof(a);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
-    close(s); /* a port that refuses connections */
+    int port = 0;
+    close(loopback_socket(SOCK_STREAM, &port)); /* a port that refuses connections */
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
     setenv("SPANLOG_SINK", "null", 1);
     setenv("SPANLOG_LOKI_URL", url, 1);
     sl_logger *lg = NULL;

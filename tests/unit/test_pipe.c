@@ -13,8 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -22,6 +20,8 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
+
+#include "unit/loopback.h"
 
 #ifndef SPANLOG_PIPE_PATH
 #error "SPANLOG_PIPE_PATH must name the spanlog-pipe binary"
@@ -477,15 +477,10 @@ static void test_pipe_to_loki(void **state)
 
 static void test_pipe_to_syslog_udp(void **state)
 {
-    int s = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(s >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t alen = sizeof(a);
-    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    int port = 0;
+    int s = loopback_socket(SOCK_DGRAM, &port);
     char target[64];
-    snprintf(target, sizeof(target), "syslog:udp://127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(target, sizeof(target), "syslog:udp://127.0.0.1:%d", port);
     const char *args[] = {"--sink", target, "--service", "job", "--level", "error", NULL};
     struct run r = run_pipe(args, NULL, "disk full\nretrying\n", 19, 0);
     assert_int_equal(r.status, 0);
