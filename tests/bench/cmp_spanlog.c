@@ -216,9 +216,7 @@ int main(int argc, char **argv)
                      .one = one,
                      .count_allocs = 1};
     bench_cfg cfg;
-    bench_cfg_init(&cfg, a.threads);
-    cfg.budget_ns = (uint64_t)((double)cfg.budget_ns * a.budget_scale);
-    cfg.samples = (size_t)((double)cfg.samples * a.budget_scale);
+    bench_cfg_init(&cfg, a.threads, a.budget_scale);
     bench_result r;
     bench_result_init(&r, a.bench, a.impl, a.threads);
     if (bench_run(&ops, &cfg, &r) != 0) {

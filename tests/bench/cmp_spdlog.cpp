@@ -279,10 +279,7 @@ int main(int argc, char **argv)
     ops.handled = c.async ? handled : nullptr;
     ops.count_allocs = 1;
     bench_cfg cfg;
-    bench_cfg_init(&cfg, a.threads);
-    cfg.budget_ns =
-        static_cast<uint64_t>(static_cast<double>(cfg.budget_ns) * a.budget_scale);
-    cfg.samples = static_cast<size_t>(static_cast<double>(cfg.samples) * a.budget_scale);
+    bench_cfg_init(&cfg, a.threads, a.budget_scale);
     bench_result r;
     bench_result_init(&r, a.bench, a.impl, a.threads);
     if (bench_run(&ops, &cfg, &r) != 0) {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void bench_cfg_init(bench_cfg *cfg, int threads)
+void bench_cfg_init(bench_cfg *cfg, int threads, double scale)
 {
     cfg->threads = threads < 1 ? 1 : threads;
     cfg->warmup_ops = 5000;
@@ -17,6 +17,8 @@ void bench_cfg_init(bench_cfg *cfg, int threads)
     cfg->budget_ns = 600000000u; /* 0.6 s */
     cfg->samples = 100000;
     cfg->alloc_ops = 2000;
+    cfg->budget_ns = (uint64_t)((double)cfg->budget_ns * scale);
+    cfg->samples = (size_t)((double)cfg->samples * scale);
 }
 
 typedef struct worker {

@@ -47,8 +47,11 @@ typedef struct bench_cfg {
     uint64_t alloc_ops; /* counting pass */
 } bench_cfg;
 
-/* Defaults for record-writing scenarios (~1 s per scenario). */
-void bench_cfg_init(bench_cfg *cfg, int threads);
+/*
+ * Defaults for record-writing scenarios (~1 s per scenario), with the time
+ * budget and the per-call sample count multiplied by `scale` (--scale).
+ */
+void bench_cfg_init(bench_cfg *cfg, int threads, double scale);
 
 /*
  * Runs the scenario and fills r (threads, ns_per_op, percentiles,
