@@ -21,6 +21,16 @@ void sl__free(void *p);
 char *sl__strdup(const char *s); /* NULL -> NULL */
 char *sl__strndup(const char *s, size_t n);
 
+/* ---- error detail (status.c) ------------------------------------------- */
+/*
+ * Fills err (when not NULL and initialised by sl_error_init): code, the
+ * name and value (each cut to fit, NULL for none), the position (-1: none)
+ * and the text from fmt. Returns code, so that a caller can
+ * `return sl__error_set(err, SL_EPARSE, ...)`.
+ */
+sl_status sl__error_set(sl_error *err, sl_status code, const char *name, const char *value,
+                        int position, const char *fmt, ...) SL__PRINTF(6, 7);
+
 /* ---- time --------------------------------------------------------------- */
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
 int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */

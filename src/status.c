@@ -1,4 +1,5 @@
 /* status.c - status texts and level names. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -78,4 +79,43 @@ sl_status sl_level_parse(const char *name, sl_level *out)
         }
     }
     return SL_EPARSE;
+}
+
+void sl_error_init(sl_error *err)
+{
+    if (err == NULL) {
+        return;
+    }
+    memset(err, 0, sizeof(*err));
+    err->size = sizeof(*err);
+    err->code = SL_OK;
+    err->position = -1;
+}
+
+static void copy_cut(char *dst, size_t cap, const char *src)
+{
+    size_t n = src == NULL ? 0 : strnlen(src, cap - 1);
+    if (n > 0) {
+        memcpy(dst, src, n);
+    }
+    dst[n] = '\0';
+}
+
+sl_status sl__error_set(sl_error *err, sl_status code, const char *name, const char *value,
+                        int position, const char *fmt, ...)
+{
+    /* An older caller's struct is smaller: fill only what it has room for.
+     * Every field up to `position` exists since the first version. */
+    if (err == NULL || err->size < sizeof(sl_error)) {
+        return code;
+    }
+    err->code = code;
+    copy_cut(err->name, sizeof(err->name), name);
+    copy_cut(err->value, sizeof(err->value), value);
+    err->position = position;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->text, sizeof(err->text), fmt, ap);
+    va_end(ap);
+    return code;
 }

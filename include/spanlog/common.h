@@ -61,6 +61,28 @@ typedef enum sl_level {
     SL_LEVEL_OFF = 6
 } sl_level;
 
+/*
+ * Error detail, for the errors a user must act on (like jansson's
+ * json_error_t): what is wrong, which variable, option or argument, the
+ * offending value (secrets such as passwords and tokens are never copied
+ * here) and a byte position in that value. Caller-allocated: call
+ * sl_error_init() first, which sets `size`, so that later versions of the
+ * library can grow the struct without writing past an older caller's copy.
+ * Functions that take an `sl_error *` accept NULL and fill it only on
+ * failure. Not shared between threads.
+ */
+typedef struct sl_error {
+    size_t size;     /* sizeof(sl_error) of the caller, set by sl_error_init */
+    sl_status code;  /* SL_OK until an error is recorded */
+    char text[200];  /* one line of English, NUL-terminated */
+    char name[64];   /* the variable, option or argument; "" when none */
+    char value[128]; /* the offending value, cut to fit; "" when none or secret */
+    int position;    /* byte offset of the problem in value, -1 when unknown */
+} sl_error;
+
+/* Clears *err and sets its size. NULL is a no-op. */
+SL_API void sl_error_init(sl_error *err);
+
 /* Lowercase name ("trace" ... "fatal", "off"); "?" for an out-of-range value. */
 SL_API const char *sl_level_name(sl_level level);
 
