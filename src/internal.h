@@ -28,8 +28,9 @@ char *sl__strndup(const char *s, size_t n);
  * and the text from fmt. Returns code, so that a caller can
  * `return sl__error_set(err, SL_EPARSE, ...)`.
  */
-sl_status sl__error_set(sl_error *err, sl_status code, const char *name, const char *value,
-                        int position, const char *fmt, ...) SL__PRINTF(6, 7);
+sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
+                        const char *value, int position, const char *fmt, ...)
+    SL__PRINTF(6, 7);
 
 /* ---- time --------------------------------------------------------------- */
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */

@@ -101,8 +101,8 @@ static void copy_cut(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-sl_status sl__error_set(sl_error *err, sl_status code, const char *name, const char *value,
-                        int position, const char *fmt, ...)
+sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
+                        const char *value, int position, const char *fmt, ...)
 {
     /* An older caller's struct is smaller: fill only what it has room for.
      * Every field up to `position` exists since the first version. */
