@@ -415,6 +415,11 @@ void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,
         write_record(lg, level, ctx, src, "", 0, NULL, 0);
         return;
     }
+    if (sl__format_has_n(fmt)) {
+        /* Never honoured: written as it is, no argument read (log.h). */
+        write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0);
+        return;
+    }
     scratch *s = scratch_get();
     if (s == NULL || s->busy) {
         /* A sink logging from its write callback: this thread's buffers are in

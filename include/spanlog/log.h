@@ -225,7 +225,12 @@ SL_API void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *c
                          size_t nfields);
 
 /* printf-style: the formatted text is the message (fmt NULL: ""). The text
- * is formatted into a per-thread buffer, at most max_record_bytes long. */
+ * is formatted into a per-thread buffer, at most max_record_bytes long.
+ * `%n` is never honoured: a format with a %n conversion (any flags, width or
+ * length modifier) is written as the message literally, and no argument is
+ * read. No compiler warns about a literal "%n" (gcc 12 and clang 14 accept
+ * it even with -Wformat=2, and offer no hook to add a warning), so this is
+ * a run-time rule. */
 SL_API void sl_log_writef(sl_logger *lg, sl_level level, const sl_span_context *ctx,
                           const sl_src *src, const char *fmt, ...) SL__PRINTF(5, 6);
 SL_API void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,
