@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core_capture.h"
 #include "internal.h"
@@ -68,11 +71,52 @@ static void test_format_has_n(void **unused)
     assert_false(sl__format_has_n(NULL));
 }
 
+/* ---- non-regular files ---------------------------------------------------- */
+
+static void test_fifo_without_reader_does_not_block(void **unused)
+{
+    (void)unused;
+    char dir[] = "/tmp/sl_fifo_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], spec[80];
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    snprintf(spec, sizeof spec, "file:%s", path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    setenv("SPANLOG_SINK", spec, 1);
+
+    /* No reader: refused at once (before, open(2) blocked here forever). */
+    sl_logger *lg = NULL;
+    assert_int_not_equal(sl_logger_from_env("svc", &lg), SL_OK);
+    assert_null(lg);
+
+    /* With a reader the sink works, and records arrive whole. */
+    int rd = open(path, O_RDONLY | O_NONBLOCK);
+    assert_true(rd >= 0);
+    assert_int_equal(sl_logger_from_env("svc", &lg), SL_OK);
+    sl_info(lg, "through the fifo", SL_INT("n", 7));
+    char buf[4096];
+    ssize_t n = read(rd, buf, sizeof buf - 1);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    json_error_t e;
+    json_t *o = json_loadb(buf, (size_t)n, 0, &e);
+    assert_non_null(o);
+    assert_string_equal(get_str(o, "msg"), "through the fifo");
+    assert_int_equal(get_int(o, "n"), 7);
+    json_decref(o);
+    sl_logger_free(lg);
+    close(rd);
+    unsetenv("SPANLOG_SINK");
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_percent_n_written_literally),
         cmocka_unit_test(test_format_has_n),
+        cmocka_unit_test(test_fifo_without_reader_does_not_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
