@@ -5,9 +5,8 @@
  *
  * Steady state allocates nothing: each thread keeps one record buffer, grown
  * once to the largest max_record_bytes it has met, and one printf buffer,
- * both freed by a pthread key destructor at thread exit. (SL_JSON fields are
- * the exception: jansson allocates while it dumps them. So may vsnprintf for
- * some conversions, e.g. %ls or very large precisions.)
+ * both freed by a pthread key destructor at thread exit. (vsnprintf may
+ * allocate for some conversions, e.g. %ls or very large precisions.)
  *
  * Truncation. Pass 1 encodes into a buffer of the limit; the writer keeps
  * counting the full size past the end. When it overflows, the excess must

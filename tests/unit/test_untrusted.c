@@ -71,6 +71,130 @@ static void test_format_has_n(void **unused)
     assert_false(sl__format_has_n(NULL));
 }
 
+/* ---- SL_JSON ------------------------------------------------------------- */
+
+static void test_json_bad_keys_and_nul_stay_json(void **unused)
+{
+    (void)unused;
+    capture c;
+    capture_init(&c);
+    sl_logger *lg = capture_logger(NULL, &c);
+    json_t *j = json_object();
+    /* jansson's _nocheck setters take keys that are not UTF-8, and keys and
+     * strings with NUL inside. */
+    assert_int_equal(json_object_set_new_nocheck(j, "\xff\xfe", json_integer(1)), 0);
+    assert_int_equal(json_object_setn_new_nocheck(j, "k\0x", 3, json_integer(2)), 0);
+    assert_int_equal(json_object_set_new(j, "s", json_stringn("a\0b", 3)), 0);
+    assert_int_equal(json_object_set_new(j, "bad", json_stringn_nocheck("\xc3(", 2)), 0);
+    assert_int_equal(json_object_set_new(j, "ok", json_integer(3)), 0);
+    sl_info(lg, "x", SL_JSON("j", j));
+    sl_logger *child = sl_child(lg, SL_JSON("bound", j));
+    assert_non_null(child);
+    sl_info(child, "y");
+    assert_int_equal(c.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *o = capture_parse(&c, i);
+        json_t *got = json_object_get(o, i == 0 ? "j" : "bound");
+        assert_true(json_is_object(got));
+        assert_int_equal(json_object_size(got), 5);
+        assert_int_equal(
+            json_integer_value(json_object_get(got, "\xef\xbf\xbd\xef\xbf\xbd")), 1);
+        assert_int_equal(json_integer_value(json_object_get(got, "k\xef\xbf\xbdx")), 2);
+        assert_string_equal(json_string_value(json_object_get(got, "s")), "a\xef\xbf\xbd"
+                                                                          "b");
+        assert_string_equal(json_string_value(json_object_get(got, "bad")),
+                            "\xef\xbf\xbd(");
+        assert_int_equal(json_integer_value(json_object_get(got, "ok")), 3);
+        assert_null(strstr(c.lines[i].text, "\\u0000"));
+        json_decref(o);
+    }
+    sl_logger_free(child);
+    sl_logger_free(lg);
+    json_decref(j);
+    capture_clear(&c);
+}
+
+/* Arrays nested `depth` deep around the integer 7. */
+static json_t *deep_array(size_t depth)
+{
+    json_t *v = json_integer(7);
+    for (size_t i = 0; i < depth; i++) {
+        json_t *a = json_array();
+        json_array_append_new(a, v);
+        v = a;
+    }
+    return v;
+}
+
+static void test_json_deep_is_bounded(void **unused)
+{
+    (void)unused;
+    capture c;
+    capture_init(&c);
+    sl_logger *lg = capture_logger(NULL, &c);
+    json_t *deep = deep_array(30000); /* overflowed jansson's recursive dump */
+    sl_info(lg, "deep", SL_JSON("d", deep));
+    sl_logger *child = sl_child(lg, SL_JSON("d", deep));
+    assert_non_null(child);
+    sl_info(child, "deep child");
+    json_t *fits = deep_array(SL_JSON_MAX_DEPTH);
+    sl_info(lg, "fits", SL_JSON("d", fits));
+    assert_int_equal(c.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *o = capture_parse(&c, i);
+        const json_t *v = json_object_get(o, "d");
+        size_t levels = 0;
+        while (json_is_array(v)) {
+            assert_int_equal(json_array_size(v), 1);
+            v = json_array_get(v, 0);
+            levels++;
+        }
+        assert_int_equal(levels, SL_JSON_MAX_DEPTH);
+        if (i < 2) {
+            assert_string_equal(json_string_value(v), SL_JSON_DEPTH_MARK);
+        } else {
+            assert_int_equal(json_integer_value(v), 7);
+        }
+        json_decref(o);
+    }
+    sl_logger_free(child);
+    sl_logger_free(lg);
+    json_decref(deep);
+    json_decref(fits);
+    capture_clear(&c);
+}
+
+static void test_json_shared_subtrees_bounded(void **unused)
+{
+    (void)unused;
+    capture c;
+    capture_init(&c);
+    sl_logger *lg = capture_logger(NULL, &c);
+    /* 2^50 leaves through shared children: the walk must stop, and the
+     * record keep its head. */
+    json_t *v = json_string("leaf");
+    for (int i = 0; i < 50; i++) {
+        json_t *o = json_object();
+        json_object_set(o, "a", v);
+        json_object_set(o, "b", v);
+        json_decref(v);
+        v = o;
+    }
+    sl_info(lg, "dag", SL_JSON("d", v), SL_INT("n", 1));
+    assert_int_equal(c.n, 1);
+    json_t *o = capture_parse(&c, 0);
+    assert_string_equal(get_str(o, "msg"), "dag");
+    assert_true(json_is_true(json_object_get(o, "truncated")));
+    assert_null(json_object_get(o, "d"));
+    json_decref(o);
+    sl_logger *child = NULL;
+    sl_field f = SL_JSON("d", v);
+    assert_int_equal(sl_logger_child(lg, &f, 1, &child), SL_ERANGE);
+    sl_logger_free(lg);
+    json_decref(v);
+    capture_clear(&c);
+}
+
 /* ---- non-regular files ---------------------------------------------------- */
 
 static void test_fifo_without_reader_does_not_block(void **unused)
@@ -117,6 +241,9 @@ int main(void)
         cmocka_unit_test(test_percent_n_written_literally),
         cmocka_unit_test(test_format_has_n),
         cmocka_unit_test(test_fifo_without_reader_does_not_block),
+        cmocka_unit_test(test_json_bad_keys_and_nul_stay_json),
+        cmocka_unit_test(test_json_deep_is_bounded),
+        cmocka_unit_test(test_json_shared_subtrees_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
