@@ -17,31 +17,58 @@ size_t sl__field_str_len(const sl_field *f)
     return f->len == SL_NPOS ? strlen(f->v.s) : f->len;
 }
 
+_Thread_local size_t sl__trunc_scanned;
+
+size_t sl__escaped_len_counted(const char *s, size_t n)
+{
+    sl__trunc_scanned += n;
+    return sl__json_escaped_len(s, n);
+}
+
+#define PREFIX_CHUNK 256
+
 /*
  * The longest prefix of s, ending on a UTF-8 boundary, whose escaped form
  * takes at most `cap` bytes. Escaping never shrinks a string (every input
  * byte yields at least one output byte), so the answer is at most cap bytes
- * long; a binary search over the prefix length finds it. This runs only
- * for records over the size limit.
+ * long. One forward pass in chunks cut on UTF-8 boundaries, then a binary
+ * search inside the chunk that crosses cap: O(cap), whatever n is. (A cut
+ * can split an ill-formed sequence, which then yields one more U+FFFD in
+ * the sum than in the string: the sum never undercounts.) Runs only for
+ * records over the size limit.
  */
 static size_t prefix_within(const char *s, size_t n, size_t cap)
 {
     size_t hi = n < cap ? n : cap;
-    size_t first = sl__utf8_cut(s, n, hi);
-    if (sl__json_escaped_len(s, first) <= cap) {
-        return first; /* the common case: little or nothing to escape */
-    }
-    size_t lo = 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
-        size_t q = sl__utf8_cut(s, n, mid);
-        if (sl__json_escaped_len(s, q) <= cap) {
-            lo = mid;
-        } else {
-            hi = mid - 1;
+    size_t pos = 0, used = 0;
+    while (pos < hi) {
+        size_t end =
+            sl__utf8_cut(s, n, pos + PREFIX_CHUNK < hi ? pos + PREFIX_CHUNK : hi);
+        if (end <= pos) {
+            end = sl__utf8_cut(s, n, hi); /* a sequence straddles hi */
+            if (end <= pos) {
+                break;
+            }
         }
+        size_t e = sl__escaped_len_counted(s + pos, end - pos);
+        if (used + e > cap) {
+            /* The answer is inside [pos, end): search it. */
+            size_t lo = 0, top = end - pos;
+            while (lo < top) {
+                size_t mid = lo + (top - lo + 1) / 2;
+                size_t q = sl__utf8_cut(s + pos, end - pos, mid);
+                if (used + sl__escaped_len_counted(s + pos, q) <= cap) {
+                    lo = mid;
+                } else {
+                    top = mid - 1;
+                }
+            }
+            return pos + sl__utf8_cut(s + pos, end - pos, lo);
+        }
+        used += e;
+        pos = end;
     }
-    return sl__utf8_cut(s, n, lo);
+    return pos;
 }
 
 bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
@@ -51,7 +78,7 @@ bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
         return false;
     }
     /* Quick accept: escaping at most multiplies the length by 6. */
-    if (n <= cap / 6 || sl__json_escaped_len(s, n) <= cap) {
+    if (n <= cap / 6 || sl__escaped_len_counted(s, n) <= cap) {
         sl__jw_string(w, s, n);
         return false;
     }

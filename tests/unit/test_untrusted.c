@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core_capture.h"
+#include "core.h"
 #include "internal.h"
 
 /* ---- %n ---------------------------------------------------------------- */
@@ -195,6 +196,52 @@ static void test_json_shared_subtrees_bounded(void **unused)
     capture_clear(&c);
 }
 
+/* ---- truncation work ----------------------------------------------------- */
+
+/*
+ * Three big strings of control bytes (each escapes to 6x its size): the
+ * search for the common cap used to rescan every string at each of its ~30
+ * steps, and the cut of each string rescanned its prefix at each step too
+ * (three 64 MiB strings took 25 s). Now truncation looks at each byte a
+ * bounded number of times: the test counts the bytes it scans.
+ */
+static void test_truncation_is_linear(void **unused)
+{
+    (void)unused;
+    const size_t big = 16u << 20;
+    char *s = malloc(big);
+    assert_non_null(s);
+    for (size_t i = 0; i < big; i++) {
+        s[i] = (char)(1 + i % 31);
+    }
+    capture c;
+    capture_init(&c);
+    sl_logger_options o;
+    sl_logger_options_init(&o);
+    o.max_record_bytes = 65536;
+    sl_logger *lg = capture_logger(&o, &c);
+    sl__trunc_scanned = 0;
+    sl_info(lg, "m", SL_STRN("a", s, big), SL_STRN("b", s, big), SL_STRN("c", s, big),
+            SL_INT("n", 5));
+    size_t scanned = sl__trunc_scanned;
+    /* One pass for the lengths, one to check each string before its cut, and
+     * the cut itself bounded by the limit. */
+    assert_true(scanned <= 2 * 3 * big + 8 * 65536);
+    assert_true(scanned >= 3 * big);
+    assert_int_equal(c.n, 1);
+    assert_true(c.lines[0].len <= 65536);
+    json_t *r = capture_parse(&c, 0);
+    assert_true(json_is_true(json_object_get(r, "truncated")));
+    assert_int_equal(get_int(r, "n"), 5);
+    size_t la = strlen(get_str(r, "a")), lb = strlen(get_str(r, "b"));
+    assert_true(la > 1000 && la == lb && lb == strlen(get_str(r, "c")));
+    assert_memory_equal(get_str(r, "a"), s, la);
+    json_decref(r);
+    sl_logger_free(lg);
+    capture_clear(&c);
+    free(s);
+}
+
 /* ---- non-regular files ---------------------------------------------------- */
 
 static void test_fifo_without_reader_does_not_block(void **unused)
@@ -244,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_json_bad_keys_and_nul_stay_json),
         cmocka_unit_test(test_json_deep_is_bounded),
         cmocka_unit_test(test_json_shared_subtrees_bounded),
+        cmocka_unit_test(test_truncation_is_linear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
