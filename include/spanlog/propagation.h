@@ -78,15 +78,20 @@ typedef struct sl_carrier {
     int (*set)(void *ctx, const char *name, const char *value);
 } sl_carrier;
 
-/* Longest joined tracestate extract looks at; longer ones are dropped. */
-#define SL_TRACESTATE_JOINED_MAX 2048
+/* Longest joined tracestate extract looks at; longer ones are dropped. It
+ * holds 32 entries of the longest (513 characters) with a blank around each
+ * comma: valid lists longer than 512 are truncated by entries instead
+ * (sl_tracestate_parse). */
+#define SL_TRACESTATE_JOINED_MAX (32 * 516)
 
 /*
  * Reads traceparent, tracestate and baggage from the carrier.
  *
  * *parent: on SL_OK the remote parent (ids, flags, remote = 1) with the
- * incoming tracestate (dropped, leaving it empty, when invalid or too long:
- * a bad tracestate does not invalidate traceparent). Otherwise the empty
+ * incoming tracestate, repeated fields joined (dropped, leaving it empty,
+ * when invalid or past SL_TRACESTATE_JOINED_MAX: a bad tracestate does not
+ * invalidate traceparent; duplicate keys and lists past 512 characters are
+ * handled as sl_tracestate_parse says). Otherwise the empty
  * context, so sl_span_start_with_parent() starts a new trace, and the
  * incoming tracestate is not kept (W3C: a restarted trace does not carry
  * the old state).
