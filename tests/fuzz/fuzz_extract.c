@@ -43,6 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = nl ? nl : end;
         /* First byte picks the name; the rest is the value. */
+        if (line_end == p) {
+            p = nl + 1; /* an empty line */
+            continue;
+        }
         pairs[n].name = names[(unsigned char)*p % 5];
         pairs[n].value = p + 1;
         pairs[n].value_len = (size_t)(line_end - p) - 1;

@@ -157,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             nj++;
             break;
         case 3:
-            f[nf++] = SL_INT(key, (int64_t)take_byte(&r) << 56 | take_byte(&r));
+            f[nf++] = SL_INT(key, (int64_t)((uint64_t)take_byte(&r) << 56 | take_byte(&r)));
             break;
         case 4:
             f[nf++] = SL_ERRNO(key, take_byte(&r));
