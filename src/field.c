@@ -87,14 +87,11 @@ bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
 }
 
 /*
- * `,"key":`. Keys are nearly always short plain ASCII: those are copied in
- * one pass that checks each byte as it goes, straight into the writer's
- * free space when there is room for the longest such key (else into a
- * scratch buffer); bytes past `len` are not output until len moves, so an
- * abandoned attempt leaves nothing. Anything else goes through the escaping
- * writer.
+ * `,"key":`. Keys are nearly always short plain ASCII: those are checked a
+ * word at a time (sl__plain_ascii) and copied with their separators in one
+ * go; anything else goes through the escaping writer.
  */
-#define KEY_FAST_MAX 64
+#define KEY_FAST_MAX 60
 
 static bool is_reserved(const sl__reserved *rk, const char *key)
 {
@@ -123,28 +120,21 @@ static void write_key(sl__jw *w, const char *key, const sl__reserved *rk)
         sl__jw_raw(w, "\":", 2);
         return;
     }
-    char tmp[KEY_FAST_MAX];
-    int direct = w->cap - w->len >= KEY_FAST_MAX;
-    char *d = direct ? w->buf + w->len : tmp;
-    size_t n = 0;
-    d[n++] = ',';
-    d[n++] = '"';
-    for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
-        if (n >= KEY_FAST_MAX - 2 || *p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
-            sl__jw_char(w, ',');
-            sl__jw_string(w, key, strlen(key));
-            sl__jw_char(w, ':');
-            return;
-        }
-        d[n++] = (char)*p;
+    size_t n = strlen(key);
+    if (n <= KEY_FAST_MAX && w->cap - w->len >= KEY_FAST_MAX + 4 &&
+        sl__plain_ascii(key, n)) {
+        char *d = w->buf + w->len;
+        d[0] = ',';
+        d[1] = '"';
+        sl__jw_copy(d + 2, key, n);
+        d[n + 2] = '"';
+        d[n + 3] = ':';
+        w->len += n + 4;
+        return;
     }
-    d[n++] = '"';
-    d[n++] = ':';
-    if (direct) {
-        w->len += n;
-    } else {
-        sl__jw_raw(w, tmp, n);
-    }
+    sl__jw_char(w, ',');
+    sl__jw_string(w, key, n);
+    sl__jw_char(w, ':');
 }
 
 static void write_errno(sl__jw *w, int64_t e)

@@ -34,8 +34,8 @@ typedef struct sl_fd_sink_options {
      * copied. A FIFO with no reader fails (SL_EIO) rather than block; a full
      * pipe or device follows the EAGAIN rule (bounded wait, then drops). */
     const char *path;
-    bool close_fd; /* close fd on destroy; default false (true for path) */
-    bool buffered; /* default false */
+    bool close_fd;      /* close fd on destroy; default false (true for path) */
+    bool buffered;      /* default false */
     size_t buffer_size; /* buffered mode; default 64 KiB, minimum 4 KiB */
 } sl_fd_sink_options;
 

@@ -68,8 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(parent.tracestate_len <= SL_TRACESTATE_MAX);
     if (parent.tracestate_len > 0) {
         sl_span_context again;
-        FUZZ_CHECK(sl_tracestate_parse(parent.tracestate, parent.tracestate_len, &again) ==
-                   SL_OK);
+        FUZZ_CHECK(sl_tracestate_parse(parent.tracestate, parent.tracestate_len,
+                                       &again) == SL_OK);
     }
     if (st == SL_OK) {
         out_headers o = {0};

@@ -30,18 +30,19 @@ static void cap_write(sl_sink *sink, const sl_record *rec, const char *l, size_t
     c->truncated = rec->truncated;
 }
 
-static const sl_sink_vtable cap_vt = {.version = SL_SINK_VTABLE_VERSION,
-                                      .name = "fuzz",
-                                      .write = cap_write};
+static const sl_sink_vtable cap_vt = {
+    .version = SL_SINK_VTABLE_VERSION, .name = "fuzz", .write = cap_write};
 
 /* Well-formed UTF-8, no surrogates, nothing above U+10FFFF, no overlongs. */
 static int valid_utf8(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xC2 && c < 0xE0 ? 2 : c >= 0xE0 && c < 0xF0 ? 3
-                                 : c >= 0xF0 && c < 0xF5                       ? 4
-                                                                               : 0;
+        size_t len = c < 0x80                ? 1
+                     : c >= 0xC2 && c < 0xE0 ? 2
+                     : c >= 0xE0 && c < 0xF0 ? 3
+                     : c >= 0xF0 && c < 0xF5 ? 4
+                                             : 0;
         if (len == 0 || i + len > n) {
             return 0;
         }
@@ -157,7 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             nj++;
             break;
         case 3:
-            f[nf++] = SL_INT(key, (int64_t)((uint64_t)take_byte(&r) << 56 | take_byte(&r)));
+            f[nf++] =
+                SL_INT(key, (int64_t)((uint64_t)take_byte(&r) << 56 | take_byte(&r)));
             break;
         case 4:
             f[nf++] = SL_ERRNO(key, take_byte(&r));
@@ -186,8 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(back != NULL && json_is_object(back));
     FUZZ_CHECK(json_is_true(json_object_get(back, "truncated")) == out.truncated);
     /* jansson keeps the last of duplicate keys: the level must still be ours. */
-    const json_t *lv = json_object_get(back, o.profile == SL_PROFILE_ECS ? "log.level"
-                                                                         : "level");
+    const json_t *lv =
+        json_object_get(back, o.profile == SL_PROFILE_ECS ? "log.level" : "level");
     if (o.profile == SL_PROFILE_PINO) {
         FUZZ_CHECK(json_integer_value(lv) == 40);
     } else {
