@@ -83,10 +83,15 @@ const char *svc_origin_name(svc_origin origin);
 svc_origin svc_extract(struct MHD_Connection *conn, sl_span_context *parent,
                        sl_baggage **baggage);
 
+/* The service's own tracestate key (its value: the calling span's id). */
+#define SVC_TRACESTATE_KEY "svc"
+
 /*
  * Appends traceparent, tracestate and baggage of the calling thread's
- * current context to *headers. Returns false when a header could not be
- * added; *headers is then still a valid list (to be freed by the caller).
+ * current context to *headers, the tracestate with this service's own entry
+ * (SVC_TRACESTATE_KEY) added or updated on the left. Returns false when a
+ * header could not be added; *headers is then still a valid list (to be
+ * freed by the caller).
  */
 bool svc_inject_current(struct curl_slist **headers);
 

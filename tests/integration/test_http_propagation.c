@@ -246,10 +246,13 @@ static void test_empty_tracestate_fields_are_harmless(void **state)
         calls = post_protocol(headers, prefix, 1, &resp);
         assert_int_equal(resp.status, 200);
         assert_int_equal(hs_receiver_find(&g_recv, prefix, &hit, 1), 1);
-        /* An empty list member is allowed: the one real member goes on. */
+        /* An empty list member is allowed: the one real member goes on,
+         * after the service's own entry (svc=<16 hex>). */
         assert_int_equal(hs_hit_header(hit, "tracestate", &ts), 1);
         tracestate_members(ts, members, sizeof(members));
-        assert_string_equal(members, "foo=1");
+        assert_int_equal(strlen(members), 4 + 16 + 6);
+        assert_memory_equal(members, "svc=", 4);
+        assert_string_equal(members + 20, ",foo=1");
         json_decref(calls);
         hs_response_free(&resp);
     }
