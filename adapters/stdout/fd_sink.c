@@ -37,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapters/stdout/fd_async.h"
 #include "internal.h"
 #include "spanlog/stdout.h"
 
@@ -400,6 +401,10 @@ void sl_fd_sink_options_init(sl_fd_sink_options *opts)
     memset(opts, 0, sizeof *opts);
     opts->fd = 1;
     opts->buffer_size = SL_FD_DEFAULT_BUFFER;
+    opts->queue_bytes = SL__FD_DEFAULT_QUEUE;
+    opts->overflow = SL_FD_OVERFLOW_DROP;
+    opts->block_ms = SL__FD_DEFAULT_BLOCK_MS;
+    opts->sync_level = SL_LEVEL_OFF;
 }
 
 sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
@@ -419,6 +424,24 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
     }
     if (opts->path == NULL && (opts->fd < 0 || fcntl(opts->fd, F_GETFD) < 0)) {
         return SL_EINVAL;
+    }
+    if (opts->async) {
+        sl_status st = sl__fd_async_check(opts);
+        if (st != SL_OK) {
+            return st;
+        }
+        int fd = opts->fd;
+        if (opts->path != NULL) {
+            fd = open(opts->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (fd < 0) {
+                return SL_EIO;
+            }
+        }
+        st = sl__fd_async_new(opts, fd, opts->path != NULL || opts->close_fd, out);
+        if (st != SL_OK && opts->path != NULL) {
+            close(fd);
+        }
+        return st;
     }
 
     fd_sink *s = sl__calloc(1, sizeof *s);
