@@ -32,6 +32,11 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
                         const char *value, int position, const char *fmt, ...)
     SL__PRINTF(6, 7);
 
+/* ---- printf formats (format_guard.c) ---------------------------------- */
+/* true when fmt has a %n conversion (any flags, width or length): the
+ * printf-style entry points then write fmt literally instead (log.h). */
+bool sl__format_has_n(const char *fmt);
+
 /* ---- time --------------------------------------------------------------- */
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
 int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */
