@@ -493,7 +493,7 @@ on one machine with one record. Reproduce every figure with one command:
 """
 
 
-FIGURE = re.compile(r"\d[\d,.]*\s*(ns|µs|ms|M/s|k/s|×|instructions|KiB)(?![\w])")
+FIGURE = re.compile(r"\d[\d,.]*\s*(ns|µs|M/s|k/s|×|instructions)(?![\w])")
 
 
 def check_prose(text):
