@@ -259,9 +259,8 @@ static bool ensure_writer(fd_async *a)
 static bool wait_finished(fd_async *a, uint64_t seq, int64_t deadline)
 {
     while (a->finished < seq && a->running) {
-        if (a->idle) {
-            pthread_cond_signal(&a->wake);
-        }
+        /* napping or idle, the writer is woken: a waiter wants it now */
+        pthread_cond_signal(&a->wake);
         if (deadline == 0) {
             pthread_cond_wait(&a->done, &a->mu);
             continue;
