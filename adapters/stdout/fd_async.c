@@ -137,17 +137,6 @@ static size_t writev_all(int fd, struct iovec *iov, int n, int *err)
     return done;
 }
 
-static uint64_t count_lines(const char *p, size_t n)
-{
-    uint64_t lines = 0;
-    const char *end = p + n;
-    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-        lines++;
-        p++;
-    }
-    return lines;
-}
-
 static void report(fd_async *a, int err, uint64_t dropped)
 {
     if (err == ETIMEDOUT) {
@@ -217,9 +206,9 @@ static void *writer_main(void *arg)
         uint64_t written = nrec;
         if (done < n) {
             size_t first = done < keep[0].iov_len ? done : keep[0].iov_len;
-            written = count_lines(keep[0].iov_base, first);
+            written = sl__fd_count_lines(keep[0].iov_base, first);
             if (niov == 2 && done > first) {
-                written += count_lines(keep[1].iov_base, done - first);
+                written += sl__fd_count_lines(keep[1].iov_base, done - first);
             }
         }
         if (written > 0) {
@@ -399,6 +388,17 @@ static sl_status async_close(sl_sink *sink, int timeout_ms)
     return st;
 }
 
+/* The state's locks, condition variables and memory (no thread left). */
+static void state_free(fd_async *a)
+{
+    pthread_cond_destroy(&a->wake);
+    pthread_cond_destroy(&a->room);
+    pthread_cond_destroy(&a->done);
+    pthread_mutex_destroy(&a->mu);
+    sl__free(a->ring);
+    sl__free(a);
+}
+
 static void async_destroy(sl_sink *sink)
 {
     fd_async *a = sl_sink_state(sink);
@@ -408,12 +408,7 @@ static void async_destroy(sl_sink *sink)
     if (!a->closed) {
         (void)async_close(sink, DESTROY_TIMEOUT_MS);
     }
-    pthread_cond_destroy(&a->wake);
-    pthread_cond_destroy(&a->room);
-    pthread_cond_destroy(&a->done);
-    pthread_mutex_destroy(&a->mu);
-    sl__free(a->ring);
-    sl__free(a);
+    state_free(a);
 }
 
 static void async_atfork_prepare(sl_sink *sink)
@@ -457,24 +452,6 @@ static const sl_sink_vtable async_vtable = {
     .atfork_child = async_atfork_child,
 };
 
-static int mutex_init(pthread_mutex_t *mu)
-{
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-    pthread_mutexattr_t attr;
-    if (pthread_mutexattr_init(&attr) == 0) {
-        int rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-        if (rc == 0) {
-            rc = pthread_mutex_init(mu, &attr);
-        }
-        pthread_mutexattr_destroy(&attr);
-        if (rc == 0) {
-            return 0;
-        }
-    }
-#endif
-    return pthread_mutex_init(mu, NULL);
-}
-
 sl_status sl__fd_async_check(const sl_fd_sink_options *o)
 {
     if (o->queue_bytes != 0 && o->queue_bytes < MIN_QUEUE_BYTES) {
@@ -512,7 +489,7 @@ sl_status sl__fd_async_new(const sl_fd_sink_options *o, int fd, bool close_fd,
         sl__free(a);
         return SL_ENOMEM;
     }
-    if (mutex_init(&a->mu) != 0) {
+    if (sl__fd_mutex_init(&a->mu) != 0) {
         sl__free(a->ring);
         sl__free(a);
         return SL_ENOMEM;
@@ -522,12 +499,7 @@ sl_status sl__fd_async_new(const sl_fd_sink_options *o, int fd, bool close_fd,
     pthread_cond_init(&a->done, NULL);
     sl_status st = sl_sink_new(&async_vtable, a, out);
     if (st != SL_OK) {
-        pthread_cond_destroy(&a->wake);
-        pthread_cond_destroy(&a->room);
-        pthread_cond_destroy(&a->done);
-        pthread_mutex_destroy(&a->mu);
-        sl__free(a->ring);
-        sl__free(a);
+        state_free(a);
         return st;
     }
     a->sink = *out;

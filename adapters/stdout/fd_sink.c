@@ -115,7 +115,7 @@ static size_t write_all(fd_sink *s, const char *p, size_t n, fd_result *res)
     return off;
 }
 
-static uint64_t count_lines(const char *p, size_t n)
+uint64_t sl__fd_count_lines(const char *p, size_t n)
 {
     uint64_t lines = 0;
     const char *end = p + n;
@@ -149,7 +149,7 @@ static uint64_t flush_locked(fd_sink *s, fd_result *res)
         return 0;
     }
     size_t done = write_all(s, s->buf, s->len, res);
-    uint64_t written = done == s->len ? s->nrec : count_lines(s->buf, done);
+    uint64_t written = done == s->len ? s->nrec : sl__fd_count_lines(s->buf, done);
     uint64_t dropped = s->nrec - written;
     if (written > 0) {
         sl_sink_count_written(s->sink, written);
@@ -170,7 +170,7 @@ static uint64_t flush_locked(fd_sink *s, fd_result *res)
  * is what a lock held that long wants. PTHREAD_MUTEX_ADAPTIVE_NP is glibc's;
  * elsewhere the default mutex is used.
  */
-static int mutex_init(pthread_mutex_t *mu)
+int sl__fd_mutex_init(pthread_mutex_t *mu)
 {
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
     pthread_mutexattr_t attr;
@@ -457,7 +457,7 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
             return SL_ENOMEM;
         }
     }
-    if (mutex_init(&s->mu) != 0) {
+    if (sl__fd_mutex_init(&s->mu) != 0) {
         sl__free(s->buf);
         sl__free(s);
         return SL_ENOMEM;

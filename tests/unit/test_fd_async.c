@@ -41,54 +41,6 @@ const char *__tsan_default_options(void)
     return "die_after_fork=0";
 }
 
-static sl_record make_record(sl_level level)
-{
-    sl_record r;
-    memset(&r, 0, sizeof r);
-    r.level = level;
-    r.time_ns = sl__now_ns();
-    r.msg = "m";
-    r.msg_len = 1;
-    return r;
-}
-
-/* {"p":P,"t":T,"i":I,"pad":"..."}\n */
-static size_t make_line(char *buf, size_t cap, int p, int t, int i, size_t pad)
-{
-    sl__jw w;
-    sl__jw_init(&w, buf, cap);
-    sl__jw_raw(&w, "{\"p\":", 5);
-    sl__jw_int(&w, p);
-    sl__jw_raw(&w, ",\"t\":", 5);
-    sl__jw_int(&w, t);
-    sl__jw_raw(&w, ",\"i\":", 5);
-    sl__jw_int(&w, i);
-    sl__jw_raw(&w, ",\"pad\":\"", 8);
-    for (size_t k = 0; k < pad; k++) {
-        sl__jw_char(&w, (char)('a' + (i + k) % 26));
-    }
-    sl__jw_raw(&w, "\"}\n", 3);
-    assert_false(w.overflow);
-    assert_true(w.len < cap);
-    buf[w.len] = '\0';
-    return w.len;
-}
-
-static void put(sl_sink *sink, sl_level level, int p, int t, int i, size_t pad)
-{
-    char line[16384];
-    size_t len = make_line(line, sizeof line, p, t, i, pad);
-    sl_record rec = make_record(level);
-    sl__sink_write(sink, &rec, line, len);
-}
-
-static sl_sink_stats stats(const sl_sink *s)
-{
-    sl_sink_stats st;
-    sl_sink_get_stats(s, &st);
-    return st;
-}
-
 static sl_sink *new_async(const char *path, int fd, size_t queue, sl_fd_overflow ov,
                           int block_ms, sl_level sync_level)
 {
@@ -106,15 +58,6 @@ static sl_sink *new_async(const char *path, int fd, size_t queue, sl_fd_overflow
     sl_sink *sink = NULL;
     assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
     return sink;
-}
-
-static size_t file_lines(const char *path)
-{
-    size_t len;
-    char *data = slurp(path, &len);
-    size_t lines = len == 0 ? 0 : for_each_line(data, len, NULL, NULL);
-    free(data);
-    return lines;
 }
 
 /* ---- options ------------------------------------------------------------------ */
