@@ -426,7 +426,7 @@ static void async_atfork_parent(sl_sink *sink)
 static void async_atfork_child(sl_sink *sink)
 {
     fd_async *a = sl_sink_state(sink);
-    /* No writer thread here; the parent's writes what the ring holds. The
+    /* No writer thread here; the parent writes what the ring holds. The
      * condition variables may have had waiters in the parent: start them
      * afresh. */
     a->running = false;
