@@ -10,7 +10,7 @@ pkgs=(
     clang clang-format libclang-rt-14-dev
 )
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(libspdlog-dev g++ gnuplot-nox valgrind)
+    pkgs+=(libspdlog-dev g++ gnuplot-nox valgrind golang-go golang-github-rs-zerolog-dev)
     # Node.js for the pino peers: keep whatever node/npm the machine has (a
     # NodeSource nodejs bundles npm, and Debian's npm package conflicts with it).
     command -v node >/dev/null || pkgs+=(nodejs)
