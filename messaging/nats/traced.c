@@ -171,8 +171,10 @@ void sl_nats_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
                     void *handler)
 {
     sl_nats_handler *h = handler;
+    bool destroy =
+        h == NULL || h->destroy_msg; /* read before: h may go once fn returned */
     (void)sl_nats_process(h, nc, sub, msg);
-    if (h == NULL || h->destroy_msg) {
+    if (destroy) {
         natsMsg_Destroy(msg);
     }
 }

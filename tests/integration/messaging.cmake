@@ -1,0 +1,10 @@
+# Integration tests of messaging/ against real brokers on loopback:
+# nats-server (started by the tests on a free port) with libnats, and
+# librdkafka's in-process mock cluster. Built only with the libraries.
+if(TARGET spanlog-nats_static)
+  set(SL_NATS_TEST_SOURCES ${CMAKE_CURRENT_LIST_DIR}/nats_harness.c
+      ${CMAKE_CURRENT_LIST_DIR}/msg_spans.c ${CMAKE_CURRENT_SOURCE_DIR}/unit/core_capture.c)
+  sl_add_test(test_nats_propagation
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nats_propagation.c ${SL_NATS_TEST_SOURCES}
+    LIBS spanlog-nats_static LABELS threads TIMEOUT 120)
+endif()
