@@ -7,4 +7,10 @@ if(TARGET spanlog-nats_static)
   sl_add_test(test_nats_propagation
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nats_propagation.c ${SL_NATS_TEST_SOURCES}
     LIBS spanlog-nats_static LABELS threads TIMEOUT 120)
+  sl_add_test(test_nats_threads
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nats_threads.c ${SL_NATS_TEST_SOURCES}
+    LIBS spanlog-nats_static LABELS threads TIMEOUT 300)
+  sl_add_test(test_nats_reconnect
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nats_reconnect.c ${SL_NATS_TEST_SOURCES}
+    LIBS spanlog-nats_static LABELS threads TIMEOUT 180)
 endif()

@@ -69,7 +69,12 @@ SL_API sl_carrier sl_nats_carrier(natsMsg *msg);
  * consumer's span becomes its child. msg stays the caller's (destroy it
  * as usual). Returns what libnats returned (NATS_INVALID_ARG for NULL
  * nc or msg); on failure the span's status is ERROR with error.type set to
- * the natsStatus text. Any thread, with the caller's own msg.
+ * the natsStatus text. While reconnecting, libnats buffers the message
+ * (NATS_OK); before the connection's very first connect (with
+ * natsOptions_SetRetryOnFailedConnect) it refuses any message with
+ * headers as NATS_NO_SERVER_SUPPORT, since it cannot yet know that the
+ * server takes them: publish again once connected. Any thread, with the
+ * caller's own msg.
  */
 SL_API natsStatus sl_nats_publish_msg_traced(natsConnection *nc, natsMsg *msg);
 
