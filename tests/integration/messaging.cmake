@@ -14,3 +14,9 @@ if(TARGET spanlog-nats_static)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_nats_reconnect.c ${SL_NATS_TEST_SOURCES}
     LIBS spanlog-nats_static LABELS threads TIMEOUT 180)
 endif()
+if(TARGET spanlog-kafka_static)
+  sl_add_test(test_kafka_propagation
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_kafka_propagation.c
+            ${CMAKE_CURRENT_LIST_DIR}/msg_spans.c ${CMAKE_CURRENT_SOURCE_DIR}/unit/core_capture.c
+    LIBS spanlog-kafka_static LABELS threads TIMEOUT 300)
+endif()

@@ -14,7 +14,7 @@
  *   if (m != NULL && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
  *       sl_kafka_process(rk, m, &opts, work, NULL);  // CONSUMER span around work()
  *   }
- *   rd_kafka_message_destroy(m);
+ *   if (m != NULL) rd_kafka_message_destroy(m);
  *
  * sl_kafka_process extracts the record's context, makes its baggage
  * current, starts a CONSUMER span "process <topic>" as a child of it (a new

@@ -1,0 +1,12 @@
+# The messaging libraries export exactly what their headers declare with
+# SL_API (the same check as libspanlog's exported_symbols).
+if(NOT SPANLOG_SANITIZE)
+  foreach(lib nats kafka)
+    if(TARGET spanlog-${lib})
+      add_test(NAME exported_symbols_${lib}
+               COMMAND python3 ${PROJECT_SOURCE_DIR}/tests/install/check_exports.py
+                       $<TARGET_FILE:spanlog-${lib}>
+                       ${PROJECT_SOURCE_DIR}/messaging/${lib}/include/spanlog)
+    endif()
+  endforeach()
+endif()
