@@ -20,3 +20,16 @@ if(TARGET spanlog-kafka_static)
             ${CMAKE_CURRENT_LIST_DIR}/msg_spans.c ${CMAKE_CURRENT_SOURCE_DIR}/unit/core_capture.c
     LIBS spanlog-kafka_static LABELS threads TIMEOUT 300)
 endif()
+# The examples: HTTP -> NATS -> worker in one trace (scripts/queue-demo.sh,
+# the README's command, on the built binaries), and the Kafka worker's
+# self-contained mock run.
+if(TARGET queue_worker AND TARGET http_service)
+  add_test(NAME queue_worker_demo
+           COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/queue-demo.sh --bin-dir ${PROJECT_BINARY_DIR})
+  set_tests_properties(queue_worker_demo PROPERTIES TIMEOUT 120)
+endif()
+if(TARGET kafka_worker)
+  add_test(NAME kafka_worker_mock
+           COMMAND bash -c "set -o pipefail; $<TARGET_FILE:kafka_worker> --mock | python3 ${CMAKE_CURRENT_LIST_DIR}/check_kafka_worker.py")
+  set_tests_properties(kafka_worker_mock PROPERTIES TIMEOUT 120)
+endif()
