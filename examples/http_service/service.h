@@ -124,8 +124,8 @@ void svc_queue_close(svc *s);
 /* Publishes {"requestId","method","path","status"} on cfg.nats_subject in a
  * PRODUCER span under the calling thread's current span, its context in the
  * message headers; logs "request queued" (or why not) on req. */
-void svc_queue_request(svc *s, sl_logger *req, const char *request_id,
-                       const char *method, const char *path, unsigned status);
+void svc_queue_request(svc *s, sl_logger *req, const char *request_id, const char *method,
+                       const char *path, unsigned status);
 
 /* ---- small helpers --------------------------------------------------------- */
 
