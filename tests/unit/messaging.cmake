@@ -10,3 +10,8 @@ if(NOT SPANLOG_SANITIZE)
     endif()
   endforeach()
 endif()
+# The carriers on in-memory header stores (no broker needed).
+if(TARGET spanlog-nats_static AND TARGET spanlog-kafka_static)
+  sl_add_test(test_msg_carriers SOURCES unit/test_msg_carriers.c
+              LIBS spanlog-nats_static spanlog-kafka_static TIMEOUT 60)
+endif()
