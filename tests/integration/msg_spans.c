@@ -206,3 +206,51 @@ int wait_count(pthread_mutex_t *mu, const int *counter, int want, int timeout_ms
         nanosleep(&pause, NULL);
     }
 }
+
+json_t *msg_only_record(const capture *c, const char *msg, const char *dest)
+{
+    json_t *all = msg_records(c, msg, dest);
+    assert_int_equal(json_array_size(all), 1);
+    json_t *o = json_incref(json_array_get(all, 0));
+    json_decref(all);
+    return o;
+}
+
+void msg_hop(span_rec *r, const char *prod_name, const char *cons_name, size_t nth,
+             int timeout_ms, const rec_span **prod, const rec_span **cons)
+{
+    const rec_span *c = span_rec_wait(r, cons_name, SL_SPAN_CONSUMER, nth, timeout_ms);
+    const rec_span *p = span_rec_find(r, prod_name, SL_SPAN_PRODUCER, nth);
+    assert_non_null(p);
+    assert_non_null(c);
+    assert_string_equal(c->trace_id, p->trace_id);
+    assert_string_equal(c->parent_id, p->span_id);
+    assert_int_equal(c->parent_remote, 1);
+    assert_string_not_equal(c->span_id, p->span_id);
+    *prod = p;
+    *cons = c;
+}
+
+void msg_check_seqs(const json_t *records, size_t n,
+                    char (*traces)[SL_TRACE_ID_HEX_LEN + 1])
+{
+    char *seen = calloc(n, 1);
+    json_t *ids = json_object();
+    size_t i;
+    const json_t *o;
+    assert_non_null(seen);
+    assert_int_equal(json_array_size(records), n);
+    json_array_foreach(records, i, o)
+    {
+        json_int_t seq = get_int(o, "seq");
+        assert_true(seq >= 0 && (size_t)seq < n);
+        assert_false(seen[seq]);
+        seen[seq] = 1;
+        assert_string_equal(get_str(o, "traceId"), traces[seq]);
+        const char *sid = get_str(o, "spanId");
+        assert_null(json_object_get(ids, sid));
+        json_object_set_new(ids, sid, json_true());
+    }
+    free(seen);
+    json_decref(ids);
+}

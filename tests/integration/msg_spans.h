@@ -80,3 +80,22 @@ json_t *msg_records(const capture *c, const char *msg, const char *dest);
 /* Waits until *counter (read under mu) reaches want, at most timeout_ms.
  * Returns the last value read. */
 int wait_count(pthread_mutex_t *mu, const int *counter, int want, int timeout_ms);
+
+/* The one record of `msg` for dest (a new reference); fails unless exactly one. */
+json_t *msg_only_record(const capture *c, const char *msg, const char *dest);
+
+/*
+ * The nth producer span `prod_name` and the nth consumer span `cons_name`
+ * (waited for up to timeout_ms), checked to be one hop: same trace, the
+ * consumer's remote parent is the producer, a new span id. Fails otherwise.
+ */
+void msg_hop(span_rec *r, const char *prod_name, const char *cons_name, size_t nth,
+             int timeout_ms, const rec_span **prod, const rec_span **cons);
+
+/*
+ * Records carrying an integer "seq" in [0, n): checks there are n, each
+ * seq once, and each with traces[seq] as its traceId and a spanId no other
+ * record has. traces: n hex trace ids.
+ */
+void msg_check_seqs(const json_t *records, size_t n,
+                    char (*traces)[SL_TRACE_ID_HEX_LEN + 1]);

@@ -137,18 +137,7 @@ static void test_down_at_start_and_restarted(void **state)
     sl_nats_handler_free(h);
 
     json_t *all = msg_records(&cap, "handled", "events");
-    assert_int_equal(json_array_size(all), PHASE * PHASES);
-    char seen[PHASE * PHASES] = {0};
-    size_t i;
-    json_t *r;
-    json_array_foreach(all, i, r)
-    {
-        json_int_t seq = get_int(r, "seq");
-        assert_true(seq >= 0 && seq < PHASE * PHASES);
-        assert_false(seen[seq]);
-        seen[seq] = 1;
-        assert_string_equal(get_str(r, "traceId"), traces[seq]);
-    }
+    msg_check_seqs(all, PHASE * PHASES, traces);
     json_decref(all);
     /* Nobody lost its context: no record says a trace was started anew. */
     json_t *fresh = msg_records(&cap, "message without trace context, new trace", NULL);
