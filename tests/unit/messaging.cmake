@@ -9,6 +9,12 @@ if(NOT SPANLOG_SANITIZE)
                        ${PROJECT_SOURCE_DIR}/messaging/${lib}/include/spanlog)
     endif()
   endforeach()
+  if(TARGET spanlog-nats AND TARGET spanlog-kafka)
+    add_test(NAME install_messaging
+             COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install/check_install_messaging.sh
+                     ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+    set_tests_properties(install_messaging PROPERTIES TIMEOUT 300)
+  endif()
 endif()
 # The carriers on in-memory header stores (no broker needed).
 if(TARGET spanlog-nats_static AND TARGET spanlog-kafka_static)
