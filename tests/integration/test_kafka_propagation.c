@@ -293,7 +293,8 @@ static void produce_raw(const char *topic, const char *const *hdrs, size_t n)
 }
 
 static void check_new_trace(const char *topic, const char *const *hdrs, size_t n,
-                            const char *notice, const char *level, const char *bad_trace)
+                            const char *notice, const char *level, const char *reason,
+                            const char *bad_trace)
 {
     char name[64];
     seen s = {0};
@@ -311,6 +312,9 @@ static void check_new_trace(const char *topic, const char *const *hdrs, size_t n
     json_t *said = msg_only_record(&cap, notice, topic);
     assert_string_equal(get_str(said, "level"), level);
     assert_string_equal(get_str(said, "traceId"), cons->trace_id);
+    if (reason != NULL) {
+        assert_string_equal(get_str(said, "reason"), reason);
+    }
     json_decref(said);
     json_t *o = msg_only_record(&cap, "handled", topic);
     assert_string_equal(get_str(o, "traceId"), cons->trace_id);
@@ -327,11 +331,11 @@ static void test_missing_and_malformed(void **state)
         "TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
     (void)state;
     check_new_trace("k.none", none, 2, "message without trace context, new trace", "info",
-                    NULL);
+                    NULL, NULL);
     check_new_trace("k.bad", bad, 4, "message trace context invalid, new trace", "warn",
-                    "4bf92f3577b34da6a3ce929d0e0e4736");
+                    "invalid", "4bf92f3577b34da6a3ce929d0e0e4736");
     check_new_trace("k.twice", twice, 4, "message trace context invalid, new trace",
-                    "warn", "4bf92f3577b34da6a3ce929d0e0e4736");
+                    "warn", "repeated", "4bf92f3577b34da6a3ce929d0e0e4736");
 }
 
 static void test_other_headers_untouched(void **state)
