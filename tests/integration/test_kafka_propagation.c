@@ -283,12 +283,19 @@ static void produce_raw(const char *topic, const char *const *hdrs, size_t n)
     for (size_t i = 0; i + 1 < n; i += 2) {
         rd_kafka_header_add(h, hdrs[i], -1, hdrs[i + 1], -1);
     }
-    assert_int_equal(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
-                                       RD_KAFKA_V_PARTITION(0),
-                                       RD_KAFKA_V_VALUE("raw", 3),
-                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                       RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END),
-                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    /* produceva: producev's macros are GNU statement expressions (clang -Wpedantic). */
+    rd_kafka_vu_t vu[4];
+    memset(vu, 0, sizeof vu);
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = topic;
+    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[1].u.i32 = 0;
+    vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[2].u.mem.ptr = "raw";
+    vu[2].u.mem.size = 3;
+    vu[3].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[3].u.headers = h;
+    assert_null(rd_kafka_produceva(producer, vu, 4));
     assert_int_equal(rd_kafka_flush(producer, WAIT_MS), RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
