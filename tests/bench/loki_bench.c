@@ -309,6 +309,7 @@ static void bench_e2e(const char *receiver, int port, bool gzip, int n,
            st.sent_records ? (double)st.sent_bytes / (double)st.sent_records : 0.0,
            (unsigned long long)st.requests, (unsigned long long)st.sent_records,
            (unsigned long long)(st.dropped_queue_full + st.dropped_rejected +
+                                st.dropped_rejected_partial + st.dropped_too_long +
                                 st.dropped_retries_exhausted + st.dropped_closed),
            sl_strerror(fs));
     fflush(stdout);
