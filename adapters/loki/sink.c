@@ -384,10 +384,16 @@ sl_status sl__loki_sink_from_url(const char *url, sl_sink **out, sl_error *err)
     if (st != SL_OK) {
         /* The label, option or variable at fault is named in the text; a
          * label from the environment came through SPANLOG_LOKI_LABELS. */
-        const char *name = !strncmp(text, "loki label", 10) && o.labels_text != NULL
-                               ? "SPANLOG_LOKI_LABELS"
-                           : !strncmp(text, "loki url", 8) ? "url"
-                                                           : "loki";
+        char name[64] = "loki";
+        if (!strncmp(text, "SPANLOG_", 8)) {
+            /* "SPANLOG_LOKI_X: expected ..." from sl_loki_options_from_env */
+            size_t n = strcspn(text, ":");
+            snprintf(name, sizeof(name), "%.*s", (int)n, text);
+        } else if (!strncmp(text, "loki label", 10) && o.labels_text != NULL) {
+            snprintf(name, sizeof(name), "SPANLOG_LOKI_LABELS");
+        } else if (!strncmp(text, "loki url", 8)) {
+            snprintf(name, sizeof(name), "url");
+        }
         sl__error_set(err, st, name, NULL, -1, "%s", text[0] ? text : sl_strerror(st));
     }
     return st;

@@ -253,6 +253,13 @@ static void send_batch(worker *w)
                 return;
             }
             continue;
+        case SL__LOKI_TOO_LARGE:
+            /* Splitting belongs to the delivery runtime (src/deliver/); until
+             * then a 429 is retried and a 413/500 rejected, as before. */
+            if (ans.status == 429) {
+                break;
+            }
+            /* fall through */
         case SL__LOKI_REJECTED:
             sl_sink_report_error(L->sink, SL_EPROTO,
                                  "loki: batch of %zu records rejected, dropped: %s",
@@ -266,18 +273,6 @@ static void send_batch(worker *w)
                                  w->batch.n, ans.text);
             settle(w, SETTLE_PARTIAL);
             return;
-        case SL__LOKI_TOO_LARGE:
-            /* Splitting belongs to the delivery runtime (src/deliver/); until
-             * then a 429 is retried and a 413/500 rejected, as before. */
-            if (ans.status != 429) {
-                sl_sink_report_error(L->sink, SL_EPROTO,
-                                     "loki: batch of %zu records too large for the "
-                                     "server, dropped: %s",
-                                     w->batch.n, ans.text);
-                settle(w, SETTLE_REJECTED);
-                return;
-            }
-            break;
         case SL__LOKI_AUTH:
             sl_sink_report_error(
                 L->sink, SL_EPROTO,

@@ -339,6 +339,12 @@ static void test_env(void **state)
     assert_string_equal(e.name, "url");
     assert_null(strstr(e.text, "sekrit"));
     assert_null(strstr(e.value, "sekrit"));
+    setenv("SPANLOG_LOKI_BATCH_BYTES", "lots", 1);
+    sl_error_init(&e);
+    assert_int_equal(sl__loki_sink_from_url("http://127.0.0.1:9", &sink, &e), SL_EPARSE);
+    assert_string_equal(e.name, "SPANLOG_LOKI_BATCH_BYTES");
+    assert_non_null(strstr(e.text, "lots"));
+    unsetenv("SPANLOG_LOKI_BATCH_BYTES");
     sl_loki_options_init(&o);
     assert_int_equal(sl_loki_options_from_env(&o, err, sizeof(err)), SL_OK);
     assert_int_equal(sl_loki_sink_new(&o, &sink, err, sizeof(err)), SL_EINVAL);
