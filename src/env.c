@@ -3,7 +3,7 @@
  *
  *   SPANLOG_LEVEL             trace|debug|info|warn|error|fatal|off (default info)
  *   OTEL_SERVICE_NAME         overrides the service name given in code
- *   SPANLOG_FORMAT            default|otel|ecs|pino
+ *   SPANLOG_FORMAT            default|otel|ecs|pino, or pretty|auto (console)
  *   SPANLOG_MAX_RECORD_BYTES  record size limit (default 65536)
  *   SPANLOG_CALLER            1/true: write the caller's file, line, function
  *   SPANLOG_BAGGAGE_KEYS      comma-separated baggage keys copied into records
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -41,6 +42,26 @@ static sl_status split_keys(char *list, const char **keys, size_t *n)
     return SL_OK;
 }
 
+/*
+ * SPANLOG_FORMAT=pretty writes the human console format to the stdout and
+ * stderr sinks (files and network sinks keep JSON); =auto does so only
+ * when stdout is a terminal, so that a service run by hand is readable and
+ * the same service under a supervisor or in a container writes JSON.
+ */
+static bool console_format(const char *v)
+{
+    return strcasecmp(v, "pretty") == 0 || strcasecmp(v, "auto") == 0;
+}
+
+static bool pretty_wanted(void)
+{
+    const char *v = getenv("SPANLOG_FORMAT");
+    if (v == NULL) {
+        return false;
+    }
+    return strcasecmp(v, "pretty") == 0 || (strcasecmp(v, "auto") == 0 && isatty(1) == 1);
+}
+
 static sl_status read_options(const char *service, sl_logger_options *o)
 {
     sl_logger_options_init(o);
@@ -52,7 +73,8 @@ static sl_status read_options(const char *service, sl_logger_options *o)
         return SL_EPARSE;
     }
     v = getenv("SPANLOG_FORMAT");
-    if (v != NULL && *v != '\0' && sl_profile_parse(v, &o->profile) != SL_OK) {
+    if (v != NULL && *v != '\0' && !console_format(v) &&
+        sl_profile_parse(v, &o->profile) != SL_OK) {
         return SL_EPARSE;
     }
     v = getenv("SPANLOG_MAX_RECORD_BYTES");
@@ -73,6 +95,10 @@ static sl_status read_options(const char *service, sl_logger_options *o)
 static sl_status add_target(sl_logger *lg, const char *target)
 {
     sl_sink *sink = NULL;
+    if (pretty_wanted() &&
+        (strcmp(target, "stdout") == 0 || strcmp(target, "stderr") == 0)) {
+        target = target[3] == 'o' ? "pretty:stdout" : "pretty:stderr";
+    }
     sl_status st = sl_sink_from_uri(target, &sink);
     if (st != SL_OK) {
         return st;

@@ -11,13 +11,19 @@ static int has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static sl_status fd_sink(int fd, const char *path, sl_sink **out)
+static sl_status fd_sink_fmt(int fd, const char *path, int format, sl_sink **out)
 {
     sl_fd_sink_options o;
     sl_fd_sink_options_init(&o);
     o.fd = fd;
     o.path = path;
+    o.format = format;
     return sl_fd_sink_new(&o, out);
+}
+
+static sl_status fd_sink(int fd, const char *path, sl_sink **out)
+{
+    return fd_sink_fmt(fd, path, SL_FD_FORMAT_JSON, out);
 }
 
 sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
@@ -31,6 +37,12 @@ sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
     }
     if (strcmp(uri, "stderr") == 0) {
         return fd_sink(2, NULL, out);
+    }
+    if (strcmp(uri, "pretty") == 0 || strcmp(uri, "pretty:stdout") == 0) {
+        return fd_sink_fmt(1, NULL, SL_FD_FORMAT_PRETTY, out);
+    }
+    if (strcmp(uri, "pretty:stderr") == 0) {
+        return fd_sink_fmt(2, NULL, SL_FD_FORMAT_PRETTY, out);
     }
     if (strcmp(uri, "null") == 0) {
         return sl_null_sink_new(out);

@@ -56,7 +56,9 @@ typedef struct fd_sink {
     char *buf; /* buffered mode */
     size_t cap;
     size_t len;
-    uint64_t nrec;                       /* records in buf */
+    uint64_t nrec; /* records in buf */
+    bool pretty;   /* write sl_pretty_format()'s lines */
+    sl_pretty_options popts;
     struct fd_sink *reg_prev, *reg_next; /* registry of buffered sinks (at exit) */
     bool registered;
 } fd_sink;
@@ -189,7 +191,40 @@ static int mutex_init(pthread_mutex_t *mu)
 
 /* ---- the vtable ----------------------------------------------------------------- */
 
+/* Pretty lines are made on the caller's stack; only a huge record takes
+ * the heap, for the time of the call. */
+#define PRETTY_STACK 8192
+
+static void fd_write_line(sl_sink *sink, const sl_record *rec, const char *line,
+                          size_t len);
+
 static void fd_write(sl_sink *sink, const sl_record *rec, const char *line, size_t len)
+{
+    fd_sink *s = sl_sink_state(sink);
+    if (!s->pretty) {
+        fd_write_line(sink, rec, line, len);
+        return;
+    }
+    char stack[PRETTY_STACK];
+    size_t n = sl_pretty_format(line, len, &s->popts, stack, sizeof stack);
+    if (n < sizeof stack) {
+        fd_write_line(sink, rec, stack, n);
+        return;
+    }
+    char *heap = sl__malloc(n + 1);
+    if (heap == NULL) {
+        sl_sink_count_dropped(sink, 1);
+        sl_sink_report_error(sink, SL_ENOMEM, "no memory to format a %zu-byte record",
+                             len);
+        return;
+    }
+    sl_pretty_format(line, len, &s->popts, heap, n + 1);
+    fd_write_line(sink, rec, heap, n);
+    sl__free(heap);
+}
+
+static void fd_write_line(sl_sink *sink, const sl_record *rec, const char *line,
+                          size_t len)
 {
     fd_sink *s = sl_sink_state(sink);
     fd_result res = {0, false};
@@ -420,6 +455,10 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
     if (opts->path == NULL && (opts->fd < 0 || fcntl(opts->fd, F_GETFD) < 0)) {
         return SL_EINVAL;
     }
+    if ((opts->format != SL_FD_FORMAT_JSON && opts->format != SL_FD_FORMAT_PRETTY) ||
+        (unsigned)opts->color > (unsigned)SL_COLOR_NEVER) {
+        return SL_EINVAL;
+    }
 
     fd_sink *s = sl__calloc(1, sizeof *s);
     if (s == NULL) {
@@ -440,6 +479,9 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
         return SL_ENOMEM;
     }
     atomic_init(&s->stalled, false);
+    s->pretty = opts->format == SL_FD_FORMAT_PRETTY;
+    sl_pretty_options_init(&s->popts);
+    s->popts.utc = opts->utc;
     if (opts->path != NULL) {
         /* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking
          * the caller forever, and a full pipe or device is met by the EAGAIN
@@ -457,6 +499,7 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
         s->fd = opts->fd;
         s->close_fd = opts->close_fd;
     }
+    s->popts.color = s->pretty && sl_pretty_use_color(s->fd, opts->color);
 
     sl_status st = sl_sink_new(&fd_vtable, s, out);
     if (st != SL_OK) {

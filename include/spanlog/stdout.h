@@ -22,6 +22,7 @@
 #ifndef SPANLOG_STDOUT_H
 #define SPANLOG_STDOUT_H
 
+#include "pretty.h"
 #include "sink.h"
 
 #ifdef __cplusplus
@@ -37,7 +38,15 @@ typedef struct sl_fd_sink_options {
     bool close_fd;      /* close fd on destroy; default false (true for path) */
     bool buffered;      /* default false */
     size_t buffer_size; /* buffered mode; default 64 KiB, minimum 4 KiB */
+    /* What is written: SL_FD_FORMAT_JSON (default), or SL_FD_FORMAT_PRETTY,
+     * the human console format of spanlog/pretty.h. */
+    int format;
+    sl_color_mode color; /* pretty: SL_COLOR_AUTO (default), _ALWAYS, _NEVER */
+    bool utc;            /* pretty: times in UTC; default false (local time) */
 } sl_fd_sink_options;
+
+#define SL_FD_FORMAT_JSON   0
+#define SL_FD_FORMAT_PRETTY 1
 
 SL_API void sl_fd_sink_options_init(sl_fd_sink_options *opts);
 

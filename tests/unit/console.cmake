@@ -1,0 +1,5 @@
+# The human console format (src/pretty.c), its fd sink mode and spanlog-pretty.
+sl_add_test(test_pretty SOURCES unit/test_pretty.c unit/core_capture.c TIMEOUT 60)
+target_compile_definitions(test_pretty PRIVATE
+                           SPANLOG_PRETTY_PATH="$<TARGET_FILE:spanlog-pretty>")
+add_dependencies(test_pretty spanlog-pretty)
