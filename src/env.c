@@ -11,6 +11,8 @@
  *                             default "stdout"
  *   SPANLOG_SYSLOG            adds a syslog sink for this target ("" = /dev/log)
  *   SPANLOG_LOKI_URL          adds a Loki sink (its other options: loki.h)
+ *   SPANLOG_SAMPLING          log sampling and a rate cap (filter.h)
+ *   SPANLOG_REDACT            keys and paths to redact, with _CENSOR, _REMOVE
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -91,6 +93,60 @@ static sl_status read_options(const char *service, sl_logger_options *o)
     return SL_OK;
 }
 
+/*
+ * SPANLOG_SAMPLING (first:N,thereafter:N,per:1s,max:N,keep:LEVEL) and
+ * SPANLOG_REDACT (comma-separated paths), SPANLOG_REDACT_CENSOR,
+ * SPANLOG_REDACT_REMOVE (1/true/yes/on): spanlog/filter.h.
+ */
+static sl_status filters_from_env(sl_logger *lg)
+{
+    const char *v = getenv("SPANLOG_SAMPLING");
+    if (v != NULL && *v != '\0') {
+        sl_sampling_options so;
+        sl_status st = sl_sampling_parse(v, &so, NULL);
+        if (st == SL_OK) {
+            st = sl_logger_set_sampling(lg, &so);
+        }
+        if (st != SL_OK) {
+            return st;
+        }
+    }
+    v = getenv("SPANLOG_REDACT");
+    if (v == NULL || *v == '\0') {
+        return SL_OK;
+    }
+    char *copy = sl__strdup(v);
+    if (copy == NULL) {
+        return SL_ENOMEM;
+    }
+    const char *paths[64];
+    size_t n = 0;
+    sl_status st = SL_OK;
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ", \t", &save); t != NULL && st == SL_OK;
+         t = strtok_r(NULL, ", \t", &save)) {
+        if (n == sizeof(paths) / sizeof(paths[0])) {
+            st = SL_ERANGE;
+        } else {
+            paths[n++] = t;
+        }
+    }
+    if (st == SL_OK) {
+        sl_redact_options ro;
+        sl_redact_options_init(&ro);
+        ro.paths = paths;
+        ro.npaths = n;
+        const char *c = getenv("SPANLOG_REDACT_CENSOR");
+        if (c != NULL) {
+            ro.censor = c;
+        }
+        ro.remove = env_flag(getenv("SPANLOG_REDACT_REMOVE"));
+        st = sl_logger_set_redaction(lg, &ro);
+    }
+    sl__free(copy);
+    return st;
+}
+
 /* Adds one sink by target; the logger owns it from then on. */
 static sl_status add_target(sl_logger *lg, const char *target)
 {
@@ -161,8 +217,11 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out)
     if (st != SL_OK) {
         return st;
     }
+    st = filters_from_env(lg);
     const char *list = getenv("SPANLOG_SINK");
-    st = add_sink_list(lg, (list != NULL && *list != '\0') ? list : "stdout");
+    if (st == SL_OK) {
+        st = add_sink_list(lg, (list != NULL && *list != '\0') ? list : "stdout");
+    }
 
     const char *syslog_target = getenv("SPANLOG_SYSLOG");
     if (st == SL_OK && syslog_target != NULL) {

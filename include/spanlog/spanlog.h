@@ -12,6 +12,7 @@
 #include "baggage.h"
 #include "propagation.h"
 #include "sink.h"
+#include "filter.h"
 #include "pretty.h"
 #include "stdout.h"
 #include "syslog.h"

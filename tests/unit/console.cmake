@@ -3,3 +3,6 @@ sl_add_test(test_pretty SOURCES unit/test_pretty.c unit/core_capture.c TIMEOUT 6
 target_compile_definitions(test_pretty PRIVATE
                            SPANLOG_PRETTY_PATH="$<TARGET_FILE:spanlog-pretty>")
 add_dependencies(test_pretty spanlog-pretty)
+# Sampling, the rate cap and redaction (src/filter.c, sampling.c, redact.c).
+sl_add_test(test_filter SOURCES unit/test_filter.c unit/core_capture.c LABELS threads
+            TIMEOUT 120)
