@@ -37,6 +37,10 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
  * printf-style entry points then write fmt literally instead (log.h). */
 bool sl__format_has_n(const char *fmt);
 
+/* ---- control.c ----------------------------------------------------------- */
+/* Bumped by sl_logger_reopen() and SIGHUP; file sinks reopen when it moves. */
+unsigned sl__reopen_generation(void);
+
 /* ---- time --------------------------------------------------------------- */
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
 int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */

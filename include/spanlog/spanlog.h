@@ -13,6 +13,7 @@
 #include "propagation.h"
 #include "sink.h"
 #include "filter.h"
+#include "control.h"
 #include "pretty.h"
 #include "stdout.h"
 #include "syslog.h"

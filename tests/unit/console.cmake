@@ -6,3 +6,7 @@ add_dependencies(test_pretty spanlog-pretty)
 # Sampling, the rate cap and redaction (src/filter.c, sampling.c, redact.c).
 sl_add_test(test_filter SOURCES unit/test_filter.c unit/core_capture.c LABELS threads
             TIMEOUT 120)
+# Files that rotate and reopen (adapters/stdout/rotate.c), levels by signal
+# (src/control.c).
+sl_add_test(test_rotate SOURCES unit/test_rotate.c unit/core_capture.c LIBS ZLIB::ZLIB
+            LABELS threads TIMEOUT 300)
