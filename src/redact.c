@@ -34,6 +34,12 @@ typedef struct rpath {
 } rpath;
 
 struct sl__redactor {
+    /* Quick rejection: a key can match only if its (length, first byte) pair
+     * is that of some path's whole text or first segment. */
+    uint64_t pairs[64][4]; /* [length][first byte / 64]: bit (first byte % 64) */
+    bool long_keys;        /* some length >= 64 */
+    uint64_t first[4];     /* bit b: some path starts with byte b */
+    bool star_first;       /* a path starts with "*": SL_JSON fields always looked at */
     rpath paths[MAX_PATHS];
     size_t npaths;
     bool remove;
@@ -109,6 +115,20 @@ sl_status sl__redactor_new(const sl_redact_options *o, sl__redactor **out)
         }
     }
     r->npaths = o->npaths;
+    for (size_t i = 0; i < r->npaths; i++) {
+        const rpath *p = &r->paths[i];
+        const size_t lens[2] = {p->full_len, p->seg_len[0]};
+        unsigned char b = (unsigned char)p->full[0];
+        r->first[b >> 6] |= 1ull << (b & 63);
+        for (int k = 0; k < 2; k++) {
+            if (lens[k] < 64) {
+                r->pairs[lens[k]][b >> 6] |= 1ull << (b & 63);
+            } else {
+                r->long_keys = true;
+            }
+        }
+        r->star_first |= p->seg_len[0] == 1 && p->seg[0][0] == '*';
+    }
     memcpy(a, censor, strlen(censor) + 1);
     r->censor = a;
     r->remove = o->remove;
@@ -165,10 +185,28 @@ static void redact_json(sl__redactor *r, const rpath *p, size_t i, json_t *node)
 
 typedef enum verdict { KEEP, CENSOR, DESCEND } verdict;
 
-static verdict judge(const sl__redactor *r, const sl_field *f)
+static verdict judge_slow(const sl__redactor *r, const sl_field *f);
+
+/* Most keys are rejected by their first byte alone, without a strlen. */
+static inline verdict judge(const sl__redactor *r, const sl_field *f)
+{
+    unsigned char b = f->key != NULL ? (unsigned char)f->key[0] : 0;
+    if (!((r->first[b >> 6] >> (b & 63)) & 1) &&
+        !(r->star_first && f->type == SL_FIELD_JSON)) {
+        return KEEP;
+    }
+    return judge_slow(r, f);
+}
+
+static verdict judge_slow(const sl__redactor *r, const sl_field *f)
 {
     const char *key = f->key != NULL ? f->key : "";
     size_t klen = strlen(key);
+    unsigned char b = (unsigned char)key[0];
+    bool may = klen < 64 ? (r->pairs[klen][b >> 6] >> (b & 63)) & 1 : r->long_keys;
+    if (!may && !(r->star_first && f->type == SL_FIELD_JSON)) {
+        return KEEP; /* no path has this key's length and first byte */
+    }
     verdict v = KEEP;
     for (size_t i = 0; i < r->npaths; i++) {
         const rpath *p = &r->paths[i];
