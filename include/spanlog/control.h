@@ -30,9 +30,10 @@ extern "C" {
 SL_API void sl_logger_reopen(sl_logger *lg);
 
 #define SL_SIGNAL_REOPEN 1 /* SIGHUP: sl_logger_reopen() */
-#define SL_SIGNAL_RELOAD 2 /* SIGHUP: the level from SPANLOG_LEVEL_FILE / SPANLOG_LEVEL  \
-                            */
-#define SL_SIGNAL_STEP 4   /* SIGUSR1 more verbose, SIGUSR2 quieter */
+#define SL_SIGNAL_RELOAD                                                                 \
+    2                    /* SIGHUP: the level from SPANLOG_LEVEL_FILE / SPANLOG_LEVEL    \
+                          */
+#define SL_SIGNAL_STEP 4 /* SIGUSR1 more verbose, SIGUSR2 quieter */
 #define SL_SIGNAL_ALL  7
 
 /*
