@@ -152,8 +152,8 @@ static enum MHD_Result answer_json(struct MHD_Connection *conn, unsigned status,
  * as the body sets it (children follow: every request logger too), the way
  * zap's level handler does. A real service puts this behind its admin port.
  */
-static enum MHD_Result handle_level(svc *s, struct MHD_Connection *conn, const char *method,
-                                    const svc_request *rq)
+static enum MHD_Result handle_level(svc *s, struct MHD_Connection *conn,
+                                    const char *method, const svc_request *rq)
 {
     unsigned status = 200;
     json_t *answer = json_object();

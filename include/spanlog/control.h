@@ -29,11 +29,12 @@ extern "C" {
  */
 SL_API void sl_logger_reopen(sl_logger *lg);
 
+/* What sl_signals_install handles. RELOAD: the level from
+ * SPANLOG_LEVEL_FILE, or else SPANLOG_LEVEL. */
 #define SL_SIGNAL_REOPEN 1 /* SIGHUP: sl_logger_reopen() */
-#define SL_SIGNAL_RELOAD 2 /* SIGHUP: the level from SPANLOG_LEVEL_FILE / SPANLOG_LEVEL  \
-                            */
-#define SL_SIGNAL_STEP 4   /* SIGUSR1 more verbose, SIGUSR2 quieter */
-#define SL_SIGNAL_ALL  7
+#define SL_SIGNAL_RELOAD 2 /* SIGHUP: the level again */
+#define SL_SIGNAL_STEP   4 /* SIGUSR1 more verbose, SIGUSR2 quieter */
+#define SL_SIGNAL_ALL    7
 
 /*
  * Installs handlers (sigaction, SA_RESTART) for what `which` asks, acting on
