@@ -39,7 +39,11 @@ typedef struct sl_record {
     bool truncated;    /* the encoded line was shortened to fit the size limit */
 } sl_record;
 
-#define SL_SINK_VTABLE_VERSION 1
+/*
+ * Version 2 adds max_line_bytes. A version 1 vtable (without the field)
+ * keeps working: it is read as "no limit".
+ */
+#define SL_SINK_VTABLE_VERSION 2
 
 /*
  * The callbacks. Every one receives the sl_sink; sl_sink_state() gives the
@@ -70,6 +74,12 @@ typedef struct sl_sink_vtable {
     void (*atfork_prepare)(sl_sink *sink);
     void (*atfork_parent)(sl_sink *sink);
     void (*atfork_child)(sl_sink *sink);
+    /* Version 2. The longest line (bytes, the '\n' included) this sink can
+     * carry whole; 0: no limit. The logger encodes every record to at most
+     * the smallest limit of its sinks (and its own max_record_bytes), cutting
+     * field values so that the line stays one valid JSON object marked
+     * "truncated":true: a sink never needs to cut a line itself. */
+    size_t max_line_bytes;
 } sl_sink_vtable;
 
 /*
