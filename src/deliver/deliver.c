@@ -115,6 +115,7 @@ void sl__deliver_verdict_init(sl__deliver_verdict *v)
     v->retry_after_ms = -1;
     v->status = 0;
     v->text[0] = '\0';
+    v->code = SL_OK;
 }
 
 static int init_cond(pthread_cond_t *cv)
@@ -362,8 +363,9 @@ static void send_range(sl__deliver *d, size_t lo, size_t hi)
         case SL__DELIVER_REJECTED_PARTIAL: {
             settle_kind k =
                 v.kind == SL__DELIVER_REJECTED ? SETTLE_REJECTED : SETTLE_PARTIAL;
-            sl_sink_report_error(d->sink, SL_EPROTO, "%s: batch of %zu records %s: %s",
-                                 d->o.name, n, kind_word(k), v.text);
+            sl_sink_report_error(d->sink, v.code != SL_OK ? v.code : SL_EPROTO,
+                                 "%s: batch of %zu records %s: %s", d->o.name, n,
+                                 kind_word(k), v.text);
             settle(d, lo, hi, k, &v);
             return;
         }
@@ -411,8 +413,8 @@ static void send_range(sl__deliver *d, size_t lo, size_t hi)
         d->st.last_status = v.status;
         set_last_error(d, v.text);
         pthread_mutex_unlock(&d->mu);
-        sl_sink_report_error(d->sink, SL_EIO, "%s: send failed, will retry: %s",
-                             d->o.name, v.text);
+        sl_sink_report_error(d->sink, v.code != SL_OK ? v.code : SL_EIO,
+                             "%s: send failed, will retry: %s", d->o.name, v.text);
         int64_t delay =
             sl__deliver_backoff_ms((int)attempt - 1, d->o.backoff_min_ms,
                                    d->o.backoff_max_ms, d->o.jitter, rand01(d));

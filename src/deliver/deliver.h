@@ -76,6 +76,10 @@ typedef struct sl__deliver_verdict {
     int64_t retry_after_ms; /* RETRY: the server's delay (a floor), -1: none */
     int status;             /* transport status (HTTP code), 0: none */
     char text[512];         /* the server's text or the transport error, "" */
+    /* The code the runtime reports the failure with (sl_sink_report_error);
+     * SL_OK: its default for the kind (SL_EIO for RETRY, SL_EPROTO for
+     * REJECTED). */
+    sl_status code;
 } sl__deliver_verdict;
 
 /* Resets v to SENT, no delay, no text (the runtime does it before send). */
