@@ -332,7 +332,8 @@ static void send_range(sl__deliver *d, size_t lo, size_t hi)
 {
     int64_t first = sl__monotonic_ns();
     int64_t max_age = (int64_t)d->o.max_batch_age_ms * 1000000;
-    unsigned attempt = 0;
+    unsigned attempt = 0; /* sends of these entries so far */
+    int backoff_n = 0;    /* retries since the last progress */
     while (lo < hi) {
         size_t n = hi - lo;
         for (size_t i = 0; i < n; i++) {
@@ -397,7 +398,7 @@ static void send_range(sl__deliver *d, size_t lo, size_t hi)
             if (lo == hi) {
                 return;
             }
-            attempt = 0; /* progress: start the backoff again */
+            backoff_n = 0; /* progress: start the backoff again */
             first = sl__monotonic_ns();
         }
         int64_t now = sl__monotonic_ns();
@@ -416,8 +417,8 @@ static void send_range(sl__deliver *d, size_t lo, size_t hi)
         sl_sink_report_error(d->sink, v.code != SL_OK ? v.code : SL_EIO,
                              "%s: send failed, will retry: %s", d->o.name, v.text);
         int64_t delay =
-            sl__deliver_backoff_ms((int)attempt - 1, d->o.backoff_min_ms,
-                                   d->o.backoff_max_ms, d->o.jitter, rand01(d));
+            sl__deliver_backoff_ms(backoff_n++, d->o.backoff_min_ms, d->o.backoff_max_ms,
+                                   d->o.jitter, rand01(d));
         if (v.retry_after_ms >= 0) {
             int64_t ra = v.retry_after_ms < d->o.backoff_max_ms ? v.retry_after_ms
                                                                 : d->o.backoff_max_ms;
