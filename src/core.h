@@ -16,9 +16,12 @@
 #include "internal.h"
 #include "spanlog/sink.h"
 
-/* Longest pre-encoded service fragment (`,"service":"..."`) a logger accepts:
- * keeps the smallest record (1024 bytes) able to hold every fixed key. */
-#define SL__SERVICE_FRAG_MAX     300
+/* Longest service a logger accepts: 300 bytes once JSON-escaped (without the
+ * quotes), whatever the profile's key; its pre-encoded fragment
+ * (`,"service.name":"..."` at most) stays small enough for the smallest record
+ * (1024 bytes) to hold every fixed key. */
+#define SL__SERVICE_VALUE_MAX    300
+#define SL__SERVICE_FRAG_MAX     (SL__SERVICE_VALUE_MAX + 32)
 #define SL__MIN_RECORD_BYTES     1024u
 #define SL__MAX_RECORD_BYTES     (64u * 1024u * 1024u)
 #define SL__DEFAULT_RECORD_BYTES 65536u
@@ -82,6 +85,14 @@ bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap);
 /* Writes s (n bytes) as a JSON string, cut to at most `cap` escaped bytes
  * (SIZE_MAX: whole). Returns true when it was cut. */
 bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap);
+
+/*
+ * sl__json_escaped_len() for the truncation path, adding n to this
+ * thread's sl__trunc_scanned: the bytes truncation has looked at, which
+ * tests compare with the record's size (truncation is linear in it).
+ */
+size_t sl__escaped_len_counted(const char *s, size_t n);
+extern _Thread_local size_t sl__trunc_scanned;
 
 /* The byte length of a field's string value (SL_NPOS resolved); 0 for NULL. */
 size_t sl__field_str_len(const sl_field *f);

@@ -32,6 +32,41 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
                         const char *value, int position, const char *fmt, ...)
     SL__PRINTF(6, 7);
 
+/* ---- printf formats (format_guard.c) ---------------------------------- */
+/* true when fmt has a %n conversion (any flags, width or length): the
+ * printf-style entry points then write fmt literally instead (log.h). */
+bool sl__format_has_n(const char *fmt);
+
+/* ---- URLs (url.c) -------------------------------------------------------- */
+/* The parts of a checked http(s) URL; pointers into the checked string. */
+typedef struct sl__url {
+    bool https;
+    size_t scheme_len; /* 4 or 5: url[0..scheme_len) is the scheme as written */
+    const char *host;  /* without the brackets of an IPv6 literal */
+    size_t host_len;
+    int port;         /* as given, else 80 or 443 */
+    const char *path; /* from the first '/' or '?' after the host; "" when none */
+    size_t path_len;
+    bool has_userinfo; /* `user:password@` present (never echoed) */
+} sl__url;
+
+/*
+ * Checks url strictly (src/url.c: http/https in any case, no CR, LF, other
+ * controls, space or non-ASCII byte, a non-empty host, a port 1..65535, no
+ * fragment, well-formed %-escapes) and fills *out (may be NULL). On error
+ * returns SL_EINVAL and fills err (may be NULL) with `what` as its name, the
+ * URL with any user information replaced by "***" as its value, and a text
+ * naming the reason; the credentials are never copied. Any thread.
+ */
+sl_status sl__url_check(const char *url, const char *what, sl__url *out, sl_error *err);
+
+/*
+ * Copies url into out (cap bytes, NUL-terminated) with `user:password@`
+ * replaced by "***@" and bytes that are not printable ASCII by '?': the only
+ * form in which a URL may appear in a message. Returns the length written.
+ */
+size_t sl__url_redact(const char *url, char *out, size_t cap);
+
 /* ---- time --------------------------------------------------------------- */
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
 int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */
@@ -147,6 +182,53 @@ static inline void sl__jw_char(sl__jw *w, char c)
     }
 }
 
+/*
+ * Word-at-a-time test for the bytes that end a plain run in a JSON string:
+ * controls, '"', '\\' and every byte >= 0x80. Non-zero when any of the eight
+ * bytes of x is one (exact: no false positive).
+ */
+static inline uint64_t sl__swar_special(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t q = x ^ (ones * '"');
+    uint64_t b = x ^ (ones * '\\');
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs;
+}
+
+/*
+ * True when s[0..n) is printable ASCII without '"' or '\\' (DEL included:
+ * it is valid JSON), i.e. it is its own JSON string body. Reads only s[0..n),
+ * in at most ceil(n / 8) + 1 loads: a short string is read as two
+ * overlapping halves, a long one in words with the last word overlapping.
+ */
+static inline bool sl__plain_ascii(const char *s, size_t n)
+{
+    uint64_t x;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 < n; i += 8) {
+            memcpy(&x, s + i, 8);
+            if (sl__swar_special(x) != 0) {
+                return false;
+            }
+        }
+        memcpy(&x, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        x = (uint64_t)lo | (uint64_t)hi << 32;
+    } else if (n > 0) {
+        const unsigned char *u = (const unsigned char *)s;
+        x = 0x2020202020202020u; /* spaces: plain */
+        x = (x & ~(uint64_t)0xffffff) | u[0] | (uint64_t)u[n / 2] << 8 |
+            (uint64_t)u[n - 1] << 16;
+    } else {
+        return true;
+    }
+    return sl__swar_special(x) == 0;
+}
+
 void sl__jw_string(sl__jw *w, const char *s, size_t n);      /* "escaped"; NULL: "" */
 void sl__jw_string_body(sl__jw *w, const char *s, size_t n); /* escaped, no quotes */
 void sl__jw_int(sl__jw *w, int64_t v);
@@ -166,6 +248,14 @@ size_t sl__json_escaped_len(const char *s, size_t n);
  * in the middle of a UTF-8 sequence. Used to cut strings for truncation.
  */
 size_t sl__utf8_cut(const char *s, size_t n, size_t max);
+
+/*
+ * At s (s[0] >= 0x80, avail >= 1 bytes): the length (2..4) of a well-formed
+ * UTF-8 sequence, or 0 when ill-formed, with *sub set to the bytes that one
+ * U+FFFD replaces (>= 1): the rule the JSON writer repairs strings by, for
+ * other encoders (Loki's label values) to repair text exactly the same way.
+ */
+size_t sl__utf8_seq(const char *s, size_t avail, size_t *sub);
 
 /*
  * Narrows [*a, *b) to drop leading and trailing blanks (space and tab: the
