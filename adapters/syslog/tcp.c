@@ -284,6 +284,10 @@ static bool connect_now(sl__syslog *s, sl__syslog_tcp *t, sl__deliver_verdict *v
         char tls_err[256] = "";
         int left =
             s->connect_timeout_ms - (int)((sl__monotonic_ns() - started) / 1000000);
+        int64_t close_dl = sl__deliver_deadline_ns(s->d);
+        if (close_dl != INT64_MAX && sl__ms_left(close_dl) < left) {
+            left = sl__ms_left(close_dl); /* closing: no longer than its deadline */
+        }
         if (sl__syslog_tls_handshake(s, fd, left > 0 ? left : 1, tls_err,
                                      sizeof tls_err) != 0) {
             sl__syslog_tls_close(s);

@@ -638,6 +638,12 @@ sl_status sl__deliver_push(sl__deliver *d, const sl__deliver_part *parts, size_t
     }
     size_t size = sl__ring_slot_size(len);
     pthread_mutex_lock(&d->mu);
+    if (nparts > MAX_PARTS) {
+        /* An adapter's bug, but still no record lost uncounted. */
+        drop_now_locked(d, &d->st.dropped_too_large);
+        pthread_mutex_unlock(&d->mu);
+        return SL_EINVAL;
+    }
     if (d->closed || d->closing) {
         drop_now_locked(d, &d->st.dropped_closed);
         pthread_mutex_unlock(&d->mu);
