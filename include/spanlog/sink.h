@@ -39,7 +39,11 @@ typedef struct sl_record {
     bool truncated;    /* the encoded line was shortened to fit the size limit */
 } sl_record;
 
-#define SL_SINK_VTABLE_VERSION 1
+/*
+ * Version 2 adds max_line_bytes. A version 1 vtable (without the field)
+ * keeps working: it is read as "no limit".
+ */
+#define SL_SINK_VTABLE_VERSION 2
 
 /*
  * The callbacks. Every one receives the sl_sink; sl_sink_state() gives the
@@ -70,6 +74,12 @@ typedef struct sl_sink_vtable {
     void (*atfork_prepare)(sl_sink *sink);
     void (*atfork_parent)(sl_sink *sink);
     void (*atfork_child)(sl_sink *sink);
+    /* Version 2. The longest line (bytes, the '\n' included) this sink can
+     * carry whole; 0: no limit. The logger encodes every record to at most
+     * the smallest limit of its sinks (and its own max_record_bytes), cutting
+     * field values so that the line stays one valid JSON object marked
+     * "truncated":true: a sink never needs to cut a line itself. */
+    size_t max_line_bytes;
 } sl_sink_vtable;
 
 /*
@@ -80,6 +90,17 @@ typedef struct sl_sink_vtable {
 SL_API sl_status sl_sink_new(const sl_sink_vtable *vtable, void *state, sl_sink **out);
 
 SL_API void *sl_sink_state(const sl_sink *sink);
+
+/*
+ * Sets this sink's line limit (bytes, '\n' included; 0: none), overriding the
+ * vtable's max_line_bytes: for sinks whose limit is an option. Setup-time:
+ * call before the sink is added to a logger (which reads it then). NULL is
+ * a no-op.
+ */
+SL_API void sl_sink_set_max_line_bytes(sl_sink *sink, size_t max_line_bytes);
+
+/* The line limit in force (see above); 0: none, or sink NULL. Any thread. */
+SL_API size_t sl_sink_max_line_bytes(const sl_sink *sink);
 SL_API const char *sl_sink_name(const sl_sink *sink);
 
 /*
