@@ -4,7 +4,7 @@
 # seed corpus and its committed regression inputs (fuzz_<name>_inputs).
 # -DSPANLOG_FUZZ=ON (clang): also the libFuzzer binaries, fuzz_<name>, with
 # the library instrumented for coverage (scripts/fuzz.sh runs them).
-set(SL_FUZZ_TARGETS traceparent tracestate baggage extract record syslog)
+set(SL_FUZZ_TARGETS traceparent tracestate baggage extract record syslog env)
 if(NOT DEFINED SPANLOG_WITH_LOKI OR SPANLOG_WITH_LOKI)
   list(APPEND SL_FUZZ_TARGETS loki)
 endif()
