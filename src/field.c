@@ -287,6 +287,8 @@ bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
         case SL_FIELD_STR:
             if (f[i].v.s == NULL) {
                 sl__jw_null(w);
+            } else if (str_cap == SIZE_MAX) {
+                sl__jw_string(w, f[i].v.s, sl__field_str_len(&f[i]));
             } else {
                 cut |= sl__encode_string_capped(w, f[i].v.s, sl__field_str_len(&f[i]),
                                                 str_cap);

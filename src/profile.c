@@ -378,7 +378,12 @@ bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
         sl__jw_raw(w, head,
                    write_time_level(head, k, core->profile, h->time_ns, h->level));
     }
-    bool cut = sl__encode_string_capped(w, h->msg, h->msg_len, h->msg_cap);
+    bool cut = false;
+    if (h->msg_cap == SIZE_MAX) {
+        sl__jw_string(w, h->msg, h->msg_len);
+    } else {
+        cut = sl__encode_string_capped(w, h->msg, h->msg_len, h->msg_cap);
+    }
     if (core->service_frag != NULL) {
         sl__jw_raw(w, core->service_frag, core->service_frag_len);
     }
