@@ -19,6 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static char t1[1 << 16], t2[1 << 16];
     size_t n1 = 0, n2 = 0;
     FUZZ_CHECK(sl_baggage_format(a, t1, sizeof t1, &n1) == SL_OK);
+    if (n1 > SL_BAGGAGE_MAX_BYTES) {
+        /* Decoding replaced invalid UTF-8 by U+FFFD (9 bytes encoded for
+         * each 3 in): the header grew past what parse reads (inject leaves
+         * trailing members out to fit, propagation.h). */
+        sl_baggage_free(a);
+        return 0;
+    }
     FUZZ_CHECK(sl_baggage_parse(t1, n1, &b, &dropped) == SL_OK);
     FUZZ_CHECK(dropped == 0);
     size_t n = sl_baggage_count(a);
