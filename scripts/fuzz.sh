@@ -26,6 +26,6 @@ for t in "${targets[@]}"; do
     build-fuzz/tests/"fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
         -artifact_prefix="build-fuzz/crash-$t-" "$work" "tests/fuzz/corpus/$t" \
         "tests/fuzz/regressions/$t" 2>&1 |
-        grep -E "^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|property failed|SUMMARY" || true
+        grep -E "DONE|stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|property failed|SUMMARY" || true
     [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz_$t failed" >&2; exit 1; }
 done
