@@ -15,5 +15,6 @@
 #include "stdout.h"
 #include "syslog.h"
 #include "loki.h"
+#include "otlp.h" /* declared always; built with SPANLOG_WITH_OTLP (default ON) */
 
 #endif /* SPANLOG_SPANLOG_H */
