@@ -50,7 +50,6 @@ typedef struct sl__core {
         size_t frag_len;
     } * baggage_keys;
     size_t nbaggage_keys;
-    struct sl__core *prev, *next; /* the live-core registry (logger.c) */
 } sl__core;
 
 struct sl_logger {
@@ -67,13 +66,6 @@ struct sl_logger {
 
 /* Hands one encoded record to the sink's write callback. */
 void sl__sink_write(sl_sink *sink, const sl_record *rec, const char *line, size_t len);
-
-/* Installs the library's one pthread_atfork handler (idempotent). */
-void sl__atfork_install(void);
-
-/* logger.c: the live-logger registry lock, taken first around fork(). */
-void sl__cores_fork_lock(void);
-void sl__cores_fork_unlock(void);
 
 /* Number of sinks currently alive (created and not yet freed). For tests. */
 size_t sl__sink_live_count(void);

@@ -36,6 +36,13 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
 int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */
 
+/* Whole ms left until a CLOCK_MONOTONIC deadline (ns), 0 once it passed. */
+static inline int sl__ms_left(int64_t deadline)
+{
+    int64_t left = deadline - sl__monotonic_ns();
+    return left <= 0 ? 0 : left / 1000000 > INT32_MAX ? INT32_MAX : (int)(left / 1000000);
+}
+
 /*
  * RFC 3339 UTC with `digits` fractional digits (0, 3, 6 or 9), e.g.
  * "2026-11-21T10:15:30.123456Z". `out` must hold 31 bytes. Returns the

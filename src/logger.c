@@ -7,8 +7,9 @@
  * order. The core is sealed (no more sinks) as soon as it has a child or has
  * written a record: from then on it is read without locks.
  *
- * Live cores sit in a registry so that an atexit handler can flush every
- * sink, within a bounded time, when the program ends without flushing.
+ * Every live sink is in the one lifecycle registry (lifecycle.c), whose
+ * atexit handler flushes them within one budget when the program ends
+ * without flushing.
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -16,84 +17,10 @@
 #include <string.h>
 
 #include "core.h"
+#include "lifecycle.h"
 
-/* How long the exit handler may spend flushing, over all loggers. */
-#define EXIT_FLUSH_MS 2000
 /* How long closing one sink (when its last logger goes) may take. */
 #define CLOSE_TIMEOUT_MS 2000
-
-static pthread_mutex_t cores_lock = PTHREAD_MUTEX_INITIALIZER;
-static sl__core *cores_head;
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-
-/* ---- registry, fork and exit ------------------------------------------------ */
-
-/*
- * Held across fork() by the one atfork handler (sink.c), before the sink
- * registry and the sinks' own locks: the same order as flush_at_exit, which
- * holds this lock while sinks flush. Two handlers registered separately would
- * run in an order set by whichever of logger and sink was made first.
- */
-void sl__cores_fork_lock(void)
-{
-    pthread_mutex_lock(&cores_lock);
-}
-
-void sl__cores_fork_unlock(void)
-{
-    pthread_mutex_unlock(&cores_lock);
-}
-
-static int remaining_ms(int64_t deadline)
-{
-    int64_t left = deadline - sl__monotonic_ns();
-    return left <= 0 ? 0 : (int)(left / 1000000);
-}
-
-static void flush_at_exit(void)
-{
-    int64_t deadline = sl__monotonic_ns() + (int64_t)EXIT_FLUSH_MS * 1000000;
-    pthread_mutex_lock(&cores_lock);
-    for (sl__core *c = cores_head; c != NULL; c = c->next) {
-        for (size_t i = 0; i < c->nsinks; i++) {
-            (void)sl_sink_flush(c->sinks[i].sink, remaining_ms(deadline));
-        }
-    }
-    pthread_mutex_unlock(&cores_lock);
-    sl__scratch_release();
-}
-
-static void init_once_fn(void)
-{
-    sl__atfork_install();
-    atexit(flush_at_exit);
-}
-
-static void cores_add(sl__core *c)
-{
-    pthread_mutex_lock(&cores_lock);
-    c->prev = NULL;
-    c->next = cores_head;
-    if (cores_head != NULL) {
-        cores_head->prev = c;
-    }
-    cores_head = c;
-    pthread_mutex_unlock(&cores_lock);
-}
-
-static void cores_remove(sl__core *c)
-{
-    pthread_mutex_lock(&cores_lock);
-    if (c->prev != NULL) {
-        c->prev->next = c->next;
-    } else {
-        cores_head = c->next;
-    }
-    if (c->next != NULL) {
-        c->next->prev = c->prev;
-    }
-    pthread_mutex_unlock(&cores_lock);
-}
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -129,7 +56,6 @@ static bool options_valid(const sl_logger_options *o)
 
 static void core_free(sl__core *c)
 {
-    cores_remove(c);
     for (size_t i = 0; i < c->nsinks; i++) {
         sl_sink_free(c->sinks[i].sink, CLOSE_TIMEOUT_MS);
     }
@@ -236,7 +162,7 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
     if (!options_valid(opts)) {
         return SL_EINVAL;
     }
-    pthread_once(&init_once, init_once_fn);
+    sl__life_init(); /* the one atfork and atexit handler (lifecycle.c) */
 
     sl__core *c = sl__calloc(1, sizeof(*c));
     sl_logger *lg = sl__calloc(1, sizeof(*lg));
@@ -271,7 +197,6 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
     }
     lg->head.level = (int)opts->level;
     lg->core = c;
-    cores_add(c);
     *out = lg;
     return SL_OK;
 }
@@ -294,6 +219,13 @@ sl_status sl_logger_add_sink(sl_logger *lg, sl_sink *sink, sl_level min_level)
     }
     slots[c->nsinks].sink = sink;
     slots[c->nsinks].min_level = min_level;
+    /* Truncate once, to the smallest limit of the sinks: every sink then
+     * receives a whole, valid JSON line and never cuts one itself. */
+    size_t max_line = sl_sink_max_line_bytes(sink);
+    if (max_line > 0 && max_line < c->max_record_bytes) {
+        c->max_record_bytes =
+            max_line < SL__MIN_RECORD_BYTES ? SL__MIN_RECORD_BYTES : max_line;
+    }
     c->sinks = slots;
     c->nsinks++;
     if ((int)min_level < c->min_sink_level) {
@@ -464,7 +396,7 @@ sl_status sl_logger_flush(sl_logger *lg, int timeout_ms)
         timeout_ms < 0 ? 0 : sl__monotonic_ns() + (int64_t)timeout_ms * 1000000;
     sl_status result = SL_OK;
     for (size_t i = 0; i < c->nsinks; i++) {
-        int t = timeout_ms < 0 ? -1 : remaining_ms(deadline);
+        int t = timeout_ms < 0 ? -1 : sl__ms_left(deadline);
         sl_status st = sl_sink_flush(c->sinks[i].sink, t);
         if (st != SL_OK && result == SL_OK) {
             result = st;

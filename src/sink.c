@@ -1,14 +1,8 @@
 /*
  * sink.c - the sl_sink wrapper: vtable + state, counters, the rate-limited
- * error callback, and the registry of live sinks that carries fork().
- *
- *     registry (mutex) ── sink ⇄ sink ⇄ sink      (doubly linked, live sinks)
- *
- * pthread_atfork handlers walk the registry: prepare takes the registry lock
- * and then calls each sink's atfork_prepare (so a sink can take its own
- * locks); parent/child call the matching hooks in reverse order and release
- * the registry lock. Holding the lock across fork() means the child sees a
- * list that no other thread was in the middle of changing.
+ * error callback. Every live sink is a node of the one lifecycle registry
+ * (lifecycle.c), which calls its atfork hooks around fork() and flushes it
+ * at exit within the one exit budget.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -16,6 +10,7 @@
 
 #include "core.h"
 #include "internal.h"
+#include "lifecycle.h"
 
 /* Sentinel for "no report yet": the first error is always reported. */
 #define NEVER_REPORTED     INT64_MIN
@@ -55,10 +50,8 @@ struct sl_sink {
     int64_t last_report_ns; /* atomic; NEVER_REPORTED until the first report */
     uint64_t suppressed;    /* atomic; errors not reported since the last report */
 
-    /* Registry links, guarded by registry_lock. */
-    struct sl_sink *prev;
-    struct sl_sink *next;
-    bool registered;
+    sl__life life;   /* in the one lifecycle registry (fork, exit) */
+    size_t max_line; /* bytes, '\n' included; 0: no limit */
 
     /* Per-thread `written` slots: slot i at (i + 1) * SLOT_STRIDE, so that
      * none shares a cache line with the fields above or another slot. */
@@ -73,104 +66,63 @@ static int slot_key_ok;
 /* 0: not claimed yet; 1..WRITTEN_SLOTS: slot + 1; -1: none, use `written`. */
 static SINK_TLS int tl_slot;
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static sl_sink *registry_head;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+/* ---- fork and exit: through the one lifecycle registry -------------------- */
 
-/* ---- fork handling ------------------------------------------------------ */
+static size_t live_sinks; /* atomic */
 
-static void atfork_prepare(void)
+static void sink_prepare(void *obj)
 {
-    sl__cores_fork_lock();
-    pthread_mutex_lock(&registry_lock);
-    for (sl_sink *s = registry_head; s != NULL; s = s->next) {
-        if (s->vt->atfork_prepare != NULL) {
-            s->vt->atfork_prepare(s);
-        }
+    sl_sink *s = obj;
+    if (s->vt->atfork_prepare != NULL) {
+        s->vt->atfork_prepare(s);
     }
 }
 
-/* Reverse order of prepare, so sinks release what they took in LIFO order. */
-static void call_after_fork(bool child)
+static void sink_parent(void *obj)
 {
-    sl_sink *last = registry_head;
-    while (last != NULL && last->next != NULL) {
-        last = last->next;
-    }
-    for (sl_sink *s = last; s != NULL; s = s->prev) {
-        void (*hook)(sl_sink *) = child ? s->vt->atfork_child : s->vt->atfork_parent;
-        if (hook != NULL) {
-            hook(s);
-        }
+    sl_sink *s = obj;
+    if (s->vt->atfork_parent != NULL) {
+        s->vt->atfork_parent(s);
     }
 }
 
-static void atfork_parent(void)
+static void sink_child(void *obj)
 {
-    call_after_fork(false);
-    pthread_mutex_unlock(&registry_lock);
-    sl__cores_fork_unlock();
-}
-
-static void atfork_child(void)
-{
-    call_after_fork(true);
-    /* The forking thread took the locks in prepare; the child is that thread. */
-    pthread_mutex_unlock(&registry_lock);
-    sl__cores_fork_unlock();
-}
-
-static void install_atfork(void)
-{
-    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
-void sl__atfork_install(void)
-{
-    pthread_once(&atfork_once, install_atfork);
-}
-
-static void registry_add(sl_sink *s)
-{
-    pthread_once(&atfork_once, install_atfork);
-    pthread_mutex_lock(&registry_lock);
-    s->prev = NULL;
-    s->next = registry_head;
-    if (registry_head != NULL) {
-        registry_head->prev = s;
+    sl_sink *s = obj;
+    if (s->vt->atfork_child != NULL) {
+        s->vt->atfork_child(s);
     }
-    registry_head = s;
-    s->registered = true;
-    pthread_mutex_unlock(&registry_lock);
 }
 
-static void registry_remove(sl_sink *s)
+/* At exit every live sink is flushed, whether a logger still holds it or
+ * not (a buffered fd sink that was never freed still writes its records). */
+static void sink_exit_flush(void *obj, int timeout_ms)
 {
-    pthread_mutex_lock(&registry_lock);
-    if (s->registered) {
-        if (s->prev != NULL) {
-            s->prev->next = s->next;
-        } else {
-            registry_head = s->next;
-        }
-        if (s->next != NULL) {
-            s->next->prev = s->prev;
-        }
-        s->prev = s->next = NULL;
-        s->registered = false;
-    }
-    pthread_mutex_unlock(&registry_lock);
+    (void)sl_sink_flush(obj, timeout_ms);
 }
+
+static const sl__life_ops sink_life_ops = {
+    .prepare = sink_prepare,
+    .parent = sink_parent,
+    .child = sink_child,
+    .exit_flush = sink_exit_flush,
+};
 
 size_t sl__sink_live_count(void)
 {
-    size_t n = 0;
-    pthread_mutex_lock(&registry_lock);
-    for (sl_sink *s = registry_head; s != NULL; s = s->next) {
-        n++;
+    return __atomic_load_n(&live_sinks, __ATOMIC_RELAXED);
+}
+
+void sl_sink_set_max_line_bytes(sl_sink *sink, size_t max_line_bytes)
+{
+    if (sink != NULL) {
+        sink->max_line = max_line_bytes;
     }
-    pthread_mutex_unlock(&registry_lock);
-    return n;
+}
+
+size_t sl_sink_max_line_bytes(const sl_sink *sink)
+{
+    return sink != NULL ? sink->max_line : 0;
 }
 
 /* ---- life cycle ------------------------------------------------------------ */
@@ -192,7 +144,10 @@ sl_status sl_sink_new(const sl_sink_vtable *vtable, void *state, sl_sink **out)
     s->vt = vtable;
     s->state = state;
     s->last_report_ns = NEVER_REPORTED;
-    registry_add(s);
+    /* A version 1 vtable ends before max_line_bytes: never read it there. */
+    s->max_line = vtable->version >= 2 ? vtable->max_line_bytes : 0;
+    __atomic_fetch_add(&live_sinks, 1, __ATOMIC_RELAXED);
+    sl__life_register(&s->life, &sink_life_ops, s);
     *out = s;
     return SL_OK;
 }
@@ -216,7 +171,8 @@ void sl_sink_free(sl_sink *sink, int close_timeout_ms)
         return;
     }
     /* Out of the registry first: no fork hook may see a half-destroyed sink. */
-    registry_remove(sink);
+    sl__life_unregister(&sink->life);
+    __atomic_fetch_sub(&live_sinks, 1, __ATOMIC_RELAXED);
     if (sink->vt->close != NULL) {
         (void)sink->vt->close(sink, close_timeout_ms);
     }

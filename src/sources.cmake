@@ -2,6 +2,8 @@ list(APPEND SL_SOURCES src/status.c)
 list(APPEND SL_SOURCES src/alloc.c src/clock.c src/json_writer.c src/json_number.c
      src/sysinfo.c)
 # The logger core.
-list(APPEND SL_SOURCES src/sink.c)
+list(APPEND SL_SOURCES src/sink.c src/lifecycle.c)
+# The delivery runtime under every background sink (src/deliver/deliver.h).
+list(APPEND SL_SOURCES src/deliver/ring.c src/deliver/backoff.c src/deliver/deliver.c)
 list(APPEND SL_SOURCES src/logger.c src/record.c src/field.c src/profile.c)
 list(APPEND SL_SOURCES src/env.c src/sink_uri.c)

@@ -14,6 +14,7 @@
 #include "adapters/loki/loki_internal.h"
 
 struct sl__loki_http {
+    CURLM *multi; /* drives the easy handle, so the worker can poll for cancel */
     CURL *curl;
     struct curl_slist *headers;
     const sl__loki_config *cfg;
@@ -22,7 +23,7 @@ struct sl__loki_http {
     char body[512];
     size_t body_len;
     int64_t retry_after_ms;
-    int64_t deadline_ns;
+    sl__deliver *d; /* the runtime whose close deadline cancels the request */
 };
 
 static bool contains_ci(const char *hay, size_t n, const char *needle)
@@ -84,7 +85,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
     size_t n = size * nmemb;
     static const char name[] = "retry-after:";
     if (n > sizeof(name) - 1 && contains_ci(data, sizeof(name) - 1, name)) {
-        h->retry_after_ms = sl__loki_retry_after_ms(
+        h->retry_after_ms = sl__deliver_retry_after_ms(
             data + sizeof(name) - 1, n - (sizeof(name) - 1), sl__now_ns() / 1000000000);
     }
     return n;
@@ -95,7 +96,7 @@ static int on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 {
     sl__loki_http *h = user;
     (void)dt, (void)dn, (void)ut, (void)un;
-    return h->deadline_ns != 0 && sl__monotonic_ns() >= h->deadline_ns;
+    return h->d != NULL && sl__deliver_cancelled(h->d);
 }
 
 static struct curl_slist *add_header(struct curl_slist *list, const char *a,
@@ -129,7 +130,8 @@ sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg)
     }
     h->cfg = cfg;
     h->curl = curl_easy_init();
-    bool ok = h->curl != NULL;
+    h->multi = curl_multi_init();
+    bool ok = h->curl != NULL && h->multi != NULL;
     struct curl_slist *l = NULL;
     if (cfg->encoding == SL_LOKI_ENCODING_PROTOBUF) {
         /* Snappy is part of the protobuf body's format, not a content coding. */
@@ -190,6 +192,9 @@ void sl__loki_http_free(sl__loki_http *h)
     if (h->curl != NULL) {
         curl_easy_cleanup(h->curl);
     }
+    if (h->multi != NULL) {
+        curl_multi_cleanup(h->multi);
+    }
     curl_slist_free_all(h->headers);
     sl__free(h);
 }
@@ -208,16 +213,62 @@ static void sanitise(const char *in, size_t n, char *out, size_t cap)
     out[j] = '\0';
 }
 
-void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len,
-                        int64_t deadline_ns, sl__loki_answer *ans)
+/* How long one wait for the socket may last: the longest a close deadline
+ * can be overrun while the server says nothing. */
+#define CANCEL_POLL_MS 20
+
+/*
+ * Runs the request on the multi handle, waking at least every CANCEL_POLL_MS
+ * to look at the runtime's close deadline: a server that accepts and never
+ * answers cannot hold close for the whole request timeout.
+ */
+static CURLcode perform(sl__loki_http *h, bool *cancelled)
+{
+    *cancelled = false;
+    if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK) {
+        return CURLE_FAILED_INIT;
+    }
+    CURLcode rc = CURLE_OK;
+    bool done = false;
+    while (!done) {
+        int running = 0;
+        if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+        int left = 0;
+        CURLMsg *m;
+        while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
+            if (m->msg == CURLMSG_DONE && m->easy_handle == h->curl) {
+                rc = m->data.result;
+                done = true;
+            }
+        }
+        if (done || running == 0) {
+            break;
+        }
+        if (h->d != NULL && sl__deliver_cancelled(h->d)) {
+            *cancelled = true;
+            rc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        (void)curl_multi_poll(h->multi, NULL, 0, CANCEL_POLL_MS, NULL);
+    }
+    curl_multi_remove_handle(h->multi, h->curl);
+    return rc;
+}
+
+void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, sl__deliver *d,
+                        sl__loki_answer *ans)
 {
     CURL *c = h->curl;
     h->body_len = 0;
     h->errbuf[0] = '\0';
     h->retry_after_ms = -1;
-    h->deadline_ns = deadline_ns;
+    h->d = d;
     long timeout = h->cfg->request_timeout_ms;
-    if (deadline_ns != 0) {
+    int64_t deadline_ns = d != NULL ? sl__deliver_deadline_ns(d) : INT64_MAX;
+    if (deadline_ns != INT64_MAX) {
         int64_t left = (deadline_ns - sl__monotonic_ns()) / 1000000;
         if (left < 1) {
             left = 1;
@@ -230,12 +281,13 @@ void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len,
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 
-    CURLcode rc = curl_easy_perform(c);
+    bool cancelled = false;
+    CURLcode rc = perform(h, &cancelled);
     ans->retry_after_ms = -1;
     ans->status = 0;
     if (rc != CURLE_OK) {
-        bool aborted = rc == CURLE_ABORTED_BY_CALLBACK ||
-                       (deadline_ns != 0 && sl__monotonic_ns() >= deadline_ns);
+        bool aborted = cancelled || rc == CURLE_ABORTED_BY_CALLBACK ||
+                       (d != NULL && sl__deliver_cancelled(d));
         ans->outcome = aborted ? SL__LOKI_ABORTED : SL__LOKI_RETRY;
         char tmp[CURL_ERROR_SIZE + 64];
         snprintf(tmp, sizeof(tmp), "transport: %s",

@@ -3,15 +3,16 @@
  *
  *   options.c   options, environment, the copied config
  *   labels.c    label validation and their pre-encoded forms
- *   queue.c     the bounded byte ring between callers and the worker
  *   truncate.c  shortening an oversized JSON line to a valid record
  *   body.c      batch, streams, timestamp bumping, JSON body, gzip
  *   proto.c     the same batch as a protobuf PushRequest
  *   snappy.c    Snappy block compression for the protobuf body
- *   backoff.c   retry delays and Retry-After
  *   http.c      one POST with libcurl and what its answer means
- *   sink.c      the caller side: write, flush, close, fork, stats
- *   worker.c    the worker thread: gather, send, retry, settle
+ *   sink.c      the caller side: write (into the delivery runtime), stats
+ *   worker.c    the runtime's callbacks: encode, compress, POST, verdict
+ *
+ * Queue, worker thread, batching, backoff, Retry-After, flush, close and
+ * fork are the delivery runtime's (src/deliver/deliver.h).
  *
  * Everything here is pure (bytes in, bytes out) except sink.c, worker.c and
  * http.c, so the unit tests exercise it without a server.
@@ -25,6 +26,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "deliver/deliver.h"
 #include "internal.h"
 #include "spanlog/loki.h"
 
@@ -87,57 +89,27 @@ sl_status sl__loki_config_build(const sl_loki_options *opts, sl__loki_config *cf
                                 char *errbuf, size_t errlen);
 void sl__loki_config_free(sl__loki_config *cfg);
 
-/* ---- the queue (queue.c) ------------------------------------------------ */
+/* ---- a queued record (sink.c writes it, worker.c reads it) --------------- */
 
 /*
- * One queued record: a fixed header, then the service name, then the line.
- * Slots are 8-byte aligned and contiguous; a slot that does not fit before
- * the end of the ring starts again at offset 0 (the skipped tail is counted
- * as used until the reader passes it).
- *
- *   buf: [ free | slot slot slot | skipped ]      head ─▶ tail
+ * What the sink pushes into the delivery runtime's queue for one record:
+ * this header, then the service name, then the line.
  */
-typedef struct sl__loki_slot {
-    uint32_t size; /* whole slot, header included, multiple of 8 */
-    uint32_t line_len;
+typedef struct sl__loki_rec {
     int64_t ts;
     uint8_t level;
     uint8_t has_ctx;
     uint8_t service_len;
-    uint8_t pad;
+    uint8_t pad[5];
     uint8_t trace_id[16];
     uint8_t span_id[8];
     /* service bytes, line bytes */
-} sl__loki_slot;
+} sl__loki_rec;
 
-typedef struct sl__loki_ring {
-    char *buf;
-    size_t cap;
-    size_t head, tail; /* read and write offsets */
-    size_t used;       /* bytes taken, skipped ends included */
-    size_t records;
-    size_t line_bytes; /* line bytes of the queued records */
-} sl__loki_ring;
-
-sl_status sl__loki_ring_init(sl__loki_ring *r, size_t cap);
-void sl__loki_ring_free(sl__loki_ring *r);
-void sl__loki_ring_clear(sl__loki_ring *r);
-size_t sl__loki_slot_size(size_t service_len, size_t line_len);
-/* Space for a slot of `size` bytes (from sl__loki_slot_size), or NULL when full. */
-sl__loki_slot *sl__loki_ring_reserve(sl__loki_ring *r, size_t size);
-/* Makes the reserved slot visible; its header (line_len ...) is filled in. */
-void sl__loki_ring_commit(sl__loki_ring *r, sl__loki_slot *slot);
-/* The oldest slot, or NULL; it stays valid until sl__loki_ring_pop(). */
-sl__loki_slot *sl__loki_ring_peek(sl__loki_ring *r);
-void sl__loki_ring_pop(sl__loki_ring *r);
-
-static inline const char *sl__loki_slot_service(const sl__loki_slot *s)
+/* Queue bytes one record takes (options.c checks line_limit against it). */
+static inline size_t sl__loki_slot_size(size_t service_len, size_t line_len)
 {
-    return (const char *)(s + 1);
-}
-static inline const char *sl__loki_slot_line(const sl__loki_slot *s)
-{
-    return (const char *)(s + 1) + s->service_len;
+    return sl__deliver_entry_size(sizeof(sl__loki_rec) + service_len + line_len);
 }
 
 /* ---- truncation (truncate.c) -------------------------------------------- */
@@ -227,22 +199,6 @@ size_t sl__loki_snappy(const char *in, size_t len, char *out);
 sl_status sl__loki_gzip(const char *in, size_t len, char **out, size_t *out_cap,
                         size_t *out_len);
 
-/* ---- backoff (backoff.c) ------------------------------------------------- */
-
-/*
- * The delay before retry number `attempt` (0 for the first retry):
- * cap = min(max_ms, min_ms * 2^attempt), spread by jitter using the random
- * value r in [0, 1).
- */
-int64_t sl__loki_backoff_ms(int attempt, int min_ms, int max_ms, sl_loki_jitter jitter,
-                            double r);
-
-/*
- * Parses a Retry-After value: delta-seconds or an HTTP date, relative to
- * now_s (Unix seconds). Returns the delay in ms (>= 0) or -1 when invalid.
- */
-int64_t sl__loki_retry_after_ms(const char *value, size_t len, int64_t now_s);
-
 /* ---- HTTP (http.c) -------------------------------------------------------- */
 
 typedef enum sl__loki_outcome {
@@ -269,73 +225,29 @@ sl__loki_outcome sl__loki_classify(int status, const char *body, size_t len);
 sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg);
 void sl__loki_http_free(sl__loki_http *h);
 /*
- * POSTs body (headers as configured). deadline_ns (monotonic, 0: none)
- * shortens the request and aborts it when reached.
+ * POSTs body (headers as configured), bounded by the request timeout and
+ * cancelled within a few tens of ms once the runtime's close deadline
+ * passes (sl__deliver_cancelled), even while the server does not answer.
  */
-void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len,
-                        int64_t deadline_ns, sl__loki_answer *ans);
+void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, sl__deliver *d,
+                        sl__loki_answer *ans);
 
-/* ---- the sink's shared state (sink.c, worker.c) -------------------------- */
+/* ---- the sink's state (sink.c, worker.c) ---------------------------------- */
 
 /*
- * Everything below `mu` is guarded by it. Sequence numbers make flush exact:
- * the k-th accepted record has sequence k (enq_seq counts them). The queue
- * always holds a contiguous run of the newest ones, and the worker's batch
- * (in flight) a contiguous run taken from the queue's head earlier:
- *
- *   seq: [ settled ... | in flight: batch | (evicted by drop_oldest) | queued ]
- *                       ^ inflight_first                              ^ enq_seq -
- * q.records
- *
- * so the oldest unsettled record is the batch's first, or else the queue's
- * head: flush waits until that reaches the enq_seq it saw. done_seq counts
- * settled records (for pending_records); evictions can settle records out
- * of order, so it is a count, not a position.
+ * The queue, the worker, retries, flush, close and fork belong to the
+ * delivery runtime (src/deliver/); what is left here is Loki's: the config
+ * and the counters the runtime does not keep (atomics).
  */
 typedef struct sl__loki {
     sl_sink *sink;
     sl__loki_config cfg;
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv;  /* the worker waits for records, flush, close */
-    pthread_cond_t space_cv; /* SL_LOKI_BLOCK callers wait for room */
-    pthread_cond_t done_cv;  /* flush and close wait for settled records */
-    sl__loki_ring q;
-    uint64_t enq_seq, done_seq, flush_target;
-    uint64_t inflight_first; /* sequence of the batch's first record */
-    uint64_t inflight_n;     /* records in the worker's batch; 0: none */
-    uint64_t pending_bytes;  /* line bytes queued or in flight */
-    size_t wake_bytes; /* an asleep worker wants waking at this many queued line bytes */
-    int space_waiters;
-    bool worker_asleep;
-    bool worker_running; /* a worker thread exists (to join) */
-    bool worker_exited;
-    bool closing, closed;
-    int64_t close_deadline; /* monotonic ns; INT64_MAX: no bound */
-    bool metadata_on;       /* off for good once the server refused it */
-    pthread_t thread;
-    sl_loki_stats st; /* pending_* computed when read */
+    sl__deliver *d;
+    int metadata_on; /* atomic; off for good once the server refused it */
+    uint64_t dropped_too_long, truncated, wire_bytes; /* atomic */
 } sl__loki;
 
-/* The sequence of the oldest record not yet settled (enq_seq: none); mu held. */
-static inline uint64_t sl__loki_unsettled(const sl__loki *L)
-{
-    return L->inflight_n > 0 ? L->inflight_first : L->enq_seq - L->q.records;
-}
-
-/*
- * A CLOCK_MONOTONIC time in ns as the absolute deadline that
- * pthread_cond_timedwait takes (the sink's condition variables are made with
- * pthread_condattr_setclock(CLOCK_MONOTONIC)).
- */
-static inline struct timespec sl__loki_abs_mono(int64_t ns)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    return ts;
-}
-
-/* Starts the worker; mu held. SL_EIO when the thread cannot start. */
-sl_status sl__loki_worker_start(sl__loki *L);
+/* The runtime's callbacks (worker.c): encode, compress and POST a batch. */
+extern const sl__deliver_ops sl__loki_deliver_ops;
 
 #endif /* SPANLOG_LOKI_INTERNAL_H */

@@ -2,12 +2,10 @@
 list(APPEND SL_SOURCES
   adapters/loki/options.c
   adapters/loki/labels.c
-  adapters/loki/queue.c
   adapters/loki/truncate.c
   adapters/loki/body.c
   adapters/loki/proto.c
   adapters/loki/snappy.c
-  adapters/loki/backoff.c
   adapters/loki/http.c
   adapters/loki/sink.c
   adapters/loki/worker.c)

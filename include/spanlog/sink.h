@@ -90,6 +90,17 @@ typedef struct sl_sink_vtable {
 SL_API sl_status sl_sink_new(const sl_sink_vtable *vtable, void *state, sl_sink **out);
 
 SL_API void *sl_sink_state(const sl_sink *sink);
+
+/*
+ * Sets this sink's line limit (bytes, '\n' included; 0: none), overriding the
+ * vtable's max_line_bytes: for sinks whose limit is an option. Setup-time:
+ * call before the sink is added to a logger (which reads it then). NULL is
+ * a no-op.
+ */
+SL_API void sl_sink_set_max_line_bytes(sl_sink *sink, size_t max_line_bytes);
+
+/* The line limit in force (see above); 0: none, or sink NULL. Any thread. */
+SL_API size_t sl_sink_max_line_bytes(const sl_sink *sink);
 SL_API const char *sl_sink_name(const sl_sink *sink);
 
 /*

@@ -138,8 +138,7 @@ typedef struct sl__deliver_ops {
     /* Optional. Called after every settled batch with the verdict that
      * settled it (kind SENT for the sent part), so the adapter can keep its
      * own counters or text. Worker thread, lock not held. */
-    void (*settled)(void *user, const sl__deliver_verdict *v, size_t n,
-                    uint64_t weight);
+    void (*settled)(void *user, const sl__deliver_verdict *v, size_t n, uint64_t weight);
     /* Optional. In the fork child, from the atfork handler (single thread, no
      * malloc): forget the parent's connection state without closing a TLS
      * session the parent still uses. */
@@ -151,21 +150,22 @@ typedef struct sl__deliver_ops {
 typedef enum sl__deliver_overflow {
     SL__OVERFLOW_DROP_NEWEST = 0, /* the new record is dropped (queue_full) */
     SL__OVERFLOW_DROP_OLDEST = 1, /* the oldest queued records make room (queue_full) */
-    SL__OVERFLOW_BLOCK = 2        /* the caller waits up to block_timeout_ms, then drops */
+    SL__OVERFLOW_BLOCK = 2 /* the caller waits up to block_timeout_ms, then drops */
 } sl__deliver_overflow;
 
 typedef struct sl__deliver_options {
-    const char *name; /* for error texts ("loki", "syslog", "otlp"); static */
-    size_t queue_bytes;   /* ring size; default 4 MiB, minimum 64 KiB */
+    const char *name;   /* for error texts ("loki", "syslog", "otlp"); static */
+    size_t queue_bytes; /* ring size; default 4 MiB, minimum 64 KiB */
     sl__deliver_overflow overflow;
-    int block_timeout_ms; /* BLOCK: the longest wait; default 100 */
-    size_t batch_bytes;   /* send when the batch's cost reaches this; default 1 MiB */
+    int block_timeout_ms;     /* BLOCK: the longest wait; default 100 */
+    size_t batch_bytes;       /* send when the batch's cost reaches this; default 1 MiB */
     size_t batch_max_entries; /* 0: no limit */
-    int batch_age_ms;     /* send a batch this old at the latest; default 1000; 0: at once */
-    int backoff_min_ms;   /* default 100 */
-    int backoff_max_ms;   /* the cap; default 10000 */
+    int batch_age_ms; /* send a batch this old at the latest; default 1000; 0: at once */
+    int backoff_min_ms;        /* default 100 */
+    int backoff_max_ms;        /* the cap; default 10000 */
     sl__deliver_jitter jitter; /* default full */
-    int max_batch_age_ms; /* give up on a batch retried this long; default 60000; 0: never */
+    int max_batch_age_ms; /* give up on a batch retried this long; default 60000; 0: never
+                           */
     bool flush_at_exit;   /* flushed by the exit handler itself (not through a sink) */
 } sl__deliver_options;
 
@@ -197,6 +197,9 @@ typedef struct sl__deliver_part {
 } sl__deliver_part;
 sl_status sl__deliver_push(sl__deliver *d, const sl__deliver_part *parts, size_t nparts,
                            uint32_t weight);
+
+/* Queue bytes an entry of `len` data bytes takes (header and alignment). */
+size_t sl__deliver_entry_size(size_t len);
 
 /*
  * Waits until every entry pushed before this call is settled (sent or
