@@ -205,9 +205,10 @@ typedef struct sl__otlp_envelope {
     bool json;
     sl__pb resource; /* protobuf: the Resource message body */
     sl__pb scope;    /* protobuf: the InstrumentationScope message body */
-    char *json_head; /* JSON:
-                        {"resourceSpans":[{"resource":..,"scopeSpans":[{"scope":..,"spans":[
-                      */
+    char *
+        json_head; /* JSON:
+                      {"resourceSpans":[{"resource":..,"scopeSpans":[{"scope":..,"spans":[
+                    */
     size_t json_head_len;
 } sl__otlp_envelope;
 

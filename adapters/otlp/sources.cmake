@@ -7,3 +7,9 @@ list(APPEND SL_SOURCES
   adapters/otlp/log_enc.c
   adapters/otlp/resource.c
   adapters/otlp/request.c)
+list(APPEND SL_SOURCES
+  adapters/otlp/config.c
+  adapters/otlp/http.c
+  adapters/otlp/pipe.c
+  adapters/otlp/exporter.c
+  adapters/otlp/sink.c)

@@ -167,6 +167,13 @@ SL_API sl_status sl_otlp_exporter_flush(sl_otlp_exporter *e, int timeout_ms);
  */
 SL_API void sl_otlp_exporter_free(sl_otlp_exporter *e, int timeout_ms);
 
+/*
+ * The sink object that carries the exporter's counters (sl_sink_get_stats)
+ * and error reports: set an error callback on it with
+ * sl_sink_set_error_callback() before spans end. Owned by the exporter.
+ */
+SL_API sl_sink *sl_otlp_exporter_sink(sl_otlp_exporter *e);
+
 /* Snapshot of the counters; out->size must be set. Any thread. */
 SL_API void sl_otlp_exporter_get_stats(const sl_otlp_exporter *e, sl_otlp_stats *out);
 

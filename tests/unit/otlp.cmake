@@ -6,3 +6,16 @@ if(SPANLOG_WITH_OTLP)
   set_tests_properties(test_otlp_encode PROPERTIES ENVIRONMENT
     "OTLP_PB2_DIR=${PROJECT_BINARY_DIR}/otlp_pb2")
 endif()
+if(SPANLOG_WITH_OTLP)
+  # Against the strict receiver (tests/integration/otlp/otlp_receiver.py).
+  sl_add_test(test_otlp_export SOURCES integration/test_otlp_export.c
+              LIBS CURL::libcurl LABELS threads TIMEOUT 600)
+  target_compile_definitions(test_otlp_export PRIVATE
+    SL_OTLP_RECEIVER="${PROJECT_SOURCE_DIR}/tests/integration/otlp/otlp_receiver.py")
+  set_tests_properties(test_otlp_export PROPERTIES ENVIRONMENT
+    "OTLP_PB2_DIR=${PROJECT_BINARY_DIR}/otlp_pb2")
+  add_test(NAME otlp_receiver_selftest
+           COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/integration/otlp/otlp_receiver_selftest.py)
+  set_tests_properties(otlp_receiver_selftest PROPERTIES ENVIRONMENT
+    "OTLP_PB2_DIR=${PROJECT_BINARY_DIR}/otlp_pb2")
+endif()
