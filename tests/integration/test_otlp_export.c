@@ -23,142 +23,8 @@
 #include <jansson.h>
 #include <math.h>
 
+#include "integration/otlp_harness.h"
 #include "spanlog/spanlog.h"
-
-extern char **environ;
-
-/* ---- the receiver ------------------------------------------------------------ */
-
-typedef struct recv {
-    pid_t pid;
-    int port;
-    char base[64];
-    char dir[64];
-} recv_t;
-
-static recv_t R;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(int ms)
-{
-    struct timespec ts = {0, ms * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void recv_start(int port)
-{
-    if (port == 0) {
-        snprintf(R.dir, sizeof R.dir, "/tmp/spanlog-otlp-XXXXXX");
-        assert_non_null(mkdtemp(R.dir));
-    }
-    char port_file[128], port_arg[16];
-    snprintf(port_file, sizeof port_file, "%s/port", R.dir);
-    unlink(port_file);
-    snprintf(port_arg, sizeof port_arg, "%d", port);
-    char *argv[] = {"/usr/bin/python3", SL_OTLP_RECEIVER, "--port-file", port_file,
-                    "--port",           port_arg,         NULL};
-    assert_int_equal(posix_spawn(&R.pid, argv[0], NULL, NULL, argv, environ), 0);
-    int64_t deadline = now_ms() + 15000;
-    for (;;) {
-        FILE *f = fopen(port_file, "r");
-        if (f != NULL) {
-            int p = 0;
-            int ok = fscanf(f, "%d", &p);
-            fclose(f);
-            if (ok == 1 && p > 0) {
-                R.port = p;
-                break;
-            }
-        }
-        assert_true(now_ms() < deadline);
-        pause_ms(10);
-    }
-    snprintf(R.base, sizeof R.base, "http://127.0.0.1:%d", R.port);
-}
-
-static void recv_kill(void)
-{
-    if (R.pid > 0) {
-        kill(R.pid, SIGTERM);
-        int st;
-        waitpid(R.pid, &st, 0);
-        R.pid = 0;
-    }
-}
-
-typedef struct membuf {
-    char *p;
-    size_t n;
-} membuf;
-
-static size_t on_data(char *d, size_t s, size_t n, void *u)
-{
-    membuf *m = u;
-    m->p = realloc(m->p, m->n + s * n + 1);
-    memcpy(m->p + m->n, d, s * n);
-    m->n += s * n;
-    m->p[m->n] = '\0';
-    return s * n;
-}
-
-/* GET (body NULL) or POST a control request; returns the parsed answer. */
-static json_t *control(const char *path, const char *body)
-{
-    CURL *c = curl_easy_init();
-    char url[256];
-    snprintf(url, sizeof url, "%s%s", R.base, path);
-    membuf m = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    if (body != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    assert_int_equal(rc, CURLE_OK);
-    json_t *j = json_loads(m.p, JSON_ALLOW_NUL, NULL);
-    free(m.p);
-    assert_non_null(j);
-    return j;
-}
-
-static void faults(const char *json)
-{
-    json_decref(control("/control/faults", json));
-}
-
-/* Polls until the receiver holds at least n spans/logs, or timeout. */
-static json_t *wait_items(const char *what, size_t n, int timeout_ms)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/control/%s", what);
-    int64_t deadline = now_ms() + timeout_ms;
-    for (;;) {
-        json_t *j = control(path, NULL);
-        if (json_array_size(j) >= n || now_ms() > deadline) {
-            return j;
-        }
-        json_decref(j);
-        pause_ms(20);
-    }
-}
-
-static json_int_t counter(const char *status)
-{
-    json_t *c = control("/control/counters", NULL);
-    json_int_t v =
-        json_integer_value(json_object_get(json_object_get(c, "statuses"), status));
-    json_decref(c);
-    return v;
-}
 
 static int setup(void **state)
 {
@@ -166,7 +32,7 @@ static int setup(void **state)
     setenv("NO_PROXY", "127.0.0.1", 1);
     setenv("no_proxy", "127.0.0.1", 1);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    recv_start(0);
+    otlp_recv_start(0);
     sl_sampler on = {SL_SAMPLER_ALWAYS_ON, 1.0};
     sl_sampler_set(&on);
     return 0;
@@ -175,14 +41,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    recv_kill();
+    otlp_recv_kill();
     return 0;
 }
 
 static int reset(void **state)
 {
     (void)state;
-    json_decref(control("/control/reset", "{}"));
+    json_decref(otlp_control("/control/reset", "{}"));
     return 0;
 }
 
@@ -191,7 +57,7 @@ static int reset(void **state)
 static void options(sl_otlp_options *o, sl_otlp_signal sig)
 {
     sl_otlp_options_init(o, sig);
-    o->base_endpoint = R.base;
+    o->base_endpoint = OR.base;
     o->schedule_delay_ms = 50;
     o->backoff_min_ms = 20;
     o->backoff_max_ms = 200;
@@ -279,7 +145,7 @@ static void round_trip(bool json, bool gzip)
     hex(sl_span_get_context(s)->span_id.bytes, 8, me);
     sl_span_end(s);
     assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
-    json_t *spans = wait_items("spans", 1, 5000);
+    json_t *spans = otlp_wait("spans", 1, 5000);
     assert_int_equal(json_array_size(spans), 1);
     json_t *p = json_array_get(spans, 0);
     assert_string_equal(str(p, "trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -301,7 +167,7 @@ static void round_trip(bool json, bool gzip)
     assert_string_equal(str(json_object_get(p, "status"), "message"), "boom");
     assert_string_equal(str(json_object_get(p, "resource"), "service.name"), "otlp-test");
     json_decref(spans);
-    json_t *c = control("/control/counters", NULL);
+    json_t *c = otlp_control("/control/counters", NULL);
     json_t *h = json_object_get(c, "headers");
     assert_string_equal(str(h, "x-api-key"), "s ecret");
     assert_string_equal(str(h, "x-tenant"), "acme");
@@ -373,7 +239,7 @@ static void test_tree_across_threads(void **state)
     hex(sl_span_get_context(root)->trace_id.bytes, 16, trace);
     sl_span_end(root);
     assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
-    json_t *spans = wait_items("spans", 9, 5000);
+    json_t *spans = otlp_wait("spans", 9, 5000);
     assert_int_equal(json_array_size(spans), 9);
     json_t *r = find_span(spans, "root");
     assert_string_equal(str(r, "parent_span_id"), "");
@@ -420,16 +286,16 @@ static void test_outage_loses_nothing(void **state)
     options(&o, SL_OTLP_TRACES);
     o.export_timeout_ms = 60000;
     sl_otlp_exporter *e = exporter(&o);
-    int port = R.port;
-    recv_kill(); /* connections refused now */
+    int port = OR.port;
+    otlp_recv_kill(); /* connections refused now */
     end_spans(1000);
-    pause_ms(200);
+    otlp_pause_ms(200);
     sl_otlp_stats st = stats(e);
     assert_int_equal(st.exported, 0);
     assert_int_equal(st.pending, 1000);
-    recv_start(port);
+    otlp_recv_start(port);
     assert_int_equal(sl_otlp_exporter_flush(e, 15000), SL_OK);
-    json_t *spans = wait_items("spans", 1000, 5000);
+    json_t *spans = otlp_wait("spans", 1000, 5000);
     assert_int_equal(json_array_size(spans), 1000);
     json_decref(spans);
     st = stats(e);
@@ -447,11 +313,11 @@ static void test_small_queue_counts_exactly(void **state)
     o.max_queue_size = 100;
     o.max_export_batch_size = 30;
     sl_otlp_exporter *e = exporter(&o);
-    faults("{\"fail\":[{\"status\":503,\"count\":3}]}");
+    otlp_faults("{\"fail\":[{\"status\":503,\"count\":3}]}");
     end_spans(500);
     assert_int_equal(sl_otlp_exporter_flush(e, 15000), SL_OK);
     sl_otlp_stats st = stats(e);
-    json_t *spans = wait_items("spans", st.exported, 5000);
+    json_t *spans = otlp_wait("spans", st.exported, 5000);
     uint64_t received = json_array_size(spans);
     json_decref(spans);
     uint64_t dropped = st.dropped_queue_full + st.dropped_rejected + st.dropped_partial +
@@ -460,7 +326,7 @@ static void test_small_queue_counts_exactly(void **state)
     assert_int_equal(received, st.exported);
     assert_int_equal(received + dropped, 500);
     assert_true(st.dropped_queue_full >= 400 - 30);
-    assert_int_equal(counter("503"), 3);
+    assert_int_equal(otlp_status_count("503"), 3);
     sl_otlp_exporter_free(e, 1000);
 }
 
@@ -471,10 +337,10 @@ static void test_partial_success(void **state)
     options(&o, SL_OTLP_TRACES);
     o.schedule_delay_ms = 5000;
     sl_otlp_exporter *e = exporter(&o);
-    faults("{\"partial\":{\"rejected\":3,\"message\":\"spans too old\"}}");
+    otlp_faults("{\"partial\":{\"rejected\":3,\"message\":\"spans too old\"}}");
     end_spans(10);
     assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
-    json_t *spans = wait_items("spans", 7, 5000);
+    json_t *spans = otlp_wait("spans", 7, 5000);
     assert_int_equal(json_array_size(spans), 7);
     json_decref(spans);
     sl_otlp_stats st = stats(e);
@@ -494,24 +360,24 @@ static void test_error_answers(void **state)
     o.backoff_max_ms = 5000; /* the runtime caps Retry-After there */
     sl_otlp_exporter *e = exporter(&o);
     /* 400: dropped with the reason; 429 with Retry-After, 502, 504: retried */
-    faults("{\"fail\":[{\"status\":400,\"count\":1}]}");
+    otlp_faults("{\"fail\":[{\"status\":400,\"count\":1}]}");
     end_spans(5);
     assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
     sl_otlp_stats st = stats(e);
     assert_int_equal(st.dropped_rejected, 5);
     assert_non_null(strstr(st.last_error, "400"));
     assert_non_null(strstr(st.last_error, "injected by test"));
-    faults("{\"fail\":[{\"status\":429,\"count\":1,\"retry_after\":\"1\"},"
-           "{\"status\":502,\"count\":1},{\"status\":504,\"count\":1}]}");
-    int64_t t0 = now_ms();
+    otlp_faults("{\"fail\":[{\"status\":429,\"count\":1,\"retry_after\":\"1\"},"
+                "{\"status\":502,\"count\":1},{\"status\":504,\"count\":1}]}");
+    int64_t t0 = otlp_now_ms();
     end_spans(4);
     assert_int_equal(sl_otlp_exporter_flush(e, 10000), SL_OK);
-    assert_true(now_ms() - t0 >= 1000); /* Retry-After: 1 honoured */
+    assert_true(otlp_now_ms() - t0 >= 1000); /* Retry-After: 1 honoured */
     st = stats(e);
     assert_int_equal(st.exported, 4);
     assert_true(st.retries >= 3);
     /* an answer that is not an ExportTraceServiceResponse: counted, not a crash */
-    faults("{\"bad_body\":1}");
+    otlp_faults("{\"bad_body\":1}");
     end_spans(2);
     assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
     st = stats(e);
@@ -536,11 +402,11 @@ static void test_hostile_values(void **state)
     sl_span_end(s);
     free(huge);
     assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
-    json_t *spans = wait_items("spans", 1, 5000);
+    json_t *spans = otlp_wait("spans", 1, 5000);
     assert_int_equal(json_array_size(spans), 1);
     json_t *a = json_object_get(json_array_get(spans, 0), "attributes");
     assert_true(json_string_length(json_object_get(a, "huge")) <= 3000);
-    assert_int_equal(counter("400"), 0);
+    assert_int_equal(otlp_status_count("400"), 0);
     json_decref(spans);
     sl_otlp_exporter_free(e, 1000);
 }
@@ -549,7 +415,7 @@ static void test_log_sink_round_trip(void **state)
 {
     (void)state;
     for (int json = 0; json < 2; json++) {
-        json_decref(control("/control/reset", "{}"));
+        json_decref(otlp_control("/control/reset", "{}"));
         sl_otlp_options o;
         options(&o, SL_OTLP_LOGS);
         o.protocol = json ? SL_OTLP_HTTP_JSON : SL_OTLP_HTTP_PROTOBUF;
@@ -577,7 +443,7 @@ static void test_log_sink_round_trip(void **state)
         sl_baggage_free(bg);
         json_decref(doc);
         assert_int_equal(sl_logger_flush(req, 5000), SL_OK);
-        json_t *logs = wait_items("logs", 1, 5000);
+        json_t *logs = otlp_wait("logs", 1, 5000);
         assert_int_equal(json_array_size(logs), 1);
         json_t *l = json_array_get(logs, 0);
         assert_string_equal(str(l, "body"), "failed");
@@ -624,12 +490,12 @@ static void test_exit_flush_and_fork(void **state)
     int st;
     waitpid(pid, &st, 0);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    json_t *spans = wait_items("spans", 1, 3000);
+    json_t *spans = otlp_wait("spans", 1, 3000);
     assert_int_equal(json_array_size(spans), 1); /* the child's only: no duplicates */
     assert_string_equal(str(json_array_get(spans, 0), "name"), "from-child");
     json_decref(spans);
     assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
-    spans = wait_items("spans", 4, 3000);
+    spans = otlp_wait("spans", 4, 3000);
     assert_int_equal(json_array_size(spans), 4);
     json_decref(spans);
     sl_otlp_exporter_free(e, 1000);
@@ -701,7 +567,7 @@ static void test_options_and_env(void **state)
 static void test_logger_from_env(void **state)
 {
     (void)state;
-    setenv("OTEL_EXPORTER_OTLP_ENDPOINT", R.base, 1);
+    setenv("OTEL_EXPORTER_OTLP_ENDPOINT", OR.base, 1);
     setenv("OTEL_LOGS_EXPORTER", "otlp", 1);
     setenv("OTEL_BSP_SCHEDULE_DELAY", "50", 1);
     setenv("OTEL_BLRP_SCHEDULE_DELAY", "50", 1);
@@ -714,8 +580,8 @@ static void test_logger_from_env(void **state)
     char trace[33];
     hex(sl_span_get_context(s)->trace_id.bytes, 16, trace);
     sl_span_end(s);
-    json_t *spans = wait_items("spans", 1, 5000);
-    json_t *logs = wait_items("logs", 1, 5000);
+    json_t *spans = otlp_wait("spans", 1, 5000);
+    json_t *logs = otlp_wait("logs", 1, 5000);
     assert_int_equal(json_array_size(spans), 1);
     assert_int_equal(json_array_size(logs), 1);
     assert_string_equal(str(json_array_get(spans, 0), "trace_id"), trace);

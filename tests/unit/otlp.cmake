@@ -8,7 +8,7 @@ if(SPANLOG_WITH_OTLP)
 endif()
 if(SPANLOG_WITH_OTLP)
   # Against the strict receiver (tests/integration/otlp/otlp_receiver.py).
-  sl_add_test(test_otlp_export SOURCES integration/test_otlp_export.c
+  sl_add_test(test_otlp_export SOURCES integration/test_otlp_export.c integration/otlp_harness.c
               LIBS CURL::libcurl LABELS threads TIMEOUT 600)
   target_compile_definitions(test_otlp_export PRIVATE
     SL_OTLP_RECEIVER="${PROJECT_SOURCE_DIR}/tests/integration/otlp/otlp_receiver.py")
@@ -18,4 +18,16 @@ if(SPANLOG_WITH_OTLP)
            COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/integration/otlp/otlp_receiver_selftest.py)
   set_tests_properties(otlp_receiver_selftest PROPERTIES ENVIRONMENT
     "OTLP_PB2_DIR=${PROJECT_BINARY_DIR}/otlp_pb2")
+endif()
+if(SPANLOG_WITH_OTLP AND TARGET http_service)
+  sl_add_test(test_otlp_http_service
+    SOURCES integration/test_otlp_http_service.c integration/otlp_harness.c
+            integration/httpsvc_harness.c
+    LIBS PkgConfig::MHD CURL::libcurl LABELS threads TIMEOUT 180)
+  target_compile_definitions(test_otlp_http_service PRIVATE
+    HTTP_SERVICE_BIN="$<TARGET_FILE:http_service>"
+    SL_OTLP_RECEIVER="${PROJECT_SOURCE_DIR}/tests/integration/otlp/otlp_receiver.py")
+  set_tests_properties(test_otlp_http_service PROPERTIES ENVIRONMENT
+    "OTLP_PB2_DIR=${PROJECT_BINARY_DIR}/otlp_pb2")
+  add_dependencies(test_otlp_http_service http_service)
 endif()
