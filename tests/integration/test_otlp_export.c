@@ -598,6 +598,106 @@ static void test_logger_from_env(void **state)
     unsetenv("SPANLOG_SINK");
 }
 
+/* A server slower than the request timeout: retried; close cancels in flight. */
+static void test_slow_answers_and_close_deadline(void **state)
+{
+    (void)state;
+    sl_otlp_options o;
+    options(&o, SL_OTLP_TRACES);
+    o.timeout_ms = 300;
+    otlp_faults("{\"delay_ms\":600}");
+    sl_otlp_exporter *e = exporter(&o);
+    end_spans(2);
+    otlp_pause_ms(900); /* at least one request timed out */
+    otlp_faults("{\"delay_ms\":0}");
+    assert_int_equal(sl_otlp_exporter_flush(e, 10000), SL_OK);
+    sl_otlp_stats st = stats(e);
+    assert_true(st.retries >= 1);
+    assert_true(st.exported >= 2); /* a timed-out request may have been stored too */
+    /* close with a request in flight at a server that takes 5 s */
+    o.timeout_ms = 10000;
+    sl_otlp_exporter *e2 = exporter(&o);
+    otlp_faults("{\"delay_ms\":5000}");
+    end_spans(1);
+    sl_otlp_exporter_flush(e2, 300); /* the request is in flight now */
+    int64_t t0 = otlp_now_ms();
+    sl_otlp_stats st2 = stats(e2);
+    sl_otlp_exporter_free(e2, 200);
+    int64_t took = otlp_now_ms() - t0;
+    assert_true(took < 2000); /* not the 10 s request timeout */
+    assert_int_equal(st2.exported, 0);
+    otlp_faults("{\"delay_ms\":0}");
+    sl_otlp_exporter_free(e, 1000);
+}
+
+/* OTEL_TRACES_EXPORTER=console: one OTLP JSON request per line on stderr. */
+static void test_console_exporter(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/otlp-console-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(2);
+    dup2(fd, 2);
+    sl_otlp_options o;
+    options(&o, SL_OTLP_TRACES);
+    o.console = true;
+    sl_otlp_exporter *e = exporter(&o);
+    sl_span *s = sl_span_start_with_parent("to-console", SL_SPAN_INTERNAL, NULL);
+    sl_span_end(s);
+    assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
+    sl_otlp_exporter_free(e, 1000);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    fclose(f);
+    unlink(path);
+    assert_true(n > 0);
+    json_error_t jerr;
+    json_t *req = json_loads(line, 0, &jerr);
+    free(line);
+    assert_non_null(req);
+    json_t *span = json_array_get(
+        json_object_get(
+            json_array_get(
+                json_object_get(json_array_get(json_object_get(req, "resourceSpans"), 0),
+                                "scopeSpans"),
+                0),
+            "spans"),
+        0);
+    assert_string_equal(str(span, "name"), "to-console");
+    assert_int_equal(strlen(str(span, "traceId")), 32);
+    assert_true(json_is_string(json_object_get(span, "startTimeUnixNano")));
+    json_decref(req);
+    assert_int_equal(otlp_status_count("200"), 0); /* nothing was sent */
+}
+
+/* Loki 3's native path, through the otlp:URL form. */
+static void test_uri_with_path(void **state)
+{
+    (void)state;
+    char uri[160];
+    snprintf(uri, sizeof uri, "otlp:%s/otlp/v1/logs", OR.base);
+    setenv("OTEL_BLRP_SCHEDULE_DELAY", "50", 1);
+    sl_sink *sink = NULL;
+    assert_int_equal(sl_sink_from_uri(uri, &sink), SL_OK);
+    unsetenv("OTEL_BLRP_SCHEDULE_DELAY");
+    sl_logger *lg = NULL;
+    assert_int_equal(sl_logger_new(NULL, &lg), SL_OK);
+    assert_int_equal(sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE), SL_OK);
+    sl_warn(lg, "to loki", SL_UINT("n", 3));
+    assert_int_equal(sl_logger_flush(lg, 5000), SL_OK);
+    json_t *logs = otlp_wait("logs", 1, 5000);
+    assert_int_equal(json_array_size(logs), 1);
+    assert_string_equal(str(json_array_get(logs, 0), "body"), "to loki");
+    json_decref(logs);
+    sl_logger_free(lg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +714,9 @@ int main(void)
         cmocka_unit_test_setup(test_logger_from_env, reset),
         cmocka_unit_test_setup(test_exit_flush_and_fork, reset),
         cmocka_unit_test_setup(test_outage_loses_nothing, reset),
+        cmocka_unit_test_setup(test_slow_answers_and_close_deadline, reset),
+        cmocka_unit_test_setup(test_console_exporter, reset),
+        cmocka_unit_test_setup(test_uri_with_path, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
