@@ -54,26 +54,153 @@ typedef struct sl__pb {
 
 void sl__pb_init(sl__pb *b, uint8_t *buf, size_t cap, size_t max);
 void sl__pb_free(sl__pb *b); /* frees the heap buffer, if any */
-void sl__pb_raw(sl__pb *b, const void *p, size_t n);
-size_t sl__pb_varint_len(uint64_t v);
-void sl__pb_varint(sl__pb *b, uint64_t v);
-void sl__pb_tag(sl__pb *b, uint32_t field, unsigned wire);
+
+/* Out of line: grows the buffer for n more bytes (false, and `failed`, when
+ * it cannot; a failed buffer then has no room left, so every later write
+ * takes this path and is dropped). */
+bool sl__pb_grow(sl__pb *b, size_t n);
+
+/*
+ * The writers below are inline: a span makes some forty of them, mostly of
+ * a few bytes, and a call each plus the room check was a third of the
+ * encoder's time.
+ */
+static inline bool sl__pb_room(sl__pb *b, size_t n)
+{
+    return b->cap - b->len >= n || sl__pb_grow(b, n);
+}
+
+static inline void sl__pb_raw(sl__pb *b, const void *p, size_t n)
+{
+    if (n > 0 && sl__pb_room(b, n)) {
+        memcpy(b->buf + b->len, p, n);
+        b->len += n;
+    }
+}
+
+static inline size_t sl__pb_varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static inline void sl__pb_varint(sl__pb *b, uint64_t v)
+{
+    if (sl__pb_room(b, 10)) {
+        uint8_t *d = b->buf + b->len;
+        size_t n = 0;
+        while (v >= 0x80) {
+            d[n++] = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        d[n++] = (uint8_t)v;
+        b->len += n;
+    }
+}
+
+static inline void sl__pb_tag(sl__pb *b, uint32_t field, unsigned wire)
+{
+    uint32_t t = (field << 3) | wire;
+    if (t < 0x80 && sl__pb_room(b, 1)) {
+        b->buf[b->len++] = (uint8_t)t;
+    } else {
+        sl__pb_varint(b, t);
+    }
+}
+
 /* The scalar writers omit a zero value (proto3 defaults), except _bool and
  * _double, which always write. */
-void sl__pb_uint(sl__pb *b, uint32_t field, uint64_t v);
-void sl__pb_int(sl__pb *b, uint32_t field, int64_t v);
-void sl__pb_bool(sl__pb *b, uint32_t field, bool v);
-void sl__pb_fixed32(sl__pb *b, uint32_t field, uint32_t v);
-void sl__pb_fixed64(sl__pb *b, uint32_t field, uint64_t v);
-void sl__pb_double(sl__pb *b, uint32_t field, double v);
-void sl__pb_bytes(sl__pb *b, uint32_t field, const void *p, size_t n);
+static inline void sl__pb_uint(sl__pb *b, uint32_t field, uint64_t v)
+{
+    if (v != 0) {
+        sl__pb_tag(b, field, SL__PB_VARINT);
+        sl__pb_varint(b, v);
+    }
+}
+
+static inline void sl__pb_int(sl__pb *b, uint32_t field, int64_t v)
+{
+    sl__pb_uint(b, field, (uint64_t)v); /* int64: two's complement, 10 bytes if < 0 */
+}
+
+static inline void sl__pb_bool(sl__pb *b, uint32_t field, bool v)
+{
+    sl__pb_tag(b, field, SL__PB_VARINT);
+    sl__pb_varint(b, v ? 1 : 0);
+}
+
+static inline void sl__pb_le(sl__pb *b, uint64_t v, size_t n)
+{
+    if (sl__pb_room(b, 8)) {
+        uint8_t *d = b->buf + b->len;
+        for (size_t i = 0; i < n; i++) {
+            d[i] = (uint8_t)(v >> (8 * i));
+        }
+        b->len += n;
+    }
+}
+
+static inline void sl__pb_fixed32(sl__pb *b, uint32_t field, uint32_t v)
+{
+    if (v != 0) {
+        sl__pb_tag(b, field, SL__PB_FIXED32);
+        sl__pb_le(b, v, 4);
+    }
+}
+
+static inline void sl__pb_fixed64(sl__pb *b, uint32_t field, uint64_t v)
+{
+    if (v != 0) {
+        sl__pb_tag(b, field, SL__PB_FIXED64);
+        sl__pb_le(b, v, 8);
+    }
+}
+
+static inline void sl__pb_double(sl__pb *b, uint32_t field, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    sl__pb_tag(b, field, SL__PB_FIXED64);
+    sl__pb_le(b, bits, 8);
+}
+
+static inline void sl__pb_bytes(sl__pb *b, uint32_t field, const void *p, size_t n)
+{
+    sl__pb_tag(b, field, SL__PB_LEN);
+    sl__pb_varint(b, n);
+    sl__pb_raw(b, p, n);
+}
+
 /* A string field, always written; invalid UTF-8 is replaced by U+FFFD. */
 void sl__pb_string(sl__pb *b, uint32_t field, const char *s, size_t n);
 /* The same, omitted when empty. */
 void sl__pb_string_opt(sl__pb *b, uint32_t field, const char *s, size_t n);
+
 /* A nested message: begin returns a mark that end takes. */
-size_t sl__pb_begin(sl__pb *b, uint32_t field);
-void sl__pb_end(sl__pb *b, size_t mark);
+static inline size_t sl__pb_begin(sl__pb *b, uint32_t field)
+{
+    sl__pb_tag(b, field, SL__PB_LEN);
+    if (sl__pb_room(b, 1)) {
+        b->buf[b->len++] = 0;
+    }
+    return b->len;
+}
+
+void sl__pb_end_long(sl__pb *b, size_t mark);
+
+static inline void sl__pb_end(sl__pb *b, size_t mark)
+{
+    size_t body = b->len - mark;
+    if (body < 0x80 && !b->failed) {
+        b->buf[mark - 1] = (uint8_t)body;
+    } else {
+        sl__pb_end_long(b, mark);
+    }
+}
 
 /* Bytes of s that are valid UTF-8 from the start. */
 size_t sl__otlp_utf8_valid_prefix(const char *s, size_t n);

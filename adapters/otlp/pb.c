@@ -33,8 +33,7 @@ void sl__pb_free(sl__pb *b)
     b->heap = false;
 }
 
-/* Makes room for n more bytes; false (and `failed`) when it cannot. */
-static bool pb_room(sl__pb *b, size_t n)
+bool sl__pb_grow(sl__pb *b, size_t n)
 {
     if (b->failed) {
         return false;
@@ -44,6 +43,7 @@ static bool pb_room(sl__pb *b, size_t n)
     }
     if (n > b->max || b->len > b->max - n) {
         b->failed = true;
+        b->cap = b->len;
         return false;
     }
     size_t cap = b->cap < 256 ? 256 : b->cap;
@@ -61,115 +61,13 @@ static bool pb_room(sl__pb *b, size_t n)
     }
     if (p == NULL) {
         b->failed = true;
+        b->cap = b->len;
         return false;
     }
     b->buf = p;
     b->cap = cap;
     b->heap = true;
     return true;
-}
-
-void sl__pb_raw(sl__pb *b, const void *p, size_t n)
-{
-    if (n > 0 && pb_room(b, n)) {
-        memcpy(b->buf + b->len, p, n);
-        b->len += n;
-    }
-}
-
-size_t sl__pb_varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static size_t put_varint(uint8_t *d, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        d[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    d[n++] = (uint8_t)v;
-    return n;
-}
-
-void sl__pb_varint(sl__pb *b, uint64_t v)
-{
-    if (pb_room(b, 10)) {
-        b->len += put_varint(b->buf + b->len, v);
-    }
-}
-
-void sl__pb_tag(sl__pb *b, uint32_t field, unsigned wire)
-{
-    sl__pb_varint(b, ((uint64_t)field << 3) | wire);
-}
-
-void sl__pb_uint(sl__pb *b, uint32_t field, uint64_t v)
-{
-    if (v != 0) {
-        sl__pb_tag(b, field, SL__PB_VARINT);
-        sl__pb_varint(b, v);
-    }
-}
-
-void sl__pb_int(sl__pb *b, uint32_t field, int64_t v)
-{
-    sl__pb_uint(b, field, (uint64_t)v); /* int64: two's complement, 10 bytes if < 0 */
-}
-
-void sl__pb_bool(sl__pb *b, uint32_t field, bool v)
-{
-    sl__pb_tag(b, field, SL__PB_VARINT);
-    sl__pb_varint(b, v ? 1 : 0);
-}
-
-void sl__pb_fixed32(sl__pb *b, uint32_t field, uint32_t v)
-{
-    if (v == 0) {
-        return;
-    }
-    sl__pb_tag(b, field, SL__PB_FIXED32);
-    uint8_t d[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-                    (uint8_t)(v >> 24)};
-    sl__pb_raw(b, d, 4);
-}
-
-static void put_fixed64(sl__pb *b, uint64_t v)
-{
-    uint8_t d[8];
-    for (int i = 0; i < 8; i++) {
-        d[i] = (uint8_t)(v >> (8 * i));
-    }
-    sl__pb_raw(b, d, 8);
-}
-
-void sl__pb_fixed64(sl__pb *b, uint32_t field, uint64_t v)
-{
-    if (v != 0) {
-        sl__pb_tag(b, field, SL__PB_FIXED64);
-        put_fixed64(b, v);
-    }
-}
-
-void sl__pb_double(sl__pb *b, uint32_t field, double v)
-{
-    uint64_t bits;
-    memcpy(&bits, &v, 8);
-    sl__pb_tag(b, field, SL__PB_FIXED64);
-    put_fixed64(b, bits);
-}
-
-void sl__pb_bytes(sl__pb *b, uint32_t field, const void *p, size_t n)
-{
-    sl__pb_tag(b, field, SL__PB_LEN);
-    sl__pb_varint(b, n);
-    sl__pb_raw(b, p, n);
 }
 
 void sl__pb_string(sl__pb *b, uint32_t field, const char *s, size_t n)
@@ -194,16 +92,7 @@ void sl__pb_string_opt(sl__pb *b, uint32_t field, const char *s, size_t n)
     }
 }
 
-size_t sl__pb_begin(sl__pb *b, uint32_t field)
-{
-    sl__pb_tag(b, field, SL__PB_LEN);
-    if (pb_room(b, 1)) {
-        b->buf[b->len++] = 0;
-    }
-    return b->len;
-}
-
-void sl__pb_end(sl__pb *b, size_t mark)
+void sl__pb_end_long(sl__pb *b, size_t mark)
 {
     if (b->failed) {
         return;
@@ -211,13 +100,18 @@ void sl__pb_end(sl__pb *b, size_t mark)
     size_t body = b->len - mark;
     size_t k = sl__pb_varint_len(body);
     if (k > 1) {
-        if (!pb_room(b, k - 1)) {
+        if (!sl__pb_room(b, k - 1)) {
             return;
         }
         memmove(b->buf + mark + k - 1, b->buf + mark, body);
         b->len += k - 1;
     }
-    put_varint(b->buf + mark - 1, body);
+    uint8_t *d = b->buf + mark - 1;
+    while (body >= 0x80) {
+        *d++ = (uint8_t)(body | 0x80);
+        body >>= 7;
+    }
+    *d = (uint8_t)body;
 }
 
 /* ---- UTF-8 ------------------------------------------------------------------ */
@@ -267,6 +161,18 @@ size_t sl__otlp_utf8_valid_prefix(const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
+        /* eight ASCII bytes at a time: the usual name, key or value */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ull) {
+                break;
+            }
+            i += 8;
+        }
+        if (i == n) {
+            break;
+        }
         if (p[i] < 0x80) {
             i++;
             continue;

@@ -213,15 +213,15 @@ void sl__otlp_json_u64str(sl__jw *w, uint64_t v)
 void sl__otlp_json_hex(sl__jw *w, const uint8_t *bytes, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    char buf[34];
-    size_t k = 0;
-    buf[k++] = '"';
-    for (size_t i = 0; i < n && k + 3 <= sizeof buf; i++) {
-        buf[k++] = hex[bytes[i] >> 4];
-        buf[k++] = hex[bytes[i] & 15];
+    char buf[2 * 16 + 2];
+    n = n > 16 ? 16 : n;
+    buf[0] = '"';
+    for (size_t i = 0; i < n; i++) {
+        buf[1 + 2 * i] = hex[bytes[i] >> 4];
+        buf[2 + 2 * i] = hex[bytes[i] & 15];
     }
-    buf[k++] = '"';
-    sl__jw_raw(w, buf, k);
+    buf[1 + 2 * n] = '"';
+    sl__jw_raw(w, buf, 2 * n + 2);
 }
 
 static void json_any_json(sl__jw *w, const json_t *j, int depth, uint32_t value_len);

@@ -118,8 +118,21 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()  # what OpenTelemetry JS sends
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
+
+    def _read_chunked(self):
+        out = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return out
+            out += self.rfile.read(size)
+            self.rfile.readline()  # CRLF after the chunk
 
     def do_GET(self):
         with STATE.lock:

@@ -70,8 +70,22 @@ def main():
         # accepted, by value; gzip too
         assert post(base, "/v1/traces", span_request())[0] == 200
         assert post(base, "/v1/traces", gzip.compress(span_request()), enc="gzip")[0] == 200
+        # a chunked body (what OpenTelemetry JS sends)
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]))
+        body = span_request()
+        c.putrequest("POST", "/v1/traces")
+        c.putheader("Content-Type", "application/x-protobuf")
+        c.putheader("Transfer-Encoding", "chunked")
+        c.endheaders()
+        for part in (body[:7], body[7:]):
+            c.send(b"%x\r\n%s\r\n" % (len(part), part))
+        c.send(b"0\r\n\r\n")
+        assert c.getresponse().status == 200
+        c.close()
         spans = get(base, "/control/spans")
-        assert len(spans) == 2, spans
+        assert len(spans) == 3, spans
+        spans = spans[:2]
         assert spans[0]["trace_id"] == bytes(range(1, 17)).hex()
         assert spans[0]["attributes"] == {"n": 5}
         assert spans[0]["resource"]["service.name"] == "selftest"
@@ -114,7 +128,7 @@ def main():
         st, body = post(base, "/v1/traces", span_request())
         resp = m.ExportTraceServiceResponse.FromString(body)
         assert st == 200 and resp.partial_success.rejected_spans == 1
-        assert len(get(base, "/control/spans")) == 3
+        assert len(get(base, "/control/spans")) == 4
         # logs
         lr = m.ExportLogsServiceRequest()
         rec = lr.resource_logs.add().scope_logs.add().log_records.add()
