@@ -17,7 +17,7 @@
  * The receiver runs in a child process (libmicrohttpd, answers 200 with an
  * empty ExportTraceServiceResponse), so its CPU is not counted.
  *
- *   otlp_bench [--spans N] [--js DIR]
+ *   otlp_bench [--spans N] [--js DIR] [--caller-only]
  */
 #include <microhttpd.h>
 #include <signal.h>
@@ -345,11 +345,14 @@ int main(int argc, char **argv)
 {
     int spans = 200000;
     const char *js = NULL;
+    bool caller_only = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--spans") == 0 && i + 1 < argc) {
             spans = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--js") == 0 && i + 1 < argc) {
             js = argv[++i];
+        } else if (strcmp(argv[i], "--caller-only") == 0) {
+            caller_only = true; /* for profiling the caller's side */
         }
     }
     setenv("NO_PROXY", "127.0.0.1", 1);
@@ -364,6 +367,11 @@ int main(int argc, char **argv)
     sl_sampler on = {SL_SAMPLER_ALWAYS_ON, 1.0};
     sl_sampler_set(&on);
     caller_costs(base);
+    if (caller_only) {
+        kill(srv, SIGTERM);
+        waitpid(srv, NULL, 0);
+        return 0;
+    }
     encode_throughput();
     double ours = end_to_end(base, spans);
     (void)ours;
