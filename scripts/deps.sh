@@ -8,6 +8,8 @@ pkgs=(
     libjansson-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev
     libmicrohttpd-dev libssl-dev rsyslog rsyslog-openssl openssl python3 curl
     clang clang-format
+    # the OTLP tests decode with protoc-generated classes (tests/integration/otlp)
+    python3-protobuf protobuf-compiler
 )
 if [ "${1:-}" = "--bench" ]; then
     pkgs+=(libspdlog-dev g++ gnuplot-nox valgrind)
