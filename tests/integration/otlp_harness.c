@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,18 @@ extern char **environ;
 /* ---- the receiver ------------------------------------------------------------ */
 
 recv_t OR;
+const char *const *otlp_recv_args;
+const char *otlp_control_cert, *otlp_control_key;
+
+static bool tls_args(void)
+{
+    for (int k = 0; otlp_recv_args != NULL && otlp_recv_args[k] != NULL; k++) {
+        if (strcmp(otlp_recv_args[k], "--tls-cert") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
 
 int64_t otlp_now_ms(void)
 {
@@ -50,8 +63,14 @@ void otlp_recv_start(int port)
     snprintf(port_file, sizeof port_file, "%s/port", OR.dir);
     unlink(port_file);
     snprintf(port_arg, sizeof port_arg, "%d", port);
-    char *argv[] = {"/usr/bin/python3", SL_OTLP_RECEIVER, "--port-file", port_file,
-                    "--port",           port_arg,         NULL};
+    char *argv[16] = {"/usr/bin/python3", SL_OTLP_RECEIVER, "--port-file",
+                      port_file,          "--port",         port_arg};
+    int argc = 6;
+    for (int k = 0; otlp_recv_args != NULL && otlp_recv_args[k] != NULL && argc < 15;
+         k++) {
+        argv[argc++] = (char *)otlp_recv_args[k];
+    }
+    argv[argc] = NULL;
     assert_int_equal(posix_spawn(&OR.pid, argv[0], NULL, NULL, argv, environ), 0);
     int64_t deadline = otlp_now_ms() + 15000;
     for (;;) {
@@ -68,7 +87,8 @@ void otlp_recv_start(int port)
         assert_true(otlp_now_ms() < deadline);
         otlp_pause_ms(10);
     }
-    snprintf(OR.base, sizeof OR.base, "http://127.0.0.1:%d", OR.port);
+    snprintf(OR.base, sizeof OR.base, "%s://127.0.0.1:%d", tls_args() ? "https" : "http",
+             OR.port);
 }
 
 void otlp_recv_kill(void)
@@ -107,6 +127,13 @@ json_t *otlp_control(const char *path, const char *body)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    /* the control API of a TLS receiver: the harness trusts it as it is */
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    if (otlp_control_cert != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, otlp_control_cert);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, otlp_control_key);
+    }
     if (body != NULL) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     }

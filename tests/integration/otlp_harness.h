@@ -13,11 +13,16 @@
 typedef struct recv_t {
     pid_t pid;
     int port;
-    char base[64]; /* http://127.0.0.1:PORT */
+    char base[64]; /* http://127.0.0.1:PORT (https:// with --tls-cert) */
     char dir[64];
 } recv_t;
 
 extern recv_t OR;
+
+/* More receiver arguments (NULL-terminated, e.g. "--tls-cert", PEM); NULL: none. */
+extern const char *const *otlp_recv_args;
+/* The client certificate the control requests present (mutual TLS); NULL: none. */
+extern const char *otlp_control_cert, *otlp_control_key;
 
 /* Starts the receiver (port 0: any) and waits for its port; fails the test otherwise. */
 void otlp_recv_start(int port);

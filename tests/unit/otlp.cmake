@@ -31,3 +31,11 @@ if(SPANLOG_WITH_OTLP AND TARGET http_service)
     "OTLP_PB2_DIR=${PROJECT_BINARY_DIR}/otlp_pb2")
   add_dependencies(test_otlp_http_service http_service)
 endif()
+if(SPANLOG_WITH_OTLP)
+  sl_add_test(test_otlp_tls SOURCES integration/test_otlp_tls.c integration/otlp_harness.c
+              LIBS CURL::libcurl TIMEOUT 120)
+  target_compile_definitions(test_otlp_tls PRIVATE
+    SL_OTLP_RECEIVER="${PROJECT_SOURCE_DIR}/tests/integration/otlp/otlp_receiver.py")
+  set_tests_properties(test_otlp_tls PROPERTIES ENVIRONMENT
+    "OTLP_PB2_DIR=${PROJECT_BINARY_DIR}/otlp_pb2")
+endif()

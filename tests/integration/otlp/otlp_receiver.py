@@ -9,6 +9,9 @@ collector answers. Answers carry the request's Content-Type and an
 Export*ServiceResponse body.
 
 Usage: /usr/bin/python3 otlp_receiver.py --port-file PATH [--port 0]
+           [--tls-cert PEM --tls-key PEM [--client-ca PEM]]
+With --tls-cert it speaks HTTPS; with --client-ca it requires a client
+certificate signed by that CA (mutual TLS).
 Writes "<port>\\n" to PATH once listening (temp file + rename). Serves until
 POST /control/shutdown, SIGTERM, its parent exiting, or --lifetime seconds.
 
@@ -230,9 +233,20 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lifetime", type=float, default=900)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--client-ca")
     a = ap.parse_args()
     otlp_decode.pb2()  # compile before answering anything
     SERVER = Server(("127.0.0.1", a.port), Handler)
+    if a.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        if a.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(a.client_ca)
+        SERVER.socket = ctx.wrap_socket(SERVER.socket, server_side=True)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(f"{SERVER.server_address[1]}\n")
