@@ -137,9 +137,13 @@ static inline void sl__pb_le(sl__pb *b, uint64_t v, size_t n)
 {
     if (sl__pb_room(b, 8)) {
         uint8_t *d = b->buf + b->len;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(d, &v, 8); /* n (4 or 8) low bytes are the wire form */
+#else
         for (size_t i = 0; i < n; i++) {
             d[i] = (uint8_t)(v >> (8 * i));
         }
+#endif
         b->len += n;
     }
 }
@@ -175,8 +179,37 @@ static inline void sl__pb_bytes(sl__pb *b, uint32_t field, const void *p, size_t
     sl__pb_raw(b, p, n);
 }
 
+/* 1 when the n bytes are all ASCII (the usual name, key or value). */
+static inline bool sl__otlp_ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        acc |= w;
+    }
+    for (; i < n; i++) {
+        acc |= (unsigned char)s[i];
+    }
+    return (acc & 0x8080808080808080ull) == 0;
+}
+
+/* Out of line: a string that is not all ASCII (validated, repaired). */
+void sl__pb_string_utf8(sl__pb *b, uint32_t field, const char *s, size_t n);
+
 /* A string field, always written; invalid UTF-8 is replaced by U+FFFD. */
-void sl__pb_string(sl__pb *b, uint32_t field, const char *s, size_t n);
+static inline void sl__pb_string(sl__pb *b, uint32_t field, const char *s, size_t n)
+{
+    if (s == NULL) {
+        n = 0;
+    }
+    if (sl__otlp_ascii(s, n)) {
+        sl__pb_bytes(b, field, s, n);
+    } else {
+        sl__pb_string_utf8(b, field, s, n);
+    }
+}
 /* The same, omitted when empty. */
 void sl__pb_string_opt(sl__pb *b, uint32_t field, const char *s, size_t n);
 

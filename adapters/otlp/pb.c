@@ -70,11 +70,8 @@ bool sl__pb_grow(sl__pb *b, size_t n)
     return true;
 }
 
-void sl__pb_string(sl__pb *b, uint32_t field, const char *s, size_t n)
+void sl__pb_string_utf8(sl__pb *b, uint32_t field, const char *s, size_t n)
 {
-    if (s == NULL) {
-        n = 0;
-    }
     size_t valid = sl__otlp_utf8_valid_prefix(s, n);
     if (valid == n) {
         sl__pb_bytes(b, field, s, n);
