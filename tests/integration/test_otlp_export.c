@@ -26,6 +26,15 @@
 #include "integration/otlp_harness.h"
 #include "spanlog/spanlog.h"
 
+/* Under ThreadSanitizer, let the fork test's child start its worker thread
+ * (TSan refuses threads after a multi-threaded fork unless told otherwise).
+ * Ignored by other builds. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+    return "die_after_fork=0";
+}
+
 static int setup(void **state)
 {
     (void)state;
