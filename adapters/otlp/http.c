@@ -11,7 +11,7 @@
  *   no answer        (refused, reset, timed out) retryable
  *
  * The easy handle lives on the worker thread and is reused (keep-alive). It
- * runs on a multi handle polled every CANCEL_POLL_MS, so close's deadline
+ * runs on a multi handle polled every SL__HTTP_CANCEL_POLL_MS, so close's deadline
  * cancels a request the server never answers. Header values (credentials)
  * never appear in any text: error texts come from libcurl's error buffer
  * (host and port only) or the server's body.
@@ -20,10 +20,10 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#include "adapters/http/curl_util.h"
 #include "adapters/otlp/otlp_exporter.h"
 
-#define CANCEL_POLL_MS 20
-#define BODY_KEEP      4096
+#define BODY_KEEP 4096
 
 struct sl__otlp_http {
     CURLM *multi;
@@ -156,57 +156,6 @@ sl__deliver_kind sl__otlp_classify(int status)
     return SL__DELIVER_REJECTED;
 }
 
-/* Printable ASCII of the server's text, on one line. */
-static void sanitise(const char *in, size_t n, char *out, size_t cap)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < n && j + 1 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : ' ';
-    }
-    while (j > 0 && out[j - 1] == ' ') {
-        j--;
-    }
-    out[j] = '\0';
-}
-
-/* Runs the request, waking every CANCEL_POLL_MS to look at close's deadline. */
-static CURLcode perform(sl__otlp_http *h, bool *cancelled)
-{
-    *cancelled = false;
-    if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK) {
-        return CURLE_FAILED_INIT;
-    }
-    CURLcode rc = CURLE_OK;
-    for (;;) {
-        int running = 0;
-        if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
-            rc = CURLE_FAILED_INIT;
-            break;
-        }
-        int left = 0;
-        CURLMsg *m;
-        bool done = false;
-        while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
-            if (m->msg == CURLMSG_DONE && m->easy_handle == h->curl) {
-                rc = m->data.result;
-                done = true;
-            }
-        }
-        if (done || running == 0) {
-            break;
-        }
-        if (h->d != NULL && sl__deliver_cancelled(h->d)) {
-            *cancelled = true;
-            rc = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-        (void)curl_multi_poll(h->multi, NULL, 0, CANCEL_POLL_MS, NULL);
-    }
-    curl_multi_remove_handle(h->multi, h->curl);
-    return rc;
-}
-
 /* The message of a google.rpc.Status body (field 2), when it is one. */
 static bool status_message(const char *b, size_t n, char *out, size_t cap)
 {
@@ -245,7 +194,7 @@ static bool status_message(const char *b, size_t n, char *out, size_t cap)
             return false;
         }
         if ((tag >> 3) == 2) {
-            sanitise((const char *)p, (size_t)len, out, cap);
+            sl__http_sanitise((const char *)p, (size_t)len, out, cap);
             return true;
         }
         p += len;
@@ -276,7 +225,7 @@ void sl__otlp_http_post(sl__otlp_http *h, const char *body, size_t len, sl__deli
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     bool cancelled = false;
-    CURLcode rc = perform(h, &cancelled);
+    CURLcode rc = sl__http_perform(h->multi, h->curl, d, &cancelled);
     if (rc != CURLE_OK) {
         bool aborted = cancelled || rc == CURLE_ABORTED_BY_CALLBACK ||
                        (d != NULL && sl__deliver_cancelled(d));
@@ -284,7 +233,7 @@ void sl__otlp_http_post(sl__otlp_http *h, const char *body, size_t len, sl__deli
         char tmp[CURL_ERROR_SIZE + 32];
         snprintf(tmp, sizeof tmp, "transport: %s",
                  h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
-        sanitise(tmp, strlen(tmp), v->text, sizeof v->text);
+        sl__http_sanitise(tmp, strlen(tmp), v->text, sizeof v->text);
         return;
     }
     long status = 0;
@@ -306,7 +255,7 @@ void sl__otlp_http_post(sl__otlp_http *h, const char *body, size_t len, sl__deli
         } else if (rej > 0) {
             a->rejected = rej;
             char clean[256];
-            sanitise(msg, strlen(msg), clean, sizeof clean);
+            sl__http_sanitise(msg, strlen(msg), clean, sizeof clean);
             snprintf(v->text, sizeof v->text, "partial success: server rejected %lld: %s",
                      (long long)rej, clean[0] ? clean : "(no message)");
         }
@@ -314,7 +263,7 @@ void sl__otlp_http_post(sl__otlp_http *h, const char *body, size_t len, sl__deli
     }
     char reason[400];
     if (h->cfg->json || !status_message(h->body, h->body_len, reason, sizeof reason)) {
-        sanitise(h->body, h->body_len, reason, sizeof reason);
+        sl__http_sanitise(h->body, h->body_len, reason, sizeof reason);
     }
     snprintf(v->text, sizeof v->text, "HTTP %ld%s%s", status, reason[0] ? ": " : "",
              reason);

@@ -25,16 +25,6 @@
 #include "internal.h"
 #include "spanlog/otlp.h"
 
-/* 1 when the n bytes of an id are all zero. */
-static inline bool sl__all_zero_id(const uint8_t *b, size_t n)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++) {
-        acc |= b[i];
-    }
-    return acc == 0;
-}
-
 /* ---- protobuf writer (pb.c) ---------------------------------------------- */
 
 enum { SL__PB_VARINT = 0, SL__PB_FIXED64 = 1, SL__PB_LEN = 2, SL__PB_FIXED32 = 5 };

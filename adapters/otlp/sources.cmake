@@ -13,3 +13,4 @@ list(APPEND SL_SOURCES
   adapters/otlp/pipe.c
   adapters/otlp/exporter.c
   adapters/otlp/sink.c)
+include(adapters/http/sources.cmake)

@@ -72,7 +72,7 @@ void sl__otlp_span_pb(sl__pb *b, const sl_span_data *d, const sl__otlp_limits *l
     sl__pb_bytes(b, SP_TRACE_ID, c->trace_id.bytes, 16);
     sl__pb_bytes(b, SP_SPAN_ID, c->span_id.bytes, 8);
     sl__pb_string_opt(b, SP_TRACE_STATE, c->tracestate, c->tracestate_len);
-    if (!sl__all_zero_id(d->parent_span_id.bytes, 8)) {
+    if (sl_span_id_is_valid(d->parent_span_id)) {
         sl__pb_bytes(b, SP_PARENT, d->parent_span_id.bytes, 8);
     }
     const char *name = d->name != NULL ? d->name : "";
@@ -156,7 +156,7 @@ void sl__otlp_span_json(sl__jw *w, const sl_span_data *d, const sl__otlp_limits 
         sl__otlp_json_key(w, "traceState", &first);
         sl__jw_string(w, c->tracestate, c->tracestate_len);
     }
-    if (!sl__all_zero_id(d->parent_span_id.bytes, 8)) {
+    if (sl_span_id_is_valid(d->parent_span_id)) {
         sl__otlp_json_key(w, "parentSpanId", &first);
         sl__otlp_json_hex(w, d->parent_span_id.bytes, 8);
     }

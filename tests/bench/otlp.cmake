@@ -6,6 +6,7 @@ if(SPANLOG_WITH_OTLP)
     add_executable(otlp_bench otlp_bench.c)
     target_compile_definitions(otlp_bench PRIVATE _GNU_SOURCE)
     target_include_directories(otlp_bench PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
-    target_link_libraries(otlp_bench PRIVATE spanlog_static PkgConfig::MHD PkgConfig::JANSSON)
+    target_link_libraries(otlp_bench PRIVATE sl_bench_common spanlog_static PkgConfig::MHD
+                          PkgConfig::JANSSON)
   endif()
 endif()

@@ -30,35 +30,24 @@
 #include <unistd.h>
 
 #include "adapters/otlp/otlp_internal.h"
+#include "common/harness.h"
 
 #define BATCH   64
 #define BATCHES 2000
+#define BUDGET  (2 * 1000000000ull) /* per caller-cost figure */
 
 static int64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return (int64_t)bench_now_ns();
 }
 
+/* User + system CPU of the whole process (callers and workers). */
 static double cpu_s(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
 }
 
 /* ---- the sink-hole receiver (child process) ------------------------------------ */
@@ -118,30 +107,29 @@ static pid_t sinkhole(int *port)
 
 static double span_cost(void)
 {
-    double means[BATCHES];
-    for (int b = 0; b < BATCHES; b++) {
-        int64_t t0 = now_ns();
-        for (int i = 0; i < BATCH; i++) {
-            sl_span *s = sl_span_start("bench.span", SL_SPAN_INTERNAL);
-            sl_span_set(s, SL_STR("http.method", "GET"), SL_INT("i", i));
-            sl_span_end(s);
-        }
-        means[b] = (double)(now_ns() - t0) / BATCH;
-    }
-    return median(means, BATCHES);
+    bench_batches b;
+    bench_batches_init(&b, BATCHES);
+    int i = 0;
+    BENCH_BATCHES(&b, BATCH, BUDGET, {
+        sl_span *s = sl_span_start("bench.span", SL_SPAN_INTERNAL);
+        sl_span_set(s, SL_STR("http.method", "GET"), SL_INT("i", i++));
+        sl_span_end(s);
+    });
+    double m = bench_batches_median(&b);
+    bench_batches_free(&b);
+    return m;
 }
 
 static double record_cost(sl_logger *lg)
 {
-    double means[BATCHES];
-    for (int b = 0; b < BATCHES; b++) {
-        int64_t t0 = now_ns();
-        for (int i = 0; i < BATCH; i++) {
-            sl_info(lg, "request done", SL_STR("route", "/pay"), SL_INT("status", 200));
-        }
-        means[b] = (double)(now_ns() - t0) / BATCH;
-    }
-    return median(means, BATCHES);
+    bench_batches b;
+    bench_batches_init(&b, BATCHES);
+    BENCH_BATCHES(&b, BATCH, BUDGET, {
+        sl_info(lg, "request done", SL_STR("route", "/pay"), SL_INT("status", 200));
+    });
+    double m = bench_batches_median(&b);
+    bench_batches_free(&b);
+    return m;
 }
 
 static void options(sl_otlp_options *o, sl_otlp_signal sig, const char *base, bool json)

@@ -24,6 +24,7 @@
 #include <math.h>
 
 #include "integration/otlp_harness.h"
+#include "integration/otlp_json.h"
 #include "spanlog/spanlog.h"
 
 /* Under ThreadSanitizer, let the fork test's child start its worker thread
@@ -95,27 +96,6 @@ static sl_otlp_stats stats(sl_otlp_exporter *e)
     return s;
 }
 
-static const char *str(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    assert_true(json_is_string(v));
-    return json_string_value(v);
-}
-
-static json_int_t num(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    assert_true(json_is_integer(v));
-    return json_integer_value(v);
-}
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        sprintf(out + 2 * i, "%02x", b[i]);
-    }
-}
-
 static json_t *find_span(json_t *spans, const char *name)
 {
     size_t i;
@@ -151,7 +131,7 @@ static void round_trip(bool json, bool gzip)
     sl_span_add_link(s, &remote, (sl_field[]){SL_INT("n", 1)}, 1);
     sl_span_set_status(s, SL_SPAN_STATUS_ERROR, "boom");
     char me[17];
-    hex(sl_span_get_context(s)->span_id.bytes, 8, me);
+    hex_into(sl_span_get_context(s)->span_id.bytes, 8, me);
     sl_span_end(s);
     assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
     json_t *spans = otlp_wait("spans", 1, 5000);
@@ -244,8 +224,8 @@ static void test_tree_across_threads(void **state)
         pthread_join(t[i], NULL);
     }
     char root_id[17], trace[33];
-    hex(sl_span_get_context(root)->span_id.bytes, 8, root_id);
-    hex(sl_span_get_context(root)->trace_id.bytes, 16, trace);
+    hex_into(sl_span_get_context(root)->span_id.bytes, 8, root_id);
+    hex_into(sl_span_get_context(root)->trace_id.bytes, 16, trace);
     sl_span_end(root);
     assert_int_equal(sl_otlp_exporter_flush(e, 5000), SL_OK);
     json_t *spans = otlp_wait("spans", 9, 5000);
@@ -445,8 +425,8 @@ static void test_log_sink_round_trip(void **state)
         json_t *doc = json_pack("{s:[i,i]}", "xs", 1, 2);
         sl_error(req, "failed", SL_INT("code", 7), SL_JSON("doc", doc));
         char trace[33], span[17];
-        hex(sl_span_get_context(sp)->trace_id.bytes, 16, trace);
-        hex(sl_span_get_context(sp)->span_id.bytes, 8, span);
+        hex_into(sl_span_get_context(sp)->trace_id.bytes, 16, trace);
+        hex_into(sl_span_get_context(sp)->span_id.bytes, 8, span);
         sl_span_end(sp);
         sl_context_detach(tok);
         sl_baggage_free(bg);
@@ -587,7 +567,7 @@ static void test_logger_from_env(void **state)
     sl_span *s = sl_span_start_with_parent("env-span", SL_SPAN_SERVER, NULL);
     sl_info(lg, "inside");
     char trace[33];
-    hex(sl_span_get_context(s)->trace_id.bytes, 16, trace);
+    hex_into(sl_span_get_context(s)->trace_id.bytes, 16, trace);
     sl_span_end(s);
     json_t *spans = otlp_wait("spans", 1, 5000);
     json_t *logs = otlp_wait("logs", 1, 5000);

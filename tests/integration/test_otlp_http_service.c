@@ -18,16 +18,10 @@
 
 #include "integration/httpsvc_harness.h"
 #include "integration/otlp_harness.h"
+#include "integration/otlp_json.h"
 
 #define IN_TRACE  "4bf92f3577b34da6a3ce929d0e0e4736"
 #define IN_PARENT "00f067aa0ba902b7"
-
-static const char *str(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    assert_true(json_is_string(v));
-    return json_string_value(v);
-}
 
 static void test_request_exports_spans_and_logs(void **state)
 {

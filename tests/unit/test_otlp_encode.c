@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "adapters/otlp/otlp_internal.h"
+#include "integration/otlp_json.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -63,20 +64,6 @@ static json_t *request(sl__otlp_signal sig, bool json, const void *const *items,
     sl__pb_free(&out);
     sl__otlp_envelope_free(&env);
     return d;
-}
-
-static const char *str(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    assert_true(json_is_string(v));
-    return json_string_value(v);
-}
-
-static json_int_t num(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    assert_true(json_is_integer(v));
-    return json_integer_value(v);
 }
 
 static char *hex(const uint8_t *b, size_t n)
