@@ -54,3 +54,26 @@ void sl__http_sanitise(const char *in, size_t n, char *out, size_t cap)
     }
     out[j] = '\0';
 }
+
+void sl__http_easy_setup(CURL *c, const sl__http_setup *s)
+{
+    curl_easy_setopt(c, CURLOPT_URL, s->url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, s->headers);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, s->user_agent);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s->on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, s->user);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s->on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, s->user);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, s->on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, s->user);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s->tls_verify ? 2L : 0L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (s->ca_file != NULL) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
+    }
+}

@@ -27,6 +27,24 @@
  */
 CURLcode sl__http_perform(CURLM *multi, CURL *curl, sl__deliver *d, bool *cancelled);
 
+/* What an HTTP adapter's easy handle needs, set once. */
+typedef struct sl__http_setup {
+    const char *url;
+    struct curl_slist *headers;
+    const char *user_agent;
+    char *errbuf; /* CURL_ERROR_SIZE bytes */
+    void *user;   /* passed to the three callbacks */
+    curl_write_callback on_body;
+    curl_write_callback on_header;
+    curl_xferinfo_callback on_progress;
+    bool tls_verify;
+    const char *ca_file; /* NULL: the system's */
+} sl__http_setup;
+
+/* POST to url with the headers and callbacks, no signals, http(s) only,
+ * peer and host verification as asked. */
+void sl__http_easy_setup(CURL *c, const sl__http_setup *s);
+
 /* Server text made safe to pass on: one line, printable ASCII kept (other
  * bytes become spaces), trailing blanks dropped, NUL-terminated. */
 void sl__http_sanitise(const char *in, size_t n, char *out, size_t cap);

@@ -157,26 +157,18 @@ sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg)
         return NULL;
     }
     CURL *c = h->curl;
-    curl_easy_setopt(c, CURLOPT_URL, cfg->push_url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "spanlog/" SPANLOG_VERSION_STRING);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    sl__http_setup hs = {.url = cfg->push_url,
+                         .headers = h->headers,
+                         .user_agent = "spanlog/" SPANLOG_VERSION_STRING,
+                         .errbuf = h->errbuf,
+                         .user = h,
+                         .on_body = on_body,
+                         .on_header = on_header,
+                         .on_progress = on_progress,
+                         .tls_verify = cfg->tls_verify,
+                         .ca_file = cfg->ca_file};
+    sl__http_easy_setup(c, &hs);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, cfg->tls_verify ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, cfg->tls_verify ? 2L : 0L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (cfg->ca_file != NULL) {
-        curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
-    }
     if (cfg->username != NULL) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, cfg->username);

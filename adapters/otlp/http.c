@@ -99,25 +99,17 @@ sl__otlp_http *sl__otlp_http_new(const sl__otlp_config *cfg)
         return NULL;
     }
     CURL *c = h->curl;
-    curl_easy_setopt(c, CURLOPT_URL, cfg->url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "spanlog-otlp/" SPANLOG_VERSION_STRING);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, cfg->tls_verify ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, cfg->tls_verify ? 2L : 0L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (cfg->ca != NULL) {
-        curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca);
-    }
+    sl__http_setup hs = {.url = cfg->url,
+                         .headers = h->headers,
+                         .user_agent = "spanlog-otlp/" SPANLOG_VERSION_STRING,
+                         .errbuf = h->errbuf,
+                         .user = h,
+                         .on_body = on_body,
+                         .on_header = on_header,
+                         .on_progress = on_progress,
+                         .tls_verify = cfg->tls_verify,
+                         .ca_file = cfg->ca};
+    sl__http_easy_setup(c, &hs);
     if (cfg->cert != NULL) {
         curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->cert);
     }
