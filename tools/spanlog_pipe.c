@@ -18,6 +18,9 @@
 #include <string.h>
 
 #include <spanlog/spanlog.h>
+#ifdef SPANLOG_WITH_OTLP
+#include <spanlog/otlp.h>
+#endif
 
 #define MAX_SINKS 8
 

@@ -15,6 +15,5 @@
 #include "stdout.h"
 #include "syslog.h"
 #include "loki.h"
-#include "otlp.h" /* declared always; built with SPANLOG_WITH_OTLP (default ON) */
 
 #endif /* SPANLOG_SPANLOG_H */

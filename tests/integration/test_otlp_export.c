@@ -25,6 +25,7 @@
 
 #include "integration/otlp_harness.h"
 #include "integration/otlp_json.h"
+#include "spanlog/otlp.h"
 #include "spanlog/spanlog.h"
 
 /* Under ThreadSanitizer, let the fork test's child start its worker thread

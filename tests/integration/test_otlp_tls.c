@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "integration/otlp_harness.h"
+#include "spanlog/otlp.h"
 #include "spanlog/spanlog.h"
 
 static char dir[] = "/tmp/spanlog-otlp-tls-XXXXXX";
