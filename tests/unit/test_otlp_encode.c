@@ -275,6 +275,40 @@ static void test_span_hostile(void **state)
     reset_capture();
 }
 
+static void test_span_add_link_rules(void **state)
+{
+    (void)state;
+    reset_capture();
+    sl_span *s = sl_span_start_with_parent("links", SL_SPAN_CONSUMER, NULL);
+    sl_span_context empty = sl_span_context_empty();
+    assert_int_equal(sl_span_add_link(s, &empty, NULL, 0), SL_EINVAL);
+    assert_int_equal(sl_span_add_link(s, NULL, NULL, 0), SL_EINVAL);
+    sl_span_context other = *sl_span_get_context(s);
+    for (int i = 0; i < SL_SPAN_MAX_LINKS; i++) {
+        other.span_id.bytes[0] = (uint8_t)(i + 1);
+        assert_int_equal(sl_span_add_link(s, &other, NULL, 0), SL_OK);
+    }
+    assert_int_equal(sl_span_add_link(s, &other, NULL, 0), SL_ERANGE);
+    sl_span_end(s);
+    assert_int_equal(sl_span_add_link(s, &other, NULL, 0), SL_OK); /* ended: no-op */
+    json_t *d = spans_of(false);
+    json_t *p = json_array_get(d, 0);
+    assert_int_equal(json_array_size(json_object_get(p, "links")), SL_SPAN_MAX_LINKS);
+    assert_int_equal(num(p, "dropped_links"), 1);
+    assert_int_equal(num(p, "kind"), 5);
+    json_decref(d);
+    reset_capture();
+    /* unsampled: nothing recorded, nothing exported */
+    sl_sampler off = {SL_SAMPLER_ALWAYS_OFF, 0.0};
+    sl_sampler_set(&off);
+    s = sl_span_start_with_parent("off", SL_SPAN_INTERNAL, NULL);
+    assert_int_equal(sl_span_add_link(s, &other, NULL, 0), SL_OK);
+    sl_span_end(s);
+    assert_int_equal(cap.n, 0);
+    sl_sampler on = {SL_SAMPLER_ALWAYS_ON, 1.0};
+    sl_sampler_set(&on);
+}
+
 /* ---- logs -------------------------------------------------------------------- */
 
 static void test_log_fields(void **state)
@@ -484,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_span_fields),
         cmocka_unit_test(test_span_limits),
         cmocka_unit_test(test_span_hostile),
+        cmocka_unit_test(test_span_add_link_rules),
         cmocka_unit_test(test_log_fields),
         cmocka_unit_test(test_log_no_context_and_levels),
         cmocka_unit_test(test_resource_rules),
