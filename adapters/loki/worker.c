@@ -180,6 +180,16 @@ static void loki_send(void *user, void *conn, const sl__deliver_batch *b,
         case SL__LOKI_REJECTED:
             v->kind = SL__DELIVER_REJECTED;
             return;
+        case SL__LOKI_REJECTED_PARTIAL:
+            /* Loki stored the valid entries: resending would duplicate them. */
+            v->kind = SL__DELIVER_REJECTED_PARTIAL;
+            snprintf(v->text, sizeof(v->text),
+                     "Loki may have stored some of these; not resent: %.460s", ans.text);
+            return;
+        case SL__LOKI_TOO_LARGE:
+            /* The runtime splits the batch in halves and sends each. */
+            v->kind = SL__DELIVER_TOO_LARGE;
+            return;
         case SL__LOKI_ABORTED:
             v->kind = SL__DELIVER_CANCELLED;
             return;

@@ -9,8 +9,8 @@
  *
  * Buffered, lines are gathered under the same mutex and written in one
  * write(2) when the next line would not fit, after an error-or-worse record,
- * on flush, on close and at exit (an atexit hook walks a registry of live
- * buffered sinks, so a sink that was never freed still writes its records).
+ * on flush, on close and at exit (the library's one exit handler flushes
+ * every live sink, so a sink that was never freed still writes its records).
  *
  * A non-blocking fd that is full (EAGAIN) is waited for with poll(2):
  *
@@ -57,9 +57,7 @@ typedef struct fd_sink {
     char *buf; /* buffered mode */
     size_t cap;
     size_t len;
-    uint64_t nrec;                       /* records in buf */
-    struct fd_sink *reg_prev, *reg_next; /* registry of buffered sinks (at exit) */
-    bool registered;
+    uint64_t nrec; /* records in buf */
 } fd_sink;
 
 /* What a write attempt ran into, reported once the mutex is released. */
@@ -254,84 +252,12 @@ static sl_status fd_flush(sl_sink *sink, int timeout_ms)
     return SL_OK;
 }
 
-/* ---- at exit: flush every buffered sink still alive -------------------------- */
-
-static pthread_mutex_t sl_fd_reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static fd_sink *sl_fd_reg_head;
-static pthread_once_t sl_fd_reg_once = PTHREAD_ONCE_INIT;
-
-static void fd_at_exit(void)
-{
-    pthread_mutex_lock(&sl_fd_reg_mu);
-    for (fd_sink *s = sl_fd_reg_head; s != NULL; s = s->reg_next) {
-        fd_result res = {0, false};
-        pthread_mutex_lock(&s->mu);
-        uint64_t dropped = s->closed ? 0 : flush_locked(s, &res);
-        pthread_mutex_unlock(&s->mu);
-        if (dropped > 0) {
-            report(s, &res, dropped);
-        }
-    }
-    pthread_mutex_unlock(&sl_fd_reg_mu);
-}
-
-/* A fork while another thread holds the registry lock must not leave the
- * child's copy locked. */
-static void reg_prepare(void)
-{
-    pthread_mutex_lock(&sl_fd_reg_mu);
-}
-
-static void reg_release(void)
-{
-    pthread_mutex_unlock(&sl_fd_reg_mu);
-}
-
-static void reg_init(void)
-{
-    pthread_atfork(reg_prepare, reg_release, reg_release);
-    atexit(fd_at_exit);
-}
-
-static void reg_add(fd_sink *s)
-{
-    pthread_once(&sl_fd_reg_once, reg_init);
-    pthread_mutex_lock(&sl_fd_reg_mu);
-    s->reg_prev = NULL;
-    s->reg_next = sl_fd_reg_head;
-    if (sl_fd_reg_head != NULL) {
-        sl_fd_reg_head->reg_prev = s;
-    }
-    sl_fd_reg_head = s;
-    s->registered = true;
-    pthread_mutex_unlock(&sl_fd_reg_mu);
-}
-
-static void reg_remove(fd_sink *s)
-{
-    if (!s->registered) {
-        return;
-    }
-    pthread_mutex_lock(&sl_fd_reg_mu);
-    if (s->reg_prev != NULL) {
-        s->reg_prev->reg_next = s->reg_next;
-    } else {
-        sl_fd_reg_head = s->reg_next;
-    }
-    if (s->reg_next != NULL) {
-        s->reg_next->reg_prev = s->reg_prev;
-    }
-    s->registered = false;
-    pthread_mutex_unlock(&sl_fd_reg_mu);
-}
-
 /* ---- close, destroy, fork ------------------------------------------------------ */
 
 static sl_status fd_close(sl_sink *sink, int timeout_ms)
 {
     fd_sink *s = sl_sink_state(sink);
     sl_status st = fd_flush(sink, timeout_ms);
-    reg_remove(s);
     pthread_mutex_lock(&s->mu);
     s->closed = true;
     if (s->close_fd && s->fd >= 0) {
@@ -348,7 +274,6 @@ static void fd_destroy(sl_sink *sink)
     if (s == NULL) {
         return;
     }
-    reg_remove(s);
     if (s->close_fd && s->fd >= 0) {
         close(s->fd);
     }
@@ -494,9 +419,6 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
         return st;
     }
     s->sink = *out;
-    if (s->buffered) {
-        reg_add(s);
-    }
     return SL_OK;
 }
 

@@ -23,7 +23,7 @@
  * only the head keys (time, level, msg cut to fit, service, trace ids) and
  * "truncated":true.
  *
- * At exit: an atexit handler flushes every live logger's sinks, within 2 s
+ * At exit: the library's one atexit handler flushes every live sink, within 2 s
  * in total, so records buffered by a program that never calls
  * sl_logger_flush() are not lost.
  */

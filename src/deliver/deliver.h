@@ -76,6 +76,10 @@ typedef struct sl__deliver_verdict {
     int64_t retry_after_ms; /* RETRY: the server's delay (a floor), -1: none */
     int status;             /* transport status (HTTP code), 0: none */
     char text[512];         /* the server's text or the transport error, "" */
+    /* The code the runtime reports the failure with (sl_sink_report_error);
+     * SL_OK: its default for the kind (SL_EIO for RETRY, SL_EPROTO for
+     * REJECTED). */
+    sl_status code;
 } sl__deliver_verdict;
 
 /* Resets v to SENT, no delay, no text (the runtime does it before send). */
@@ -185,7 +189,8 @@ sl_status sl__deliver_new(const sl__deliver_options *opts, const sl__deliver_ops
 /*
  * Queues one entry: the parts concatenated (at most 8). weight is what the
  * stats count for it (queued/sent/pending bytes). Never blocks except under
- * SL__OVERFLOW_BLOCK. Returns SL_OK (queued), SL_EAGAIN (queue full: counted
+ * SL__OVERFLOW_BLOCK. Returns SL_OK (queued), SL_EINVAL (more than 8 parts:
+ * counted too_large), SL_EAGAIN (queue full: counted
  * queue_full and dropped), SL_ERANGE (larger than the queue: counted
  * too_large), SL_ECLOSED (after close: counted closed). A drop
  * is already counted on the sink when this returns: the caller counts
