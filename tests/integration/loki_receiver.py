@@ -415,19 +415,29 @@ def _varint(buf, pos, end):
 
 def _fields(buf, pos, end, what):
     """Yields (field, wire type, value): an int, or a (start, end) slice for type 2."""
+    # One-byte keys and lengths (nearly all of them) skip the _varint call:
+    # this loop runs a dozen times per entry.
     while pos < end:
-        key, pos = _varint(buf, pos, end)
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
         field, wt = key >> 3, key & 7
         if field == 0:
             raise ProtoError("%s: illegal field number 0" % what)
-        if wt == 0:
-            value, pos = _varint(buf, pos, end)
-        elif wt == 2:
-            n, pos = _varint(buf, pos, end)
+        if wt == 2:
+            if pos < end and buf[pos] < 0x80:
+                n = buf[pos]
+                pos += 1
+            else:
+                n, pos = _varint(buf, pos, end)
             if n > end - pos:
                 raise ProtoError("%s: field %d: length %d past the end" % (what, field, n))
             value = (pos, pos + n)
             pos += n
+        elif wt == 0:
+            value, pos = _varint(buf, pos, end)
         elif wt == 1 or wt == 5:
             n = 8 if wt == 1 else 4
             if n > end - pos:
@@ -444,14 +454,6 @@ def _want(wt, expect, what, field):
         raise ProtoError("%s: wrong wireType = %d for field %d" % (what, wt, field))
 
 
-def _text(buf, span, what):
-    raw = buf[span[0] : span[1]]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ProtoError("%s is not valid UTF-8" % what)
-
-
 def _signed64(v):
     return v - (1 << 64) if v >= 1 << 63 else v
 
@@ -459,12 +461,36 @@ def _signed64(v):
 def _timestamp(buf, span):
     sec = 0
     nanos = 0
-    for field, wt, v in _fields(buf, span[0], span[1], "Timestamp"):
+    pos, end = span
+    while pos < end:  # flat: one per entry
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
+        field, wt = key >> 3, key & 7
+        if field == 0:
+            raise ProtoError("Timestamp: illegal field number 0")
+        if field in (1, 2) and wt != 0:
+            raise ProtoError("Timestamp: wrong wireType = %d for field %d" % (wt, field))
+        if wt == 0:
+            v, pos = _varint(buf, pos, end)
+        elif wt == 2:
+            n, pos = _varint(buf, pos, end)
+            if n > end - pos:
+                raise ProtoError("Timestamp: field %d: length %d past the end" % (field, n))
+            pos += n
+            continue
+        elif wt == 1 or wt == 5:
+            pos += 8 if wt == 1 else 4
+            if pos > end:
+                raise ProtoError("Timestamp: field %d truncated" % field)
+            continue
+        else:
+            raise ProtoError("Timestamp: field %d: wire type %d not supported" % (field, wt))
         if field == 1:
-            _want(wt, 0, "Timestamp", 1)
             sec = _signed64(v)
         elif field == 2:
-            _want(wt, 0, "Timestamp", 2)
             nanos = _signed64(v)
             if not -(2**31) <= nanos < 2**31:
                 raise ProtoError("Timestamp: nanos overflows int32")
@@ -476,34 +502,73 @@ def _timestamp(buf, span):
     return ts
 
 
-def _metadata_pair(buf, span):
-    name = value = ""
-    for field, wt, v in _fields(buf, span[0], span[1], "LabelPairAdapter"):
-        if field == 1:
-            _want(wt, 2, "LabelPairAdapter", 1)
-            name = _text(buf, v, "structured metadata name")
-        elif field == 2:
-            _want(wt, 2, "LabelPairAdapter", 2)
-            value = _text(buf, v, "structured metadata value")
-    return name, value
+def _ld_fields(buf, pos, end, what):
+    """The fields of a message whose known fields are all length-delimited.
+
+    Returns [(field, start, stop)] for wire type 2; other wire types are
+    skipped when the field is unknown (> 3), refused otherwise. Written flat
+    (no generator): it runs for every entry and every metadata pair."""
+    out = []
+    while pos < end:
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
+        field = key >> 3
+        wt = key & 7
+        if field == 0:
+            raise ProtoError("%s: illegal field number 0" % what)
+        if wt == 2:
+            n = buf[pos] if pos < end else 0x80
+            if n < 0x80:
+                pos += 1
+            else:
+                n, pos = _varint(buf, pos, end)
+            if n > end - pos:
+                raise ProtoError("%s: field %d: length %d past the end" % (what, field, n))
+            out.append((field, pos, pos + n))
+            pos += n
+        elif field <= 3:
+            raise ProtoError("%s: wrong wireType = %d for field %d" % (what, wt, field))
+        elif wt == 0:
+            _, pos = _varint(buf, pos, end)
+        elif wt == 1 or wt == 5:
+            n = 8 if wt == 1 else 4
+            if n > end - pos:
+                raise ProtoError("%s: field %d truncated" % (what, field))
+            pos += n
+        else:
+            raise ProtoError("%s: field %d: wire type %d not supported" % (what, field, wt))
+    return out
+
+
+def _utf8(buf, start, stop, what):
+    try:
+        return buf[start:stop].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtoError("%s is not valid UTF-8" % what)
 
 
 def _entry(buf, span):
     ts = 0
     line = ""
     pairs = None
-    for field, wt, v in _fields(buf, span[0], span[1], "EntryAdapter"):
+    for field, start, stop in _ld_fields(buf, span[0], span[1], "EntryAdapter"):
         if field == 1:
-            _want(wt, 2, "EntryAdapter", 1)
-            ts = _timestamp(buf, v)
+            ts = _timestamp(buf, (start, stop))
         elif field == 2:
-            _want(wt, 2, "EntryAdapter", 2)
-            line = _text(buf, v, "line")
+            line = _utf8(buf, start, stop, "line")
         elif field == 3:
-            _want(wt, 2, "EntryAdapter", 3)
+            name = value = ""
+            for f2, s2, e2 in _ld_fields(buf, start, stop, "LabelPairAdapter"):
+                if f2 == 1:
+                    name = _utf8(buf, s2, e2, "structured metadata name")
+                elif f2 == 2:
+                    value = _utf8(buf, s2, e2, "structured metadata value")
             if pairs is None:
                 pairs = []
-            pairs.append(_metadata_pair(buf, v))
+            pairs.append((name, value))
     metadata = None
     if pairs is not None:
         metadata = _pairs_checked(pairs)
