@@ -2,9 +2,8 @@
  * config.c - OTLP options: defaults, the OTEL_* variables, checks, and the
  * copy an exporter keeps.
  *
- * URL checking: the strict shared checker (src/url.c, issue 9) has not
- * landed yet, so the endpoint is checked here: http:// or https://, a
- * non-empty host, no blanks or control characters.
+ * The endpoint is checked by the strict shared checker (src/url.c): http or
+ * https, a host, a valid port, no controls, blanks, fragment or bad escape.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -261,31 +260,6 @@ sl_status sl_otlp_options_from_env(sl_otlp_options *o, sl_error *err)
 /* ---- checks and the copy ------------------------------------------------------------
  */
 
-static sl_status check_url(const char *url, sl_error *err)
-{
-    const char *host = NULL;
-    if (strncmp(url, "http://", 7) == 0) {
-        host = url + 7;
-    } else if (strncmp(url, "https://", 8) == 0) {
-        host = url + 8;
-    }
-    if (host == NULL) {
-        return sl__error_set(err, SL_EINVAL, "endpoint", url, 0,
-                             "otlp endpoint: expected http:// or https://");
-    }
-    if (*host == '\0' || *host == '/' || *host == ':' || *host == '?') {
-        return sl__error_set(err, SL_EINVAL, "endpoint", url, (int)(host - url),
-                             "otlp endpoint: no host");
-    }
-    for (const char *p = url; *p; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-            return sl__error_set(err, SL_EINVAL, "endpoint", url, (int)(p - url),
-                                 "otlp endpoint: blank or control character");
-        }
-    }
-    return SL_OK;
-}
-
 typedef struct hdr_ctx {
     sl__otlp_config *c;
 } hdr_ctx;
@@ -376,7 +350,7 @@ sl_status sl__otlp_config_init(sl__otlp_config *c, const sl_otlp_options *o,
         if (c->url == NULL) {
             return SL_ENOMEM;
         }
-        if ((st = check_url(c->url, err)) != SL_OK) {
+        if ((st = sl__url_check(c->url, "otlp endpoint", NULL, err)) != SL_OK) {
             sl__otlp_config_free(c);
             return st;
         }

@@ -536,6 +536,11 @@ static void test_options_and_env(void **state)
     o.endpoint = "ftp://x/v1/traces";
     sl_otlp_exporter *e = NULL;
     assert_int_equal(sl_otlp_exporter_new(&o, &e, &err), SL_EINVAL);
+    o.endpoint = "http://u:pw@host:99999/v1/traces"; /* port out of range */
+    sl_error_init(&err);
+    assert_int_equal(sl_otlp_exporter_new(&o, &e, &err), SL_EINVAL);
+    assert_null(strstr(err.value, "pw"));
+    assert_null(strstr(err.text, "pw"));
     options(&o, SL_OTLP_TRACES);
     o.headers = "a=b%0d%0aX: y";
     sl_error_init(&err);
