@@ -50,6 +50,7 @@ typedef struct sl__otlp_pipe {
     atomic_uint_fast64_t encode;   /* dropped: could not encode */
     atomic_uint_fast64_t partial;  /* partial_success rejections */
     atomic_uint_fast64_t bad_resp; /* invalid response bodies */
+    void *conn; /* the worker's connection (pipe.c), kept for the fork child */
 } sl__otlp_pipe;
 
 /* Builds cfg, resource, envelope and runtime. `sink` gets the counts. */

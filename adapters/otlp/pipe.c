@@ -24,6 +24,7 @@ static void curl_init(void)
 
 /* Per worker: the transport and the request buffers, reused. */
 typedef struct conn {
+    struct conn *next_orphan;
     sl__otlp_http *http; /* NULL for console */
     sl__pb req;
     char *gz;
@@ -33,6 +34,13 @@ typedef struct conn {
     size_t cap;
 } conn;
 
+/*
+ * A fork child inherits the parent's worker connection but not the worker:
+ * it must not close it (a TLS session the parent still uses) and cannot
+ * free it safely, so it stays here, reachable, for the child's lifetime.
+ */
+static conn *orphans; /* touched only by fork_child, in a single-threaded child */
+
 static void *op_open(void *user)
 {
     sl__otlp_pipe *p = user;
@@ -40,6 +48,7 @@ static void *op_open(void *user)
     if (c == NULL) {
         return NULL;
     }
+    p->conn = c;
     sl__pb_init(&c->req, NULL, 0, (size_t)1 << 31);
     if (!p->cfg.console && (c->http = sl__otlp_http_new(&p->cfg)) == NULL) {
         sl__free(c);
@@ -50,10 +59,13 @@ static void *op_open(void *user)
 
 static void op_close(void *user, void *cp)
 {
-    (void)user;
+    sl__otlp_pipe *p = user;
     conn *c = cp;
     if (c == NULL) {
         return;
+    }
+    if (p->conn == c) {
+        p->conn = NULL;
     }
     sl__otlp_http_free(c->http);
     sl__pb_free(&c->req);
@@ -174,11 +186,25 @@ static void op_settled(void *user, const sl__deliver_verdict *v, size_t n,
     atomic_fetch_sub(&p->inq, n);
 }
 
+/* In the fork child (single thread, no malloc): the parent's connection
+ * becomes an orphan; the child's worker opens its own. */
+static void op_fork_child(void *user)
+{
+    sl__otlp_pipe *p = user;
+    conn *c = p->conn;
+    if (c != NULL) {
+        c->next_orphan = orphans;
+        orphans = c;
+        p->conn = NULL;
+    }
+}
+
 static const sl__deliver_ops ops = {
     .open = op_open,
     .close = op_close,
     .send = op_send,
     .settled = op_settled,
+    .fork_child = op_fork_child,
 };
 
 sl_status sl__otlp_pipe_init(sl__otlp_pipe *p, const sl_otlp_options *o, sl_sink *sink,
