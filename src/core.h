@@ -14,6 +14,7 @@
 #define SPANLOG_CORE_H
 
 #include "internal.h"
+#include "spanlog/filter.h"
 #include "spanlog/sink.h"
 
 /* Longest service a logger accepts: 300 bytes once JSON-escaped (without the
@@ -61,6 +62,8 @@ typedef struct sl__core {
         size_t frag_len;
     } * baggage_keys;
     size_t nbaggage_keys;
+    struct sl__sampler *sampler;   /* NULL: no sampling or cap (sampling.c) */
+    struct sl__redactor *redactor; /* NULL: no redaction (redact.c) */
 } sl__core;
 
 struct sl_logger {
@@ -72,6 +75,45 @@ struct sl_logger {
     size_t bound_json_len;
     void *arena; /* one allocation holding bound and bound_json */
 };
+
+/* ---- sampling.c: sampling and the rate cap (spanlog/filter.h) --------------- */
+typedef struct sl__sampler sl__sampler;
+/* SL_OK with *out NULL when the options turn nothing on. */
+sl_status sl__sampler_new(const sl_sampling_options *o, sl__sampler **out);
+void sl__sampler_free(sl__sampler *s);
+/* Whether a record of this level and message (or format) is written; a
+ * record left out is counted. Lock-free, any thread. */
+bool sl__sampler_keep(sl__sampler *s, sl_level level, const char *key, size_t key_len,
+                      int64_t now);
+/* Takes the counts left out since the last summary when one is due (an
+ * interval passed, or force); exactly one caller gets each. */
+bool sl__sampler_take_summary(sl__sampler *s, int64_t now, bool force, uint64_t *sampled,
+                              uint64_t *limited);
+uint32_t sl__sampler_interval_ms(const sl__sampler *s);
+void sl__sampler_stats(const sl__sampler *s, sl_filter_stats *out);
+/* record.c: writes the due summary record of lg's tree, if any. */
+void sl__sampling_summary(sl_logger *lg, bool force);
+
+/* ---- redact.c: redaction (spanlog/filter.h) ---------------------------------- */
+typedef struct sl__redactor sl__redactor;
+sl_status sl__redactor_new(const sl_redact_options *o, sl__redactor **out);
+void sl__redactor_free(sl__redactor *r);
+uint64_t sl__redactor_count(const sl__redactor *r);
+
+#define SL__REDACT_STACK 32
+/* A record's fields after redaction: `fields`/`n` to write, then release. */
+typedef struct sl__redacted {
+    const sl_field *fields;
+    size_t n;
+    const sl_field *in;
+    size_t n_in;
+    sl_field stack[SL__REDACT_STACK];
+    sl_field *heap;
+    size_t copies; /* SL_JSON values copied to redact inside them */
+} sl__redacted;
+/* False when memory ran out (nothing to release then). */
+bool sl__redact_fields(sl__redactor *r, const sl_field *in, size_t n, sl__redacted *out);
+void sl__redacted_release(sl__redacted *red);
 
 /* ---- sink.c ---------------------------------------------------------------- */
 

@@ -3,7 +3,7 @@
  *
  *   SPANLOG_LEVEL             trace|debug|info|warn|error|fatal|off (default info)
  *   OTEL_SERVICE_NAME         overrides the service name given in code
- *   SPANLOG_FORMAT            default|otel|ecs|pino
+ *   SPANLOG_FORMAT            default|otel|ecs|pino, or pretty|auto (console)
  *   SPANLOG_MAX_RECORD_BYTES  record size limit (default 65536)
  *   SPANLOG_CALLER            1/true: write the caller's file, line, function
  *   SPANLOG_BAGGAGE_KEYS      comma-separated baggage keys copied into records
@@ -11,12 +11,15 @@
  *                             default "stdout"
  *   SPANLOG_SYSLOG            adds a syslog sink for this target ("" = /dev/log)
  *   SPANLOG_LOKI_URL          adds a Loki sink (its other options: loki.h)
+ *   SPANLOG_SAMPLING          log sampling and a rate cap (filter.h)
+ *   SPANLOG_REDACT            keys and paths to redact, with _CENSOR, _REMOVE
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -41,6 +44,26 @@ static sl_status split_keys(char *list, const char **keys, size_t *n)
     return SL_OK;
 }
 
+/*
+ * SPANLOG_FORMAT=pretty writes the human console format to the stdout and
+ * stderr sinks (files and network sinks keep JSON); =auto does so only
+ * when stdout is a terminal, so that a service run by hand is readable and
+ * the same service under a supervisor or in a container writes JSON.
+ */
+static bool console_format(const char *v)
+{
+    return strcasecmp(v, "pretty") == 0 || strcasecmp(v, "auto") == 0;
+}
+
+static bool pretty_wanted(void)
+{
+    const char *v = getenv("SPANLOG_FORMAT");
+    if (v == NULL) {
+        return false;
+    }
+    return strcasecmp(v, "pretty") == 0 || (strcasecmp(v, "auto") == 0 && isatty(1) == 1);
+}
+
 static sl_status read_options(const char *service, sl_logger_options *o)
 {
     sl_logger_options_init(o);
@@ -52,7 +75,8 @@ static sl_status read_options(const char *service, sl_logger_options *o)
         return SL_EPARSE;
     }
     v = getenv("SPANLOG_FORMAT");
-    if (v != NULL && *v != '\0' && sl_profile_parse(v, &o->profile) != SL_OK) {
+    if (v != NULL && *v != '\0' && !console_format(v) &&
+        sl_profile_parse(v, &o->profile) != SL_OK) {
         return SL_EPARSE;
     }
     v = getenv("SPANLOG_MAX_RECORD_BYTES");
@@ -69,10 +93,68 @@ static sl_status read_options(const char *service, sl_logger_options *o)
     return SL_OK;
 }
 
+/*
+ * SPANLOG_SAMPLING (first:N,thereafter:N,per:1s,max:N,keep:LEVEL) and
+ * SPANLOG_REDACT (comma-separated paths), SPANLOG_REDACT_CENSOR,
+ * SPANLOG_REDACT_REMOVE (1/true/yes/on): spanlog/filter.h.
+ */
+static sl_status filters_from_env(sl_logger *lg)
+{
+    const char *v = getenv("SPANLOG_SAMPLING");
+    if (v != NULL && *v != '\0') {
+        sl_sampling_options so;
+        sl_status st = sl_sampling_parse(v, &so, NULL);
+        if (st == SL_OK) {
+            st = sl_logger_set_sampling(lg, &so);
+        }
+        if (st != SL_OK) {
+            return st;
+        }
+    }
+    v = getenv("SPANLOG_REDACT");
+    if (v == NULL || *v == '\0') {
+        return SL_OK;
+    }
+    char *copy = sl__strdup(v);
+    if (copy == NULL) {
+        return SL_ENOMEM;
+    }
+    const char *paths[64];
+    size_t n = 0;
+    sl_status st = SL_OK;
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ", \t", &save); t != NULL && st == SL_OK;
+         t = strtok_r(NULL, ", \t", &save)) {
+        if (n == sizeof(paths) / sizeof(paths[0])) {
+            st = SL_ERANGE;
+        } else {
+            paths[n++] = t;
+        }
+    }
+    if (st == SL_OK) {
+        sl_redact_options ro;
+        sl_redact_options_init(&ro);
+        ro.paths = paths;
+        ro.npaths = n;
+        const char *c = getenv("SPANLOG_REDACT_CENSOR");
+        if (c != NULL) {
+            ro.censor = c;
+        }
+        ro.remove = env_flag(getenv("SPANLOG_REDACT_REMOVE"));
+        st = sl_logger_set_redaction(lg, &ro);
+    }
+    sl__free(copy);
+    return st;
+}
+
 /* Adds one sink by target; the logger owns it from then on. */
 static sl_status add_target(sl_logger *lg, const char *target)
 {
     sl_sink *sink = NULL;
+    if (pretty_wanted() &&
+        (strcmp(target, "stdout") == 0 || strcmp(target, "stderr") == 0)) {
+        target = target[3] == 'o' ? "pretty:stdout" : "pretty:stderr";
+    }
     sl_status st = sl_sink_from_uri(target, &sink);
     if (st != SL_OK) {
         return st;
@@ -135,8 +217,11 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out)
     if (st != SL_OK) {
         return st;
     }
+    st = filters_from_env(lg);
     const char *list = getenv("SPANLOG_SINK");
-    st = add_sink_list(lg, (list != NULL && *list != '\0') ? list : "stdout");
+    if (st == SL_OK) {
+        st = add_sink_list(lg, (list != NULL && *list != '\0') ? list : "stdout");
+    }
 
     const char *syslog_target = getenv("SPANLOG_SYSLOG");
     if (st == SL_OK && syslog_target != NULL) {

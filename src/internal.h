@@ -37,6 +37,10 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
  * printf-style entry points then write fmt literally instead (log.h). */
 bool sl__format_has_n(const char *fmt);
 
+/* ---- control.c ----------------------------------------------------------- */
+/* Bumped by sl_logger_reopen() and SIGHUP; file sinks reopen when it moves. */
+unsigned sl__reopen_generation(void);
+
 /* ---- URLs (url.c) -------------------------------------------------------- */
 /* The parts of a checked http(s) URL; pointers into the checked string. */
 typedef struct sl__url {

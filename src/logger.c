@@ -63,6 +63,8 @@ static void core_free(sl__core *c)
     sl__free(c->service);
     sl__free(c->service_frag);
     sl__free(c->baggage_keys);
+    sl__sampler_free(c->sampler);
+    sl__redactor_free(c->redactor);
     sl__free(c);
 }
 
@@ -286,8 +288,30 @@ static void fields_release(const sl_field *f, size_t n)
     }
 }
 
+static sl_status child_make(sl_logger *parent, const sl_field *fields, size_t nfields,
+                            sl_logger **out);
+
+/* Bound fields are redacted once, here, before they are encoded. */
 sl_status sl_logger_child(sl_logger *parent, const sl_field *fields, size_t nfields,
                           sl_logger **out)
+{
+    if (parent == NULL || parent->core->redactor == NULL || fields == NULL) {
+        return child_make(parent, fields, nfields, out);
+    }
+    sl__redacted red;
+    if (!sl__redact_fields(parent->core->redactor, fields, nfields, &red)) {
+        if (out != NULL) {
+            *out = NULL;
+        }
+        return SL_ENOMEM;
+    }
+    sl_status st = child_make(parent, red.fields, red.n, out);
+    sl__redacted_release(&red);
+    return st;
+}
+
+static sl_status child_make(sl_logger *parent, const sl_field *fields, size_t nfields,
+                            sl_logger **out)
 {
     if (out == NULL) {
         return SL_EINVAL;
@@ -368,6 +392,10 @@ void sl_logger_free(sl_logger *lg)
     if (lg == NULL) {
         return;
     }
+    if (lg->core->sampler != NULL &&
+        __atomic_load_n(&lg->core->refs, __ATOMIC_ACQUIRE) == 1) {
+        sl__sampling_summary(lg, true); /* the last logger: what was left out */
+    }
     fields_release(lg->bound, lg->nbound);
     sl__free(lg->arena);
     core_release(lg->core);
@@ -398,6 +426,9 @@ sl_status sl_logger_flush(sl_logger *lg, int timeout_ms)
         return SL_EINVAL;
     }
     sl__core *c = lg->core;
+    if (c->sampler != NULL) {
+        sl__sampling_summary(lg, true);
+    }
     int64_t deadline =
         timeout_ms < 0 ? 0 : sl__monotonic_ns() + (int64_t)timeout_ms * 1000000;
     sl_status result = SL_OK;

@@ -1,1 +1,1 @@
-list(APPEND SL_SOURCES adapters/stdout/fd_sink.c adapters/stdout/fd_async.c)
+list(APPEND SL_SOURCES adapters/stdout/fd_sink.c adapters/stdout/rotate.c adapters/stdout/fd_async.c)

@@ -146,8 +146,10 @@ void sl__msg_process_begin(sl__msg_scope *sc, const sl_carrier *in,
     char name[SPAN_NAME_MAX];
     sl_span_context parent;
 
+    sl_extract_report report;
+
     memset(sc, 0, sizeof(*sc));
-    sc->origin = sl_extract(in, &parent, &sc->baggage);
+    sc->origin = sl_extract_report_get(in, &parent, &sc->baggage, &report);
     /* SL_ENOMEM concerns tracestate or baggage: a valid parent still continues. */
     if (sc->origin == SL_ENOMEM && sl_span_context_is_valid(&parent)) {
         sc->origin = SL_OK;
@@ -170,9 +172,12 @@ void sl__msg_process_begin(sl__msg_scope *sc, const sl_carrier *in,
         sl_info(sc->log, "message without trace context, new trace",
                 SL_STR("propagation", "new"));
     } else if (sc->origin != SL_OK) {
+        /* "invalid", "repeated", "too long": what was wrong with traceparent. */
         sl_warn(sc->log, "message trace context invalid, new trace",
                 SL_STR("propagation", "restarted"),
-                SL_STR("reason", sl_strerror(sc->origin)));
+                SL_STR("reason", sc->origin == SL_EPARSE
+                                     ? sl_header_verdict_name(report.traceparent)
+                                     : sl_strerror(sc->origin)));
     }
 }
 

@@ -66,7 +66,8 @@ typedef struct sl__msg_scope {
  * child of the message's context (a new trace when it has none or an
  * invalid one), sets the attributes and makes the child logger of `log`
  * (NULL: none) bound to the message. A message without a valid context is
- * said so once, in one record on the child logger. Never fails: without
+ * said so once, in one record on the child logger (with what was wrong:
+ * sl_extract_report_get's verdict on traceparent). Never fails: without
  * memory the span or logger may be NULL, which the other calls accept.
  */
 void sl__msg_process_begin(sl__msg_scope *sc, const sl_carrier *in,

@@ -260,7 +260,8 @@ static void publish_raw(const char *subject, const char *const *hdrs, size_t n)
 /* A message with these headers starts a new trace, said in one record. */
 static void check_new_trace(const char *subject, const char *const *hdrs, size_t n,
                             const char *notice, const char *level,
-                            const char *propagation, const char *bad_trace)
+                            const char *propagation, const char *reason,
+                            const char *bad_trace)
 {
     sl_nats_handler *h;
     seen s;
@@ -279,6 +280,11 @@ static void check_new_trace(const char *subject, const char *const *hdrs, size_t
     json_t *said = msg_only_record(&cap, notice, subject);
     assert_string_equal(get_str(said, "level"), level);
     assert_string_equal(get_str(said, "propagation"), propagation);
+    if (reason != NULL) {
+        assert_string_equal(get_str(said, "reason"), reason);
+    } else {
+        assert_null(json_object_get(said, "reason"));
+    }
     assert_string_equal(get_str(said, "traceId"), cons->trace_id);
     json_decref(said);
     json_t *o = msg_only_record(&cap, "handled", subject);
@@ -298,12 +304,12 @@ static void test_missing_and_malformed(void **state)
         "Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
     (void)state;
     check_new_trace("q.none", none, 2, "message without trace context, new trace", "info",
-                    "new", NULL);
+                    "new", NULL, NULL);
     check_new_trace("q.bad", bad, 4, "message trace context invalid, new trace", "warn",
-                    "restarted", NULL);
+                    "restarted", "invalid", NULL);
     /* W3C: a repeated traceparent is invalid, whatever its values. */
     check_new_trace("q.twice", twice, 4, "message trace context invalid, new trace",
-                    "warn", "restarted", "4bf92f3577b34da6a3ce929d0e0e4736");
+                    "warn", "restarted", "repeated", "4bf92f3577b34da6a3ce929d0e0e4736");
 }
 
 static void test_other_headers_untouched(void **state)

@@ -24,6 +24,15 @@
 #include "deliver/deliver.h"
 #include "lifecycle.h"
 
+/* Under ThreadSanitizer, let a fork child start its worker thread (TSan
+ * refuses threads after a multi-threaded fork unless told otherwise).
+ * Ignored by other builds. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+    return "die_after_fork=0";
+}
+
 /* A scripted transport: what it answers, and what it saw. */
 typedef struct script {
     pthread_mutex_t mu;
@@ -66,7 +75,7 @@ static void script_send(void *user, void *conn, const sl__deliver_batch *b,
     script *s = user;
     pthread_mutex_lock(&s->mu);
     s->calls++;
-    s->in_send = true;
+    __atomic_store_n(&s->in_send, true, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&s->mu);
     if (s->hang) {
         while (!sl__deliver_cancelled(s->d)) {
@@ -127,9 +136,7 @@ static void script_send(void *user, void *conn, const sl__deliver_batch *b,
     }
     pthread_mutex_unlock(&s->mu);
 out:
-    pthread_mutex_lock(&s->mu);
-    s->in_send = false;
-    pthread_mutex_unlock(&s->mu);
+    __atomic_store_n(&s->in_send, false, __ATOMIC_RELAXED);
 }
 
 static const sl__deliver_ops script_ops = {.send = script_send};

@@ -74,14 +74,14 @@ typedef struct sl_kafka_record {
 SL_API void sl_kafka_record_init(sl_kafka_record *rec);
 
 /*
- * Enqueues rec on producer rk (rd_kafka_producev, key and value copied)
+ * Enqueues rec on producer rk (rd_kafka_produceva, key and value copied)
  * inside a PRODUCER span "send <topic>", a child of the calling thread's
  * current context, with messaging.system "kafka",
  * messaging.destination.name, messaging.operation.type "send",
  * messaging.destination.partition.id (when given), messaging.kafka.message.key
  * and messaging.message.body.size. The span covers the enqueue, not the
  * broker's acknowledgement (librdkafka reports that later, on another
- * thread, in the delivery report). Returns what rd_kafka_producev returned
+ * thread, in the delivery report). Returns the error code rd_kafka_produceva gave
  * (RD_KAFKA_RESP_ERR__INVALID_ARG for NULL rk, rec or topic, or rec not
  * from sl_kafka_record_init; RD_KAFKA_RESP_ERR__FAIL when no header
  * list could be made); on failure the span's status is ERROR with
