@@ -10,6 +10,8 @@ pkgs=(
     clang clang-format libclang-rt-14-dev
     # messaging/: libspanlog-nats and libspanlog-kafka, and their brokers for the tests
     nats-server libnats-dev librdkafka-dev
+    # the OTLP tests decode with protoc-generated classes (tests/integration/otlp)
+    python3-protobuf protobuf-compiler
 )
 if [ "${1:-}" = "--bench" ]; then
     pkgs+=(libspdlog-dev g++ gnuplot-nox valgrind golang-go golang-github-rs-zerolog-dev)

@@ -235,6 +235,12 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out)
         int n = snprintf(buf, sizeof(buf), "loki:%s", loki);
         st = (n < 0 || (size_t)n >= sizeof(buf)) ? SL_ERANGE : add_target(lg, buf);
     }
+#ifdef SPANLOG_WITH_OTLP
+    if (st == SL_OK) {
+        /* OTEL_TRACES_EXPORTER / OTEL_LOGS_EXPORTER and the OTLP endpoints */
+        st = sl__otlp_env_setup(lg, o.service, list);
+    }
+#endif
     if (st != SL_OK) {
         sl_logger_free(lg);
         return st;

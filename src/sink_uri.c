@@ -186,5 +186,13 @@ sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
         const char *url = uri + strlen("loki:");
         return *url == '\0' ? SL_EPARSE : sl_loki_sink_from_url(url, out);
     }
+#ifdef SPANLOG_WITH_OTLP
+    if (strcmp(uri, "otlp") == 0) {
+        return sl__otlp_sink_from_uri(NULL, out);
+    }
+    if (has_prefix(uri, "otlp:")) {
+        return sl__otlp_sink_from_uri(uri + strlen("otlp:"), out);
+    }
+#endif
     return SL_EPARSE;
 }

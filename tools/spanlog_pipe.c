@@ -18,6 +18,9 @@
 #include <string.h>
 
 #include <spanlog/spanlog.h>
+#ifdef SPANLOG_WITH_OTLP
+#include <spanlog/otlp.h>
+#endif
 
 #define MAX_SINKS 8
 
@@ -133,6 +136,17 @@ static int make_logger(const struct args *a, sl_logger **lg, sl_sink **sinks)
         fprintf(stderr, "spanlog-pipe: logger: %s\n", sl_strerror(st));
         return -1;
     }
+#ifdef SPANLOG_WITH_OTLP
+    /* OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_*: the run span is exported. */
+    sl_error err;
+    sl_error_init(&err);
+    st = sl_otlp_setup_from_env(o.service, &err);
+    if (st != SL_OK && st != SL_ENOENT) {
+        fprintf(stderr, "spanlog-pipe: otlp: %s\n",
+                err.text[0] ? err.text : sl_strerror(st));
+        return -1;
+    }
+#endif
     for (size_t i = 0; i < a->nsinks; i++) {
         st = sl_sink_from_uri(a->sinks[i], &sinks[i]);
         if (st == SL_OK) {

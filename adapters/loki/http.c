@@ -11,6 +11,7 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#include "adapters/http/curl_util.h"
 #include "adapters/loki/loki_internal.h"
 
 struct sl__loki_http {
@@ -231,26 +232,18 @@ sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg)
         return NULL;
     }
     CURL *c = h->curl;
-    curl_easy_setopt(c, CURLOPT_URL, cfg->push_url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "spanlog/" SPANLOG_VERSION_STRING);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    sl__http_setup hs = {.url = cfg->push_url,
+                         .headers = h->headers,
+                         .user_agent = "spanlog/" SPANLOG_VERSION_STRING,
+                         .errbuf = h->errbuf,
+                         .user = h,
+                         .on_body = on_body,
+                         .on_header = on_header,
+                         .on_progress = on_progress,
+                         .tls_verify = cfg->tls_verify,
+                         .ca_file = cfg->ca_file};
+    sl__http_easy_setup(c, &hs);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, cfg->tls_verify ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, cfg->tls_verify ? 2L : 0L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (cfg->ca_file != NULL) {
-        curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
-    }
     if (cfg->username != NULL) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, cfg->username);
@@ -272,65 +265,6 @@ void sl__loki_http_free(sl__loki_http *h)
     }
     curl_slist_free_all(h->headers);
     sl__free(h);
-}
-
-/* Server text made safe to pass on: one line, printable ASCII kept. */
-static void sanitise(const char *in, size_t n, char *out, size_t cap)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < n && j + 1 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : ' ';
-    }
-    while (j > 0 && out[j - 1] == ' ') {
-        j--;
-    }
-    out[j] = '\0';
-}
-
-/* How long one wait for the socket may last: the longest a close deadline
- * can be overrun while the server says nothing. */
-#define CANCEL_POLL_MS 20
-
-/*
- * Runs the request on the multi handle, waking at least every CANCEL_POLL_MS
- * to look at the runtime's close deadline: a server that accepts and never
- * answers cannot hold close for the whole request timeout.
- */
-static CURLcode perform(sl__loki_http *h, bool *cancelled)
-{
-    *cancelled = false;
-    if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK) {
-        return CURLE_FAILED_INIT;
-    }
-    CURLcode rc = CURLE_OK;
-    bool done = false;
-    while (!done) {
-        int running = 0;
-        if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
-            rc = CURLE_FAILED_INIT;
-            break;
-        }
-        int left = 0;
-        CURLMsg *m;
-        while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
-            if (m->msg == CURLMSG_DONE && m->easy_handle == h->curl) {
-                rc = m->data.result;
-                done = true;
-            }
-        }
-        if (done || running == 0) {
-            break;
-        }
-        if (h->d != NULL && sl__deliver_cancelled(h->d)) {
-            *cancelled = true;
-            rc = CURLE_ABORTED_BY_CALLBACK;
-            break;
-        }
-        (void)curl_multi_poll(h->multi, NULL, 0, CANCEL_POLL_MS, NULL);
-    }
-    curl_multi_remove_handle(h->multi, h->curl);
-    return rc;
 }
 
 void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, sl__deliver *d,
@@ -357,7 +291,7 @@ void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, sl__deli
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 
     bool cancelled = false;
-    CURLcode rc = perform(h, &cancelled);
+    CURLcode rc = sl__http_perform(h->multi, h->curl, h->d, &cancelled);
     ans->retry_after_ms = -1;
     ans->status = 0;
     if (rc != CURLE_OK) {
@@ -367,7 +301,7 @@ void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, sl__deli
         char tmp[CURL_ERROR_SIZE + 64];
         snprintf(tmp, sizeof(tmp), "transport: %s",
                  h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
-        sanitise(tmp, strlen(tmp), ans->text, sizeof(ans->text));
+        sl__http_sanitise(tmp, strlen(tmp), ans->text, sizeof(ans->text));
         return;
     }
     long status = 0;
@@ -380,5 +314,5 @@ void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, sl__deli
     char tmp[sizeof(h->body) + 32];
     int k = snprintf(tmp, sizeof(tmp), "HTTP %ld: ", status);
     memcpy(tmp + k, h->body, h->body_len);
-    sanitise(tmp, (size_t)k + h->body_len, ans->text, sizeof(ans->text));
+    sl__http_sanitise(tmp, (size_t)k + h->body_len, ans->text, sizeof(ans->text));
 }

@@ -9,3 +9,4 @@ list(APPEND SL_SOURCES
   adapters/loki/http.c
   adapters/loki/sink.c
   adapters/loki/worker.c)
+include(adapters/http/sources.cmake)

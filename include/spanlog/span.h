@@ -32,7 +32,8 @@ extern "C" {
 /* Per span. Attributes and events past these are dropped and counted. */
 #define SL_SPAN_MAX_ATTRIBUTES       32
 #define SL_SPAN_MAX_EVENTS           32
-#define SL_SPAN_MAX_EVENT_ATTRIBUTES 16
+#define SL_SPAN_MAX_EVENT_ATTRIBUTES 16 /* also per link */
+#define SL_SPAN_MAX_LINKS            16
 
 /* ---- recording -------------------------------------------------------- */
 
@@ -64,6 +65,19 @@ SL_API sl_status sl_span_set_attributes(sl_span *span, const sl_field *attrs, si
  */
 SL_API sl_status sl_span_add_event(sl_span *span, const char *name, const sl_field *attrs,
                                    size_t n);
+
+/*
+ * Adds a link to another span's context (a batch job linking the requests
+ * it serves, a consumer linking a message's producer), with up to
+ * SL_SPAN_MAX_EVENT_ATTRIBUTES attributes (more are dropped and counted on
+ * the link). The context's ids, flags, remote bit and tracestate are
+ * copied; so are the attributes. Returns SL_EINVAL for an invalid or NULL
+ * ctx (or attrs NULL with n > 0), SL_ERANGE past SL_SPAN_MAX_LINKS (the
+ * link is dropped and counted), SL_ENOMEM. No-op (SL_OK) on an unsampled
+ * or ended span. Same thread rules as the other recording calls.
+ */
+SL_API sl_status sl_span_add_link(sl_span *span, const sl_span_context *ctx,
+                                  const sl_field *attrs, size_t n);
 
 typedef enum sl_span_status_code {
     SL_SPAN_STATUS_UNSET = 0,
@@ -103,6 +117,17 @@ typedef struct sl_span_event_data {
     uint32_t dropped_attributes;
 } sl_span_event_data;
 
+typedef struct sl_span_link_data {
+    sl_trace_id trace_id;
+    sl_span_id span_id;
+    uint8_t flags;          /* the linked context's trace flags */
+    uint8_t remote;         /* 1 when the linked context came from a header */
+    const char *tracestate; /* "" when none */
+    const sl_field *attributes;
+    size_t attribute_count;
+    uint32_t dropped_attributes;
+} sl_span_link_data;
+
 /*
  * A read-only view of an ended span, valid only during the processor call
  * that receives it: copy what you keep. Strings are NUL-terminated;
@@ -125,6 +150,9 @@ typedef struct sl_span_data {
     size_t event_count;
     uint32_t dropped_events;
     int ended_on_other_thread; /* 1 when sl_span_end ran on another thread than start */
+    const sl_span_link_data *links;
+    size_t link_count;
+    uint32_t dropped_links;
 } sl_span_data;
 
 /*

@@ -6,9 +6,12 @@ import re
 import subprocess
 import sys
 
-lib, incdir = sys.argv[1], pathlib.Path(sys.argv[2])
+# Headers named after the directory are skipped (adapters left out of the build).
+lib, incdir, skip = sys.argv[1], pathlib.Path(sys.argv[2]), set(sys.argv[3:])
 declared = set()
 for h in sorted(incdir.glob("*.h")):
+    if h.name in skip:
+        continue
     text = re.sub(r"/\*.*?\*/", "", h.read_text(), flags=re.S)
     for m in re.finditer(r"\bSL_API\b([^;{]*?)\b(sl_\w+)\s*\(", text):
         declared.add(m.group(2))
