@@ -63,7 +63,7 @@ typedef enum sl_field_type {
 
 /*
  * One key/value pair. Build them with the SL_* macros below; they are
- * compound literals, so they cost no heap allocation. Keys are escaped like
+ * values (no heap allocation), valid in C11 and C++17/20. Keys are escaped like
  * any string; a NULL key is written as "". Duplicate keys are written as
  * given (JSON parsers keep the last).
  */
@@ -81,6 +81,68 @@ typedef struct sl_field {
     } v;
 } sl_field;
 
+/*
+ * The constructors behind the SL_* macros in C++ (a C compound literal is
+ * not C++); C keeps its compound literals. Both build the same sl_field.
+ */
+static inline sl_field sl__field(const char *key, sl_field_type type, size_t len)
+{
+    sl_field f;
+    f.key = key;
+    f.type = type;
+    f.len = len;
+    f.v.u = 0;
+    return f;
+}
+static inline sl_field sl__field_str(const char *key, const char *s, size_t len)
+{
+    sl_field f = sl__field(key, SL_FIELD_STR, len);
+    f.v.s = s;
+    return f;
+}
+static inline sl_field sl__field_int(const char *key, sl_field_type type, int64_t i)
+{
+    sl_field f = sl__field(key, type, 0);
+    f.v.i = i;
+    return f;
+}
+static inline sl_field sl__field_uint(const char *key, uint64_t u)
+{
+    sl_field f = sl__field(key, SL_FIELD_UINT, 0);
+    f.v.u = u;
+    return f;
+}
+static inline sl_field sl__field_double(const char *key, double d)
+{
+    sl_field f = sl__field(key, SL_FIELD_DOUBLE, 0);
+    f.v.d = d;
+    return f;
+}
+static inline sl_field sl__field_bool(const char *key, bool b)
+{
+    sl_field f = sl__field(key, SL_FIELD_BOOL, 0);
+    f.v.b = b;
+    return f;
+}
+static inline sl_field sl__field_json(const char *key, const struct json_t *j)
+{
+    sl_field f = sl__field(key, SL_FIELD_JSON, 0);
+    f.v.json = j;
+    return f;
+}
+
+#ifdef __cplusplus
+#define SL_STR(k, str)     sl__field_str((k), (str), SL_NPOS)
+#define SL_STRN(k, str, n) sl__field_str((k), (str), (n))
+#define SL_INT(k, x)       sl__field_int((k), SL_FIELD_INT, (int64_t)(x))
+#define SL_UINT(k, x)      sl__field_uint((k), (uint64_t)(x))
+#define SL_DOUBLE(k, x)    sl__field_double((k), (double)(x))
+#define SL_BOOL(k, x)      sl__field_bool((k), (x) ? true : false)
+#define SL_NULL(k)         sl__field((k), SL_FIELD_NULL, 0)
+#define SL_ERRNO(k, e)     sl__field_int((k), SL_FIELD_ERRNO, (int64_t)(e))
+#define SL_JSON(k, j)      sl__field_json((k), (j))
+#else
+/* C: compound literals, as before (lvalues: &SL_STR(...) stays valid C). */
 #define SL_STR(k, str)                                                                   \
     ((sl_field){.key = (k), .type = SL_FIELD_STR, .len = SL_NPOS, .v.s = (str)})
 #define SL_STRN(k, str, n)                                                               \
@@ -96,6 +158,7 @@ typedef struct sl_field {
 #define SL_ERRNO(k, e)                                                                   \
     ((sl_field){.key = (k), .type = SL_FIELD_ERRNO, .v.i = (int64_t)(e)})
 #define SL_JSON(k, j) ((sl_field){.key = (k), .type = SL_FIELD_JSON, .v.json = (j)})
+#endif
 
 /* Caller information, filled in by the macros; used when the option is on. */
 typedef struct sl_src {
@@ -237,17 +300,34 @@ struct sl__logger_head {
     int level;
 };
 
+/*
+ * The level gate's one relaxed load. GCC and clang (C and C++) have the
+ * __atomic builtins; another C11 compiler with <stdatomic.h> gets its
+ * explicit load; anything else a volatile aligned int load, which is
+ * single-copy atomic on every platform spanlog supports.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define SL__LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) &&                              \
+    __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_ATOMICS__)
+#include <stdatomic.h>
+#define SL__LOAD_RELAXED(p)                                                              \
+    atomic_load_explicit((const volatile _Atomic int *)(p), memory_order_relaxed)
+#else
+#define SL__LOAD_RELAXED(p) (*(const volatile int *)(p))
+#endif
+
 /* 1 when a record at `level` would be written by lg. NULL lg: 0. */
 static inline int sl_would_log(const sl_logger *lg, sl_level level)
 {
     return lg != NULL &&
-           (int)level >=
-               __atomic_load_n(&((const struct sl__logger_head *)(const void *)lg)->level,
-                               __ATOMIC_RELAXED);
+           (int)level >= SL__LOAD_RELAXED(
+                             &((const struct sl__logger_head *)(const void *)lg)->level);
 }
 
-#define SL__SRC          (&(const sl_src){__FILE__, __func__, __LINE__})
-#define SL__FIELDS_END   ((sl_field){.key = NULL, .type = SL_FIELD_NULL})
+/* A block-scope static: valid C and C++, and one copy per call site. */
+#define SL__SRC_DECL     static const sl_src sl__src = {__FILE__, __func__, __LINE__}
+#define SL__FIELDS_END   SL_NULL(NULL)
 #define SL__NFIELDS(arr) (sizeof(arr) / sizeof((arr)[0]) - 1)
 
 /* Internal: msg is the first of __VA_ARGS__, then fields, then the end marker. */
@@ -255,8 +335,9 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
     do {                                                                                 \
         sl_logger *sl__lg = (lg);                                                        \
         if (sl_would_log(sl__lg, (lvl))) {                                               \
+            SL__SRC_DECL;                                                                \
             const sl_field sl__f[] = {__VA_ARGS__};                                      \
-            sl_log_write(sl__lg, (lvl), (ctx), SL__SRC, (msg), sl__f,                    \
+            sl_log_write(sl__lg, (lvl), (ctx), &sl__src, (msg), sl__f,                   \
                          SL__NFIELDS(sl__f));                                            \
         }                                                                                \
     } while (0)
@@ -281,7 +362,8 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
     do {                                                                                 \
         sl_logger *sl__lg = (lg);                                                        \
         if (sl_would_log(sl__lg, (lvl))) {                                               \
-            sl_log_writef(sl__lg, (lvl), NULL, SL__SRC, __VA_ARGS__);                    \
+            SL__SRC_DECL;                                                                \
+            sl_log_writef(sl__lg, (lvl), NULL, &sl__src, __VA_ARGS__);                   \
         }                                                                                \
     } while (0)
 #define sl_tracef(lg, ...) SL__LOGF(lg, SL_LEVEL_TRACE, __VA_ARGS__)
@@ -291,11 +373,23 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
 #define sl_errorf(lg, ...) SL__LOGF(lg, SL_LEVEL_ERROR, __VA_ARGS__)
 #define sl_fatalf(lg, ...) SL__LOGF(lg, SL_LEVEL_FATAL, __VA_ARGS__)
 
-/* sl_child(parent, SL_STR("requestId", rid), ...): the child or NULL. */
-#define sl_child(parent, ...)                                                            \
-    sl_logger_child_or_null(                                                             \
-        (parent), (const sl_field[]){__VA_ARGS__, SL__FIELDS_END},                       \
-        sizeof((const sl_field[]){__VA_ARGS__, SL__FIELDS_END}) / sizeof(sl_field) - 1)
+/*
+ * sl_child(parent, SL_STR("requestId", rid), ...): the child; sl_child(parent)
+ * with no fields is valid. See sl_logger_child_or_null() for failure.
+ */
+#define sl_child(...) SL__CHILD(__VA_ARGS__, SL__FIELDS_END)
+#ifdef __cplusplus
+#define SL__CHILD(parent, ...)                                                           \
+    ([&]() -> sl_logger * {                                                              \
+        const sl_field sl__f[] = {__VA_ARGS__};                                          \
+        return sl_logger_child_or_null((parent), sl__f, SL__NFIELDS(sl__f));             \
+    }())
+#else
+#define SL__CHILD(parent, ...)                                                           \
+    sl_logger_child_or_null((parent), (const sl_field[]){__VA_ARGS__},                   \
+                            sizeof((const sl_field[]){__VA_ARGS__}) / sizeof(sl_field) - \
+                                1)
+#endif
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,21 @@
+# The public headers from C++: tests/cpp/test_cpp.cpp built by every C++
+# compiler found (g++ and clang++, both required in CI) at C++17 and C++20.
+find_program(SL_GXX g++)
+find_program(SL_CLANGXX clang++)
+set(SL_CPP_COMPILERS "")
+foreach(c SL_GXX SL_CLANGXX)
+  if(${c})
+    list(APPEND SL_CPP_COMPILERS ${${c}})
+  endif()
+endforeach()
+if(SL_CPP_COMPILERS)
+  set(SL_CPP_SAN "")
+  if(SPANLOG_SANITIZE)
+    set(SL_CPP_SAN "-fsanitize=${SPANLOG_SANITIZE} -fno-omit-frame-pointer")
+  endif()
+  add_test(NAME test_cpp_headers
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cpp/run.sh ${PROJECT_SOURCE_DIR}
+                   ${PROJECT_BINARY_DIR} $<TARGET_FILE:spanlog> "${SL_CPP_SAN}"
+                   ${SL_CPP_COMPILERS})
+  set_tests_properties(test_cpp_headers PROPERTIES TIMEOUT 600)
+endif()
