@@ -95,6 +95,79 @@ static void cores_remove(sl__core *c)
     pthread_mutex_unlock(&cores_lock);
 }
 
+/* ---- the logger tree (level propagation) ------------------------------------------ */
+
+/* tree_lock held. Every logger of a core is on core->loggers. */
+static void all_add(sl__core *c, sl_logger *lg)
+{
+    lg->all_prev = NULL;
+    lg->all_next = c->loggers;
+    if (c->loggers != NULL) {
+        c->loggers->all_prev = lg;
+    }
+    c->loggers = lg;
+}
+
+static void all_remove(sl__core *c, sl_logger *lg)
+{
+    if (lg->all_prev != NULL) {
+        lg->all_prev->all_next = lg->all_next;
+    } else {
+        c->loggers = lg->all_next;
+    }
+    if (lg->all_next != NULL) {
+        lg->all_next->all_prev = lg->all_prev;
+    }
+}
+
+/* tree_lock held. Makes child the first child of parent. */
+static void tree_link(sl_logger *parent, sl_logger *child)
+{
+    child->parent = parent;
+    child->prev_sibling = NULL;
+    child->next_sibling = parent->children;
+    if (parent->children != NULL) {
+        parent->children->prev_sibling = child;
+    }
+    parent->children = child;
+}
+
+/* tree_lock held. Takes lg out; its children move up to lg's parent (or
+ * become roots), keeping the level they have. */
+static void tree_unlink(sl_logger *lg)
+{
+    while (lg->children != NULL) {
+        sl_logger *k = lg->children;
+        lg->children = k->next_sibling;
+        if (lg->parent != NULL) {
+            tree_link(lg->parent, k);
+        } else {
+            k->parent = NULL;
+            k->prev_sibling = k->next_sibling = NULL;
+        }
+    }
+    if (lg->prev_sibling != NULL) {
+        lg->prev_sibling->next_sibling = lg->next_sibling;
+    } else if (lg->parent != NULL) {
+        lg->parent->children = lg->next_sibling;
+    }
+    if (lg->next_sibling != NULL) {
+        lg->next_sibling->prev_sibling = lg->prev_sibling;
+    }
+    lg->parent = lg->prev_sibling = lg->next_sibling = NULL;
+}
+
+/* tree_lock held. The level reaches every descendant that follows its parent. */
+static void tree_set_level(sl_logger *lg, int level)
+{
+    __atomic_store_n(&lg->head.level, level, __ATOMIC_RELAXED);
+    for (sl_logger *k = lg->children; k != NULL; k = k->next_sibling) {
+        if (!k->level_explicit) {
+            tree_set_level(k, level);
+        }
+    }
+}
+
 /* ---- options ---------------------------------------------------------------- */
 
 void sl_logger_options_init(sl_logger_options *opts)
@@ -137,6 +210,7 @@ static void core_free(sl__core *c)
     sl__free(c->service);
     sl__free(c->service_frag);
     sl__free(c->baggage_keys);
+    pthread_mutex_destroy(&c->tree_lock);
     sl__free(c);
 }
 
@@ -246,6 +320,7 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
         return SL_ENOMEM;
     }
     c->refs = 1;
+    pthread_mutex_init(&c->tree_lock, NULL);
     c->profile = opts->profile;
     c->max_record_bytes = opts->max_record_bytes;
     c->caller_info = opts->caller_info;
@@ -256,6 +331,7 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
         c->service = sl__strdup(opts->service);
         if (c->service == NULL || (st = encode_service(c, opts->service)) != SL_OK) {
             sl__free(c->service);
+            pthread_mutex_destroy(&c->tree_lock);
             sl__free(c);
             sl__free(lg);
             return st;
@@ -265,12 +341,14 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
     if (bst != SL_OK) {
         sl__free(c->service);
         sl__free(c->service_frag);
+        pthread_mutex_destroy(&c->tree_lock);
         sl__free(c);
         sl__free(lg);
         return bst;
     }
     lg->head.level = (int)opts->level;
     lg->core = c;
+    all_add(c, lg);
     cores_add(c);
     *out = lg;
     return SL_OK;
@@ -410,9 +488,15 @@ sl_status sl_logger_child(sl_logger *parent, const sl_field *fields, size_t nfie
     lg->nbound = nbound;
     lg->arena = arena;
     lg->core = c;
-    lg->head.level = __atomic_load_n(&parent->head.level, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
     sl__core_seal(c);
+    /* Linked and given the parent's level under the tree lock, so that a
+     * concurrent sl_logger_set_level() on the parent reaches it too. */
+    pthread_mutex_lock(&c->tree_lock);
+    tree_link(parent, lg);
+    all_add(c, lg);
+    lg->head.level = __atomic_load_n(&parent->head.level, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&c->tree_lock);
     *out = lg;
     return SL_OK;
 }
@@ -421,8 +505,21 @@ sl_logger *sl_logger_child_or_null(sl_logger *parent, const sl_field *fields,
                                    size_t nfields)
 {
     sl_logger *child = NULL;
-    (void)sl_logger_child(parent, fields, nfields, &child);
-    return child;
+    sl_status st = sl_logger_child(parent, fields, nfields, &child);
+    if (st == SL_OK || parent == NULL) {
+        return child;
+    }
+    /* Records still reach the sinks, through the parent (without the child's
+     * fields): counted, and said once per logger family. */
+    sl__core *c = parent->core;
+    uint64_t n = __atomic_add_fetch(&c->child_failures, 1, __ATOMIC_RELAXED);
+    if (__atomic_exchange_n(&c->child_failure_told, 1, __ATOMIC_RELAXED) == 0) {
+        sl__diag("a child logger could not be made (%s); its records go to the parent "
+                 "without its fields (failure %llu, counted in sl_logger_stats)",
+                 sl_strerror(st), (unsigned long long)n);
+    }
+    __atomic_add_fetch(&parent->extra_refs, 1, __ATOMIC_RELAXED);
+    return parent;
 }
 
 void sl_logger_free(sl_logger *lg)
@@ -430,6 +527,18 @@ void sl_logger_free(sl_logger *lg)
     if (lg == NULL) {
         return;
     }
+    /* A handle given out again by a failed sl_child: only drop that use. */
+    uint64_t extra = __atomic_load_n(&lg->extra_refs, __ATOMIC_ACQUIRE);
+    while (extra > 0) {
+        if (__atomic_compare_exchange_n(&lg->extra_refs, &extra, extra - 1, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            return;
+        }
+    }
+    pthread_mutex_lock(&lg->core->tree_lock);
+    tree_unlink(lg);
+    all_remove(lg->core, lg);
+    pthread_mutex_unlock(&lg->core->tree_lock);
     fields_release(lg->bound, lg->nbound);
     sl__free(lg->arena);
     core_release(lg->core);
@@ -443,7 +552,25 @@ void sl_logger_set_level(sl_logger *lg, sl_level level)
     if (lg == NULL || (unsigned)level > (unsigned)SL_LEVEL_OFF) {
         return;
     }
-    __atomic_store_n(&lg->head.level, (int)level, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&lg->core->tree_lock);
+    if (!lg->core->shut_down) {
+        lg->level_explicit = lg->parent != NULL;
+        tree_set_level(lg, (int)level);
+    }
+    pthread_mutex_unlock(&lg->core->tree_lock);
+}
+
+void sl_logger_inherit_level(sl_logger *lg)
+{
+    if (lg == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&lg->core->tree_lock);
+    if (lg->parent != NULL && !lg->core->shut_down) {
+        lg->level_explicit = false;
+        tree_set_level(lg, __atomic_load_n(&lg->parent->head.level, __ATOMIC_RELAXED));
+    }
+    pthread_mutex_unlock(&lg->core->tree_lock);
 }
 
 sl_level sl_logger_get_level(const sl_logger *lg)
@@ -471,4 +598,122 @@ sl_status sl_logger_flush(sl_logger *lg, int timeout_ms)
         }
     }
     return result;
+}
+
+/* ---- sinks and statistics through the logger -------------------------------------- */
+
+size_t sl_logger_sink_count(const sl_logger *lg)
+{
+    return lg != NULL ? lg->core->nsinks : 0;
+}
+
+sl_sink *sl_logger_sink_at(const sl_logger *lg, size_t index)
+{
+    if (lg == NULL || index >= lg->core->nsinks) {
+        return NULL;
+    }
+    return lg->core->sinks[index].sink;
+}
+
+sl_sink *sl_logger_sink_by_name(const sl_logger *lg, const char *name)
+{
+    if (name == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < sl_logger_sink_count(lg); i++) {
+        sl_sink *s = lg->core->sinks[i].sink;
+        if (strcmp(sl_sink_name(s), name) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+void sl_logger_stats_init(sl_logger_stats *st)
+{
+    if (st != NULL) {
+        memset(st, 0, sizeof(*st));
+        st->size = sizeof(*st);
+    }
+}
+
+sl_status sl_logger_get_stats(const sl_logger *lg, sl_logger_stats *out)
+{
+    if (lg == NULL || out == NULL) {
+        return SL_EINVAL;
+    }
+    sl_logger_stats t;
+    sl_logger_stats_init(&t);
+    t.size = sl__abi_size(out->size, SL__LOGGER_STATS_V1, sizeof(t));
+    const sl__core *c = lg->core;
+    for (size_t i = 0; i < c->nsinks; i++) {
+        sl_sink_stats s;
+        sl_sink_stats_init(&s);
+        sl_sink_get_stats(c->sinks[i].sink, &s);
+        t.written += s.written;
+        t.dropped += s.dropped;
+        t.errors += s.errors;
+    }
+    t.nsinks = c->nsinks;
+    t.child_failures = __atomic_load_n(&c->child_failures, __ATOMIC_RELAXED);
+    /* An older caller's struct is smaller: fill only what it has. */
+    memcpy(out, &t, t.size);
+    return SL_OK;
+}
+
+sl_status sl_logger_shutdown(sl_logger *lg, int timeout_ms)
+{
+    if (lg == NULL) {
+        return SL_EINVAL;
+    }
+    sl__core *c = lg->core;
+    /* Every logger sharing the sinks is turned off first: no record reaches
+     * a closed sink, and sl_logger_set_level() cannot turn one on again. */
+    pthread_mutex_lock(&c->tree_lock);
+    bool already = c->shut_down;
+    c->shut_down = true;
+    for (sl_logger *k = c->loggers; k != NULL; k = k->all_next) {
+        __atomic_store_n(&k->head.level, (int)SL_LEVEL_OFF, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&c->tree_lock);
+    if (already) {
+        return SL_OK;
+    }
+    int64_t deadline =
+        timeout_ms < 0 ? 0 : sl__monotonic_ns() + (int64_t)timeout_ms * 1000000;
+    sl_status result = SL_OK;
+    for (size_t i = 0; i < c->nsinks; i++) {
+        int t = timeout_ms < 0 ? -1 : remaining_ms(deadline);
+        sl_status st = sl_sink_flush(c->sinks[i].sink, t);
+        if (st == SL_OK || st == SL_ETIMEDOUT) {
+            t = timeout_ms < 0 ? -1 : remaining_ms(deadline);
+            sl_status cst = sl__sink_close(c->sinks[i].sink, t);
+            st = st != SL_OK ? st : cst;
+        } else {
+            (void)sl__sink_close(c->sinks[i].sink, 0);
+        }
+        if (st != SL_OK && result == SL_OK) {
+            result = st;
+        }
+    }
+    return result;
+}
+
+sl_status sl_logger_close(sl_logger *lg, int timeout_ms, sl_logger_stats *final_stats)
+{
+    if (lg == NULL) {
+        return SL_EINVAL;
+    }
+    sl_status st = sl_logger_shutdown(lg, timeout_ms);
+    sl_logger_stats t;
+    sl_logger_stats_init(&t);
+    (void)sl_logger_get_stats(lg, &t);
+    if (final_stats != NULL) {
+        (void)sl_logger_get_stats(lg, final_stats);
+    }
+    sl_logger_free(lg);
+    if (st == SL_OK && t.dropped > 0) {
+        st = SL_EIO;
+    }
+    return st;
 }

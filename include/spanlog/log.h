@@ -247,7 +247,15 @@ SL_API sl_status sl_logger_add_sink(sl_logger *lg, sl_sink *sink, sl_level min_l
 SL_API sl_status sl_logger_child(sl_logger *parent, const sl_field *fields,
                                  size_t nfields, sl_logger **out);
 
-/* Convenience for sl_child(): the child, or NULL on failure (a NULL logger is a no-op).
+/*
+ * Convenience for sl_child(). On failure (out of memory, bound fields too
+ * large) it returns the parent itself, so that records are not lost: they
+ * reach the sinks without the child's fields. The failure is counted
+ * (sl_logger_stats.child_failures) and told once per logger family on
+ * stderr (see sl_set_diagnostics). Free the result with sl_logger_free() as
+ * usual: for a fallback that drops only this use of the parent. Since it is
+ * the parent, sl_logger_set_level() on a fallback sets the parent's level.
+ * NULL only when parent is NULL (a NULL logger is a no-op). Thread-safe.
  */
 SL_API sl_logger *sl_logger_child_or_null(sl_logger *parent, const sl_field *fields,
                                           size_t nfields);
@@ -259,9 +267,20 @@ SL_API sl_logger *sl_logger_child_or_null(sl_logger *parent, const sl_field *fie
  */
 SL_API void sl_logger_free(sl_logger *lg);
 
-/* Level: readable and settable from any thread. Out-of-range values are
- * ignored by set; get returns SL_LEVEL_OFF for NULL. */
+/*
+ * Level: readable and settable from any thread. Setting a logger's level
+ * sets it on every existing descendant that follows its parent: a child
+ * follows its parent until sl_logger_set_level() is called on the child
+ * itself (its level is then explicit, and it passes that level on to its
+ * own descendants). sl_logger_inherit_level() makes a child follow its
+ * parent again, taking the parent's current level. A child whose parent is
+ * freed follows its grandparent. Out-of-range values are ignored by set;
+ * after sl_logger_shutdown() set is ignored; get returns SL_LEVEL_OFF for
+ * NULL. The record path still makes one relaxed load: setting takes a lock
+ * and walks the children, logging does not.
+ */
 SL_API void sl_logger_set_level(sl_logger *lg, sl_level level);
+SL_API void sl_logger_inherit_level(sl_logger *lg);
 SL_API sl_level sl_logger_get_level(const sl_logger *lg);
 
 /*
@@ -270,6 +289,65 @@ SL_API sl_level sl_logger_get_level(const sl_logger *lg);
  * first error any sink returned); SL_EINVAL for NULL.
  */
 SL_API sl_status sl_logger_flush(sl_logger *lg, int timeout_ms);
+
+/* ---- sinks, statistics and shutdown ------------------------------------- */
+
+/*
+ * The sinks of lg (shared by its family: the same for a child and its
+ * root), in the order they were added, including those made from the
+ * environment by sl_logger_from_env(). Use them for sl_sink_get_stats() and
+ * sl_sink_set_error_callback() (set the callback before logging from
+ * several threads). The logger owns them: do not free them. by_name matches
+ * sl_sink_name() ("fd", "syslog", "loki", "null", ...), first match. NULL
+ * (count 0) for a NULL logger, an index past the end or no match. Any
+ * thread once setup is done.
+ */
+SL_API size_t sl_logger_sink_count(const sl_logger *lg);
+SL_API sl_sink *sl_logger_sink_at(const sl_logger *lg, size_t index);
+SL_API sl_sink *sl_logger_sink_by_name(const sl_logger *lg, const char *name);
+
+/*
+ * Totals over every sink of a logger. Caller-allocated: call
+ * sl_logger_stats_init() first (it sets `size`, so that a newer library
+ * fills only what an older caller's struct has room for).
+ */
+typedef struct sl_logger_stats {
+    size_t size;             /* sizeof(sl_logger_stats) of the caller */
+    uint64_t written;        /* sum of sl_sink_stats.written over the sinks */
+    uint64_t dropped;        /* sum of .dropped: records lost, never silently */
+    uint64_t errors;         /* sum of .errors */
+    size_t nsinks;           /* number of sinks */
+    uint64_t child_failures; /* sl_child calls that fell back to their parent */
+} sl_logger_stats;
+
+SL_API void sl_logger_stats_init(sl_logger_stats *stats);
+
+/* Fills *out (initialised by sl_logger_stats_init). SL_EINVAL for NULL or
+ * an uninitialised struct. Any thread. */
+SL_API sl_status sl_logger_get_stats(const sl_logger *lg, sl_logger_stats *out);
+
+/*
+ * Shuts down lg's family: every logger sharing its sinks turns off (later
+ * records are discarded, as at level off), then each sink is flushed and
+ * closed within timeout_ms in total (negative: no bound); what a sink could
+ * not deliver by then is dropped and counted. The loggers and sinks stay
+ * readable (statistics, sl_logger_sink_at) until freed, so counts read after
+ * this call are final. Idempotent. Not concurrently with log calls on the
+ * family (it is the end of logging). Returns SL_OK, SL_ETIMEDOUT (some sink
+ * could not finish in time: records dropped), the first other error a
+ * sink's flush or close returned, SL_EINVAL for NULL.
+ */
+SL_API sl_status sl_logger_shutdown(sl_logger *lg, int timeout_ms);
+
+/*
+ * sl_logger_shutdown(), then the final totals into *final_stats (may be
+ * NULL; initialise it with sl_logger_stats_init), then sl_logger_free(lg).
+ * Returns what shutdown returned, or SL_EIO when it succeeded but records
+ * were dropped at some point (final_stats->dropped > 0): SL_OK means every
+ * record was delivered. Other loggers of the family must still be freed.
+ */
+SL_API sl_status sl_logger_close(sl_logger *lg, int timeout_ms,
+                                 sl_logger_stats *final_stats);
 
 /* ---- writing records --------------------------------------------------- */
 
