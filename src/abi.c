@@ -18,6 +18,19 @@ bool sl__abi_options(void *defaults, size_t ours, const void *caller, size_t v1)
     return true;
 }
 
+void sl__abi_init(void *caller, size_t caller_size, const void *defaults, size_t ours)
+{
+    if (caller == NULL || caller_size < sizeof(size_t)) {
+        return;
+    }
+    size_t n = caller_size < ours ? caller_size : ours;
+    memcpy(caller, defaults, n);
+    if (caller_size > n) {
+        memset((char *)caller + n, 0, caller_size - n);
+    }
+    memcpy(caller, &caller_size, sizeof(caller_size));
+}
+
 unsigned sl_version(void)
 {
     return SPANLOG_VERSION;

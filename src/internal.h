@@ -43,7 +43,11 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
 #define SL__SINK_STATS_V1       SL__V1_SIZE(sl_sink_stats, errors)
 #define SL__LOGGER_STATS_V1     SL__V1_SIZE(sl_logger_stats, child_failures)
 #define SL__LOGGER_OPTIONS_V1   SL__V1_SIZE(sl_logger_options, nbaggage_keys)
-#define SL__FD_OPTIONS_V1       SL__V1_SIZE(sl_fd_sink_options, SL__FD_OPTIONS_LAST)
+#define SL__FD_OPTIONS_V1       SL__V1_SIZE(sl_fd_sink_options, buffer_size)
+#define SL__SYSLOG_OPTIONS_V1   SL__V1_SIZE(sl_syslog_options, tls_key_file)
+#define SL__LOKI_OPTIONS_V1     SL__V1_SIZE(sl_loki_options, connect_timeout_ms)
+#define SL__LOKI_STATS_V1       SL__V1_SIZE(sl_loki_stats, last_error)
+#define SL__ERROR_V1            SL__V1_SIZE(sl_error, position)
 
 /* Bytes of a stats struct to write for a caller whose struct says
  * `caller_size`: at least v1 (every caller has those), at most ours. */
@@ -60,6 +64,14 @@ static inline size_t sl__abi_size(size_t caller_size, size_t v1, size_t ours)
  * struct was not initialised with its *_init.
  */
 bool sl__abi_options(void *defaults, size_t ours, const void *caller, size_t v1);
+
+/*
+ * The body of every *_init_size: copies our `defaults` into the caller's
+ * struct as far as caller_size reaches (zeroing what lies beyond ours, in a
+ * newer caller's struct) and stores caller_size in its `size`. A size too
+ * small to hold `size` itself: no-op. caller NULL: no-op.
+ */
+void sl__abi_init(void *caller, size_t caller_size, const void *defaults, size_t ours);
 
 /* ---- diagnostics (diag.c) ----------------------------------------------- */
 /*

@@ -170,15 +170,14 @@ static void tree_set_level(sl_logger *lg, int level)
 
 /* ---- options ---------------------------------------------------------------- */
 
-void sl_logger_options_init(sl_logger_options *opts)
+void sl_logger_options_init_size(sl_logger_options *opts, size_t size)
 {
-    if (opts == NULL) {
-        return;
-    }
-    memset(opts, 0, sizeof(*opts));
-    opts->level = SL_LEVEL_INFO;
-    opts->profile = SL_PROFILE_DEFAULT;
-    opts->max_record_bytes = SL__DEFAULT_RECORD_BYTES;
+    sl_logger_options d;
+    memset(&d, 0, sizeof(d));
+    d.level = SL_LEVEL_INFO;
+    d.profile = SL_PROFILE_DEFAULT;
+    d.max_record_bytes = SL__DEFAULT_RECORD_BYTES;
+    sl__abi_init(opts, size, &d, sizeof(d));
 }
 
 static bool options_valid(const sl_logger_options *o)
@@ -303,10 +302,12 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
     }
     *out = NULL;
     sl_logger_options defaults;
-    if (opts == NULL) {
-        sl_logger_options_init(&defaults);
-        opts = &defaults;
+    sl_logger_options_init(&defaults);
+    if (opts != NULL &&
+        !sl__abi_options(&defaults, sizeof(defaults), opts, SL__LOGGER_OPTIONS_V1)) {
+        return SL_EINVAL; /* not prepared by sl_logger_options_init */
     }
+    opts = &defaults;
     if (!options_valid(opts)) {
         return SL_EINVAL;
     }
@@ -629,12 +630,11 @@ sl_sink *sl_logger_sink_by_name(const sl_logger *lg, const char *name)
     return NULL;
 }
 
-void sl_logger_stats_init(sl_logger_stats *st)
+void sl_logger_stats_init_size(sl_logger_stats *st, size_t size)
 {
-    if (st != NULL) {
-        memset(st, 0, sizeof(*st));
-        st->size = sizeof(*st);
-    }
+    sl_logger_stats d;
+    memset(&d, 0, sizeof(d));
+    sl__abi_init(st, size, &d, sizeof(d));
 }
 
 sl_status sl_logger_get_stats(const sl_logger *lg, sl_logger_stats *out)

@@ -357,12 +357,11 @@ static int slot_claim(void)
     return -1;
 }
 
-void sl_sink_stats_init(sl_sink_stats *stats)
+void sl_sink_stats_init_size(sl_sink_stats *stats, size_t size)
 {
-    if (stats != NULL) {
-        memset(stats, 0, sizeof(*stats));
-        stats->size = sizeof(*stats);
-    }
+    sl_sink_stats d;
+    memset(&d, 0, sizeof(d));
+    sl__abi_init(stats, size, &d, sizeof(d));
 }
 
 void sl_sink_get_stats(const sl_sink *sink, sl_sink_stats *dst)

@@ -325,6 +325,15 @@ sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *err
                  "loki: libcurl failed to initialise");
         return SL_EIO;
     }
+    /* The caller's struct, as far as its size reaches, over our defaults. */
+    sl_loki_options sized;
+    sl_loki_options_init(&sized);
+    if (opts != NULL) {
+        if (!sl__abi_options(&sized, sizeof(sized), opts, SL__LOKI_OPTIONS_V1)) {
+            return SL_EINVAL; /* not prepared by sl_loki_options_init */
+        }
+        opts = &sized;
+    }
     sl__loki *L = sl__calloc(1, sizeof(*L));
     if (L == NULL) {
         return SL_ENOMEM;
@@ -385,10 +394,21 @@ sl_status sl_loki_get_stats(const sl_sink *sink, sl_loki_stats *out)
         return SL_EINVAL;
     }
     sl__loki *L = sl_sink_state(sink);
+    sl_loki_stats t;
     pthread_mutex_lock(&L->mu);
-    *out = L->st;
-    out->pending_records = L->enq_seq - L->done_seq;
-    out->pending_bytes = L->pending_bytes;
+    t = L->st;
+    t.pending_records = L->enq_seq - L->done_seq;
+    t.pending_bytes = L->pending_bytes;
     pthread_mutex_unlock(&L->mu);
+    /* Only as much as the caller's struct holds (its size, from _init). */
+    t.size = sl__abi_size(out->size, SL__LOKI_STATS_V1, sizeof(t));
+    memcpy(out, &t, t.size);
     return SL_OK;
+}
+
+void sl_loki_stats_init_size(sl_loki_stats *stats, size_t size)
+{
+    sl_loki_stats d;
+    memset(&d, 0, sizeof(d));
+    sl__abi_init(stats, size, &d, sizeof(d));
 }

@@ -103,8 +103,10 @@ typedef struct sl_error {
     int position;    /* byte offset of the problem in value, -1 when unknown */
 } sl_error;
 
-/* Clears *err and sets its size. NULL is a no-op. */
-SL_API void sl_error_init(sl_error *err);
+/* Clears *err and sets its size (a macro: the caller's sizeof). NULL is a
+ * no-op. */
+SL_API void sl_error_init_size(sl_error *err, size_t size);
+#define sl_error_init(err) sl_error_init_size((err), sizeof(sl_error))
 
 /* Lowercase name ("trace" ... "fatal", "off"); "?" for an out-of-range value. */
 SL_API const char *sl_level_name(sl_level level);

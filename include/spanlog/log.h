@@ -183,6 +183,7 @@ typedef enum sl_profile {
 SL_API sl_status sl_profile_parse(const char *name, sl_profile *out);
 
 typedef struct sl_logger_options {
+    size_t size;         /* sizeof(sl_logger_options) of the caller: set by _init */
     const char *service; /* written as "service" (or the profile's key); NULL = omitted;
                             at most 300 bytes once JSON-escaped (SL_EINVAL) */
     sl_level level;      /* default SL_LEVEL_INFO */
@@ -207,13 +208,21 @@ typedef struct sl_logger_options {
 
 #define SL_MAX_BAGGAGE_KEYS 16
 
-/* Fills *opts with the defaults. */
-SL_API void sl_logger_options_init(sl_logger_options *opts);
+/*
+ * Fills *opts with the defaults and sets opts->size. A macro, so that the
+ * size is the caller's sizeof (a newer library then writes no further than
+ * an older caller's struct holds); sl_logger_options_init_size() is the
+ * function behind it, for bindings. Every options and stats struct of the
+ * library works this way (see docs/abi.md). NULL is a no-op.
+ */
+SL_API void sl_logger_options_init_size(sl_logger_options *opts, size_t size);
+#define sl_logger_options_init(opts)                                                     \
+    sl_logger_options_init_size((opts), sizeof(sl_logger_options))
 
 /*
  * Creates a logger with no sinks (records go nowhere until one is added).
  * opts may be NULL for the defaults. Returns SL_EINVAL (out NULL, an option
- * out of range), SL_ENOMEM.
+ * out of range, opts not prepared by sl_logger_options_init), SL_ENOMEM.
  */
 SL_API sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out);
 
@@ -320,7 +329,9 @@ typedef struct sl_logger_stats {
     uint64_t child_failures; /* sl_child calls that fell back to their parent */
 } sl_logger_stats;
 
-SL_API void sl_logger_stats_init(sl_logger_stats *stats);
+SL_API void sl_logger_stats_init_size(sl_logger_stats *stats, size_t size);
+#define sl_logger_stats_init(stats)                                                      \
+    sl_logger_stats_init_size((stats), sizeof(sl_logger_stats))
 
 /* Fills *out (initialised by sl_logger_stats_init). SL_EINVAL for NULL or
  * an uninitialised struct. Any thread. */

@@ -104,7 +104,8 @@ typedef struct sl_sink_stats {
     uint64_t errors;  /* failed operations (a record may be retried after one) */
 } sl_sink_stats;
 
-SL_API void sl_sink_stats_init(sl_sink_stats *stats);
+SL_API void sl_sink_stats_init_size(sl_sink_stats *stats, size_t size);
+#define sl_sink_stats_init(stats) sl_sink_stats_init_size((stats), sizeof(sl_sink_stats))
 
 /*
  * A consistent-enough snapshot (each counter read atomically) into *out,

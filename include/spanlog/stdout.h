@@ -29,7 +29,8 @@ extern "C" {
 #endif
 
 typedef struct sl_fd_sink_options {
-    int fd; /* default 1 (stdout); ignored when path is set */
+    size_t size; /* sizeof(sl_fd_sink_options) of the caller: set by _init */
+    int fd;      /* default 1 (stdout); ignored when path is set */
     const char
         *path;     /* open this file (O_WRONLY|O_CREAT|O_APPEND, 0644) instead; copied */
     bool close_fd; /* close fd on destroy; default false (true for path) */
@@ -37,7 +38,11 @@ typedef struct sl_fd_sink_options {
     size_t buffer_size; /* buffered mode; default 64 KiB, minimum 4 KiB */
 } sl_fd_sink_options;
 
-SL_API void sl_fd_sink_options_init(sl_fd_sink_options *opts);
+/* Fills *opts with the defaults and sets its size (a macro: the caller's
+ * sizeof, see sl_logger_options_init). */
+SL_API void sl_fd_sink_options_init_size(sl_fd_sink_options *opts, size_t size);
+#define sl_fd_sink_options_init(opts)                                                    \
+    sl_fd_sink_options_init_size((opts), sizeof(sl_fd_sink_options))
 
 /*
  * Creates the sink. opts NULL: stdout, unbuffered. Returns SL_EINVAL (bad
