@@ -51,6 +51,15 @@ SL_API unsigned sl_version(void);
 SL_API const char *sl_version_string(void);
 
 /*
+ * Test only: tests/unit/test_abi.c builds a "newer" library with this set to
+ * extra trailing members of every sized struct, and runs a caller compiled
+ * without it against that library. Empty otherwise.
+ */
+#ifndef SL__ABI_TEST_TAIL
+#define SL__ABI_TEST_TAIL
+#endif
+
+/*
  * One status enum for the whole library. 0 is success, errors are negative.
  * Values are never renumbered; new ones are only appended.
  */
@@ -101,6 +110,7 @@ typedef struct sl_error {
     char name[64];   /* the variable, option or argument; "" when none */
     char value[128]; /* the offending value, cut to fit; "" when none or secret */
     int position;    /* byte offset of the problem in value, -1 when unknown */
+    SL__ABI_TEST_TAIL
 } sl_error;
 
 /* Clears *err and sets its size (a macro: the caller's sizeof). NULL is a

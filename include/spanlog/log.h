@@ -204,6 +204,7 @@ typedef struct sl_logger_options {
      */
     const char *const *baggage_keys;
     size_t nbaggage_keys;
+    SL__ABI_TEST_TAIL
 } sl_logger_options;
 
 #define SL_MAX_BAGGAGE_KEYS 16
@@ -327,6 +328,7 @@ typedef struct sl_logger_stats {
     uint64_t errors;         /* sum of .errors */
     size_t nsinks;           /* number of sinks */
     uint64_t child_failures; /* sl_child calls that fell back to their parent */
+    SL__ABI_TEST_TAIL
 } sl_logger_stats;
 
 SL_API void sl_logger_stats_init_size(sl_logger_stats *stats, size_t size);

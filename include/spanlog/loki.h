@@ -99,6 +99,7 @@ typedef struct sl_loki_options {
                                   default 900000 (15 min); 0: retry forever */
     int request_timeout_ms;    /* whole request, default 10000 */
     int connect_timeout_ms;    /* default 5000 */
+    SL__ABI_TEST_TAIL
 } sl_loki_options;
 
 /* Fills *opts with the defaults above (url NULL) and sets its size (a
@@ -167,6 +168,7 @@ typedef struct sl_loki_stats {
     int last_http_status;               /* 0: none yet or a transport error */
     bool metadata_disabled;             /* the server refused structured metadata */
     char last_error[256];               /* "" when none; never holds a secret */
+    SL__ABI_TEST_TAIL
 } sl_loki_stats;
 
 /* Zeroes *stats and sets its size (a macro: the caller's sizeof). */

@@ -102,6 +102,7 @@ typedef struct sl_sink_stats {
     uint64_t written; /* records handed on (written, sent, or queued and later sent) */
     uint64_t dropped; /* records lost: counted, never silent */
     uint64_t errors;  /* failed operations (a record may be retried after one) */
+    SL__ABI_TEST_TAIL
 } sl_sink_stats;
 
 SL_API void sl_sink_stats_init_size(sl_sink_stats *stats, size_t size);

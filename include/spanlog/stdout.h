@@ -36,6 +36,7 @@ typedef struct sl_fd_sink_options {
     bool close_fd; /* close fd on destroy; default false (true for path) */
     bool buffered; /* default false */
     size_t buffer_size; /* buffered mode; default 64 KiB, minimum 4 KiB */
+    SL__ABI_TEST_TAIL
 } sl_fd_sink_options;
 
 /* Fills *opts with the defaults and sets its size (a macro: the caller's

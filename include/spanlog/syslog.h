@@ -117,6 +117,7 @@ typedef struct sl_syslog_options {
     const char *tls_server_name; /* name to verify and send as SNI */
     const char *tls_cert_file;   /* client certificate chain (PEM), optional */
     const char *tls_key_file;    /* its private key (PEM), with tls_cert_file */
+    SL__ABI_TEST_TAIL
 } sl_syslog_options;
 
 /* Fills *opts with the defaults above and sets its size (a macro: the
