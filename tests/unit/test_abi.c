@@ -29,7 +29,8 @@
 static void *guarded(size_t size)
 {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *m =
+        mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(m != MAP_FAILED);
     assert_int_equal(mprotect(m + pg, pg, PROT_NONE), 0);
     assert_int_equal(size % 8, 0);
