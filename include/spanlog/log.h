@@ -3,8 +3,20 @@
  *
  * Threading: a logger may be used from any number of threads at once. It is
  * immutable once it has been shared, except for its level, which any thread
- * may change at any time (an atomic). Log calls return void: logging never
- * fails the caller; what a sink could not write is counted (sl_sink_stats).
+ * may change at any time (an atomic; children follow it). Log calls return
+ * void: logging never fails the caller; what a sink could not write is
+ * counted (sl_sink_stats, sl_logger_get_stats) and, unless a callback or
+ * SPANLOG_DIAG=off says otherwise, told on stderr.
+ *
+ * Blocking: the logger itself takes no lock on the record path, but most
+ * sinks do: the fd/stdout sink holds a mutex across each write(2), the Loki
+ * and syslog TCP sinks lock their queue (docs/threading.md). A sink blocks
+ * the caller only when configured to (a blocking fd that is full, syslog
+ * timeout_ms, Loki SL_LOKI_BLOCK).
+ *
+ * Platform: Linux with glibc (pthreads, GNU strerror_r, glibc's adaptive
+ * mutexes, /dev/log, O_CLOEXEC, SO_* options). The headers themselves are
+ * C11 and C++17, for any compiler.
  *
  * Ownership: fields, messages and contexts passed to log calls are borrowed
  * for the duration of the call only. Option strings are copied at create.
@@ -228,11 +240,24 @@ SL_API void sl_logger_options_init_size(sl_logger_options *opts, size_t size);
 SL_API sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out);
 
 /*
- * A ready logger from the environment: SPANLOG_LEVEL (default info),
- * OTEL_SERVICE_NAME (overrides `service`), SPANLOG_FORMAT (a profile name),
- * SPANLOG_MAX_RECORD_BYTES, and a stdout sink. Adapters add their own
- * variables (see syslog.h, loki.h). An unparseable variable is an error
- * (SL_EPARSE) rather than silently ignored.
+ * A ready logger from the environment. It reads:
+ *   SPANLOG_LEVEL             trace|debug|info|warn|error|fatal|off (default info)
+ *   OTEL_SERVICE_NAME         overrides `service`
+ *   SPANLOG_FORMAT            default|otel|ecs|pino
+ *   SPANLOG_MAX_RECORD_BYTES  record size limit (default 65536)
+ *   SPANLOG_CALLER            write the caller's file, line and function
+ *   SPANLOG_BAGGAGE_KEYS      comma-separated baggage keys copied into records
+ *   SPANLOG_SINK              comma-separated sink targets (sl_sink_from_uri),
+ *                             default "stdout"
+ *   SPANLOG_SYSLOG            adds a syslog sink for this target ("" = /dev/log)
+ *   SPANLOG_LOKI_URL          adds a Loki sink; its other SPANLOG_LOKI_*
+ *                             variables are listed in loki.h
+ * and, library-wide, SPANLOG_DIAG (sink.h: sl_set_diagnostics) and the
+ * OTEL_TRACES_SAMPLER variables (span.h). An unparseable variable is an
+ * error (SL_EPARSE) rather than silently ignored. The sinks it makes are
+ * reachable through the logger (sl_logger_sink_at, sl_logger_sink_by_name)
+ * for statistics and error callbacks; until a callback is set, their errors
+ * and drops are told on stderr.
  */
 SL_API sl_status sl_logger_from_env(const char *service, sl_logger **out);
 
@@ -372,7 +397,8 @@ SL_API sl_status sl_logger_close(sl_logger *lg, int timeout_ms,
  * then ignored). level must be SL_LEVEL_TRACE..SL_LEVEL_FATAL; anything
  * else (SL_LEVEL_OFF included) writes nothing. A sink may itself log from
  * its write callback (that nested record uses a temporary buffer).
- * Never fails, never blocks unless a sink was configured to.
+ * Never fails. It takes the locks its sinks take (see "Blocking" above) and
+ * waits only where a sink was configured to.
  */
 SL_API void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *ctx,
                          const sl_src *src, const char *msg, const sl_field *fields,
@@ -436,6 +462,12 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
 /*
  * sl_info(lg, "msg", SL_STR("k", v), SL_INT("n", 3)) and friends. The level
  * is tested first: when it is off, no field argument is evaluated.
+ *
+ * sl_fatal / sl_fatalf write a record at level "fatal" and return, like
+ * every other level: they neither flush nor end the program. For "log, make
+ * sure it is out, then abort", call sl_logger_flush(lg, timeout_ms) (or
+ * sl_logger_shutdown) and then abort() yourself: spanlog leaves the choice
+ * of how a program dies (abort, exit code, core dump) to the program.
  */
 #define sl_log(lg, lvl, ...) SL__LOG(lg, lvl, NULL, __VA_ARGS__, SL__FIELDS_END)
 #define sl_trace(lg, ...)    SL__LOG(lg, SL_LEVEL_TRACE, NULL, __VA_ARGS__, SL__FIELDS_END)
