@@ -19,3 +19,17 @@ if(SL_CPP_COMPILERS)
                    ${SL_CPP_COMPILERS})
   set_tests_properties(test_cpp_headers PROPERTIES TIMEOUT 600)
 endif()
+
+# The headers as a C11 compiler without GNU extensions (and without the
+# __atomic builtins: poisoned) sees them.
+foreach(variant stdatomic volatile)
+  set(extra "")
+  if(variant STREQUAL "volatile")
+    set(extra "-D__STDC_NO_ATOMICS__")
+  endif()
+  add_test(NAME headers_c11_${variant}
+           COMMAND ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -Wpedantic -Werror -U__GNUC__
+                   -U__clang__ -D__atomic_load_n=sl_no_such_builtin ${extra}
+                   -I${PROJECT_SOURCE_DIR}/include -fsyntax-only
+                   ${CMAKE_CURRENT_SOURCE_DIR}/cpp/any_c11.c)
+endforeach()
