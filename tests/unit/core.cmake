@@ -12,3 +12,4 @@ sl_add_test(test_record_baggage SOURCES unit/test_record_baggage.c unit/core_cap
 sl_add_test(test_env SOURCES unit/test_env.c TIMEOUT 60)
 sl_add_test(test_diag SOURCES unit/test_diag.c unit/core_capture.c TIMEOUT 60)
 sl_add_test(test_level_threads SOURCES unit/test_level_threads.c LABELS threads TIMEOUT 120)
+sl_add_test(test_untrusted SOURCES unit/test_untrusted.c unit/core_capture.c TIMEOUT 120)
