@@ -37,10 +37,18 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 void sl__cores_fork_lock(void)
 {
     pthread_mutex_lock(&cores_lock);
+    /* Each core's tree lock too (sl_logger_set_level, child make/free), so
+     * that the child never inherits one held by another thread. */
+    for (sl__core *c = cores_head; c != NULL; c = c->next) {
+        pthread_mutex_lock(&c->tree_lock);
+    }
 }
 
 void sl__cores_fork_unlock(void)
 {
+    for (sl__core *c = cores_head; c != NULL; c = c->next) {
+        pthread_mutex_unlock(&c->tree_lock);
+    }
     pthread_mutex_unlock(&cores_lock);
 }
 
@@ -582,23 +590,37 @@ sl_level sl_logger_get_level(const sl_logger *lg)
     return (sl_level)__atomic_load_n(&lg->head.level, __ATOMIC_RELAXED);
 }
 
-sl_status sl_logger_flush(sl_logger *lg, int timeout_ms)
+/*
+ * Flushes every sink of c, and with `close` then closes each (dropping and
+ * counting what is left), within timeout_ms in total (negative: no bound).
+ * Returns the first error a sink gave.
+ */
+static sl_status core_drain(sl__core *c, int timeout_ms, bool close)
 {
-    if (lg == NULL) {
-        return SL_EINVAL;
-    }
-    sl__core *c = lg->core;
     int64_t deadline =
         timeout_ms < 0 ? 0 : sl__monotonic_ns() + (int64_t)timeout_ms * 1000000;
     sl_status result = SL_OK;
     for (size_t i = 0; i < c->nsinks; i++) {
         int t = timeout_ms < 0 ? -1 : remaining_ms(deadline);
         sl_status st = sl_sink_flush(c->sinks[i].sink, t);
+        if (close) {
+            t = timeout_ms < 0 ? -1 : remaining_ms(deadline);
+            sl_status cst = sl__sink_close(c->sinks[i].sink, t);
+            st = st != SL_OK ? st : cst;
+        }
         if (st != SL_OK && result == SL_OK) {
             result = st;
         }
     }
     return result;
+}
+
+sl_status sl_logger_flush(sl_logger *lg, int timeout_ms)
+{
+    if (lg == NULL) {
+        return SL_EINVAL;
+    }
+    return core_drain(lg->core, timeout_ms, false);
 }
 
 /* ---- sinks and statistics through the logger -------------------------------------- */
@@ -679,24 +701,7 @@ sl_status sl_logger_shutdown(sl_logger *lg, int timeout_ms)
     if (already) {
         return SL_OK;
     }
-    int64_t deadline =
-        timeout_ms < 0 ? 0 : sl__monotonic_ns() + (int64_t)timeout_ms * 1000000;
-    sl_status result = SL_OK;
-    for (size_t i = 0; i < c->nsinks; i++) {
-        int t = timeout_ms < 0 ? -1 : remaining_ms(deadline);
-        sl_status st = sl_sink_flush(c->sinks[i].sink, t);
-        if (st == SL_OK || st == SL_ETIMEDOUT) {
-            t = timeout_ms < 0 ? -1 : remaining_ms(deadline);
-            sl_status cst = sl__sink_close(c->sinks[i].sink, t);
-            st = st != SL_OK ? st : cst;
-        } else {
-            (void)sl__sink_close(c->sinks[i].sink, 0);
-        }
-        if (st != SL_OK && result == SL_OK) {
-            result = st;
-        }
-    }
-    return result;
+    return core_drain(c, timeout_ms, true);
 }
 
 sl_status sl_logger_close(sl_logger *lg, int timeout_ms, sl_logger_stats *final_stats)

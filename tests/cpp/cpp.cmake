@@ -12,12 +12,20 @@ if(SL_CPP_COMPILERS)
   set(SL_CPP_SAN "")
   if(SPANLOG_SANITIZE)
     set(SL_CPP_SAN "-fsanitize=${SPANLOG_SANITIZE} -fno-omit-frame-pointer")
+    # One sanitizer runtime per process: only the C++ compiler of the
+    # library's C compiler's family can link against the instrumented library.
+    if(CMAKE_C_COMPILER_ID STREQUAL "GNU" AND SL_GXX)
+      set(SL_CPP_COMPILERS ${SL_GXX})
+    elseif(CMAKE_C_COMPILER_ID MATCHES "Clang" AND SL_CLANGXX)
+      set(SL_CPP_COMPILERS ${SL_CLANGXX})
+    endif()
   endif()
   add_test(NAME test_cpp_headers
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cpp/run.sh ${PROJECT_SOURCE_DIR}
                    ${PROJECT_BINARY_DIR} $<TARGET_FILE:spanlog> "${SL_CPP_SAN}"
                    ${SL_CPP_COMPILERS})
-  set_tests_properties(test_cpp_headers PROPERTIES TIMEOUT 600)
+  set_tests_properties(test_cpp_headers PROPERTIES TIMEOUT 600
+                       ENVIRONMENT "CC=${CMAKE_C_COMPILER}")
 endif()
 
 # The headers as a C11 compiler without GNU extensions (and without the

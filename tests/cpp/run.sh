@@ -14,7 +14,7 @@ libdir=$(dirname "$lib")
 deps=$(pkg-config --cflags --libs jansson cmocka)
 # The C tests' capture helpers, compiled as C: the same parser and checks.
 # shellcheck disable=SC2086
-cc -std=c11 -D_GNU_SOURCE $san -I"$src/include" -I"$src/tests" $(pkg-config --cflags jansson cmocka) \
+"${CC:-cc}" -std=c11 -D_GNU_SOURCE $san -I"$src/include" -I"$src/tests" $(pkg-config --cflags jansson cmocka) \
     -c "$src/tests/unit/core_capture.c" -o "$tmp/core_capture.o"
 n=0
 for cxx in "$@"; do
