@@ -29,3 +29,8 @@ target_include_directories(test_abi PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_
 target_link_libraries(test_abi PRIVATE spanlog_grown PkgConfig::CMOCKA)
 add_test(NAME test_abi COMMAND test_abi)
 set_tests_properties(test_abi PROPERTIES TIMEOUT 60)
+
+# scripts/deps.sh waits for a held dpkg lock, with a bound.
+add_test(NAME deps_lock_wait
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install/check_deps_lock.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(deps_lock_wait PROPERTIES TIMEOUT 60)
