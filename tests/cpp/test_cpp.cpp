@@ -256,6 +256,36 @@ void test_hpp_scopes(void **)
     capture_clear(&c);
 }
 
+void test_hpp_context_scope_and_handle(void **)
+{
+    capture c;
+    capture_init(&c);
+    spanlog::logger lg(make_logger(&c, SL_LEVEL_INFO));
+    spanlog::logger moved = std::move(lg);
+    assert_null(lg.get());
+    assert_true(static_cast<bool>(moved));
+    sl_span_context ctx;
+    const char tp[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    assert_int_equal(sl_traceparent_parse(tp, sizeof tp - 1, &ctx), SL_OK);
+    {
+        spanlog::context_scope scope(ctx);
+        assert_true(scope.ok());
+        sl_info(moved.get(), "in scope");
+    }
+    sl_info(moved.get(), "out of scope");
+    assert_int_equal(c.n, 2);
+    json_t *in = capture_parse(&c, 0);
+    json_t *out = capture_parse(&c, 1);
+    assert_string_equal(get_str(in, "traceId"), "0af7651916cd43dd8448eb211c80319c");
+    assert_string_equal(get_str(in, "spanId"), "b7ad6b7169203331");
+    assert_null(json_object_get(out, "traceId"));
+    json_decref(in);
+    json_decref(out);
+    moved = spanlog::logger(); /* frees the logger, and the capture sink with it */
+    assert_true(c.destroyed);
+    capture_clear(&c);
+}
+
 } // namespace
 
 int main()
@@ -267,6 +297,7 @@ int main()
         cmocka_unit_test(test_child_macro),
         cmocka_unit_test(test_span_set),
         cmocka_unit_test(test_hpp_scopes),
+        cmocka_unit_test(test_hpp_context_scope_and_handle),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
