@@ -9,6 +9,8 @@
  * limit (sink.c: once a second per sink and kind).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,8 @@
 #define MODE_UNSET -1
 
 static int diag_mode = MODE_UNSET; /* atomic: sl_diag, or MODE_UNSET */
+
+static void write_stderr(const char *line, size_t len);
 
 static int mode_from_env(void)
 {
@@ -36,6 +40,31 @@ static int mode_from_env(void)
     ssize_t r = write(2, msg, sizeof(msg) - 1);
     (void)r;
     return SL_DIAG_STDERR;
+}
+
+/*
+ * A program whose stderr is a closed pipe must not die of SIGPIPE because
+ * the library spoke: SIGPIPE is blocked on this thread around the write, and
+ * one it raised is consumed before the mask is restored (unless one was
+ * already pending, which stays the program's).
+ */
+static void write_stderr(const char *line, size_t len)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    (void)sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+    if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) != 0) {
+        return;
+    }
+    ssize_t r = write(2, line, len);
+    if (r < 0 && errno == EPIPE && !was_pending) {
+        const struct timespec zero = {0, 0};
+        (void)sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void sl_set_diagnostics(sl_diag mode)
@@ -77,8 +106,7 @@ void sl__diag(const char *fmt, ...)
     }
     line[len++] = '\n';
     int saved = errno;
-    ssize_t r = write(2, line, len);
-    (void)r;
+    write_stderr(line, len);
     errno = saved;
 }
 

@@ -7,6 +7,7 @@
  * falling back to its parent. stderr is captured into a file for each case.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -326,6 +327,33 @@ static void test_failed_child_falls_back_to_parent(void **state)
     free(big);
 }
 
+/* stderr a pipe nobody reads, SIGPIPE at its default (fatal): a diagnostic
+ * must neither kill the program nor leave a SIGPIPE pending. */
+static void test_closed_stderr_does_not_kill(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    close(p[0]);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_int_equal(dup2(p[1], 2), 2);
+    close(p[1]);
+    signal(SIGPIPE, SIG_DFL);
+    sl_logger *lg = failing_logger();
+    sl_info(lg, "lost, and the diagnostic cannot be written");
+    sl_logger_stats st;
+    sl_logger_stats_init(&st);
+    assert_int_equal(sl_logger_close(lg, 1000, &st), SL_EIO);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    assert_int_equal(st.dropped, 1);
+    sigset_t pending;
+    sigemptyset(&pending);
+    assert_int_equal(sigpending(&pending), 0);
+    assert_int_equal(sigismember(&pending, SIGPIPE), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +362,7 @@ int main(void)
         cmocka_unit_test_setup(test_env_syslog_without_socket_is_not_silent, reset),
         cmocka_unit_test_setup(test_sinks_and_stats_through_the_logger, reset),
         cmocka_unit_test_setup(test_failed_child_falls_back_to_parent, reset),
+        cmocka_unit_test_setup(test_closed_stderr_does_not_kill, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
