@@ -122,7 +122,10 @@ SL_API void sl_sink_count_dropped(sl_sink *sink, uint64_t n);
 /*
  * For adapters: counts one error and reports it to the error callback, at
  * most once a second per sink; errors in between are counted and their
- * number passed with the next report as `suppressed`.
+ * number passed with the next report as `suppressed`. Without a callback
+ * the report goes to stderr (see sl_set_diagnostics) and the first one is
+ * kept for a callback set later. sl_sink_count_dropped() likewise tells
+ * stderr, at most once a second, when the sink has no callback.
  */
 SL_API void sl_sink_report_error(sl_sink *sink, sl_status code, const char *fmt, ...)
     SL__PRINTF(3, 4);
