@@ -37,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapters/stdout/fd_async.h"
 #include "internal.h"
 #include "spanlog/stdout.h"
 
@@ -114,7 +115,7 @@ static size_t write_all(fd_sink *s, const char *p, size_t n, fd_result *res)
     return off;
 }
 
-static uint64_t count_lines(const char *p, size_t n)
+uint64_t sl__fd_count_lines(const char *p, size_t n)
 {
     uint64_t lines = 0;
     const char *end = p + n;
@@ -148,7 +149,7 @@ static uint64_t flush_locked(fd_sink *s, fd_result *res)
         return 0;
     }
     size_t done = write_all(s, s->buf, s->len, res);
-    uint64_t written = done == s->len ? s->nrec : count_lines(s->buf, done);
+    uint64_t written = done == s->len ? s->nrec : sl__fd_count_lines(s->buf, done);
     uint64_t dropped = s->nrec - written;
     if (written > 0) {
         sl_sink_count_written(s->sink, written);
@@ -169,7 +170,7 @@ static uint64_t flush_locked(fd_sink *s, fd_result *res)
  * is what a lock held that long wants. PTHREAD_MUTEX_ADAPTIVE_NP is glibc's;
  * elsewhere the default mutex is used.
  */
-static int mutex_init(pthread_mutex_t *mu)
+int sl__fd_mutex_init(pthread_mutex_t *mu)
 {
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
     pthread_mutexattr_t attr;
@@ -398,6 +399,10 @@ void sl_fd_sink_options_init_size(sl_fd_sink_options *opts, size_t size)
     memset(&d, 0, sizeof d);
     d.fd = 1;
     d.buffer_size = SL_FD_DEFAULT_BUFFER;
+    d.queue_bytes = SL__FD_DEFAULT_QUEUE;
+    d.overflow = SL_FD_OVERFLOW_DROP;
+    d.block_ms = SL__FD_DEFAULT_BLOCK_MS;
+    d.sync_level = SL_LEVEL_OFF;
     sl__abi_init(opts, size, &d, sizeof d);
 }
 
@@ -421,6 +426,24 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
     if (opts->path == NULL && (opts->fd < 0 || fcntl(opts->fd, F_GETFD) < 0)) {
         return SL_EINVAL;
     }
+    if (opts->async) {
+        sl_status st = sl__fd_async_check(opts);
+        if (st != SL_OK) {
+            return st;
+        }
+        int fd = opts->fd;
+        if (opts->path != NULL) {
+            fd = open(opts->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (fd < 0) {
+                return SL_EIO;
+            }
+        }
+        st = sl__fd_async_new(opts, fd, opts->path != NULL || opts->close_fd, out);
+        if (st != SL_OK && opts->path != NULL) {
+            close(fd);
+        }
+        return st;
+    }
 
     fd_sink *s = sl__calloc(1, sizeof *s);
     if (s == NULL) {
@@ -435,7 +458,7 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
             return SL_ENOMEM;
         }
     }
-    if (mutex_init(&s->mu) != 0) {
+    if (sl__fd_mutex_init(&s->mu) != 0) {
         sl__free(s->buf);
         sl__free(s);
         return SL_ENOMEM;

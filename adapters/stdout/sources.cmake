@@ -1,1 +1,1 @@
-list(APPEND SL_SOURCES adapters/stdout/fd_sink.c)
+list(APPEND SL_SOURCES adapters/stdout/fd_sink.c adapters/stdout/fd_async.c)
