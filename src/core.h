@@ -18,9 +18,12 @@
 #include "internal.h"
 #include "spanlog/sink.h"
 
-/* Longest pre-encoded service fragment (`,"service":"..."`) a logger accepts:
- * keeps the smallest record (1024 bytes) able to hold every fixed key. */
-#define SL__SERVICE_FRAG_MAX     300
+/* Longest service a logger accepts: 300 bytes once JSON-escaped (without the
+ * quotes), whatever the profile's key; its pre-encoded fragment
+ * (`,"service.name":"..."` at most) stays small enough for the smallest record
+ * (1024 bytes) to hold every fixed key. */
+#define SL__SERVICE_VALUE_MAX    300
+#define SL__SERVICE_FRAG_MAX     (SL__SERVICE_VALUE_MAX + 32)
 #define SL__MIN_RECORD_BYTES     1024u
 #define SL__MAX_RECORD_BYTES     (64u * 1024u * 1024u)
 #define SL__DEFAULT_RECORD_BYTES 65536u

@@ -93,6 +93,36 @@ void sl__sink_set_target(sl_sink *sink, const char *target);
  * printf-style entry points then write fmt literally instead (log.h). */
 bool sl__format_has_n(const char *fmt);
 
+/* ---- URLs (url.c) -------------------------------------------------------- */
+/* The parts of a checked http(s) URL; pointers into the checked string. */
+typedef struct sl__url {
+    bool https;
+    size_t scheme_len; /* 4 or 5: url[0..scheme_len) is the scheme as written */
+    const char *host;  /* without the brackets of an IPv6 literal */
+    size_t host_len;
+    int port;         /* as given, else 80 or 443 */
+    const char *path; /* from the first '/' or '?' after the host; "" when none */
+    size_t path_len;
+    bool has_userinfo; /* `user:password@` present (never echoed) */
+} sl__url;
+
+/*
+ * Checks url strictly (src/url.c: http/https in any case, no CR, LF, other
+ * controls, space or non-ASCII byte, a non-empty host, a port 1..65535, no
+ * fragment, well-formed %-escapes) and fills *out (may be NULL). On error
+ * returns SL_EINVAL and fills err (may be NULL) with `what` as its name, the
+ * URL with any user information replaced by "***" as its value, and a text
+ * naming the reason; the credentials are never copied. Any thread.
+ */
+sl_status sl__url_check(const char *url, const char *what, sl__url *out, sl_error *err);
+
+/*
+ * Copies url into out (cap bytes, NUL-terminated) with `user:password@`
+ * replaced by "***@" and bytes that are not printable ASCII by '?': the only
+ * form in which a URL may appear in a message. Returns the length written.
+ */
+size_t sl__url_redact(const char *url, char *out, size_t cap);
+
 /* ---- time --------------------------------------------------------------- */
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
 int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */
@@ -293,6 +323,14 @@ size_t sl__json_escaped_len(const char *s, size_t n);
  * in the middle of a UTF-8 sequence. Used to cut strings for truncation.
  */
 size_t sl__utf8_cut(const char *s, size_t n, size_t max);
+
+/*
+ * At s (s[0] >= 0x80, avail >= 1 bytes): the length (2..4) of a well-formed
+ * UTF-8 sequence, or 0 when ill-formed, with *sub set to the bytes that one
+ * U+FFFD replaces (>= 1): the rule the JSON writer repairs strings by, for
+ * other encoders (Loki's label values) to repair text exactly the same way.
+ */
+size_t sl__utf8_seq(const char *s, size_t avail, size_t *sub);
 
 /*
  * Narrows [*a, *b) to drop leading and trailing blanks (space and tab: the

@@ -245,6 +245,10 @@ static sl_status encode_service(sl__core *c, const char *service)
         return SL_ENOMEM;
     }
     const char *k = sl__profile_service_key(c->profile);
+    if (sl__json_escaped_len(service, strlen(service)) > SL__SERVICE_VALUE_MAX) {
+        sl__jw_free(&w);
+        return SL_EINVAL; /* the limit is the value's, not the key's too */
+    }
     sl__jw_char(&w, ',');
     sl__jw_string(&w, k, strlen(k));
     sl__jw_char(&w, ':');

@@ -1,4 +1,6 @@
 list(APPEND SL_SOURCES src/status.c src/abi.c src/format_guard.c)
+# Strict http(s) URL checking for the network sinks.
+list(APPEND SL_SOURCES src/url.c)
 list(APPEND SL_SOURCES src/alloc.c src/clock.c src/json_writer.c src/json_number.c
      src/sysinfo.c)
 # The logger core.

@@ -25,7 +25,8 @@ struct sl__loki_http {
     int64_t deadline_ns;
 };
 
-static bool contains_ci(const char *hay, size_t n, const char *needle)
+/* Offset just past the first case-insensitive match of needle in hay[0..n), or 0. */
+static size_t find_ci(const char *hay, size_t n, const char *needle)
 {
     size_t m = strlen(needle);
     for (size_t i = 0; i + m <= n; i++) {
@@ -34,35 +35,109 @@ static bool contains_ci(const char *hay, size_t n, const char *needle)
             j++;
         }
         if (j == m) {
-            return true;
+            return i + m;
         }
     }
-    return false;
+    return 0;
 }
+
+static bool contains_ci(const char *hay, size_t n, const char *needle)
+{
+    return find_ci(hay, n, needle) != 0;
+}
+
+/* The decimal number right after needle (quotes and blanks skipped), or -1. */
+static long long number_after(const char *body, size_t len, const char *needle)
+{
+    size_t i = find_ci(body, len, needle);
+    if (i == 0) {
+        return -1;
+    }
+    while (i < len && (body[i] == '\'' || body[i] == ' ')) {
+        i++;
+    }
+    long long v = -1;
+    while (i < len && body[i] >= '0' && body[i] <= '9' && v < (1ll << 50)) {
+        v = (v < 0 ? 0 : v * 10) + (body[i++] - '0');
+    }
+    return v;
+}
+
+/*
+ * Loki's per-entry and per-stream validation errors (pkg/validation, and the
+ * ingester's "total ignored: N out of M"): Loki skips what they name and
+ * stores the rest of the push, then answers 400 with them.
+ */
+static const char *const PARTIAL_MARKERS[] = {
+    "max entry size",
+    "timestamp too old",
+    "timestamp too new",
+    "too far behind",
+    "out of order",
+    "ignored, reason",
+    "total ignored",
+    "label names; limit",
+    "label name too long",
+    "label value too long",
+    "duplicate label name",
+    "at least one label pair",
+    "error parsing labels",
+    "invalid label name",
+    "invalid structured metadata",
+    "structured metadata too large",
+    "too many structured metadata",
+    "structured metadata size",
+};
 
 sl__loki_outcome sl__loki_classify(int status, const char *body, size_t len)
 {
+    if (body == NULL) {
+        len = 0;
+        body = "";
+    }
     if (status >= 200 && status < 300) {
         return SL__LOKI_SENT;
     }
-    /* A push above the server's message size limit fails with a 500 that
-     * retrying cannot fix ("grpc: received message larger than max"). */
-    if (status == 500 && body != NULL && contains_ci(body, len, "larger than max")) {
-        return SL__LOKI_REJECTED;
+    /* The push is larger than what the server takes at once; retrying the
+     * same bytes cannot succeed, halves can. A push above the gRPC message
+     * limit fails with a 500 ("grpc: received message larger than max"). */
+    if (status == 413 || (status == 500 && contains_ci(body, len, "larger than max"))) {
+        return SL__LOKI_TOO_LARGE;
     }
-    if (status == 429 || status == 408 || (status >= 500 && status < 600) ||
-        status == 0) {
+    if (status == 429) {
+        /* "ingestion rate limit exceeded for user U (limit: L bytes/sec) while
+         * attempting to ingest 'N' lines totaling 'M' bytes, ...": with M above
+         * L the push is bigger than the limiter's refill, most likely above its
+         * burst too (the burst is not in the text), so it may never fit: split.
+         * Otherwise the bucket is only empty for now: retry. */
+        long long limit = number_after(body, len, "(limit: ");
+        long long total = number_after(body, len, "lines totaling");
+        if (limit >= 0 && total > limit && contains_ci(body, len, "rate limit")) {
+            return SL__LOKI_TOO_LARGE;
+        }
+        return SL__LOKI_RETRY;
+    }
+    if (status == 408 || (status >= 500 && status < 600) || status == 0) {
         return SL__LOKI_RETRY;
     }
     if (status == 401 || status == 403) {
         return SL__LOKI_AUTH;
     }
-    /* Loki 2.9 without allow_structured_metadata: "... includes structured
-     * metadata, but this feature is disallowed ..."; our receiver: "structured
-     * metadata is not allowed". */
-    if (status == 400 && body != NULL && contains_ci(body, len, "structured metadata") &&
-        (contains_ci(body, len, "not allowed") || contains_ci(body, len, "disallowed"))) {
-        return SL__LOKI_NO_METADATA;
+    if (status == 400) {
+        /* Loki 2.9 without allow_structured_metadata: "... includes structured
+         * metadata, but this feature is disallowed ..."; our receiver: "structured
+         * metadata is not allowed". */
+        if (contains_ci(body, len, "structured metadata") &&
+            (contains_ci(body, len, "not allowed") ||
+             contains_ci(body, len, "disallowed"))) {
+            return SL__LOKI_NO_METADATA;
+        }
+        for (size_t i = 0; i < sizeof(PARTIAL_MARKERS) / sizeof(PARTIAL_MARKERS[0]);
+             i++) {
+            if (contains_ci(body, len, PARTIAL_MARKERS[i])) {
+                return SL__LOKI_REJECTED_PARTIAL;
+            }
+        }
     }
     return SL__LOKI_REJECTED;
 }

@@ -28,12 +28,16 @@
 #include "internal.h"
 #include "spanlog/loki.h"
 
-#define SL__LOKI_MAX_LABELS       15 /* Loki's default max_label_names_per_series */
-#define SL__LOKI_MAX_BATCH        (3u << 20) /* far below Loki's 4 MB push limit */
-#define SL__LOKI_MIN_QUEUE        (64u << 10)
-#define SL__LOKI_MIN_LINE         1024u
-#define SL__LOKI_MAX_LINE         (1u << 20) /* escaped, a lone record stays below 4 MB */
-#define SL__LOKI_MAX_SERVICE      255u
+#define SL__LOKI_MAX_LABELS 15         /* Loki's default max_label_names_per_series */
+#define SL__LOKI_MAX_BATCH  (3u << 20) /* far below Loki's 4 MB push limit */
+#define SL__LOKI_MIN_QUEUE  (64u << 10)
+#define SL__LOKI_MIN_LINE   1024u
+#define SL__LOKI_MAX_LINE   (1u << 20) /* escaped, a lone record stays below 4 MB */
+/* The service_name label's longest value: the logger refuses a service longer than 300
+ * bytes once JSON-escaped, so a record's service always fits whole. */
+#define SL__LOKI_MAX_SERVICE      300u
+#define SL__LOKI_MAX_LABEL_NAME   1024u /* Loki's default max_label_name_length */
+#define SL__LOKI_MAX_LABEL_VALUE  2048u /* Loki's default max_label_value_length */
 #define SL__LOKI_TRUNC_SUFFIX     ",\"truncated\":true}"
 #define SL__LOKI_TRUNC_SUFFIX_LEN (sizeof(SL__LOKI_TRUNC_SUFFIX) - 1)
 
@@ -79,6 +83,10 @@ sl_status sl__loki_labels_build(const sl_loki_options *o, sl__loki_config *cfg,
 /* 1 when name matches [a-zA-Z_:][a-zA-Z0-9_:]* (Loki's label and metadata key rule). */
 bool sl__loki_label_name_ok(const char *name, size_t len);
 
+/* Bytes of s once ill-formed UTF-8 and NUL are replaced by U+FFFD, as label values
+ * are sent (the rule record strings follow). */
+size_t sl__loki_repaired_len(const char *s, size_t n);
+
 /*
  * Validates opts and fills cfg (zeroed first). On error returns SL_EINVAL
  * (or SL_ENOMEM) with a message in errbuf naming the option or label and why.
@@ -86,6 +94,14 @@ bool sl__loki_label_name_ok(const char *name, size_t len);
 sl_status sl__loki_config_build(const sl_loki_options *opts, sl__loki_config *cfg,
                                 char *errbuf, size_t errlen);
 void sl__loki_config_free(sl__loki_config *cfg);
+
+/*
+ * sl_loki_sink_from_url() with the reason of a failure in err (may be NULL):
+ * its name is the variable, option or label at fault (a bad static label
+ * from SPANLOG_LOKI_LABELS is named), its text the sink's message. What a
+ * "loki:URL" sink target's constructor calls.
+ */
+sl_status sl__loki_sink_from_url(const char *url, sl_sink **out, sl_error *err);
 
 /* ---- the queue (queue.c) ------------------------------------------------ */
 
@@ -103,8 +119,7 @@ typedef struct sl__loki_slot {
     int64_t ts;
     uint8_t level;
     uint8_t has_ctx;
-    uint8_t service_len;
-    uint8_t pad;
+    uint16_t service_len; /* at most SL__LOKI_MAX_SERVICE */
     uint8_t trace_id[16];
     uint8_t span_id[8];
     /* service bytes, line bytes */
@@ -248,10 +263,17 @@ int64_t sl__loki_retry_after_ms(const char *value, size_t len, int64_t now_s);
 typedef enum sl__loki_outcome {
     SL__LOKI_SENT = 0,
     SL__LOKI_RETRY,       /* 429, 5xx, transport error */
-    SL__LOKI_REJECTED,    /* 400 and other 4xx */
+    SL__LOKI_REJECTED,    /* 400 and other 4xx: nothing of the push was stored */
     SL__LOKI_AUTH,        /* 401, 403 */
     SL__LOKI_NO_METADATA, /* 400: structured metadata not allowed */
-    SL__LOKI_ABORTED      /* stopped by close's deadline */
+    SL__LOKI_ABORTED,     /* stopped by close's deadline */
+    /* 400 for some entries or streams only (a line over max_line_size, a
+     * timestamp too old...): Loki stored the others, so the batch may be
+     * partly in Loki; resending would duplicate them */
+    SL__LOKI_REJECTED_PARTIAL,
+    /* 413, or a 429 saying the push alone exceeds the ingestion limit: it can
+     * never be accepted whole; split it and send the halves */
+    SL__LOKI_TOO_LARGE
 } sl__loki_outcome;
 
 typedef struct sl__loki_http sl__loki_http;
@@ -263,7 +285,11 @@ typedef struct sl__loki_answer {
     char text[512];         /* server text or transport error, sanitised */
 } sl__loki_answer;
 
-/* Classifies an HTTP answer (pure). */
+/*
+ * Classifies an HTTP answer (pure): status and the start of the body (the
+ * server's text, `len` bytes, not NUL-terminated; NULL when none). Texts of
+ * Loki 2.9 and 3 are recognised; see http.c.
+ */
 sl__loki_outcome sl__loki_classify(int status, const char *body, size_t len);
 
 sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg);

@@ -25,6 +25,7 @@ static void loki_defaults(sl_loki_options *opts)
     opts->line_limit = 256u << 10;
     opts->truncate_long_lines = true;
     opts->gzip = true;
+    opts->encoding = SL_LOKI_ENCODING_PROTOBUF;
     opts->backoff_min_ms = 500;
     opts->backoff_max_ms = 300000;
     opts->jitter = SL_LOKI_JITTER_FULL;
@@ -201,31 +202,44 @@ static sl_status dup_opt(const char *in, char **out)
     return *out != NULL ? SL_OK : SL_ENOMEM;
 }
 
-static char *make_push_url(const char *url)
+/*
+ * The push URL from a checked base or push URL: the scheme lowercased, the
+ * push path appended unless the path already ends with it, before the
+ * query if there is one ("http://gw/loki?t=1" -> "http://gw/loki/loki/api/v1/push?t=1").
+ */
+static char *make_push_url(const char *url, const sl__url *u)
 {
     size_t n = strlen(url);
     size_t plen = strlen(PUSH_PATH);
-    if (n >= plen && !strcmp(url + n - plen, PUSH_PATH)) {
-        return sl__strdup(url);
+    const char *q = memchr(u->path, '?', u->path_len);
+    size_t base = q != NULL ? (size_t)(q - url) : n;
+    size_t tail = n - base;
+    bool has_path = base >= plen && !memcmp(url + base - plen, PUSH_PATH, plen);
+    size_t keep = base;
+    while (!has_path && keep > (size_t)(u->path - url) && url[keep - 1] == '/') {
+        keep--;
     }
-    while (n > 0 && url[n - 1] == '/') {
-        n--;
-    }
-    char *s = sl__malloc(n + plen + 1);
+    size_t add = has_path ? 0 : plen;
+    char *s = sl__malloc(keep + add + tail + 1);
     if (s != NULL) {
-        memcpy(s, url, n);
-        memcpy(s + n, PUSH_PATH, plen + 1);
+        memcpy(s, url, keep);
+        for (size_t i = 0; i < u->scheme_len; i++) {
+            s[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+        }
+        memcpy(s + keep, PUSH_PATH, add);
+        memcpy(s + keep + add, url + base, tail + 1);
     }
     return s;
 }
 
-static sl_status check_ranges(const sl_loki_options *o, char *errbuf, size_t errlen)
+static sl_status check_ranges(const sl_loki_options *o, sl__url *u, char *errbuf,
+                              size_t errlen)
 {
-    if (o->url == NULL ||
-        (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8))) {
-        sl__loki_set_err(errbuf, errlen,
-                         "loki url: expected http:// or https://, got \"%s\"",
-                         o->url != NULL ? o->url : "(none)");
+    sl_error e;
+    sl_error_init(&e);
+    if (sl__url_check(o->url, "loki url", u, &e) != SL_OK) {
+        /* The text never holds the URL's user:password (sl__url_check). */
+        sl__loki_set_err(errbuf, errlen, "%s", e.text);
         return SL_EINVAL;
     }
     if (o->queue_bytes < SL__LOKI_MIN_QUEUE) {
@@ -291,14 +305,17 @@ sl_status sl__loki_config_build(const sl_loki_options *o, sl__loki_config *cfg,
         sl__loki_set_err(errbuf, errlen, "loki: no options");
         return SL_EINVAL;
     }
-    sl_status st = check_ranges(o, errbuf, errlen);
+    sl__url u;
+    sl_status st = check_ranges(o, &u, errbuf, errlen);
     if (st != SL_OK) {
         return st;
     }
     if (o->service_name != NULL &&
         (o->service_name[0] == '\0' || strlen(o->service_name) > SL__LOKI_MAX_SERVICE)) {
-        sl__loki_set_err(errbuf, errlen, "loki service_name: 1 to %u bytes",
-                         SL__LOKI_MAX_SERVICE);
+        sl__loki_set_err(errbuf, errlen,
+                         "loki service_name: 1 to %u bytes, got %zu (the label is never "
+                         "cut)",
+                         SL__LOKI_MAX_SERVICE, strlen(o->service_name));
         return SL_EINVAL;
     }
 
@@ -308,7 +325,7 @@ sl_status sl__loki_config_build(const sl_loki_options *o, sl__loki_config *cfg,
         return st;
     }
 
-    cfg->push_url = make_push_url(o->url);
+    cfg->push_url = make_push_url(o->url, &u);
     if (cfg->push_url == NULL || dup_opt(o->tenant, &cfg->tenant) ||
         dup_opt(o->username, &cfg->username) || dup_opt(o->password, &cfg->password) ||
         dup_opt(o->bearer_token, &cfg->bearer_token) ||

@@ -51,6 +51,8 @@ static void loki_write(sl_sink *sink, const sl_record *rec, const char *line, si
     if (service == NULL || service[0] == '\0') {
         service = "unknown_service";
     }
+    /* Never cuts a record's service: the logger refuses one longer than
+     * SL__LOKI_MAX_SERVICE bytes, and service_name is checked at creation. */
     size_t slen = sl__utf8_cut(service, strlen(service), SL__LOKI_MAX_SERVICE);
 
     bool truncate = false;
@@ -119,7 +121,7 @@ static void loki_write(sl_sink *sink, const sl_record *rec, const char *line, si
 
     slot->ts = rec != NULL ? rec->time_ns : sl__now_ns();
     slot->level = (uint8_t)(rec != NULL ? rec->level : SL_LEVEL_INFO);
-    slot->service_len = (uint8_t)slen;
+    slot->service_len = (uint16_t)slen;
     slot->has_ctx = rec != NULL && rec->ctx != NULL && sl_span_context_is_valid(rec->ctx);
     if (slot->has_ctx) {
         memcpy(slot->trace_id, rec->ctx->trace_id.bytes, 16);
@@ -373,19 +375,42 @@ sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *err
     return SL_OK;
 }
 
-sl_status sl_loki_sink_from_url(const char *url, sl_sink **out)
+sl_status sl__loki_sink_from_url(const char *url, sl_sink **out, sl_error *err)
 {
     if (url == NULL || out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "loki", NULL, -1,
+                             "loki: no URL or no place for the sink");
     }
+    char text[sizeof(((sl_error *)0)->text)];
+    text[0] = '\0';
     sl_loki_options o;
     sl_loki_options_init(&o);
-    sl_status st = sl_loki_options_from_env(&o, NULL, 0);
-    if (st != SL_OK) {
-        return st;
+    sl_status st = sl_loki_options_from_env(&o, text, sizeof(text));
+    if (st == SL_OK) {
+        o.url = url;
+        st = sl_loki_sink_new(&o, out, text, sizeof(text));
     }
-    o.url = url;
-    return sl_loki_sink_new(&o, out, NULL, 0);
+    if (st != SL_OK) {
+        /* The label, option or variable at fault is named in the text; a
+         * label from the environment came through SPANLOG_LOKI_LABELS. */
+        char name[64] = "loki";
+        if (!strncmp(text, "SPANLOG_", 8)) {
+            /* "SPANLOG_LOKI_X: expected ..." from sl_loki_options_from_env */
+            size_t n = strcspn(text, ":");
+            snprintf(name, sizeof(name), "%.*s", (int)n, text);
+        } else if (!strncmp(text, "loki label", 10) && o.labels_text != NULL) {
+            snprintf(name, sizeof(name), "SPANLOG_LOKI_LABELS");
+        } else if (!strncmp(text, "loki url", 8)) {
+            snprintf(name, sizeof(name), "url");
+        }
+        sl__error_set(err, st, name, NULL, -1, "%s", text[0] ? text : sl_strerror(st));
+    }
+    return st;
+}
+
+sl_status sl_loki_sink_from_url(const char *url, sl_sink **out)
+{
+    return sl__loki_sink_from_url(url, out, NULL);
 }
 
 sl_status sl_loki_get_stats(const sl_sink *sink, sl_loki_stats *out)

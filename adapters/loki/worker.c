@@ -40,6 +40,7 @@ typedef struct worker {
 typedef enum settle_kind {
     SETTLE_SENT,
     SETTLE_REJECTED,
+    SETTLE_PARTIAL,
     SETTLE_EXHAUSTED,
     SETTLE_CLOSED
 } settle_kind;
@@ -80,6 +81,9 @@ static void settle_locked(worker *w, settle_kind kind)
         break;
     case SETTLE_REJECTED:
         L->st.dropped_rejected += b->n;
+        break;
+    case SETTLE_PARTIAL:
+        L->st.dropped_rejected_partial += b->n;
         break;
     case SETTLE_EXHAUSTED:
         L->st.dropped_retries_exhausted += b->n;
@@ -249,11 +253,25 @@ static void send_batch(worker *w)
                 return;
             }
             continue;
+        case SL__LOKI_TOO_LARGE:
+            /* Splitting belongs to the delivery runtime (src/deliver/); until
+             * then a 429 is retried and a 413/500 rejected, as before. */
+            if (ans.status == 429) {
+                break;
+            }
+            /* fall through */
         case SL__LOKI_REJECTED:
             sl_sink_report_error(L->sink, SL_EPROTO,
                                  "loki: batch of %zu records rejected, dropped: %s",
                                  w->batch.n, ans.text);
             settle(w, SETTLE_REJECTED);
+            return;
+        case SL__LOKI_REJECTED_PARTIAL:
+            sl_sink_report_error(L->sink, SL_EPROTO,
+                                 "loki: batch of %zu records partly rejected (Loki may "
+                                 "have stored some of these; not resent): %s",
+                                 w->batch.n, ans.text);
+            settle(w, SETTLE_PARTIAL);
             return;
         case SL__LOKI_AUTH:
             sl_sink_report_error(
