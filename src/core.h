@@ -13,7 +13,10 @@
 #ifndef SPANLOG_CORE_H
 #define SPANLOG_CORE_H
 
+#include <pthread.h>
+
 #include "internal.h"
+#include "lifecycle.h"
 #include "spanlog/filter.h"
 #include "spanlog/sink.h"
 
@@ -64,6 +67,15 @@ typedef struct sl__core {
     size_t nbaggage_keys;
     struct sl__sampler *sampler;   /* NULL: no sampling or cap (sampling.c) */
     struct sl__redactor *redactor; /* NULL: no redaction (redact.c) */
+    sl__life life; /* the one lifecycle registry: tree_lock across fork() */
+    /* The tree of loggers sharing this core (parent/child links, explicit
+     * levels, shutdown), for level propagation; never taken by the record
+     * path. */
+    pthread_mutex_t tree_lock;
+    bool shut_down;            /* sl_logger_shutdown ran; tree_lock */
+    struct sl_logger *loggers; /* every logger of the core; tree_lock */
+    uint64_t child_failures;   /* atomic: sl_child calls that fell back */
+    int child_failure_told;    /* atomic: the one diagnostic line was written */
 } sl__core;
 
 struct sl_logger {
@@ -74,6 +86,13 @@ struct sl_logger {
     const char *bound_json; /* `,"k":v,...` encoded once, or NULL */
     size_t bound_json_len;
     void *arena; /* one allocation holding bound and bound_json */
+    /* Level propagation, under core->tree_lock. */
+    struct sl_logger *parent; /* NULL for a root or once the parent is freed */
+    struct sl_logger *children;
+    struct sl_logger *next_sibling, *prev_sibling;
+    struct sl_logger *all_next, *all_prev; /* core->loggers */
+    bool level_explicit; /* sl_logger_set_level was called on this logger */
+    uint64_t extra_refs; /* atomic: sl_child fallbacks handed this logger out */
 };
 
 /* ---- sampling.c: sampling and the rate cap (spanlog/filter.h) --------------- */
@@ -119,6 +138,11 @@ void sl__redacted_release(sl__redacted *red);
 
 /* Hands one encoded record to the sink's write callback. */
 void sl__sink_write(sl_sink *sink, const sl_record *rec, const char *line, size_t len);
+
+/* Calls the sink's close callback once (later calls return SL_OK), then
+ * reports the drops not reported yet (diagnostics). Not concurrently with
+ * writes. */
+sl_status sl__sink_close(sl_sink *sink, int timeout_ms);
 
 /* Number of sinks currently alive (created and not yet freed). For tests. */
 size_t sl__sink_live_count(void);

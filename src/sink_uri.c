@@ -147,7 +147,7 @@ static sl_status file_sink_query(const char *spec, sl_sink **out)
     return st;
 }
 
-sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
+static sl_status from_uri(const char *uri, sl_sink **out)
 {
     if (uri == NULL || out == NULL) {
         return SL_EINVAL;
@@ -195,4 +195,16 @@ sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
     }
 #endif
     return SL_EPARSE;
+}
+
+sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
+{
+    sl_status st = from_uri(uri, out);
+    if (st == SL_OK) {
+        /* Diagnostics name the sink by what it was made from. */
+        const char *colon = strchr(uri, ':');
+        const char *target = colon != NULL ? colon + 1 : uri;
+        sl__sink_set_target(*out, strcmp(uri, "syslog") == 0 ? "/dev/log" : target);
+    }
+    return st;
 }

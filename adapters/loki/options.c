@@ -12,11 +12,8 @@
 
 #define PUSH_PATH "/loki/api/v1/push"
 
-void sl_loki_options_init(sl_loki_options *opts)
+static void loki_defaults(sl_loki_options *opts)
 {
-    if (opts == NULL) {
-        return;
-    }
     memset(opts, 0, sizeof(*opts));
     opts->tls_verify = true;
     opts->structured_metadata = true;
@@ -35,6 +32,13 @@ void sl_loki_options_init(sl_loki_options *opts)
     opts->max_batch_age_ms = 900000;
     opts->request_timeout_ms = 10000;
     opts->connect_timeout_ms = 5000;
+}
+
+void sl_loki_options_init_size(sl_loki_options *opts, size_t size)
+{
+    sl_loki_options d;
+    loki_defaults(&d);
+    sl__abi_init(opts, size, &d, sizeof(d));
 }
 
 void sl__loki_set_err(char *errbuf, size_t errlen, const char *fmt, ...)

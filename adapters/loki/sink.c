@@ -140,6 +140,15 @@ sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *err
                  "loki: libcurl failed to initialise");
         return SL_EIO;
     }
+    /* The caller's struct, as far as its size reaches, over our defaults. */
+    sl_loki_options sized;
+    sl_loki_options_init(&sized);
+    if (opts != NULL) {
+        if (!sl__abi_options(&sized, sizeof(sized), opts, SL__LOKI_OPTIONS_V1)) {
+            return SL_EINVAL; /* not prepared by sl_loki_options_init */
+        }
+        opts = &sized;
+    }
     sl__loki *L = sl__calloc(1, sizeof(*L));
     if (L == NULL) {
         return SL_ENOMEM;
@@ -223,27 +232,38 @@ sl_status sl_loki_get_stats(const sl_sink *sink, sl_loki_stats *out)
     sl__loki *L = sl_sink_state(sink);
     sl__deliver_stats d;
     sl__deliver_get_stats(L->d, &d);
-    memset(out, 0, sizeof(*out));
-    out->queued_records = d.queued_records;
-    out->queued_bytes = d.queued_bytes;
-    out->pending_records = d.pending_records;
-    out->pending_bytes = d.pending_bytes;
-    out->sent_records = d.sent_records;
-    out->sent_bytes = d.sent_bytes;
-    out->requests = d.requests;
-    out->retries = d.retries;
-    out->dropped_queue_full = d.dropped_queue_full;
-    out->dropped_rejected = d.dropped_rejected;
-    out->dropped_rejected_partial = d.dropped_rejected_partial;
-    out->dropped_too_long =
+    sl_loki_stats t;
+    memset(&t, 0, sizeof(t));
+    t.queued_records = d.queued_records;
+    t.queued_bytes = d.queued_bytes;
+    t.pending_records = d.pending_records;
+    t.pending_bytes = d.pending_bytes;
+    t.sent_records = d.sent_records;
+    t.sent_bytes = d.sent_bytes;
+    t.requests = d.requests;
+    t.retries = d.retries;
+    t.dropped_queue_full = d.dropped_queue_full;
+    t.dropped_rejected = d.dropped_rejected;
+    t.dropped_rejected_partial = d.dropped_rejected_partial;
+    t.dropped_too_long =
         __atomic_load_n(&L->dropped_too_long, __ATOMIC_RELAXED) + d.dropped_too_large;
-    out->dropped_retries_exhausted = d.dropped_retries_exhausted;
-    out->dropped_closed = d.dropped_closed;
-    out->truncated = __atomic_load_n(&L->truncated, __ATOMIC_RELAXED);
-    out->wire_bytes = __atomic_load_n(&L->wire_bytes, __ATOMIC_RELAXED);
-    out->last_http_status = d.last_status;
-    out->metadata_disabled = L->cfg.structured_metadata &&
+    t.dropped_retries_exhausted = d.dropped_retries_exhausted;
+    t.dropped_closed = d.dropped_closed;
+    t.truncated = __atomic_load_n(&L->truncated, __ATOMIC_RELAXED);
+    t.wire_bytes = __atomic_load_n(&L->wire_bytes, __ATOMIC_RELAXED);
+    t.last_http_status = d.last_status;
+    t.metadata_disabled = L->cfg.structured_metadata &&
                              __atomic_load_n(&L->metadata_on, __ATOMIC_RELAXED) == 0;
-    snprintf(out->last_error, sizeof(out->last_error), "%s", d.last_error);
+    snprintf(t.last_error, sizeof(t.last_error), "%s", d.last_error);
+    /* Only as much as the caller's struct holds (its size, from _init). */
+    t.size = sl__abi_size(out->size, SL__LOKI_STATS_V1, sizeof(t));
+    memcpy(out, &t, t.size);
     return SL_OK;
+}
+
+void sl_loki_stats_init_size(sl_loki_stats *stats, size_t size)
+{
+    sl_loki_stats d;
+    memset(&d, 0, sizeof(d));
+    sl__abi_init(stats, size, &d, sizeof(d));
 }

@@ -405,18 +405,17 @@ static const sl_sink_vtable fd_vtable = {
 
 /* ---- construction ------------------------------------------------------------------ */
 
-void sl_fd_sink_options_init(sl_fd_sink_options *opts)
+void sl_fd_sink_options_init_size(sl_fd_sink_options *opts, size_t size)
 {
-    if (opts == NULL) {
-        return;
-    }
-    memset(opts, 0, sizeof *opts);
-    opts->fd = 1;
-    opts->buffer_size = SL_FD_DEFAULT_BUFFER;
-    opts->queue_bytes = SL__FD_DEFAULT_QUEUE;
-    opts->overflow = SL_FD_OVERFLOW_DROP;
-    opts->block_ms = SL__FD_DEFAULT_BLOCK_MS;
-    opts->sync_level = SL_LEVEL_OFF;
+    sl_fd_sink_options d;
+    memset(&d, 0, sizeof d);
+    d.fd = 1;
+    d.buffer_size = SL_FD_DEFAULT_BUFFER;
+    d.queue_bytes = SL__FD_DEFAULT_QUEUE;
+    d.overflow = SL_FD_OVERFLOW_DROP;
+    d.block_ms = SL__FD_DEFAULT_BLOCK_MS;
+    d.sync_level = SL_LEVEL_OFF;
+    sl__abi_init(opts, size, &d, sizeof d);
 }
 
 sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
@@ -426,10 +425,12 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
     }
     *out = NULL;
     sl_fd_sink_options defaults;
-    if (opts == NULL) {
-        sl_fd_sink_options_init(&defaults);
-        opts = &defaults;
+    sl_fd_sink_options_init(&defaults);
+    if (opts != NULL &&
+        !sl__abi_options(&defaults, sizeof defaults, opts, SL__FD_OPTIONS_V1)) {
+        return SL_EINVAL; /* not prepared by sl_fd_sink_options_init */
     }
+    opts = &defaults;
     size_t cap = opts->buffer_size == 0 ? SL_FD_DEFAULT_BUFFER : opts->buffer_size;
     if (opts->buffered && cap < SL_FD_MIN_BUFFER) {
         return SL_EINVAL;

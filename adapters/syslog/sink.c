@@ -281,10 +281,12 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out)
     }
     *out = NULL;
     sl_syslog_options defaults;
-    if (opts == NULL) {
-        sl_syslog_options_init(&defaults);
-        opts = &defaults;
+    sl_syslog_options_init(&defaults);
+    if (opts != NULL &&
+        !sl__abi_options(&defaults, sizeof(defaults), opts, SL__SYSLOG_OPTIONS_V1)) {
+        return SL_EINVAL; /* not prepared by sl_syslog_options_init */
     }
+    opts = &defaults;
     bool stream = opts->transport == SL_SYSLOG_TCP || opts->transport == SL_SYSLOG_TLS;
     if ((unsigned)opts->transport > SL_SYSLOG_TLS ||
         (unsigned)opts->framing > SL_SYSLOG_FRAMING_LF || opts->timeout_ms < 0 ||

@@ -8,11 +8,8 @@
 
 #include "adapters/syslog/syslog_format.h"
 
-void sl_syslog_options_init(sl_syslog_options *o)
+static void syslog_defaults(sl_syslog_options *o)
 {
-    if (o == NULL) {
-        return;
-    }
     memset(o, 0, sizeof *o);
     o->transport = SL_SYSLOG_UNIX;
     o->path = "/dev/log";
@@ -31,6 +28,13 @@ void sl_syslog_options_init(sl_syslog_options *o)
     o->reconnect_max_ms = 10000;
     o->queue_bytes = 4u << 20;
     o->tls_verify = true;
+}
+
+void sl_syslog_options_init_size(sl_syslog_options *opts, size_t size)
+{
+    sl_syslog_options d;
+    syslog_defaults(&d);
+    sl__abi_init(opts, size, &d, sizeof d);
 }
 
 static const char *const facility_names[24] = {

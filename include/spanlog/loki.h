@@ -68,6 +68,7 @@ typedef enum sl_loki_jitter {
  * ownership of what it passes. Durations in milliseconds, sizes in bytes.
  */
 typedef struct sl_loki_options {
+    size_t size;              /* sizeof(sl_loki_options) of the caller: set by _init */
     const char *url;          /* required: base URL ("http://loki:3100") or the full push
                                  URL ending in /loki/api/v1/push; http or https (any
                                  case), a host, no control character or space */
@@ -108,10 +109,14 @@ typedef struct sl_loki_options {
                                   default 900000 (15 min); 0: retry forever */
     int request_timeout_ms;    /* whole request, default 10000 */
     int connect_timeout_ms;    /* default 5000 */
+    SL__ABI_TEST_TAIL
 } sl_loki_options;
 
-/* Fills *opts with the defaults above (url NULL). NULL is a no-op. */
-SL_API void sl_loki_options_init(sl_loki_options *opts);
+/* Fills *opts with the defaults above (url NULL) and sets its size (a
+ * macro: the caller's sizeof, see sl_logger_options_init). NULL: no-op. */
+SL_API void sl_loki_options_init_size(sl_loki_options *opts, size_t size);
+#define sl_loki_options_init(opts)                                                       \
+    sl_loki_options_init_size((opts), sizeof(sl_loki_options))
 
 /*
  * Overrides fields of *opts from the environment, for every variable that
@@ -156,6 +161,7 @@ SL_API sl_status sl_loki_sink_from_url(const char *url, sl_sink **out);
 /* ---- statistics --------------------------------------------------------- */
 
 typedef struct sl_loki_stats {
+    size_t size;              /* sizeof(sl_loki_stats) of the caller: set by _init */
     uint64_t queued_records;  /* accepted into the queue, ever */
     uint64_t queued_bytes;    /* their line bytes */
     uint64_t pending_records; /* in the queue or in flight now */
@@ -178,11 +184,17 @@ typedef struct sl_loki_stats {
     int last_http_status;               /* 0: none yet or a transport error */
     bool metadata_disabled;             /* the server refused structured metadata */
     char last_error[256];               /* "" when none; never holds a secret */
+    SL__ABI_TEST_TAIL
 } sl_loki_stats;
 
+/* Zeroes *stats and sets its size (a macro: the caller's sizeof). */
+SL_API void sl_loki_stats_init_size(sl_loki_stats *stats, size_t size);
+#define sl_loki_stats_init(stats) sl_loki_stats_init_size((stats), sizeof(sl_loki_stats))
+
 /*
- * A snapshot of the counters. Returns SL_EINVAL when sink or out is NULL or
- * when the sink is not a Loki sink. Any thread.
+ * A snapshot of the counters into *out (prepared by sl_loki_stats_init:
+ * only as much as the caller's struct holds is written). Returns SL_EINVAL
+ * when sink or out is NULL or when the sink is not a Loki sink. Any thread.
  */
 SL_API sl_status sl_loki_get_stats(const sl_sink *sink, sl_loki_stats *out);
 

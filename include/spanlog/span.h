@@ -51,10 +51,33 @@ SL_API int sl_span_is_recording(const sl_span *span);
  */
 SL_API sl_status sl_span_set_attributes(sl_span *span, const sl_field *attrs, size_t n);
 
-/* sl_span_set(span, SL_STR("http.method", "GET"), SL_INT("http.status_code", 200)) */
-#define sl_span_set(span, ...)                                                           \
-    sl_span_set_attributes((span), (const sl_field[]){__VA_ARGS__},                      \
-                           sizeof((const sl_field[]){__VA_ARGS__}) / sizeof(sl_field))
+/*
+ * sl_span_set(span, SL_STR("http.method", "GET"), SL_INT("http.status_code", 200))
+ * returns what sl_span_set_attributes() returns. Gated like the log calls:
+ * on a span that does not record, no attribute argument is evaluated (and
+ * the call returns what sl_span_set_attributes(span, NULL, 0) does). In C
+ * the span expression is evaluated twice: pass a variable. sl_span_set(span)
+ * with no attributes is valid.
+ */
+#define sl_span_set(...) SL__SPAN_SET(__VA_ARGS__, SL__FIELDS_END)
+#ifdef __cplusplus
+#define SL__SPAN_SET(span, ...)                                                          \
+    ([&]() -> sl_status {                                                                \
+        sl_span *sl__s = (span);                                                         \
+        if (!sl_span_is_recording(sl__s)) {                                              \
+            return sl_span_set_attributes(sl__s, NULL, 0);                               \
+        }                                                                                \
+        const sl_field sl__f[] = {__VA_ARGS__};                                          \
+        return sl_span_set_attributes(sl__s, sl__f, SL__NFIELDS(sl__f));                 \
+    }())
+#else
+#define SL__SPAN_SET(span, ...)                                                          \
+    (sl_span_is_recording(span)                                                          \
+         ? sl_span_set_attributes(                                                       \
+               (span), (const sl_field[]){__VA_ARGS__},                                  \
+               sizeof((const sl_field[]){__VA_ARGS__}) / sizeof(sl_field) - 1)           \
+         : sl_span_set_attributes((span), NULL, 0))
+#endif
 
 /*
  * Adds an event (a timestamped, named annotation) with up to

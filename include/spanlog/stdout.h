@@ -66,7 +66,8 @@ typedef enum sl_fd_overflow {
 } sl_fd_overflow;
 
 typedef struct sl_fd_sink_options {
-    int fd; /* default 1 (stdout); ignored when path is set */
+    size_t size; /* sizeof(sl_fd_sink_options) of the caller: set by _init */
+    int fd;      /* default 1 (stdout); ignored when path is set */
     /* Open this file instead (O_WRONLY|O_CREAT|O_APPEND|O_NONBLOCK, 0644);
      * copied. A FIFO with no reader fails (SL_EIO) rather than block; a full
      * pipe or device follows the EAGAIN rule (bounded wait, then drops). */
@@ -97,6 +98,7 @@ typedef struct sl_fd_sink_options {
     int rotate;            /* SL_ROTATE_NONE (default), _DAILY, _HOURS */
     unsigned rotate_hours; /* SL_ROTATE_HOURS: 1, 2, 3, 4, 6, 8, 12 or 24 */
     bool compress;         /* gzip rotated files on a thread of their own */
+    SL__ABI_TEST_TAIL
 } sl_fd_sink_options;
 
 #define SL_ROTATE_NONE  0
@@ -106,8 +108,11 @@ typedef struct sl_fd_sink_options {
 #define SL_FD_FORMAT_JSON   0
 #define SL_FD_FORMAT_PRETTY 1
 
-/* Fills the defaults above. NULL is a no-op. Any thread. */
-SL_API void sl_fd_sink_options_init(sl_fd_sink_options *opts);
+/* Fills the defaults above and sets its size (a macro: the caller's sizeof,
+ * see sl_logger_options_init). NULL is a no-op. Any thread. */
+SL_API void sl_fd_sink_options_init_size(sl_fd_sink_options *opts, size_t size);
+#define sl_fd_sink_options_init(opts)                                                    \
+    sl_fd_sink_options_init_size((opts), sizeof(sl_fd_sink_options))
 
 /*
  * Creates the sink. opts NULL: stdout, unbuffered. Returns SL_EINVAL (bad

@@ -72,6 +72,7 @@ typedef enum sl_syslog_msg {
 #define SL_SYSLOG_FACILITY_LOCAL7 23
 
 typedef struct sl_syslog_options {
+    size_t size;                   /* sizeof(sl_syslog_options) of the caller: _init */
     sl_syslog_transport transport; /* default SL_SYSLOG_UNIX */
     const char *path;              /* unix: socket path; default "/dev/log" */
     const char *host;              /* udp/tcp: name or address; default "127.0.0.1" */
@@ -122,10 +123,14 @@ typedef struct sl_syslog_options {
     const char *tls_server_name; /* name to verify and send as SNI */
     const char *tls_cert_file;   /* client certificate chain (PEM), optional */
     const char *tls_key_file;    /* its private key (PEM), with tls_cert_file */
+    SL__ABI_TEST_TAIL
 } sl_syslog_options;
 
-/* Fills *opts with the defaults above. */
-SL_API void sl_syslog_options_init(sl_syslog_options *opts);
+/* Fills *opts with the defaults above and sets its size (a macro: the
+ * caller's sizeof, see sl_logger_options_init). */
+SL_API void sl_syslog_options_init_size(sl_syslog_options *opts, size_t size);
+#define sl_syslog_options_init(opts)                                                     \
+    sl_syslog_options_init_size((opts), sizeof(sl_syslog_options))
 
 /*
  * Creates the sink. opts NULL: the defaults (local socket /dev/log). The
