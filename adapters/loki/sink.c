@@ -253,7 +253,7 @@ sl_status sl_loki_get_stats(const sl_sink *sink, sl_loki_stats *out)
     t.wire_bytes = __atomic_load_n(&L->wire_bytes, __ATOMIC_RELAXED);
     t.last_http_status = d.last_status;
     t.metadata_disabled = L->cfg.structured_metadata &&
-                             __atomic_load_n(&L->metadata_on, __ATOMIC_RELAXED) == 0;
+                          __atomic_load_n(&L->metadata_on, __ATOMIC_RELAXED) == 0;
     snprintf(t.last_error, sizeof(t.last_error), "%s", d.last_error);
     /* Only as much as the caller's struct holds (its size, from _init). */
     t.size = sl__abi_size(out->size, SL__LOKI_STATS_V1, sizeof(t));
