@@ -24,6 +24,8 @@
 static char dir[] = "/tmp/spanlog-otlp-tls-XXXXXX";
 static char ca[128], srv_cert[128], srv_key[128], cli_cert[128], cli_key[128];
 
+static int sh(const char *fmt, ...) SL__PRINTF(1, 2);
+
 static int sh(const char *fmt, ...)
 {
     char cmd[1024];
