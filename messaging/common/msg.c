@@ -6,7 +6,8 @@
  * send (operation type "send", kind PRODUCER, its context injected into the
  * message as the creation context), a consumer span for each processed
  * message (operation type "process", kind CONSUMER, a child of the
- * message's creation context). See docs/messaging.md for what is followed
+ * message's creation context, or in link mode the root of a new trace
+ * linked to it). See docs/messaging.md for what is followed
  * and what is not.
  */
 #include <stdio.h>
@@ -141,7 +142,7 @@ static sl_logger *message_logger(sl_logger *log, const sl__msg_info *info)
 }
 
 void sl__msg_process_begin(sl__msg_scope *sc, const sl_carrier *in,
-                           const sl__msg_info *info, sl_logger *log)
+                           const sl__msg_info *info, sl_logger *log, bool link)
 {
     char name[SPAN_NAME_MAX];
     sl_span_context parent;
@@ -158,7 +159,11 @@ void sl__msg_process_begin(sl__msg_scope *sc, const sl_carrier *in,
     sc->baggage_attached = sl_baggage_attach(sc->baggage, &sc->baggage_token) == SL_OK;
     span_name(name, info);
     sc->span = sl_span_start_with_parent(name, SL_SPAN_CONSUMER,
-                                         sc->origin == SL_OK ? &parent : NULL);
+                                         sc->origin == SL_OK && !link ? &parent : NULL);
+    if (link && sc->origin == SL_OK) {
+        /* Link mode: a new trace, linked to the creation context. */
+        (void)sl_span_add_link(sc->span, &parent, NULL, 0);
+    }
     set_common(sc->span, info, "process");
     if (info->consumer_group != NULL) {
         sl_span_set(sc->span,

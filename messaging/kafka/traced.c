@@ -6,6 +6,7 @@
  * sl__msg_process_begin (extract, baggage, CONSUMER span, child logger)
  * -> the user's function -> end.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "messaging/common/msg.h"
@@ -122,6 +123,7 @@ sl_status sl_kafka_process(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     sl__msg_scope sc;
     sl__msg_info info;
     sl_carrier in;
+    bool link;
     int rc;
 
     if (msg == NULL || fn == NULL || msg->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
@@ -139,7 +141,8 @@ sl_status sl_kafka_process(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     /* No headers at all is RD_KAFKA_RESP_ERR__NOENT: hdrs stays NULL. */
     (void)rd_kafka_message_headers(msg, &hdrs);
     in = sl_kafka_carrier(hdrs);
-    sl__msg_process_begin(&sc, &in, &info, opts != NULL ? opts->logger : NULL);
+    link = opts != NULL && opts->link_to_message;
+    sl__msg_process_begin(&sc, &in, &info, opts != NULL ? opts->logger : NULL, link);
     memset(&d, 0, sizeof(d));
     d.rk = rk;
     d.msg = msg;

@@ -31,6 +31,7 @@ static rd_kafka_t *producer;
 static capture cap;
 static sl_logger *lg;
 static span_rec spans;
+static bool link_mode; /* consume() sets link_to_message from it */
 
 static int64_t now_ms(void)
 {
@@ -157,6 +158,7 @@ static void consume(const char *topic, int want, seen *s)
     sl_kafka_process_options_init(&o);
     o.logger = lg;
     o.consumer_group = "billing";
+    o.link_to_message = link_mode;
     rd_kafka_topic_partition_list_add(parts, topic, 0)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
     assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -274,6 +276,53 @@ static void test_tracestate_and_baggage(void **state)
     assert_non_null(strstr(s.headers, "tracestate=vendor=abc,other=1\n"));
     assert_non_null(strstr(s.headers, "baggage=user=alice,tier=gold\n"));
     assert_null(sl_baggage_current());
+}
+
+static void produce_raw(const char *topic, const char *const *hdrs, size_t n);
+
+/* Link mode: the consumer span starts a new trace linked to the producer's
+ * context (tracestate kept on the link); the handler's records carry the
+ * new trace; a record without context gets no link. */
+static void test_link_mode(void **state)
+{
+    const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    sl_span_context parent;
+    seen s = {0};
+    (void)state;
+    make_topic("linked", 1);
+    assert_int_equal(sl_traceparent_parse(tp, strlen(tp), &parent), SL_OK);
+    assert_int_equal(sl_tracestate_parse("vendor=abc", 10, &parent), SL_OK);
+    sl_span *req = sl_span_start_with_parent("POST /linked", SL_SPAN_SERVER, &parent);
+    produce("linked", "k", "linked-1", NULL);
+    sl_span_end(req);
+    produce_raw("linked", (const char *const[]){"x-other", "1"}, 2);
+    link_mode = true;
+    consume("linked", 2, &s);
+    link_mode = false;
+
+    const rec_span *prod = span_rec_find(&spans, "send linked", SL_SPAN_PRODUCER, 0);
+    const rec_span *cons = span_rec_find(&spans, "process linked", SL_SPAN_CONSUMER, 0);
+    assert_non_null(prod);
+    assert_non_null(cons);
+    assert_string_equal(prod->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_string_not_equal(cons->trace_id, prod->trace_id);
+    assert_string_equal(cons->parent_id, "");
+    assert_int_equal(cons->nlinks, 1);
+    assert_string_equal(cons->links[0].trace_id, prod->trace_id);
+    assert_string_equal(cons->links[0].span_id, prod->span_id);
+    assert_string_equal(cons->links[0].tracestate, "vendor=abc");
+
+    const rec_span *bare = span_rec_find(&spans, "process linked", SL_SPAN_CONSUMER, 1);
+    assert_non_null(bare);
+    assert_int_equal(bare->nlinks, 0);
+    assert_string_equal(bare->parent_id, "");
+
+    json_t *all = msg_records(&cap, "handled", "linked");
+    assert_int_equal(json_array_size(all), 2);
+    assert_string_equal(get_str(json_array_get(all, 0), "traceId"), cons->trace_id);
+    assert_string_equal(get_str(json_array_get(all, 0), "spanId"), cons->span_id);
+    assert_string_equal(get_str(json_array_get(all, 1), "traceId"), bare->trace_id);
+    json_decref(all);
 }
 
 /* A record with exactly these headers (not through spanlog). */
@@ -525,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_context_survives),
         cmocka_unit_test(test_tracestate_and_baggage),
         cmocka_unit_test(test_missing_and_malformed),
+        cmocka_unit_test(test_link_mode),
         cmocka_unit_test(test_other_headers_untouched),
         cmocka_unit_test(test_handler_error_and_misuse),
         cmocka_unit_test(test_ten_thousand_four_threads),
