@@ -161,19 +161,26 @@ static void put_cp(ob *o, uint32_t cp)
     }
 }
 
+/* One character (or one invalid byte) at p made visible; returns what follows. */
+static const char *put_one_visible(ob *o, const char *p, const char *end)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    uint32_t cp;
+    size_t k = utf8_len(u, (const unsigned char *)end, &cp);
+    if (k == 0) {
+        put_hex_byte(o, *u);
+        return p + 1;
+    }
+    put_cp(o, cp);
+    return p + k;
+}
+
 /* Raw bytes (not JSON-escaped) made visible. */
 static void put_raw_visible(ob *o, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    const char *p = s, *end = s + n;
     while (p < end) {
-        uint32_t cp;
-        size_t k = utf8_len(p, end, &cp);
-        if (k == 0) {
-            put_hex_byte(o, *p++);
-            continue;
-        }
-        put_cp(o, cp);
-        p += k;
+        p = put_one_visible(o, p, end);
     }
 }
 
@@ -224,17 +231,7 @@ static void put_json_string(ob *o, span s)
             break;
         }
         if (*p != '\\') {
-            /* a raw byte that needs a look: UTF-8 or a control */
-            const unsigned char *u = (const unsigned char *)p;
-            uint32_t cp;
-            size_t k = utf8_len(u, (const unsigned char *)end, &cp);
-            if (k == 0) {
-                put_hex_byte(o, *u);
-                p++;
-            } else {
-                put_cp(o, cp);
-                p += k;
-            }
+            p = put_one_visible(o, p, end); /* UTF-8 or a control */
             continue;
         }
         if (end - p < 2) {
@@ -304,16 +301,7 @@ static void put_nested(ob *o, span s)
             if (c == '"') {
                 in_str = false;
             }
-            const unsigned char *u = (const unsigned char *)p;
-            uint32_t cp;
-            size_t k = utf8_len(u, (const unsigned char *)end, &cp);
-            if (k == 0) {
-                put_hex_byte(o, *u);
-                p++;
-            } else {
-                put_cp(o, cp);
-                p += k;
-            }
+            p = put_one_visible(o, p, end);
             continue;
         }
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
