@@ -185,28 +185,31 @@ static void redact_json(sl__redactor *r, const rpath *p, size_t i, json_t *node)
 
 typedef enum verdict { KEEP, CENSOR, DESCEND } verdict;
 
-static verdict judge_slow(const sl__redactor *r, const sl_field *f);
+static verdict judge_slow(const sl__redactor *r, const sl_field *f, const char *key,
+                          size_t klen);
 
-/* Most keys are rejected by their first byte alone, without a strlen. */
+/* Most keys are rejected by their first byte alone, the rest mostly by
+ * their (length, first byte) pair, both inline; only a likely match walks
+ * the paths. */
 static inline verdict judge(const sl__redactor *r, const sl_field *f)
 {
-    unsigned char b = f->key != NULL ? (unsigned char)f->key[0] : 0;
-    if (!((r->first[b >> 6] >> (b & 63)) & 1) &&
-        !(r->star_first && f->type == SL_FIELD_JSON)) {
+    const char *key = f->key != NULL ? f->key : "";
+    unsigned char b = (unsigned char)key[0];
+    bool json = r->star_first && f->type == SL_FIELD_JSON;
+    if (!((r->first[b >> 6] >> (b & 63)) & 1) && !json) {
         return KEEP;
     }
-    return judge_slow(r, f);
-}
-
-static verdict judge_slow(const sl__redactor *r, const sl_field *f)
-{
-    const char *key = f->key != NULL ? f->key : "";
     size_t klen = strlen(key);
-    unsigned char b = (unsigned char)key[0];
     bool may = klen < 64 ? (r->pairs[klen][b >> 6] >> (b & 63)) & 1 : r->long_keys;
-    if (!may && !(r->star_first && f->type == SL_FIELD_JSON)) {
+    if (!may && !json) {
         return KEEP; /* no path has this key's length and first byte */
     }
+    return judge_slow(r, f, key, klen);
+}
+
+static verdict judge_slow(const sl__redactor *r, const sl_field *f, const char *key,
+                          size_t klen)
+{
     verdict v = KEEP;
     for (size_t i = 0; i < r->npaths; i++) {
         const rpath *p = &r->paths[i];
@@ -233,11 +236,19 @@ bool sl__redact_fields(sl__redactor *r, const sl_field *in, size_t n, sl__redact
     out->n_in = n;
     out->heap = NULL;
     out->copies = 0;
+    /* One verdict per field; kept for the copy below when they fit. */
+    uint8_t verdicts[SL__REDACT_STACK];
     size_t first = n;
     for (size_t i = 0; i < n; i++) {
-        if (judge(r, &in[i]) != KEEP) {
+        verdict v = judge(r, &in[i]);
+        if (i < SL__REDACT_STACK) {
+            verdicts[i] = (uint8_t)v;
+        }
+        if (v != KEEP && first == n) {
             first = i;
-            break;
+            if (i >= SL__REDACT_STACK) {
+                break;
+            }
         }
     }
     if (first == n) {
@@ -253,7 +264,9 @@ bool sl__redact_fields(sl__redactor *r, const sl_field *in, size_t n, sl__redact
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         const sl_field *f = &in[i];
-        verdict v = i < first ? KEEP : judge(r, f);
+        verdict v = i < first              ? KEEP
+                    : i < SL__REDACT_STACK ? (verdict)verdicts[i]
+                                           : judge(r, f);
         if (v == KEEP) {
             dst[m++] = *f;
             continue;
