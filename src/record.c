@@ -396,11 +396,11 @@ static bool gate(const sl_logger *lg, sl_level level)
 
 /* ---- sampling and redaction (spanlog/filter.h) ------------------------------ */
 
-void sl__sampling_summary(sl_logger *lg, bool force)
+static void summary_at(sl_logger *lg, int64_t now, bool force)
 {
     uint64_t sampled, limited;
     sl__sampler *sm = lg->core->sampler;
-    if (!sl__sampler_take_summary(sm, sl__monotonic_ns(), force, &sampled, &limited)) {
+    if (!sl__sampler_take_summary(sm, now, force, &sampled, &limited)) {
         return;
     }
     const sl_field f[] = {
@@ -413,6 +413,11 @@ void sl__sampling_summary(sl_logger *lg, bool force)
                  sizeof(f) / sizeof(f[0]));
 }
 
+void sl__sampling_summary(sl_logger *lg, bool force)
+{
+    summary_at(lg, sl__monotonic_ns(), force);
+}
+
 /* Whether the sampler (when there is one) lets this record through; writes
  * a due summary first. */
 static bool sampled_in(sl_logger *lg, sl_level level, const char *key, size_t key_len)
@@ -421,8 +426,9 @@ static bool sampled_in(sl_logger *lg, sl_level level, const char *key, size_t ke
     if (sm == NULL) {
         return true;
     }
-    sl__sampling_summary(lg, false);
-    return sl__sampler_keep(sm, level, key, key_len, sl__monotonic_ns());
+    int64_t now = sl__monotonic_ns(); /* one clock read for both */
+    summary_at(lg, now, false);
+    return sl__sampler_keep(sm, level, key, key_len, now);
 }
 
 static void write_redacted(sl_logger *lg, sl_level level, const sl_span_context *ctx,

@@ -15,16 +15,8 @@
 #include "adapters/loki/loki_internal.h"
 
 struct sl__loki_http {
-    CURLM *multi; /* drives the easy handle, so the worker can poll for cancel */
-    CURL *curl;
-    struct curl_slist *headers;
+    sl__http_client c; /* the easy handle on its multi handle, the answer */
     const sl__loki_config *cfg;
-    char errbuf[CURL_ERROR_SIZE];
-    /* per request */
-    char body[512];
-    size_t body_len;
-    int64_t retry_after_ms;
-    sl__deliver *d; /* the runtime whose close deadline cancels the request */
 };
 
 /* Offset just past the first case-insensitive match of needle in hay[0..n), or 0. */
@@ -144,37 +136,6 @@ sl__loki_outcome sl__loki_classify(int status, const char *body, size_t len)
     return SL__LOKI_REJECTED;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-    sl__loki_http *h = user;
-    size_t n = size * nmemb;
-    size_t room = sizeof(h->body) - 1 - h->body_len;
-    size_t take = n < room ? n : room;
-    memcpy(h->body + h->body_len, data, take);
-    h->body_len += take;
-    return n;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
-{
-    sl__loki_http *h = user;
-    size_t n = size * nmemb;
-    static const char name[] = "retry-after:";
-    if (n > sizeof(name) - 1 && contains_ci(data, sizeof(name) - 1, name)) {
-        h->retry_after_ms = sl__deliver_retry_after_ms(
-            data + sizeof(name) - 1, n - (sizeof(name) - 1), sl__now_ns() / 1000000000);
-    }
-    return n;
-}
-
-static int on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-                       curl_off_t un)
-{
-    sl__loki_http *h = user;
-    (void)dt, (void)dn, (void)ut, (void)un;
-    return h->d != NULL && sl__deliver_cancelled(h->d);
-}
-
 static struct curl_slist *add_header(struct curl_slist *list, const char *a,
                                      const char *b, bool *ok)
 {
@@ -205,9 +166,7 @@ sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg)
         return NULL;
     }
     h->cfg = cfg;
-    h->curl = curl_easy_init();
-    h->multi = curl_multi_init();
-    bool ok = h->curl != NULL && h->multi != NULL;
+    bool ok = true;
     struct curl_slist *l = NULL;
     if (cfg->encoding == SL_LOKI_ENCODING_PROTOBUF) {
         /* Snappy is part of the protobuf body's format, not a content coding. */
@@ -226,23 +185,14 @@ sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg)
     if (cfg->bearer_token != NULL) {
         l = add_header(l, "Authorization: Bearer ", cfg->bearer_token, &ok);
     }
-    h->headers = l;
+    ok = sl__http_client_init(&h->c, cfg->push_url, l, "spanlog/" SPANLOG_VERSION_STRING,
+                              cfg->tls_verify, cfg->ca_file) &&
+         ok;
     if (!ok) {
         sl__loki_http_free(h);
         return NULL;
     }
-    CURL *c = h->curl;
-    sl__http_setup hs = {.url = cfg->push_url,
-                         .headers = h->headers,
-                         .user_agent = "spanlog/" SPANLOG_VERSION_STRING,
-                         .errbuf = h->errbuf,
-                         .user = h,
-                         .on_body = on_body,
-                         .on_header = on_header,
-                         .on_progress = on_progress,
-                         .tls_verify = cfg->tls_verify,
-                         .ca_file = cfg->ca_file};
-    sl__http_easy_setup(c, &hs);
+    CURL *c = h->c.curl;
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
     if (cfg->username != NULL) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -257,62 +207,30 @@ void sl__loki_http_free(sl__loki_http *h)
     if (h == NULL) {
         return;
     }
-    if (h->curl != NULL) {
-        curl_easy_cleanup(h->curl);
-    }
-    if (h->multi != NULL) {
-        curl_multi_cleanup(h->multi);
-    }
-    curl_slist_free_all(h->headers);
+    sl__http_client_free(&h->c);
     sl__free(h);
 }
 
 void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, sl__deliver *d,
                         sl__loki_answer *ans)
 {
-    CURL *c = h->curl;
-    h->body_len = 0;
-    h->errbuf[0] = '\0';
-    h->retry_after_ms = -1;
-    h->d = d;
-    long timeout = h->cfg->request_timeout_ms;
-    int64_t deadline_ns = d != NULL ? sl__deliver_deadline_ns(d) : INT64_MAX;
-    if (deadline_ns != INT64_MAX) {
-        int64_t left = (deadline_ns - sl__monotonic_ns()) / 1000000;
-        if (left < 1) {
-            left = 1;
-        }
-        if (left < timeout) {
-            timeout = (long)left;
-        }
-    }
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-
     bool cancelled = false;
-    CURLcode rc = sl__http_perform(h->multi, h->curl, h->d, &cancelled);
     ans->retry_after_ms = -1;
-    ans->status = 0;
-    if (rc != CURLE_OK) {
-        bool aborted = cancelled || rc == CURLE_ABORTED_BY_CALLBACK ||
-                       (d != NULL && sl__deliver_cancelled(d));
-        ans->outcome = aborted ? SL__LOKI_ABORTED : SL__LOKI_RETRY;
-        char tmp[CURL_ERROR_SIZE + 64];
-        snprintf(tmp, sizeof(tmp), "transport: %s",
-                 h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
-        sl__http_sanitise(tmp, strlen(tmp), ans->text, sizeof(ans->text));
+    int status = sl__http_client_post(&h->c, body, len, d, h->cfg->request_timeout_ms,
+                                      &cancelled, ans->text, sizeof(ans->text));
+    ans->status = status;
+    if (status == 0) {
+        ans->outcome = cancelled ? SL__LOKI_ABORTED : SL__LOKI_RETRY;
         return;
     }
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    ans->status = (int)status;
-    ans->outcome = sl__loki_classify((int)status, h->body, h->body_len);
+    ans->outcome = sl__loki_classify(status, h->c.body, h->c.body_len);
     if (status == 429 || status == 503) {
-        ans->retry_after_ms = h->retry_after_ms;
+        ans->retry_after_ms = h->c.retry_after_ms;
     }
-    char tmp[sizeof(h->body) + 32];
-    int k = snprintf(tmp, sizeof(tmp), "HTTP %ld: ", status);
-    memcpy(tmp + k, h->body, h->body_len);
-    sl__http_sanitise(tmp, (size_t)k + h->body_len, ans->text, sizeof(ans->text));
+    /* The first 512 bytes of the server's text are what an error report shows. */
+    size_t shown = h->c.body_len < 512 ? h->c.body_len : 512;
+    char tmp[512 + 32];
+    int k = snprintf(tmp, sizeof(tmp), "HTTP %d: ", status);
+    memcpy(tmp + k, h->c.body, shown);
+    sl__http_sanitise(tmp, (size_t)k + shown, ans->text, sizeof(ans->text));
 }

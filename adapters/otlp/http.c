@@ -23,51 +23,10 @@
 #include "adapters/http/curl_util.h"
 #include "adapters/otlp/otlp_exporter.h"
 
-#define BODY_KEEP 4096
-
 struct sl__otlp_http {
-    CURLM *multi;
-    CURL *curl;
-    struct curl_slist *headers;
+    sl__http_client c;
     const sl__otlp_config *cfg;
-    char errbuf[CURL_ERROR_SIZE];
-    char body[BODY_KEEP];
-    size_t body_len;
-    bool body_cut;
-    int64_t retry_after_ms;
-    sl__deliver *d;
 };
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-    sl__otlp_http *h = user;
-    size_t n = size * nmemb;
-    size_t room = sizeof h->body - h->body_len;
-    size_t k = n < room ? n : room;
-    memcpy(h->body + h->body_len, data, k);
-    h->body_len += k;
-    h->body_cut |= k < n;
-    return n;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
-{
-    sl__otlp_http *h = user;
-    size_t n = size * nmemb;
-    if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-        h->retry_after_ms =
-            sl__deliver_retry_after_ms(data + 12, n - 12, sl__now_ns() / 1000000000);
-    }
-    return n;
-}
-
-static int on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-                       curl_off_t un)
-{
-    (void)dt, (void)dn, (void)ut, (void)un;
-    sl__otlp_http *h = user;
-    return h->d != NULL && sl__deliver_cancelled(h->d);
-}
 
 sl__otlp_http *sl__otlp_http_new(const sl__otlp_config *cfg)
 {
@@ -76,9 +35,7 @@ sl__otlp_http *sl__otlp_http_new(const sl__otlp_config *cfg)
         return NULL;
     }
     h->cfg = cfg;
-    h->curl = curl_easy_init();
-    h->multi = curl_multi_init();
-    bool ok = h->curl != NULL && h->multi != NULL;
+    bool ok = true;
     struct curl_slist *l = NULL, *nl;
     const char *fixed[3] = {cfg->json ? "Content-Type: application/json"
                                       : "Content-Type: application/x-protobuf",
@@ -93,28 +50,18 @@ sl__otlp_http *sl__otlp_http_new(const sl__otlp_config *cfg)
         ok = (nl = curl_slist_append(l, cfg->headers[i])) != NULL;
         l = ok ? nl : l;
     }
-    h->headers = l;
+    ok = sl__http_client_init(&h->c, cfg->url, l, "spanlog-otlp/" SPANLOG_VERSION_STRING,
+                              cfg->tls_verify, cfg->ca) &&
+         ok;
     if (!ok) {
         sl__otlp_http_free(h);
         return NULL;
     }
-    CURL *c = h->curl;
-    sl__http_setup hs = {.url = cfg->url,
-                         .headers = h->headers,
-                         .user_agent = "spanlog-otlp/" SPANLOG_VERSION_STRING,
-                         .errbuf = h->errbuf,
-                         .user = h,
-                         .on_body = on_body,
-                         .on_header = on_header,
-                         .on_progress = on_progress,
-                         .tls_verify = cfg->tls_verify,
-                         .ca_file = cfg->ca};
-    sl__http_easy_setup(c, &hs);
     if (cfg->cert != NULL) {
-        curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->cert);
+        curl_easy_setopt(h->c.curl, CURLOPT_SSLCERT, cfg->cert);
     }
     if (cfg->key != NULL) {
-        curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->key);
+        curl_easy_setopt(h->c.curl, CURLOPT_SSLKEY, cfg->key);
     }
     return h;
 }
@@ -124,13 +71,7 @@ void sl__otlp_http_free(sl__otlp_http *h)
     if (h == NULL) {
         return;
     }
-    if (h->curl != NULL) {
-        curl_easy_cleanup(h->curl);
-    }
-    if (h->multi != NULL) {
-        curl_multi_cleanup(h->multi);
-    }
-    curl_slist_free_all(h->headers);
+    sl__http_client_free(&h->c);
     sl__free(h);
 }
 
@@ -197,39 +138,17 @@ static bool status_message(const char *b, size_t n, char *out, size_t cap)
 void sl__otlp_http_post(sl__otlp_http *h, const char *body, size_t len, sl__deliver *d,
                         sl__deliver_verdict *v, sl__otlp_answer *a)
 {
-    CURL *c = h->curl;
-    h->body_len = 0;
-    h->body_cut = false;
-    h->errbuf[0] = '\0';
-    h->retry_after_ms = -1;
-    h->d = d;
     memset(a, 0, sizeof *a);
     a->retry_after_ms = -1;
-    long timeout = h->cfg->timeout_ms;
-    int64_t deadline = d != NULL ? sl__deliver_deadline_ns(d) : INT64_MAX;
-    if (deadline != INT64_MAX) {
-        int64_t left = (deadline - sl__monotonic_ns()) / 1000000;
-        left = left < 1 ? 1 : left;
-        timeout = left < timeout ? (long)left : timeout;
-    }
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    /* The connect phase gets the same bound as the whole request. */
+    curl_easy_setopt(h->c.curl, CURLOPT_CONNECTTIMEOUT_MS, (long)h->cfg->timeout_ms);
     bool cancelled = false;
-    CURLcode rc = sl__http_perform(h->multi, h->curl, d, &cancelled);
-    if (rc != CURLE_OK) {
-        bool aborted = cancelled || rc == CURLE_ABORTED_BY_CALLBACK ||
-                       (d != NULL && sl__deliver_cancelled(d));
-        v->kind = aborted ? SL__DELIVER_CANCELLED : SL__DELIVER_RETRY;
-        char tmp[CURL_ERROR_SIZE + 32];
-        snprintf(tmp, sizeof tmp, "transport: %s",
-                 h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
-        sl__http_sanitise(tmp, strlen(tmp), v->text, sizeof v->text);
+    long status = sl__http_client_post(&h->c, body, len, d, h->cfg->timeout_ms,
+                                       &cancelled, v->text, sizeof v->text);
+    if (status == 0) {
+        v->kind = cancelled ? SL__DELIVER_CANCELLED : SL__DELIVER_RETRY;
         return;
     }
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     a->status = (int)status;
     v->status = (int)status;
     v->kind = sl__otlp_classify((int)status);
@@ -237,9 +156,10 @@ void sl__otlp_http_post(sl__otlp_http *h, const char *body, size_t len, sl__deli
         char msg[256];
         int64_t rej = 0;
         sl_status st =
-            h->body_cut ? SL_EPROTO
-                        : sl__otlp_response_parse(h->cfg->signal, h->cfg->json, h->body,
-                                                  h->body_len, &rej, msg, sizeof msg);
+            h->c.body_cut
+                ? SL_EPROTO
+                : sl__otlp_response_parse(h->cfg->signal, h->cfg->json, h->c.body,
+                                          h->c.body_len, &rej, msg, sizeof msg);
         if (st != SL_OK) {
             a->bad_body = true;
             snprintf(v->text, sizeof v->text,
@@ -254,13 +174,14 @@ void sl__otlp_http_post(sl__otlp_http *h, const char *body, size_t len, sl__deli
         return;
     }
     char reason[400];
-    if (h->cfg->json || !status_message(h->body, h->body_len, reason, sizeof reason)) {
-        sl__http_sanitise(h->body, h->body_len, reason, sizeof reason);
+    if (h->cfg->json ||
+        !status_message(h->c.body, h->c.body_len, reason, sizeof reason)) {
+        sl__http_sanitise(h->c.body, h->c.body_len, reason, sizeof reason);
     }
     snprintf(v->text, sizeof v->text, "HTTP %ld%s%s", status, reason[0] ? ": " : "",
              reason);
     if (v->kind == SL__DELIVER_RETRY) {
-        v->retry_after_ms = h->retry_after_ms;
-        a->retry_after_ms = h->retry_after_ms;
+        v->retry_after_ms = h->c.retry_after_ms;
+        a->retry_after_ms = h->c.retry_after_ms;
     }
 }

@@ -58,7 +58,9 @@ struct sl__rotor {
     int64_t period_end; /* Unix seconds at which the current period ends; 0: unknown */
     unsigned gen_seen;  /* the reopen generation last acted on */
     unsigned writes;    /* since the last re-check */
-    int compressing;    /* atomic: gzip threads running */
+    int compressing;    /* gzip threads running; under gz_mu */
+    pthread_mutex_t gz_mu;
+    pthread_cond_t gz_done; /* signalled when compressing drops */
 };
 
 static int open_path(const char *path)
@@ -161,8 +163,12 @@ static void *gzip_main(void *arg)
 #ifdef SPANLOG_HAVE_ZLIB
     (void)gzip_file(j->name);
 #endif
-    __atomic_sub_fetch(&j->r->compressing, 1, __ATOMIC_RELEASE);
+    sl__rotor *r = j->r;
     sl__free(j);
+    pthread_mutex_lock(&r->gz_mu);
+    r->compressing--;
+    pthread_cond_broadcast(&r->gz_done);
+    pthread_mutex_unlock(&r->gz_mu);
     return NULL;
 }
 
@@ -175,13 +181,17 @@ static void gzip_later(sl__rotor *r, const char *name)
     }
     j->r = r;
     memcpy(j->name, name, n);
-    __atomic_add_fetch(&r->compressing, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_lock(&r->gz_mu);
+    r->compressing++;
+    pthread_mutex_unlock(&r->gz_mu);
     pthread_t t;
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &a, gzip_main, j) != 0) {
-        __atomic_sub_fetch(&r->compressing, 1, __ATOMIC_RELEASE);
+        pthread_mutex_lock(&r->gz_mu);
+        r->compressing--;
+        pthread_mutex_unlock(&r->gz_mu);
         sl__free(j);
     }
     pthread_attr_destroy(&a);
@@ -424,22 +434,28 @@ sl_status sl__rotor_new(const sl_fd_sink_options *o, int fd, sl__rotor **out)
     r->compress = o->compress;
     r->size = file_size(fd);
     r->gen_seen = sl__reopen_generation();
+    pthread_mutex_init(&r->gz_mu, NULL);
+    pthread_cond_init(&r->gz_done, NULL);
     *out = r;
     return SL_OK;
 }
 
 bool sl__rotor_wait(sl__rotor *r, int timeout_ms)
 {
-    int64_t end =
-        sl__monotonic_ns() + (int64_t)(timeout_ms < 0 ? 2000 : timeout_ms) * 1000000;
-    while (__atomic_load_n(&r->compressing, __ATOMIC_ACQUIRE) > 0) {
-        if (sl__monotonic_ns() >= end) {
-            return false;
-        }
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    int64_t ns =
+        (int64_t)dl.tv_nsec + (int64_t)(timeout_ms < 0 ? 2000 : timeout_ms) * 1000000;
+    dl.tv_sec += (time_t)(ns / 1000000000);
+    dl.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&r->gz_mu);
+    int rc = 0;
+    while (r->compressing > 0 && rc == 0) {
+        rc = pthread_cond_timedwait(&r->gz_done, &r->gz_mu, &dl);
     }
-    return true;
+    bool done = r->compressing == 0;
+    pthread_mutex_unlock(&r->gz_mu);
+    return done;
 }
 
 void sl__rotor_free(sl__rotor *r)
@@ -451,6 +467,8 @@ void sl__rotor_free(sl__rotor *r)
     if (!sl__rotor_wait(r, 5000)) {
         return; /* leak rather than free under a running thread */
     }
+    pthread_cond_destroy(&r->gz_done);
+    pthread_mutex_destroy(&r->gz_mu);
     sl__free(r->path);
     sl__free(r);
 }

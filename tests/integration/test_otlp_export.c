@@ -97,6 +97,20 @@ static sl_otlp_stats stats(sl_otlp_exporter *e)
     return s;
 }
 
+/* Waits (bounded) until the exporter has retried at least once: a request
+ * really failed, rather than time having passed. */
+static sl_otlp_stats wait_retried(sl_otlp_exporter *e, int timeout_ms)
+{
+    int64_t end = otlp_now_ms() + timeout_ms;
+    sl_otlp_stats st = stats(e);
+    while (st.retries == 0 && otlp_now_ms() < end) {
+        otlp_pause_ms(10);
+        st = stats(e);
+    }
+    assert_true(st.retries > 0);
+    return st;
+}
+
 static json_t *find_span(json_t *spans, const char *name)
 {
     size_t i;
@@ -279,8 +293,7 @@ static void test_outage_loses_nothing(void **state)
     int port = OR.port;
     otlp_recv_kill(); /* connections refused now */
     end_spans(1000);
-    otlp_pause_ms(200);
-    sl_otlp_stats st = stats(e);
+    sl_otlp_stats st = wait_retried(e, 10000); /* a push was refused */
     assert_int_equal(st.exported, 0);
     assert_int_equal(st.pending, 1000);
     otlp_recv_start(port);
@@ -603,7 +616,7 @@ static void test_slow_answers_and_close_deadline(void **state)
     otlp_faults("{\"delay_ms\":600}");
     sl_otlp_exporter *e = exporter(&o);
     end_spans(2);
-    otlp_pause_ms(900); /* at least one request timed out */
+    (void)wait_retried(e, 10000); /* at least one request timed out */
     otlp_faults("{\"delay_ms\":0}");
     assert_int_equal(sl_otlp_exporter_flush(e, 10000), SL_OK);
     sl_otlp_stats st = stats(e);
