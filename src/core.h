@@ -31,11 +31,19 @@
 #define SL__DEFAULT_RECORD_BYTES 65536u
 
 /* The head keys of a profile, for renaming fields that reuse them. */
+#define SL__RESERVED_MAX 16
 typedef struct sl__reserved {
-    uint8_t first[32]; /* bitmap of the keys' first bytes: a quick reject */
+    uint8_t hash[32]; /* bitmap of sl__reserved_hash() over the keys: a quick reject */
     const char *const *keys;
-    size_t n;
+    size_t n; /* <= SL__RESERVED_MAX */
+    uint8_t len[SL__RESERVED_MAX];
 } sl__reserved;
+
+/* The quick-reject hash of a key: its first byte and its length. */
+static inline unsigned sl__reserved_hash(unsigned char first, size_t len)
+{
+    return (first + 37u * (unsigned)len) & 255u;
+}
 
 typedef struct sl__sink_slot {
     sl_sink *sink;
@@ -175,22 +183,13 @@ size_t sl__field_str_len(const sl_field *f);
 
 /* ---- profile.c ------------------------------------------------------------- */
 
-typedef struct sl__record_head {
-    sl_level level;
-    int64_t time_ns;
-    const char *msg;
-    size_t msg_len;
-    size_t msg_cap;             /* escaped-length cap for msg, SIZE_MAX for none */
-    const sl_span_context *ctx; /* valid, or NULL */
-    const sl_src *src;
-} sl__record_head;
-
 /*
  * Writes everything before the bound fields: the opening brace, time, level,
- * (pino: pid, hostname), msg, service, trace keys and caller info, by the
- * core's profile and options. Returns true when msg was cut.
+ * (pino: pid, hostname), msg (cut to msg_cap escaped bytes, SIZE_MAX: whole),
+ * service, trace keys (r->ctx: valid or NULL) and caller info, by the core's
+ * profile and options. Returns true when msg was cut.
  */
-bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
+bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t msg_cap,
                      bool with_caller);
 
 /* The head keys of a profile (log.h, sl_head_keys). */

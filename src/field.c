@@ -93,35 +93,61 @@ bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
  */
 #define KEY_FAST_MAX 60
 
-static bool is_reserved(const sl__reserved *rk, const char *key)
+/* Whether key[0..n) is one of the profile's head keys. Nearly every key is
+ * rejected by one bitmap test on (first byte, length). */
+static SL__ALWAYS_INLINE bool is_reserved(const sl__reserved *rk, const char *key,
+                                          size_t n)
 {
-    unsigned char c = (unsigned char)key[0];
-    if (rk == NULL || (rk->first[c >> 3] & (1u << (c & 7))) == 0) {
+    if (rk == NULL || n == 0) {
+        return false;
+    }
+    unsigned h = sl__reserved_hash((unsigned char)key[0], n);
+    if ((rk->hash[h >> 3] & (1u << (h & 7))) == 0) {
         return false;
     }
     for (size_t i = 0; i < rk->n; i++) {
-        if (strcmp(rk->keys[i], key) == 0) {
+        if (rk->len[i] == n && memcmp(rk->keys[i], key, n) == 0) {
             return true;
         }
     }
     return false;
 }
 
-static void write_key(sl__jw *w, const char *key, const sl__reserved *rk)
+static void write_key_slow(sl__jw *w, const char *key, size_t n, bool reserved)
 {
+    if (reserved) {
+        /* A head key: renamed so that it cannot forge the record (log.h). */
+        sl__jw_raw(w, ",\"" SL_RESERVED_KEY_PREFIX, 2 + strlen(SL_RESERVED_KEY_PREFIX));
+        sl__jw_string_body(w, key, n);
+        sl__jw_raw(w, "\":", 2);
+        return;
+    }
+    sl__jw_char(w, ',');
+    sl__jw_string(w, key, n);
+    sl__jw_char(w, ':');
+}
+
+/* The key's length: the one the macros computed at compile time when they
+ * could (sl_field.key_len), else measured. */
+static SL__ALWAYS_INLINE size_t key_length(const sl_field *f)
+{
+    if (f->key_len != 0) {
+        return f->key_len;
+    }
+    return f->key != NULL ? strlen(f->key) : 0;
+}
+
+static SL__ALWAYS_INLINE void write_key(sl__jw *w, const sl_field *f,
+                                        const sl__reserved *rk)
+{
+    const char *key = f->key;
     if (key == NULL) {
         sl__jw_raw(w, ",\"\":", 4);
         return;
     }
-    if (is_reserved(rk, key)) {
-        /* A head key: renamed so that it cannot forge the record (log.h). */
-        sl__jw_raw(w, ",\"" SL_RESERVED_KEY_PREFIX, 2 + strlen(SL_RESERVED_KEY_PREFIX));
-        sl__jw_string_body(w, key, strlen(key));
-        sl__jw_raw(w, "\":", 2);
-        return;
-    }
-    size_t n = strlen(key);
-    if (n <= KEY_FAST_MAX && w->cap - w->len >= KEY_FAST_MAX + 4 &&
+    size_t n = key_length(f);
+    bool reserved = is_reserved(rk, key, n);
+    if (!reserved && n <= KEY_FAST_MAX && w->cap - w->len >= KEY_FAST_MAX + 4 &&
         sl__plain_ascii(key, n)) {
         char *d = w->buf + w->len;
         d[0] = ',';
@@ -132,9 +158,7 @@ static void write_key(sl__jw *w, const char *key, const sl__reserved *rk)
         w->len += n + 4;
         return;
     }
-    sl__jw_char(w, ',');
-    sl__jw_string(w, key, n);
-    sl__jw_char(w, ':');
+    write_key_slow(w, key, n, reserved);
 }
 
 static void write_errno(sl__jw *w, int64_t e)
@@ -277,12 +301,94 @@ static void write_json(sl__jw *w, const json_t *root)
     }
 }
 
+/*
+ * The common field written in one go through a local cursor: a short plain
+ * key that is not a head key, and a number, a bool, null or a short plain
+ * string (no cut needed). The caller made sure of FIELD_FAST_ROOM bytes.
+ * Returns false, having written nothing, for anything else.
+ */
+#define STR_FAST_MAX 32
+#define FIELD_FAST_ROOM                                                                  \
+    (KEY_FAST_MAX + 4 + (STR_FAST_MAX + 2 > 40 ? STR_FAST_MAX + 2 : 40))
+
+static SL__ALWAYS_INLINE bool fast_field(sl__jw *w, const sl_field *f, size_t str_cap,
+                                         const sl__reserved *rk)
+{
+    const char *key = f->key;
+    if (key == NULL) {
+        return false;
+    }
+    size_t n = key_length(f);
+    if (n > KEY_FAST_MAX || is_reserved(rk, key, n) || !sl__plain_ascii(key, n)) {
+        return false;
+    }
+    /* The key goes in past w->len first: nothing is committed until w->len
+     * moves, so a value that needs the general path just returns false. */
+    char *p = w->buf + w->len;
+    p[0] = ',';
+    p[1] = '"';
+    sl__jw_copy(p + 2, key, n);
+    p += n + 2;
+    p[0] = '"';
+    p[1] = ':';
+    p += 2;
+    switch (f->type) {
+    case SL_FIELD_STR: {
+        const char *s = f->v.s;
+        if (s == NULL) {
+            memcpy(p, "null", 4);
+            p += 4;
+            break;
+        }
+        size_t sn = f->len == SL_NPOS ? strlen(s) : f->len;
+        if (sn > STR_FAST_MAX || sn > str_cap || !sl__plain_ascii(s, sn)) {
+            return false;
+        }
+        p[0] = '"';
+        sl__jw_copy(p + 1, s, sn);
+        p[sn + 1] = '"';
+        p += sn + 2;
+        break;
+    }
+    case SL_FIELD_INT:
+        p = sl__put_int(p, f->v.i);
+        break;
+    case SL_FIELD_UINT:
+        p = sl__put_uint(p, f->v.u);
+        break;
+    case SL_FIELD_DOUBLE:
+        p = sl__put_double(p, f->v.d);
+        break;
+    case SL_FIELD_BOOL:
+        if (f->v.b) {
+            memcpy(p, "true", 4);
+            p += 4;
+        } else {
+            memcpy(p, "false", 5);
+            p += 5;
+        }
+        break;
+    case SL_FIELD_ERRNO:
+    case SL_FIELD_JSON:
+        return false;
+    default:
+        memcpy(p, "null", 4); /* SL_FIELD_NULL, or an unknown type */
+        p += 4;
+        break;
+    }
+    w->len = (size_t)(p - w->buf);
+    return true;
+}
+
 bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
                        const sl__reserved *rk)
 {
     bool cut = false;
     for (size_t i = 0; i < n; i++) {
-        write_key(w, f[i].key, rk);
+        if (w->cap - w->len >= FIELD_FAST_ROOM && fast_field(w, &f[i], str_cap, rk)) {
+            continue;
+        }
+        write_key(w, &f[i], rk);
         switch (f[i].type) {
         case SL_FIELD_STR:
             if (f[i].v.s == NULL) {

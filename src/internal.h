@@ -188,7 +188,7 @@ static inline size_t sl__jw_need(const sl__jw *w)
 void sl__jw_put_slow(sl__jw *w, const char *s, size_t n);
 
 /*
- * Copies 1..32 bytes with two overlapping moves, longer runs by memcpy.
+ * Copies 1..32 bytes with two overlapping moves, longer runs by memcpy (n == 0: nothing).
  * GCC, when it inlines this for a small source array (sanitizer builds),
  * warns about the wider branches it cannot prove unreachable: they are.
  */
@@ -199,21 +199,24 @@ void sl__jw_put_slow(sl__jw *w, const char *s, size_t n);
 #endif
 static inline void sl__jw_copy(char *d, const char *s, size_t n)
 {
-    if (n >= 16 && n <= 32) {
-        memcpy(d, s, 16);
-        memcpy(d + n - 16, s + n - 16, 16);
-    } else if (n >= 8 && n < 16) {
-        memcpy(d, s, 8);
-        memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n >= 4 && n < 8) {
+    /* A tree on n: two or three compares whatever the length. */
+    if (n >= 8) {
+        if (n <= 16) {
+            memcpy(d, s, 8);
+            memcpy(d + n - 8, s + n - 8, 8);
+        } else if (n <= 32) {
+            memcpy(d, s, 16);
+            memcpy(d + n - 16, s + n - 16, 16);
+        } else {
+            memcpy(d, s, n);
+        }
+    } else if (n >= 4) {
         memcpy(d, s, 4);
         memcpy(d + n - 4, s + n - 4, 4);
-    } else if (n > 0 && n < 4) {
+    } else if (n > 0) {
         d[0] = s[0];
         d[n / 2] = s[n / 2];
         d[n - 1] = s[n - 1];
-    } else {
-        memcpy(d, s, n);
     }
 }
 #if defined(__GNUC__) && !defined(__clang__)
@@ -319,6 +322,12 @@ static SL__ALWAYS_INLINE void sl__jw_string(sl__jw *w, const char *s, size_t n)
 void sl__jw_string_body(sl__jw *w, const char *s, size_t n); /* escaped, no quotes */
 void sl__jw_int(sl__jw *w, int64_t v);
 void sl__jw_uint(sl__jw *w, uint64_t v);
+/* The numbers as sl__jw_int/_uint/_double write them, straight into p, which
+ * has room for SL__NUM_MAX bytes; return the end. */
+#define SL__NUM_MAX 32
+char *sl__put_int(char *p, int64_t v);
+char *sl__put_uint(char *p, uint64_t v);
+char *sl__put_double(char *p, double v);
 void sl__jw_double(sl__jw *w, double v); /* shortest round-trip; NaN/inf as strings */
 void sl__jw_bool(sl__jw *w, bool v);
 void sl__jw_null(sl__jw *w);

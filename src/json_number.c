@@ -52,25 +52,54 @@ static inline char *u64_backwards(uint64_t v, char *end)
     return p;
 }
 
+/* Decimal digits of v: 1..20. */
+static inline unsigned u64_digits(uint64_t v)
+{
+    if (v < 10000) {
+        return v < 100 ? (v < 10 ? 1 : 2) : (v < 1000 ? 3 : 4);
+    }
+    unsigned n = 1;
+    while (v >= 100) {
+        v /= 100;
+        n += 2;
+    }
+    return v >= 10 ? n + 1 : n;
+}
+
+char *sl__put_uint(char *p, uint64_t v)
+{
+    unsigned n = u64_digits(v);
+    (void)u64_backwards(v, p + n);
+    return p + n;
+}
+
+char *sl__put_int(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+    }
+    /* Negate in unsigned arithmetic: -INT64_MIN does not fit an int64_t. */
+    return sl__put_uint(p, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+}
+
 void sl__jw_uint(sl__jw *w, uint64_t v)
 {
-    char tmp[24];
-    char *end = tmp + sizeof tmp;
-    char *p = u64_backwards(v, end);
-    sl__jw_raw(w, p, (size_t)(end - p));
+    if (w->cap - w->len >= SL__NUM_MAX) {
+        w->len = (size_t)(sl__put_uint(w->buf + w->len, v) - w->buf);
+        return;
+    }
+    char tmp[SL__NUM_MAX];
+    sl__jw_raw(w, tmp, (size_t)(sl__put_uint(tmp, v) - tmp));
 }
 
 void sl__jw_int(sl__jw *w, int64_t v)
 {
-    char tmp[24];
-    char *end = tmp + sizeof tmp;
-    /* Negate in unsigned arithmetic: -INT64_MIN does not fit an int64_t. */
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    char *p = u64_backwards(u, end);
-    if (v < 0) {
-        *--p = '-';
+    if (w->cap - w->len >= SL__NUM_MAX) {
+        w->len = (size_t)(sl__put_int(w->buf + w->len, v) - w->buf);
+        return;
     }
-    sl__jw_raw(w, p, (size_t)(end - p));
+    char tmp[SL__NUM_MAX];
+    sl__jw_raw(w, tmp, (size_t)(sl__put_int(tmp, v) - tmp));
 }
 
 void sl__jw_bool(sl__jw *w, bool v)
@@ -390,22 +419,22 @@ static size_t render_shortest(bool neg, uint64_t digits, int e10, bool subnormal
     return len;
 }
 
-void sl__jw_double(sl__jw *w, double v)
+char *sl__put_double(char *out, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     if ((bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000)) {
         if ((bits & ((UINT64_C(1) << 52) - 1)) != 0) {
-            sl__jw_raw(w, "\"NaN\"", 5);
-        } else if (v > 0) {
-            sl__jw_raw(w, "\"Infinity\"", 10);
-        } else {
-            sl__jw_raw(w, "\"-Infinity\"", 11);
+            memcpy(out, "\"NaN\"", 5);
+            return out + 5;
         }
-        return;
+        if (v > 0) {
+            memcpy(out, "\"Infinity\"", 10);
+            return out + 10;
+        }
+        memcpy(out, "\"-Infinity\"", 11);
+        return out + 11;
     }
-    char out[40];
-    char *end = out + sizeof out;
     /* Whole hundredths below 1e7 (prices, ratios, percentages): the same
      * text as format_micro gives them, for a fraction of its work. */
     double a = fabs(v), c = a * 100;
@@ -413,29 +442,40 @@ void sl__jw_double(sl__jw *w, double v)
         uint64_t uc = (uint64_t)c;
         uint64_t ip = uc / 100;
         unsigned fp = (unsigned)(uc - ip * 100);
-        char *p = end;
-        if (fp % 10 == 0) {
-            *--p = (char)('0' + fp / 10);
-        } else {
-            p -= 2;
-            memcpy(p, sl__digits2 + 2 * fp, 2);
-        }
-        *--p = '.';
-        p = u64_backwards(ip, p);
+        char *p = out;
         if (bits >> 63 != 0) {
-            *--p = '-';
+            *p++ = '-';
         }
-        sl__jw_raw(w, p, (size_t)(end - p));
-        return;
+        p = sl__put_uint(p, ip);
+        *p++ = '.';
+        if (fp % 10 == 0) {
+            *p++ = (char)('0' + fp / 10);
+        } else {
+            memcpy(p, sl__digits2 + 2 * fp, 2);
+            p += 2;
+        }
+        return p;
     }
+    char tmp[40];
+    char *end = tmp + sizeof tmp;
     char *p = format_micro(v, end); /* zeros included */
     if (p != NULL) {
-        sl__jw_raw(w, p, (size_t)(end - p));
-        return;
+        size_t n = (size_t)(end - p);
+        memcpy(out, p, n);
+        return out + n;
     }
     uint64_t digits;
     int e10 = ryu_shortest(bits, &digits);
-    size_t len = render_shortest(bits >> 63 != 0, digits, e10,
+    return out + render_shortest(bits >> 63 != 0, digits, e10,
                                  (bits & UINT64_C(0x7ff0000000000000)) == 0, out);
-    sl__jw_raw(w, out, len);
+}
+
+void sl__jw_double(sl__jw *w, double v)
+{
+    if (w->cap - w->len >= SL__NUM_MAX) {
+        w->len = (size_t)(sl__put_double(w->buf + w->len, v) - w->buf);
+        return;
+    }
+    char tmp[SL__NUM_MAX];
+    sl__jw_raw(w, tmp, (size_t)(sl__put_double(tmp, v) - tmp));
 }

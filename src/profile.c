@@ -73,7 +73,10 @@ static const char *const reserved_pino[] = {
 
 #define RESERVED(list)                                                                   \
     {                                                                                    \
-        {0}, list, sizeof(list) / sizeof(list[0])                                        \
+        {0}, list, sizeof(list) / sizeof(list[0]),                                       \
+        {                                                                                \
+            0                                                                            \
+        }                                                                                \
     }
 
 static sl__reserved reserved[] = {
@@ -88,8 +91,11 @@ static void reserved_init(void)
 {
     for (size_t p = 0; p < sizeof(reserved) / sizeof(reserved[0]); p++) {
         for (size_t i = 0; i < reserved[p].n; i++) {
-            unsigned char c = (unsigned char)reserved[p].keys[i][0];
-            reserved[p].first[c >> 3] |= (uint8_t)(1u << (c & 7));
+            const char *k = reserved[p].keys[i];
+            size_t n = strlen(k);
+            unsigned h = sl__reserved_hash((unsigned char)k[0], n);
+            reserved[p].len[i] = (uint8_t)n;
+            reserved[p].hash[h >> 3] |= (uint8_t)(1u << (h & 7));
         }
     }
 }
@@ -151,8 +157,8 @@ typedef struct trace_cache {
 typedef struct time_cache {
     int64_t sec; /* INT64_MIN: empty */
     uint8_t profile;
-    uint8_t len; /* bytes of prefix */
-    char prefix[40];
+    uint8_t len;     /* bytes of prefix (at most 36) */
+    char prefix[48]; /* copied whole: see write_time_level */
 } time_cache;
 
 static _Thread_local time_cache ttime = {.sec = INT64_MIN};
@@ -165,9 +171,10 @@ static size_t append(char *p, const char *s)
     return n;
 }
 
-/* A string literal with its length. */
+/* A string literal with its length, padded so that it is copied whole. */
+#define FRAG_PAD 48
 typedef struct frag {
-    const char *s;
+    char s[FRAG_PAD];
     size_t n;
 } frag;
 #define FRAG(lit)                                                                        \
@@ -217,9 +224,13 @@ static void build_time_prefix(time_cache *tc, const profile_keys *k, sl_profile 
 
 /*
  * `{"time":"YYYY-MM-DDTHH:MM:SS.ffffffZ","level":"info","msg":` into d,
- * which has room for HEAD_MAX bytes; returns the length.
+ * which has room for HEAD_MAX bytes; returns the length. The cached prefix
+ * and the level fragment are copied as whole padded arrays (constant-size
+ * moves, no length dispatch), the bytes past the length being overwritten
+ * by what follows.
  */
-#define HEAD_MAX 96
+#define HEAD_MAX 112
+_Static_assert(48 + 6 + FRAG_PAD <= HEAD_MAX, "the head's padded copies fit");
 
 static size_t write_time_level(char *d, const profile_keys *k, sl_profile profile,
                                int64_t ns, sl_level level)
@@ -235,7 +246,7 @@ static size_t write_time_level(char *d, const profile_keys *k, sl_profile profil
         build_time_prefix(tc, k, profile, sec);
     }
     size_t n = tc->len;
-    sl__jw_copy(d, tc->prefix, n);
+    memcpy(d, tc->prefix, sizeof(tc->prefix)); /* whole: d has room, see HEAD_MAX */
     uint32_t us = (uint32_t)frac / 1000;
     uint32_t hi = us / 10000, mid = us / 100 % 100, lo = us % 100;
     d[n] = sl__digits2[2 * hi];
@@ -246,7 +257,7 @@ static size_t write_time_level(char *d, const profile_keys *k, sl_profile profil
     d[n + 5] = sl__digits2[2 * lo + 1];
     n += 6;
     const frag *lf = &level_frags[profile][level];
-    sl__jw_copy(d + n, lf->s, lf->n);
+    memcpy(d + n, lf->s, FRAG_PAD); /* whole, and n + 6 + FRAG_PAD <= HEAD_MAX */
     return n + lf->n;
 }
 
@@ -296,7 +307,12 @@ static void write_trace(sl__jw *w, const sl__core *core, const profile_keys *k,
         tc->profile = (uint8_t)core->profile;
         build_trace(tc, k, ctx, with_flags);
     }
-    sl__jw_raw(w, tc->frag, tc->len);
+    if (w->cap - w->len >= sizeof(tc->frag)) {
+        memcpy(w->buf + w->len, tc->frag, sizeof(tc->frag)); /* whole: no dispatch */
+        w->len += tc->len;
+    } else {
+        sl__jw_raw(w, tc->frag, tc->len);
+    }
 }
 
 /* ---- pieces ------------------------------------------------------------------ */
@@ -354,7 +370,7 @@ static void write_caller(sl__jw *w, sl_profile profile, const sl_src *src)
     sl__jw_string(w, func, strlen(func));
 }
 
-bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
+bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t msg_cap,
                      bool with_caller)
 {
     const profile_keys *k = &keys[core->profile];
@@ -379,10 +395,10 @@ bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
                    write_time_level(head, k, core->profile, h->time_ns, h->level));
     }
     bool cut = false;
-    if (h->msg_cap == SIZE_MAX) {
+    if (msg_cap == SIZE_MAX) {
         sl__jw_string(w, h->msg, h->msg_len);
     } else {
-        cut = sl__encode_string_capped(w, h->msg, h->msg_len, h->msg_cap);
+        cut = sl__encode_string_capped(w, h->msg, h->msg_len, msg_cap);
     }
     if (core->service_frag != NULL) {
         sl__jw_raw(w, core->service_frag, core->service_frag_len);

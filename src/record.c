@@ -111,11 +111,10 @@ static bool scratch_reserve(scratch *s, size_t need)
 
 /* ---- encoding ------------------------------------------------------------------ */
 
+/* One record being written: what the sinks get (rec) and its logger. */
 typedef struct job {
     const sl_logger *lg;
-    sl__record_head head;
-    const sl_field *fields;
-    size_t nfields;
+    sl_record rec;
 } job;
 
 /*
@@ -148,11 +147,10 @@ static bool encode_baggage(sl__jw *w, const sl__core *c, size_t str_cap)
 static bool encode_full(sl__jw *w, job *j, size_t str_cap)
 {
     const sl__core *c = j->lg->core;
-    j->head.msg_cap = str_cap;
-    bool cut = sl__encode_head(w, c, &j->head, true);
+    bool cut = sl__encode_head(w, c, &j->rec, str_cap, true);
     sl__jw_raw(w, j->lg->bound_json, j->lg->bound_json_len);
     cut |= encode_baggage(w, c, str_cap);
-    cut |= sl__encode_fields(w, j->fields, j->nfields, str_cap, c->reserved);
+    cut |= sl__encode_fields(w, j->rec.fields, j->rec.nfields, str_cap, c->reserved);
     if (str_cap != SIZE_MAX) {
         sl__jw_raw(w, TRUNCATED_MARK, TRUNCATED_MARK_LEN);
     }
@@ -163,8 +161,7 @@ static bool encode_full(sl__jw *w, job *j, size_t str_cap)
 /* The last resort: no caller, bound or call fields; msg capped. */
 static void encode_minimal(sl__jw *w, job *j, size_t msg_cap)
 {
-    j->head.msg_cap = msg_cap;
-    (void)sl__encode_head(w, j->lg->core, &j->head, false);
+    (void)sl__encode_head(w, j->lg->core, &j->rec, msg_cap, false);
     sl__jw_raw(w, TRUNCATED_MARK, TRUNCATED_MARK_LEN);
     sl__jw_char(w, '}');
 }
@@ -189,16 +186,16 @@ static size_t cuttable_len(const job *j, size_t *idx)
 {
     if (*idx == 0) {
         (*idx)++;
-        return sl__escaped_len_counted(j->head.msg, j->head.msg_len);
+        return sl__escaped_len_counted(j->rec.msg, j->rec.msg_len);
     }
-    for (size_t i = *idx - 1; i < j->nfields; i++) {
-        const sl_field *f = &j->fields[i];
+    for (size_t i = *idx - 1; i < j->rec.nfields; i++) {
+        const sl_field *f = &j->rec.fields[i];
         if (f->type == SL_FIELD_STR && f->v.s != NULL) {
             *idx = i + 2;
             return sl__escaped_len_counted(f->v.s, sl__field_str_len(f));
         }
     }
-    *idx = j->nfields + 1;
+    *idx = j->rec.nfields + 1;
     return SIZE_MAX;
 }
 
@@ -222,7 +219,7 @@ static size_t removed_rescan(const job *j, size_t c, size_t excess)
 static size_t find_cap(const job *j, size_t excess)
 {
     size_t stack[CAP_STACK_LENS];
-    size_t count = j->nfields + 1;
+    size_t count = j->rec.nfields + 1;
     size_t *e = count <= CAP_STACK_LENS ? stack : sl__calloc(count, sizeof(size_t));
     size_t n = 0, hi = 0, total = 0;
     size_t idx = 0;
@@ -329,14 +326,17 @@ static void write_record(sl_logger *lg, sl_level level, const sl_span_context *c
     }
     job j = {
         .lg = lg,
-        .head = {.level = level,
-                 .time_ns = sl__now_ns(),
-                 .msg = msg,
-                 .msg_len = msg_len,
-                 .ctx = ctx,
-                 .src = src},
-        .fields = fields,
-        .nfields = nfields,
+        .rec = {.level = level,
+                .time_ns = sl__now_ns(),
+                .msg = msg,
+                .msg_len = msg_len,
+                .service = c->service,
+                .ctx = ctx,
+                .bound = lg->bound,
+                .nbound = lg->nbound,
+                .fields = fields,
+                .nfields = nfields,
+                .src = src},
     };
 
     /* The record buffer: this thread's, or a temporary one when a sink logs
@@ -361,23 +361,10 @@ static void write_record(sl_logger *lg, sl_level level, const sl_span_context *c
     if (len == 0) {
         count_dropped(c, level);
     } else {
-        sl_record rec = {
-            .level = level,
-            .time_ns = j.head.time_ns,
-            .msg = msg,
-            .msg_len = msg_len,
-            .service = c->service,
-            .ctx = ctx,
-            .bound = lg->bound,
-            .nbound = lg->nbound,
-            .fields = fields,
-            .nfields = nfields,
-            .src = src,
-            .truncated = truncated,
-        };
+        j.rec.truncated = truncated;
         for (size_t i = 0; i < c->nsinks; i++) {
             if (level >= c->sinks[i].min_level) {
-                sl__sink_write(c->sinks[i].sink, &rec, buf, len);
+                sl__sink_write(c->sinks[i].sink, &j.rec, buf, len);
             }
         }
     }

@@ -78,10 +78,17 @@ typedef enum sl_field_type {
  * values (no heap allocation), valid in C11 and C++17/20. Keys are escaped like
  * any string; a NULL key is written as "". Duplicate keys are written as
  * given (JSON parsers keep the last).
+ *
+ * key_len is strlen(key), or 0 for "not known: measure it". The macros set
+ * it when the key is a compile-time constant (a literal key costs no strlen
+ * per record; GCC and clang fold it) and leave 0 otherwise. A field built by
+ * hand must set it to 0 or to the key's exact length (designated initialisers
+ * that omit it give 0): the encoder reads key_len bytes of key when non-zero.
  */
 typedef struct sl_field {
     const char *key;
     sl_field_type type;
+    uint32_t key_len; /* strlen(key), or 0: unknown (in what was padding) */
     size_t len;
     union {
         const char *s;
@@ -94,6 +101,33 @@ typedef struct sl_field {
 } sl_field;
 
 /*
+ * strlen(k) (0 for NULL or a key longer than 4 GiB: "unknown"). Used by
+ * SL__KEY_LEN only where the compiler sees a constant key, where it folds.
+ */
+static inline uint32_t sl__key_len(const char *k)
+{
+    if (k == NULL) {
+        return 0;
+    }
+#if defined(__GNUC__) || defined(__clang__)
+    size_t n = __builtin_strlen(k);
+#else
+    size_t n = 0;
+    while (k[n] != '\0') {
+        n++;
+    }
+#endif
+    return n > 0xffffffffu ? 0 : (uint32_t)n;
+}
+#if defined(__GNUC__) || defined(__clang__)
+/* k is evaluated once: __builtin_constant_p never evaluates its operand, and
+ * it is true only for an expression without side effects. */
+#define SL__KEY_LEN(k) (__builtin_constant_p(k) ? sl__key_len(k) : 0u)
+#else
+#define SL__KEY_LEN(k) 0u
+#endif
+
+/*
  * The constructors behind the SL_* macros in C++ (a C compound literal is
  * not C++); C keeps its compound literals. Both build the same sl_field.
  */
@@ -102,6 +136,7 @@ static inline sl_field sl__field(const char *key, sl_field_type type, size_t len
     sl_field f;
     f.key = key;
     f.type = type;
+    f.key_len = sl__key_len(key);
     f.len = len;
     f.v.u = 0;
     return f;
@@ -155,21 +190,16 @@ static inline sl_field sl__field_json(const char *key, const struct json_t *j)
 #define SL_JSON(k, j)      sl__field_json((k), (j))
 #else
 /* C: compound literals, as before (lvalues: &SL_STR(...) stays valid C). */
-#define SL_STR(k, str)                                                                   \
-    ((sl_field){.key = (k), .type = SL_FIELD_STR, .len = SL_NPOS, .v.s = (str)})
-#define SL_STRN(k, str, n)                                                               \
-    ((sl_field){.key = (k), .type = SL_FIELD_STR, .len = (n), .v.s = (str)})
-#define SL_INT(k, x) ((sl_field){.key = (k), .type = SL_FIELD_INT, .v.i = (int64_t)(x)})
-#define SL_UINT(k, x)                                                                    \
-    ((sl_field){.key = (k), .type = SL_FIELD_UINT, .v.u = (uint64_t)(x)})
-#define SL_DOUBLE(k, x)                                                                  \
-    ((sl_field){.key = (k), .type = SL_FIELD_DOUBLE, .v.d = (double)(x)})
-#define SL_BOOL(k, x)                                                                    \
-    ((sl_field){.key = (k), .type = SL_FIELD_BOOL, .v.b = (x) ? true : false})
-#define SL_NULL(k) ((sl_field){.key = (k), .type = SL_FIELD_NULL})
-#define SL_ERRNO(k, e)                                                                   \
-    ((sl_field){.key = (k), .type = SL_FIELD_ERRNO, .v.i = (int64_t)(e)})
-#define SL_JSON(k, j) ((sl_field){.key = (k), .type = SL_FIELD_JSON, .v.json = (j)})
+#define SL__F(k, t)        .key = (k), .type = (t), .key_len = SL__KEY_LEN(k)
+#define SL_STR(k, str)     ((sl_field){SL__F(k, SL_FIELD_STR), .len = SL_NPOS, .v.s = (str)})
+#define SL_STRN(k, str, n) ((sl_field){SL__F(k, SL_FIELD_STR), .len = (n), .v.s = (str)})
+#define SL_INT(k, x)       ((sl_field){SL__F(k, SL_FIELD_INT), .v.i = (int64_t)(x)})
+#define SL_UINT(k, x)      ((sl_field){SL__F(k, SL_FIELD_UINT), .v.u = (uint64_t)(x)})
+#define SL_DOUBLE(k, x)    ((sl_field){SL__F(k, SL_FIELD_DOUBLE), .v.d = (double)(x)})
+#define SL_BOOL(k, x)      ((sl_field){SL__F(k, SL_FIELD_BOOL), .v.b = (x) ? true : false})
+#define SL_NULL(k)         ((sl_field){SL__F(k, SL_FIELD_NULL)})
+#define SL_ERRNO(k, e)     ((sl_field){SL__F(k, SL_FIELD_ERRNO), .v.i = (int64_t)(e)})
+#define SL_JSON(k, j)      ((sl_field){SL__F(k, SL_FIELD_JSON), .v.json = (j)})
 #endif
 
 /*
