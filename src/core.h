@@ -207,6 +207,12 @@ void sl__scratch_release(void);
 /* ---- logger.c -------------------------------------------------------------- */
 
 /* Marks the core as in use: no more sinks may be added. */
-void sl__core_seal(sl__core *core);
+static inline void sl__core_seal(sl__core *core)
+{
+    /* Read first: the common case (already sealed) then writes nothing. */
+    if (!__atomic_load_n(&core->sealed, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&core->sealed, 1, __ATOMIC_RELAXED);
+    }
+}
 
 #endif /* SPANLOG_CORE_H */

@@ -166,7 +166,16 @@ typedef struct sl__jw {
     bool growable;
 } sl__jw;
 
-void sl__jw_init(sl__jw *w, char *buf, size_t cap);
+static inline void sl__jw_init(sl__jw *w, char *buf, size_t cap)
+{
+    w->buf = buf;
+    w->cap = buf != NULL ? cap : 0;
+    w->len = 0;
+    w->need = 0;
+    w->max = 0;
+    w->overflow = false;
+    w->growable = false;
+}
 void sl__jw_init_growable(sl__jw *w, size_t initial, size_t max);
 void sl__jw_free(sl__jw *w);  /* growable mode: frees buf */
 void sl__jw_reset(sl__jw *w); /* len = need = 0, overflow cleared, buffer kept */

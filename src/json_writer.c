@@ -36,17 +36,6 @@
 
 /* ---- buffer ------------------------------------------------------------- */
 
-void sl__jw_init(sl__jw *w, char *buf, size_t cap)
-{
-    w->buf = buf;
-    w->cap = buf != NULL ? cap : 0;
-    w->len = 0;
-    w->need = 0;
-    w->max = 0;
-    w->overflow = false;
-    w->growable = false;
-}
-
 void sl__jw_init_growable(sl__jw *w, size_t initial, size_t max)
 {
     if (max == 0) {

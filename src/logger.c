@@ -175,14 +175,6 @@ static void core_release(sl__core *c)
     }
 }
 
-void sl__core_seal(sl__core *core)
-{
-    /* Read first: the common case (already sealed) then writes nothing. */
-    if (!__atomic_load_n(&core->sealed, __ATOMIC_RELAXED)) {
-        __atomic_store_n(&core->sealed, 1, __ATOMIC_RELAXED);
-    }
-}
-
 /* `,"service":"..."` with the profile's key, encoded once. */
 static sl_status encode_service(sl__core *c, const char *service)
 {

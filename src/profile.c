@@ -307,8 +307,8 @@ static void write_trace(sl__jw *w, const sl__core *core, const profile_keys *k,
         tc->profile = (uint8_t)core->profile;
         build_trace(tc, k, ctx, with_flags);
     }
-    if (w->cap - w->len >= sizeof(tc->frag)) {
-        memcpy(w->buf + w->len, tc->frag, sizeof(tc->frag)); /* whole: no dispatch */
+    if (tc->len <= 128 && w->cap - w->len >= 128) {
+        memcpy(w->buf + w->len, tc->frag, 128); /* whole: no length dispatch */
         w->len += tc->len;
     } else {
         sl__jw_raw(w, tc->frag, tc->len);

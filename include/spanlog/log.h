@@ -119,12 +119,32 @@ static inline uint32_t sl__key_len(const char *k)
 #endif
     return n > 0xffffffffu ? 0 : (uint32_t)n;
 }
+/* strlen(s), SL_NPOS for NULL: SL__STR_LEN's, for constant values. */
+static inline size_t sl__str_len(const char *s)
+{
+    if (s == NULL) {
+        return SL_NPOS;
+    }
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_strlen(s);
+#else
+    size_t n = 0;
+    while (s[n] != '\0') {
+        n++;
+    }
+    return n;
+#endif
+}
 #if defined(__GNUC__) || defined(__clang__)
 /* k is evaluated once: __builtin_constant_p never evaluates its operand, and
  * it is true only for an expression without side effects. */
 #define SL__KEY_LEN(k) (__builtin_constant_p(k) ? sl__key_len(k) : 0u)
+/* The same for a string value: its length when constant, else SL_NPOS
+ * ("NUL-terminated: measure it"); a NULL value stays SL_NPOS (null). */
+#define SL__STR_LEN(s) (__builtin_constant_p(s) ? sl__str_len(s) : SL_NPOS)
 #else
 #define SL__KEY_LEN(k) 0u
+#define SL__STR_LEN(s) SL_NPOS
 #endif
 
 /*
@@ -179,7 +199,7 @@ static inline sl_field sl__field_json(const char *key, const struct json_t *j)
 }
 
 #ifdef __cplusplus
-#define SL_STR(k, str)     sl__field_str((k), (str), SL_NPOS)
+#define SL_STR(k, str)     sl__field_str((k), (str), SL__STR_LEN(str))
 #define SL_STRN(k, str, n) sl__field_str((k), (str), (n))
 #define SL_INT(k, x)       sl__field_int((k), SL_FIELD_INT, (int64_t)(x))
 #define SL_UINT(k, x)      sl__field_uint((k), (uint64_t)(x))
@@ -190,8 +210,9 @@ static inline sl_field sl__field_json(const char *key, const struct json_t *j)
 #define SL_JSON(k, j)      sl__field_json((k), (j))
 #else
 /* C: compound literals, as before (lvalues: &SL_STR(...) stays valid C). */
-#define SL__F(k, t)        .key = (k), .type = (t), .key_len = SL__KEY_LEN(k)
-#define SL_STR(k, str)     ((sl_field){SL__F(k, SL_FIELD_STR), .len = SL_NPOS, .v.s = (str)})
+#define SL__F(k, t) .key = (k), .type = (t), .key_len = SL__KEY_LEN(k)
+#define SL_STR(k, str)                                                                   \
+    ((sl_field){SL__F(k, SL_FIELD_STR), .len = SL__STR_LEN(str), .v.s = (str)})
 #define SL_STRN(k, str, n) ((sl_field){SL__F(k, SL_FIELD_STR), .len = (n), .v.s = (str)})
 #define SL_INT(k, x)       ((sl_field){SL__F(k, SL_FIELD_INT), .v.i = (int64_t)(x)})
 #define SL_UINT(k, x)      ((sl_field){SL__F(k, SL_FIELD_UINT), .v.u = (uint64_t)(x)})
