@@ -214,6 +214,10 @@ int sl__context_pop_to(uint64_t token)
     if (s == NULL || token == 0) {
         return 0;
     }
+    if (s->depth > 0 && s->items[s->depth - 1].token == token) {
+        pop(s); /* the usual case: the span is the top */
+        return 1;
+    }
     for (uint32_t i = s->depth; i-- > 0;) {
         if (s->items[i].token == token) {
             int popped = 0;

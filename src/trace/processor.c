@@ -17,7 +17,7 @@ typedef struct processor {
 } processor;
 
 static processor table[SL_SPAN_MAX_PROCESSORS];
-static atomic_size_t count;
+atomic_size_t sl__span_processors; /* the table's length */
 static pthread_mutex_t writers = PTHREAD_MUTEX_INITIALIZER;
 
 _Atomic(sl__span_end_hook_fn) sl__span_end_hook;
@@ -28,14 +28,14 @@ sl_status sl_span_processor_add(sl_span_on_end_fn fn, void *user)
         return SL_EINVAL;
     }
     pthread_mutex_lock(&writers);
-    size_t n = atomic_load_explicit(&count, memory_order_relaxed);
+    size_t n = atomic_load_explicit(&sl__span_processors, memory_order_relaxed);
     if (n == SL_SPAN_MAX_PROCESSORS) {
         pthread_mutex_unlock(&writers);
         return SL_ERANGE;
     }
     atomic_store_explicit(&table[n].fn, fn, memory_order_relaxed);
     atomic_store_explicit(&table[n].user, user, memory_order_relaxed);
-    atomic_store_explicit(&count, n + 1, memory_order_release);
+    atomic_store_explicit(&sl__span_processors, n + 1, memory_order_release);
     pthread_mutex_unlock(&writers);
     return SL_OK;
 }
@@ -43,7 +43,7 @@ sl_status sl_span_processor_add(sl_span_on_end_fn fn, void *user)
 sl_status sl_span_processor_remove(sl_span_on_end_fn fn, void *user)
 {
     pthread_mutex_lock(&writers);
-    size_t n = atomic_load_explicit(&count, memory_order_relaxed);
+    size_t n = atomic_load_explicit(&sl__span_processors, memory_order_relaxed);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         sl_span_on_end_fn f = atomic_load_explicit(&table[i].fn, memory_order_relaxed);
@@ -55,14 +55,14 @@ sl_status sl_span_processor_remove(sl_span_on_end_fn fn, void *user)
         atomic_store_explicit(&table[kept].user, u, memory_order_relaxed);
         kept++;
     }
-    atomic_store_explicit(&count, kept, memory_order_release);
+    atomic_store_explicit(&sl__span_processors, kept, memory_order_release);
     pthread_mutex_unlock(&writers);
     return kept < n ? SL_OK : SL_ENOENT;
 }
 
 void sl__span_report(const sl_span_data *d)
 {
-    size_t n = atomic_load_explicit(&count, memory_order_acquire);
+    size_t n = atomic_load_explicit(&sl__span_processors, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
         sl_span_on_end_fn f = atomic_load_explicit(&table[i].fn, memory_order_relaxed);
         void *u = atomic_load_explicit(&table[i].user, memory_order_relaxed);

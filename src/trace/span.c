@@ -313,7 +313,7 @@ static const char *arena_strndup(sl_span *s, const char *str, size_t n)
 {
     char *p = arena_alloc(s, n + 1);
     if (p != NULL) {
-        memcpy(p, str, n);
+        sl__jw_copy(p, str, n); /* short names: inline moves, no call */
         p[n] = '\0';
     }
     return p;
@@ -694,7 +694,7 @@ void sl_span_end(sl_span *handle)
         /* Pops this span and anything still attached above it. */
         (void)sl__context_pop_to(span->token);
     }
-    if (span->recording) {
+    if (span->recording && sl__span_observed()) {
         sl_span_data d;
         d.name = span->name;
         d.kind = span->kind;

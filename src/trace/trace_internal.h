@@ -5,6 +5,7 @@
 #ifndef SPANLOG_TRACE_INTERNAL_H
 #define SPANLOG_TRACE_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -124,6 +125,17 @@ void sl__span_report(const sl_span_data *d);
 /* Set by sl_span_set_end_logger (span_record.c); NULL: no end record. */
 typedef void (*sl__span_end_hook_fn)(const sl_span_data *d);
 extern _Atomic(sl__span_end_hook_fn) sl__span_end_hook;
+
+/* Processors registered (processor.c); with the hook, who sees ended spans. */
+extern atomic_size_t sl__span_processors;
+
+/* Whether an ended span would reach anyone: when not, sl_span_end() skips
+ * the end time and the report (nothing could observe either). */
+static inline int sl__span_observed(void)
+{
+    return atomic_load_explicit(&sl__span_processors, memory_order_acquire) != 0 ||
+           atomic_load_explicit(&sl__span_end_hook, memory_order_acquire) != NULL;
+}
 
 /* Formats the first `count` entries of b (may write nothing when cap is 0);
  * returns the full length, which may exceed cap. No NUL is written. */

@@ -12,6 +12,9 @@
  *   span_id_random       one random span id
  *   span_start_end       a span started (child of the current one) and ended
  *   root_span_start_end  the same with no current span: a new trace
+ *   span_start_end_observed  span_start_end with a (no-op) span processor
+ *                        registered: the end time is read and the span
+ *                        reported (with none, sl_span_end skips both)
  *
  * Every operation is timed in batches (ns_per_op is the batch median); when
  * it takes 10 ns or more, each call is also timed alone for p50/p99/p99.9.
@@ -69,6 +72,15 @@ static double scale = 1.0;
     } while (0)
 
 static const char header[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+/* The observed-span row's processor: reads the end time, as an exporter
+ * would, and keeps it. */
+static volatile int64_t last_end;
+static void on_end(const sl_span_data *d, void *user)
+{
+    (void)user;
+    last_end = d->end_ns;
+}
 
 int main(int argc, char **argv)
 {
@@ -132,6 +144,15 @@ int main(int argc, char **argv)
         BENCH_KEEP(s);
         sl_span_end(s);
     });
+
+    if (sl_span_processor_add(on_end, NULL) == SL_OK) {
+        MICRO("span_start_end_observed", {
+            sl_span *s = sl_span_start("charge", SL_SPAN_CLIENT);
+            BENCH_KEEP(s);
+            sl_span_end(s);
+        });
+        (void)sl_span_processor_remove(on_end, NULL);
+    }
 
     sl_span_end(outer);
     MICRO("root_span_start_end", {

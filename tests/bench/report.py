@@ -26,7 +26,7 @@ END = "<!-- END GENERATED -->"
 
 MICRO_ORDER = ["disabled", "null", "devnull", "child3_create_free", "traceparent_parse",
                "traceparent_format", "trace_id_random", "span_id_random", "span_start_end",
-               "root_span_start_end"]
+               "root_span_start_end", "span_start_end_observed"]
 MICRO_LABEL = {
     "disabled": "disabled debug call (4 fields)",
     "null": "info, 4 fields + current span, null sink",
@@ -38,6 +38,7 @@ MICRO_LABEL = {
     "span_id_random": "span id generation",
     "span_start_end": "span start+end (child of the current span)",
     "root_span_start_end": "span start+end (new root trace)",
+    "span_start_end_observed": "span start+end, child, with a span processor registered",
 }
 IMPL_ORDER = ["spanlog", "spanlog-buffered", "spanlog-buffered-4k", "spanlog-async", "spdlog",
               "spdlog-async-block", "spdlog-async-overrun", "jansson", "pino", "pino-async",
