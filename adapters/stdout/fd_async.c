@@ -1,47 +1,59 @@
 /*
- * fd_async.c - the fd sink's asynchronous mode: the caller copies its line
- * into one bounded byte ring and returns; a writer thread writes everything
- * queued so far with one writev(2) (two pieces when the ring wraps).
+ * fd_async.c - the fd sink's asynchronous mode: each thread copies its line
+ * into a bounded byte ring of its own and returns; one writer thread per
+ * sink gathers what every ring holds and writes it with one writev(2).
  *
- *   caller ──lock: copy line into ring, count it──▶ ring [tail ... head)
- *                                                      │ writer: lock, take
- *                                                      │ [tail, head), unlock
- *                                                      ▼
- *                                               writev(fd, 1-2 pieces)
- *                                               lock: tail = head, count
+ *   thread A ──copy, publish head──▶ ring A [tail ... head) ─┐
+ *   thread B ──copy, publish head──▶ ring B [tail ... head) ─┼─▶ writer:
+ *                                                            │   writev(fd,
+ *   ...                                                      ┘   1-2 pieces
+ *                                                                per ring)
  *
- * One ring shared by every thread, under an adaptive mutex held only for
- * the copy of one line (a few tens of ns), rather than one ring per thread:
- * a single ring keeps lines in call order, needs no registration of
- * threads or draining of dead threads' rings, and its lock is short enough
- * that contention costs less than the writer's scan of N rings would.
+ * A ring has one producer (its thread) and one consumer (the writer), so the
+ * record path takes no lock: it reads the writer's tail, copies, and
+ * publishes its head with a release store (the head packs the ring's record
+ * count with its byte count, so the writer knows exactly how many records a
+ * range holds). Measured against the earlier single ring under an adaptive
+ * mutex (docs/performance.md, History), the per-thread rings keep the
+ * callers off each other's cache lines; the price is the order across
+ * threads: lines of one thread stay in call order, lines of different
+ * threads are written ring by ring.
  *
  * Guarantees, as for the synchronous sink:
- *   - whole lines: a line is copied in whole or not at all, and the ring is
+ *   - whole lines: a line is copied in whole or not at all, and each ring is
  *     written in order, so the file only ever holds complete lines;
  *   - every record counted: written once it reached the fd; dropped when
- *     the ring had no room (policy DROP: at once; policy BLOCK: after
+ *     its ring had no room (policy DROP: at once; policy BLOCK: after
  *     waiting up to block_ms for room), when the write failed, or when the
  *     sink closed with records still queued past its deadline;
- *   - flush waits (bounded) until everything queued before it is written;
- *     the logger's exit flush (logger.c, atexit) calls it for every live
- *     sink, so records queued before exit() reach the fd;
+ *   - flush waits (bounded) until everything queued in every ring before it
+ *     is written; the logger's exit flush (logger.c, atexit) calls it for
+ *     every live sink, so records queued before exit() reach the fd;
  *   - records at sync_level or above are queued and then waited for: they
- *     (and everything before them) are written before the call returns;
- *   - fork: the sink's atfork slots take the ring lock around fork(); the
- *     child starts with an empty ring (the parent writes what it held) and
- *     no writer thread, which the child's first record starts again;
- *   - a line larger than the ring is written by the caller itself, after
- *     the ring has drained, under the ring lock (so order is kept).
+ *     (and everything their thread queued before) are written before the
+ *     call returns;
+ *   - fork: the child starts with empty rings (the parent writes what they
+ *     held), the other threads' rings orphaned, and no writer thread, which
+ *     the child's first record starts again;
+ *   - a line larger than the ring is written by the caller itself, after its
+ *     own ring has drained, under the I/O lock the writer holds for its
+ *     writes (so lines never interleave);
+ *   - a thread's ring outlives the thread until the writer has written what
+ *     it holds, and the sink until the thread exits (a reference each).
  *
  * The writer does not wake for every record: a caller signals it only when
- * it is asleep with nothing queued (idle), or when the ring passes half
- * full; otherwise the writer, while records keep coming, naps for at most
- * NAP_US between writes. The waking futex call then stays off most calls.
+ * it sleeps (idle) or when the caller's ring passes half full; otherwise the
+ * writer, while records keep coming, naps for at most NAP_US between passes.
+ * The idle flag is read without a fence after the head is published, so a
+ * wake-up can be missed in a narrow race; the idle writer therefore never
+ * sleeps longer than IDLE_WAIT_MS (flush, close and synchronous records wake
+ * it explicitly, under the lock).
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -51,36 +63,68 @@
 #include "internal.h"
 
 #define NAP_US             200
-#define IDLE_AFTER_NAPS    500 /* ~100 ms without records: sleep until woken */
+#define IDLE_AFTER_NAPS    500 /* ~100 ms without records: idle */
+#define IDLE_WAIT_MS       50
 #define EAGAIN_WAIT_MS     100
 #define MIN_QUEUE_BYTES    4096
+#define MAX_QUEUE_BYTES    ((size_t)1 << 30) /* a position's byte part is 32 bits */
 #define DESTROY_TIMEOUT_MS 1000
+#define GATHER_RINGS       64 /* rings per writev: 2 pieces each, far below IOV_MAX */
 
-typedef struct fd_async {
+/*
+ * A position: records ever published in the high 32 bits, bytes ever
+ * published (mod 2^32) in the low 32. Differences of either half are exact
+ * as long as a ring holds fewer than 2^32 of each (cap <= 2^30).
+ */
+#define POS_REC(p)      ((uint32_t)((p) >> 32))
+#define POS_BYTES(p)    ((uint32_t)(p))
+#define POS(rec, bytes) (((uint64_t)(uint32_t)(rec) << 32) | (uint32_t)(bytes))
+
+typedef struct fd_async fd_async;
+
+typedef struct tring {
+    _Atomic uint64_t head; /* the producer's: published position */
+    char pad0[56];
+    _Atomic uint64_t tail; /* the writer's: position written or dropped */
+    char pad1[56];
+    _Atomic int busy;   /* the producer is inside async_write (see close) */
+    _Atomic int refs;   /* the thread's and the sink's */
+    _Atomic int orphan; /* the thread exited (or is gone after fork) */
+    _Atomic int gone;   /* the sink was destroyed: the thread drops its entry */
+    _Atomic int kicked; /* the producer signalled the writer since its last pass */
+    uint64_t sink_id;   /* which sink (ids are never reused) */
+    char *buf;
+    size_t cap;
+    struct tring *next;  /* the sink's list (a->mu) */
+    struct tring *tnext; /* the thread's list (that thread only) */
+} tring;
+
+struct fd_async {
     sl_sink *sink;
+    uint64_t id;
     int fd;
     bool close_fd;
     sl_fd_overflow overflow;
     int block_ms;
     sl_level sync_level;
+    size_t ring_cap;
 
-    pthread_mutex_t mu;
-    pthread_cond_t wake; /* writer: records queued, or stop */
-    pthread_cond_t room; /* callers (BLOCK): tail moved */
-    pthread_cond_t done; /* flushers and sync records: written count moved */
-    char *ring;
-    size_t cap;
-    uint64_t head;     /* bytes ever queued (under mu) */
-    uint64_t tail;     /* bytes ever taken off by the writer (under mu) */
-    uint64_t queued;   /* records ever queued */
-    uint64_t finished; /* records ever written or dropped by the writer */
-    bool writing;      /* the writer holds [tail, head) outside the lock */
-    bool idle;         /* the writer sleeps until woken */
+    pthread_mutex_t mu;    /* the ring list, the writer's state, the condvars */
+    pthread_mutex_t io_mu; /* held around every write to the fd */
+    pthread_cond_t wake;   /* writer: records queued, or stop */
+    pthread_cond_t room;   /* callers (BLOCK): a tail moved */
+    pthread_cond_t done;   /* flushers and sync records: a tail moved */
+    tring *rings;
+    _Atomic int idle;    /* the writer sleeps until woken (or IDLE_WAIT_MS) */
+    _Atomic int closed;  /* records are dropped from now on */
+    _Atomic int running; /* a writer thread exists (in this process) */
     bool stop;
-    bool closed;
-    bool running; /* a writer thread exists (in this process) */
+    bool abandon;     /* close past its deadline: the writer stops after its pass */
+    unsigned waiters; /* threads in wait_written: no ring is reaped meanwhile */
     pthread_t thread;
-} fd_async;
+};
+
+static atomic_uint_fast64_t next_sink_id = 1;
 
 /* ---- writing -------------------------------------------------------------- */
 
@@ -150,7 +194,7 @@ static void report(fd_async *a, int err, uint64_t dropped)
     }
 }
 
-/* Deadline for a condition wait, ms from now (CLOCK_REALTIME: the condvars'
+/* Deadline for a condition wait, ns from now (CLOCK_REALTIME: the condvars'
  * default clock). */
 static struct timespec deadline_in(int64_t ns)
 {
@@ -162,114 +206,302 @@ static struct timespec deadline_in(int64_t ns)
     return ts;
 }
 
+/* ---- ring lifetime -------------------------------------------------------- */
+
+static void ring_unref(tring *r)
+{
+    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
+        sl__free(r->buf);
+        sl__free(r);
+    }
+}
+
+/* The calling thread's rings, one per async sink it has written to. */
+static _Thread_local tring *tl_rings;
+static pthread_key_t rings_key;
+static pthread_once_t rings_once = PTHREAD_ONCE_INIT;
+static int rings_key_ok;
+
+/* Thread exit: the writer drains and unlinks each ring; the thread's
+ * reference goes now. */
+static void rings_destructor(void *p)
+{
+    (void)p;
+    tring *r = tl_rings;
+    tl_rings = NULL;
+    while (r != NULL) {
+        tring *next = r->tnext;
+        atomic_store_explicit(&r->orphan, 1, memory_order_release);
+        ring_unref(r);
+        r = next;
+    }
+}
+
+static void rings_key_create(void)
+{
+    rings_key_ok = pthread_key_create(&rings_key, rings_destructor) == 0;
+}
+
+/* This thread's ring for a, created on its first record; NULL: no memory
+ * (or no thread-exit hook, without which a ring could never be released). */
+static tring *ring_get(fd_async *a)
+{
+    tring **pp = &tl_rings;
+    for (tring *r = *pp; r != NULL; r = *pp) {
+        if (r->sink_id == a->id) {
+            return r;
+        }
+        if (atomic_load_explicit(&r->gone, memory_order_acquire)) {
+            *pp = r->tnext; /* its sink was destroyed */
+            ring_unref(r);
+            continue;
+        }
+        pp = &r->tnext;
+    }
+    pthread_once(&rings_once, rings_key_create);
+    if (!rings_key_ok || pthread_setspecific(rings_key, (void *)1) != 0) {
+        return NULL;
+    }
+    tring *r = sl__calloc(1, sizeof *r);
+    char *buf = r != NULL ? sl__malloc(a->ring_cap) : NULL;
+    if (buf == NULL) {
+        sl__free(r);
+        return NULL;
+    }
+    r->buf = buf;
+    r->cap = a->ring_cap;
+    r->sink_id = a->id;
+    atomic_init(&r->refs, 2);
+    pthread_mutex_lock(&a->mu);
+    r->next = a->rings;
+    a->rings = r;
+    pthread_mutex_unlock(&a->mu);
+    r->tnext = tl_rings;
+    tl_rings = r;
+    return r;
+}
+
+/* ---- the writer ------------------------------------------------------------ */
+
+typedef struct taken {
+    tring *r;
+    uint64_t to; /* the head taken */
+} taken;
+
+/*
+ * Writes what the rings in t[0..n) hold up to their taken heads with one
+ * writev, counts it, and moves their tails. Outside mu.
+ */
+static void write_taken(fd_async *a, taken *t, size_t n)
+{
+    struct iovec iov[2 * GATHER_RINGS];
+    int niov = 0;
+    uint64_t nrec = 0;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        tring *r = t[i].r;
+        uint64_t from = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        uint32_t len = POS_BYTES(t[i].to) - POS_BYTES(from);
+        size_t off = POS_BYTES(from) & (r->cap - 1);
+        size_t first = len <= r->cap - off ? len : r->cap - off;
+        iov[niov].iov_base = r->buf + off;
+        iov[niov++].iov_len = first;
+        if (first < len) {
+            iov[niov].iov_base = r->buf;
+            iov[niov++].iov_len = len - first;
+        }
+        nrec += POS_REC(t[i].to) - POS_REC(from);
+        total += len;
+    }
+    struct iovec keep[2 * GATHER_RINGS];
+    memcpy(keep, iov, (size_t)niov * sizeof iov[0]);
+    int err;
+    pthread_mutex_lock(&a->io_mu);
+    size_t done = writev_all(a->fd, iov, niov, &err);
+    pthread_mutex_unlock(&a->io_mu);
+    uint64_t written = nrec;
+    if (done < total) {
+        /* Whole lines up to the failure were written; count them. */
+        written = 0;
+        size_t left = done;
+        for (int i = 0; i < niov && left > 0; i++) {
+            size_t part = left < keep[i].iov_len ? left : keep[i].iov_len;
+            written += sl__fd_count_lines(keep[i].iov_base, part);
+            left -= part;
+        }
+    }
+    if (written > 0) {
+        sl_sink_count_written(a->sink, written);
+    }
+    if (written < nrec) {
+        sl_sink_count_dropped(a->sink, nrec - written);
+        report(a, err, nrec - written);
+    }
+    for (size_t i = 0; i < n; i++) {
+        atomic_store_explicit(&t[i].r->kicked, 0, memory_order_relaxed);
+        atomic_store_explicit(&t[i].r->tail, t[i].to, memory_order_release);
+    }
+}
+
+/* mu held: unlinks and releases orphaned rings with nothing left. */
+static void reap_orphans(fd_async *a)
+{
+    tring **pp = &a->rings;
+    for (tring *r = *pp; r != NULL; r = *pp) {
+        if (atomic_load_explicit(&r->orphan, memory_order_acquire) &&
+            atomic_load_explicit(&r->head, memory_order_acquire) ==
+                atomic_load_explicit(&r->tail, memory_order_relaxed)) {
+            *pp = r->next;
+            ring_unref(r);
+            continue;
+        }
+        pp = &r->next;
+    }
+}
+
 static void *writer_main(void *arg)
 {
     fd_async *a = arg;
     unsigned naps = 0;
+    taken t[GATHER_RINGS];
     pthread_mutex_lock(&a->mu);
     for (;;) {
-        if (a->head == a->tail) {
-            if (a->stop) {
-                break;
+        if (a->abandon) {
+            break; /* close() counts what is left as dropped */
+        }
+        /* Take what every ring holds, GATHER_RINGS rings per writev. */
+        bool any = false;
+        tring *r = a->rings;
+        while (r != NULL) {
+            size_t n = 0;
+            for (; r != NULL && n < GATHER_RINGS; r = r->next) {
+                uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+                if (h != atomic_load_explicit(&r->tail, memory_order_relaxed)) {
+                    t[n].r = r;
+                    t[n++].to = h;
+                }
             }
-            if (naps < IDLE_AFTER_NAPS) {
-                naps++;
-                struct timespec ts = deadline_in((int64_t)NAP_US * 1000);
-                (void)pthread_cond_timedwait(&a->wake, &a->mu, &ts);
-            } else {
-                a->idle = true;
-                (void)pthread_cond_wait(&a->wake, &a->mu);
-                a->idle = false;
+            if (n > 0) {
+                any = true;
+                /* Rings are unlinked only here, by this thread: the ones
+                 * taken stay valid while mu is released. */
+                pthread_mutex_unlock(&a->mu);
+                write_taken(a, t, n);
+                pthread_mutex_lock(&a->mu);
             }
+        }
+        if (any) {
+            naps = 0;
+            pthread_cond_broadcast(&a->room);
+            pthread_cond_broadcast(&a->done);
             continue;
         }
-        naps = 0;
-        /* Take everything queued: one or two pieces of the ring. */
-        uint64_t from = a->tail, to = a->head;
-        uint64_t nrec = a->queued - a->finished;
-        size_t off = (size_t)from & (a->cap - 1), n = (size_t)(to - from);
-        struct iovec iov[2];
-        int niov = 1;
-        iov[0].iov_base = a->ring + off;
-        iov[0].iov_len = n <= a->cap - off ? n : a->cap - off;
-        if (iov[0].iov_len < n) {
-            iov[1].iov_base = a->ring;
-            iov[1].iov_len = n - iov[0].iov_len;
-            niov = 2;
+        if (a->waiters == 0) {
+            reap_orphans(a); /* a waiter may be walking the list */
         }
-        struct iovec keep[2] = {iov[0], iov[1]};
-        a->writing = true;
-        pthread_mutex_unlock(&a->mu);
-
-        int err;
-        size_t done = writev_all(a->fd, iov, niov, &err);
-        uint64_t written = nrec;
-        if (done < n) {
-            size_t first = done < keep[0].iov_len ? done : keep[0].iov_len;
-            written = sl__fd_count_lines(keep[0].iov_base, first);
-            if (niov == 2 && done > first) {
-                written += sl__fd_count_lines(keep[1].iov_base, done - first);
-            }
+        if (a->stop) {
+            break;
         }
-        if (written > 0) {
-            sl_sink_count_written(a->sink, written);
+        if (naps < IDLE_AFTER_NAPS) {
+            naps++;
+            struct timespec ts = deadline_in((int64_t)NAP_US * 1000);
+            (void)pthread_cond_timedwait(&a->wake, &a->mu, &ts);
+            continue;
         }
-        if (written < nrec) {
-            sl_sink_count_dropped(a->sink, nrec - written);
-            report(a, err, nrec - written);
+        atomic_store(&a->idle, 1);
+        /* One more look after the flag is up: a record published before a
+         * producer could see it is taken now. */
+        bool pending = false;
+        for (tring *q = a->rings; q != NULL && !pending; q = q->next) {
+            pending = atomic_load(&q->head) != atomic_load(&q->tail);
         }
-
-        pthread_mutex_lock(&a->mu);
-        a->writing = false;
-        a->tail = to;
-        a->finished += nrec;
-        pthread_cond_broadcast(&a->room);
-        pthread_cond_broadcast(&a->done);
+        if (!pending) {
+            struct timespec ts = deadline_in((int64_t)IDLE_WAIT_MS * 1000000);
+            (void)pthread_cond_timedwait(&a->wake, &a->mu, &ts);
+        }
+        atomic_store(&a->idle, 0);
     }
     pthread_mutex_unlock(&a->mu);
     return NULL;
 }
 
-/* mu held: makes sure a writer thread runs (first record, or after fork). */
+/* Makes sure a writer thread runs (first record, or after fork). */
 static bool ensure_writer(fd_async *a)
 {
-    if (a->running) {
+    if (atomic_load_explicit(&a->running, memory_order_acquire)) {
         return true;
     }
-    if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
-        return false;
+    pthread_mutex_lock(&a->mu);
+    bool ok = atomic_load_explicit(&a->running, memory_order_relaxed) != 0;
+    if (!ok && !a->stop && pthread_create(&a->thread, NULL, writer_main, a) == 0) {
+        atomic_store_explicit(&a->running, 1, memory_order_release);
+        ok = true;
     }
-    a->running = true;
+    pthread_mutex_unlock(&a->mu);
+    return ok;
+}
+
+/* Whether ring r's tail has reached position `pos` (its record count). */
+static bool reached(tring *r, uint64_t pos)
+{
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+    return (int32_t)(POS_REC(t) - POS_REC(pos)) >= 0;
+}
+
+/* mu held: waits until ring r (NULL: every ring, at the heads it has now)
+ * is written up to its current head, or the deadline (ns, monotonic; 0:
+ * none) passes. Returns true when it was. */
+static bool wait_written_locked(fd_async *a, tring *only, int64_t deadline);
+
+static bool wait_written(fd_async *a, tring *only, int64_t deadline)
+{
+    a->waiters++;
+    bool ok = wait_written_locked(a, only, deadline);
+    a->waiters--;
+    return ok;
+}
+
+static bool wait_written_locked(fd_async *a, tring *only, int64_t deadline)
+{
+    /* The heads to reach, kept in the rings' order: only this list's rings
+     * exist while mu is held (the writer unlinks under it). */
+    for (tring *r = only != NULL ? only : a->rings; r != NULL;
+         r = only != NULL ? NULL : r->next) {
+        uint64_t pos = atomic_load_explicit(&r->head, memory_order_acquire);
+        while (!reached(r, pos)) {
+            if (!atomic_load_explicit(&a->running, memory_order_relaxed)) {
+                return false;
+            }
+            pthread_cond_signal(&a->wake);
+            if (deadline == 0) {
+                pthread_cond_wait(&a->done, &a->mu);
+                continue;
+            }
+            int64_t left = deadline - sl__monotonic_ns();
+            if (left <= 0) {
+                return false;
+            }
+            struct timespec ts = deadline_in(left);
+            (void)pthread_cond_timedwait(&a->done, &a->mu, &ts);
+        }
+    }
     return true;
 }
 
-/* mu held: waits until every record queued up to `seq` is finished, or the
- * deadline (ns, monotonic; 0: none) passes. Returns true when finished. */
-static bool wait_finished(fd_async *a, uint64_t seq, int64_t deadline)
+/* The caller writes the line itself, once its ring has drained. */
+static void write_direct(fd_async *a, tring *r, const char *line, size_t len)
 {
-    while (a->finished < seq && a->running) {
-        /* napping or idle, the writer is woken: a waiter wants it now */
-        pthread_cond_signal(&a->wake);
-        if (deadline == 0) {
-            pthread_cond_wait(&a->done, &a->mu);
-            continue;
-        }
-        int64_t left = deadline - sl__monotonic_ns();
-        if (left <= 0) {
-            return false;
-        }
-        struct timespec ts = deadline_in(left);
-        (void)pthread_cond_timedwait(&a->done, &a->mu, &ts);
+    if (r != NULL) {
+        pthread_mutex_lock(&a->mu);
+        (void)wait_written(a, r, 0);
+        pthread_mutex_unlock(&a->mu);
     }
-    return a->finished >= seq;
-}
-
-/* mu held, ring drained, writer not writing: the caller writes itself. */
-static void write_direct(fd_async *a, const char *line, size_t len)
-{
     struct iovec iov = {.iov_base = (void *)line, .iov_len = len};
     int err;
-    if (writev_all(a->fd, &iov, 1, &err) == len) {
+    pthread_mutex_lock(&a->io_mu);
+    size_t done = writev_all(a->fd, &iov, 1, &err);
+    pthread_mutex_unlock(&a->io_mu);
+    if (done == len) {
         sl_sink_count_written(a->sink, 1);
     } else {
         sl_sink_count_dropped(a->sink, 1);
@@ -277,109 +509,154 @@ static void write_direct(fd_async *a, const char *line, size_t len)
     }
 }
 
+/* r has no room for len bytes (BLOCK): waits up to block_ms for the writer.
+ * Returns true when there is room. */
+static bool wait_room(fd_async *a, tring *r, size_t len, uint64_t h)
+{
+    int64_t deadline = sl__monotonic_ns() + (int64_t)a->block_ms * 1000000;
+    bool ok = false;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (r->cap - (uint32_t)(POS_BYTES(h) - POS_BYTES(t)) >= len) {
+            ok = true;
+            break;
+        }
+        if (atomic_load_explicit(&a->closed, memory_order_relaxed)) {
+            break;
+        }
+        pthread_cond_signal(&a->wake);
+        int64_t left = deadline - sl__monotonic_ns();
+        if (left <= 0) {
+            break;
+        }
+        struct timespec ts = deadline_in(left);
+        (void)pthread_cond_timedwait(&a->room, &a->mu, &ts);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return ok;
+}
+
+static void kick(fd_async *a)
+{
+    pthread_mutex_lock(&a->mu);
+    pthread_cond_signal(&a->wake);
+    pthread_mutex_unlock(&a->mu);
+}
+
 static void async_write(sl_sink *sink, const sl_record *rec, const char *line, size_t len)
 {
     fd_async *a = sl_sink_state(sink);
-    pthread_mutex_lock(&a->mu);
-    if (a->closed) {
-        pthread_mutex_unlock(&a->mu);
+    tring *r = ring_get(a);
+    if (r == NULL) {
         sl_sink_count_dropped(sink, 1);
         return;
     }
-    bool have_writer = ensure_writer(a);
-    if (!have_writer || len > a->cap) {
-        /* no thread to hand it to, or bigger than the ring: write it here,
-         * after what is queued, so that order is kept */
-        (void)wait_finished(a, a->queued, 0);
-        while (a->writing) {
-            pthread_cond_wait(&a->done, &a->mu);
-        }
-        write_direct(a, line, len);
-        pthread_mutex_unlock(&a->mu);
+    /* busy before closed is read, both seq_cst: close() either sees busy
+     * or this call sees closed (the one fence on the record path). */
+    atomic_store(&r->busy, 1);
+    if (atomic_load(&a->closed)) {
+        atomic_store_explicit(&r->busy, 0, memory_order_release);
+        sl_sink_count_dropped(sink, 1);
         return;
     }
-    if (a->cap - (size_t)(a->head - a->tail) < len) {
-        if (a->overflow == SL_FD_OVERFLOW_BLOCK && a->block_ms > 0) {
-            int64_t deadline = sl__monotonic_ns() + (int64_t)a->block_ms * 1000000;
-            while (a->cap - (size_t)(a->head - a->tail) < len && !a->closed) {
-                pthread_cond_signal(&a->wake);
-                int64_t left = deadline - sl__monotonic_ns();
-                if (left <= 0) {
-                    break;
-                }
-                struct timespec ts = deadline_in(left);
-                (void)pthread_cond_timedwait(&a->room, &a->mu, &ts);
+    if (!ensure_writer(a) || len > r->cap) {
+        /* no thread to hand it to, or bigger than the ring */
+        write_direct(a, r, line, len);
+        atomic_store_explicit(&r->busy, 0, memory_order_release);
+        return;
+    }
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+    size_t used = (uint32_t)(POS_BYTES(h) - POS_BYTES(t));
+    if (r->cap - used < len) {
+        if (a->overflow != SL_FD_OVERFLOW_BLOCK || a->block_ms <= 0 ||
+            !wait_room(a, r, len, h)) {
+            if (atomic_load_explicit(&a->idle, memory_order_relaxed)) {
+                kick(a);
             }
-        }
-        if (a->closed || a->cap - (size_t)(a->head - a->tail) < len) {
-            if (a->idle) {
-                pthread_cond_signal(&a->wake);
-            }
-            pthread_mutex_unlock(&a->mu);
+            atomic_store_explicit(&r->busy, 0, memory_order_release);
             sl_sink_count_dropped(sink, 1);
             return;
         }
+        t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        used = (uint32_t)(POS_BYTES(h) - POS_BYTES(t));
     }
-    size_t off = (size_t)a->head & (a->cap - 1);
-    size_t first = len <= a->cap - off ? len : a->cap - off;
-    memcpy(a->ring + off, line, first);
+    size_t off = POS_BYTES(h) & (r->cap - 1);
+    size_t first = len <= r->cap - off ? len : r->cap - off;
+    memcpy(r->buf + off, line, first);
     if (first < len) {
-        memcpy(a->ring, line + first, len - first);
+        memcpy(r->buf, line + first, len - first);
     }
-    a->head += len;
-    a->queued++;
-    uint64_t seq = a->queued;
-    if (a->idle || (size_t)(a->head - a->tail) > a->cap / 2) {
-        pthread_cond_signal(&a->wake);
+    uint64_t pos = POS(POS_REC(h) + 1, POS_BYTES(h) + (uint32_t)len);
+    atomic_store_explicit(&r->head, pos, memory_order_release);
+    if (atomic_load_explicit(&a->idle, memory_order_relaxed) ||
+        (used + len > r->cap / 2 &&
+         !atomic_exchange_explicit(&r->kicked, 1, memory_order_relaxed))) {
+        kick(a);
     }
     if (rec != NULL && rec->level >= a->sync_level) {
-        (void)wait_finished(a, seq, 0);
+        pthread_mutex_lock(&a->mu);
+        (void)wait_written(a, r, 0);
+        pthread_mutex_unlock(&a->mu);
     }
-    pthread_mutex_unlock(&a->mu);
+    atomic_store_explicit(&r->busy, 0, memory_order_release);
+}
+
+static int64_t deadline_of(int timeout_ms)
+{
+    return timeout_ms < 0 ? 0
+                          : sl__monotonic_ns() + (int64_t)timeout_ms * 1000000 +
+                                (timeout_ms == 0 ? 1 : 0);
 }
 
 static sl_status async_flush(sl_sink *sink, int timeout_ms)
 {
     fd_async *a = sl_sink_state(sink);
-    int64_t deadline = timeout_ms < 0
-                           ? 0
-                           : sl__monotonic_ns() + (int64_t)timeout_ms * 1000000 +
-                                 (timeout_ms == 0 ? 1 : 0);
+    int64_t deadline = deadline_of(timeout_ms);
     pthread_mutex_lock(&a->mu);
-    bool ok = wait_finished(a, a->queued, deadline);
+    bool ok = wait_written(a, NULL, deadline);
     pthread_mutex_unlock(&a->mu);
     return ok ? SL_OK : SL_ETIMEDOUT;
 }
 
-/* Stops the writer once the ring is empty or the deadline passed; whatever
+/* Stops the writer once the rings are empty or the deadline passed; whatever
  * is left is counted as dropped. */
 static sl_status async_close(sl_sink *sink, int timeout_ms)
 {
     fd_async *a = sl_sink_state(sink);
     sl_status st = async_flush(sink, timeout_ms);
     pthread_mutex_lock(&a->mu);
-    a->closed = true;
+    atomic_store(&a->closed, 1);
     pthread_cond_broadcast(&a->room);
-    bool join = a->running;
-    if (st != SL_OK && a->running) {
-        /* Past the deadline: the writer finishes the write it is in, and
-         * what is still queued behind it is dropped. */
-        while (a->writing) {
-            pthread_cond_wait(&a->done, &a->mu);
-        }
-        uint64_t left = a->queued - a->finished;
-        a->tail = a->head;
-        a->finished = a->queued;
-        if (left > 0) {
-            sl_sink_count_dropped(sink, left);
+    /* Callers already past the closed check finish (a BLOCK wait sees
+     * closed); nothing enters a ring after that. */
+    for (tring *r = a->rings; r != NULL; r = r->next) {
+        while (atomic_load(&r->busy)) {
+            pthread_mutex_unlock(&a->mu);
+            sched_yield();
+            pthread_mutex_lock(&a->mu);
         }
     }
     a->stop = true;
+    a->abandon = st != SL_OK; /* past the deadline: no further pass */
     pthread_cond_signal(&a->wake);
+    bool join = atomic_load(&a->running) != 0;
     pthread_mutex_unlock(&a->mu);
     if (join) {
         pthread_join(a->thread, NULL);
-        a->running = false;
+        atomic_store(&a->running, 0);
+    }
+    /* What the writer did not take (no writer, or past the deadline it had
+     * stopped before): dropped, counted. */
+    uint64_t left = 0;
+    for (tring *r = a->rings; r != NULL; r = r->next) {
+        uint64_t h = atomic_load(&r->head), t = atomic_load(&r->tail);
+        left += POS_REC(h) - POS_REC(t);
+        atomic_store(&r->tail, h);
+    }
+    if (left > 0) {
+        sl_sink_count_dropped(sink, left);
     }
     if (a->close_fd && a->fd >= 0) {
         close(a->fd);
@@ -388,14 +665,24 @@ static sl_status async_close(sl_sink *sink, int timeout_ms)
     return st;
 }
 
-/* The state's locks, condition variables and memory (no thread left). */
+/* The state's locks, condition variables and memory (no thread left); each
+ * ring loses the sink's reference, its buffer goes now. */
 static void state_free(fd_async *a)
 {
+    tring *r = a->rings;
+    while (r != NULL) {
+        tring *next = r->next;
+        sl__free(r->buf); /* its thread never reads it again: ids differ */
+        r->buf = NULL;
+        atomic_store_explicit(&r->gone, 1, memory_order_release);
+        ring_unref(r);
+        r = next;
+    }
     pthread_cond_destroy(&a->wake);
     pthread_cond_destroy(&a->room);
     pthread_cond_destroy(&a->done);
+    pthread_mutex_destroy(&a->io_mu);
     pthread_mutex_destroy(&a->mu);
-    sl__free(a->ring);
     sl__free(a);
 }
 
@@ -405,7 +692,7 @@ static void async_destroy(sl_sink *sink)
     if (a == NULL) {
         return;
     }
-    if (!a->closed) {
+    if (!atomic_load(&a->closed)) {
         (void)async_close(sink, DESTROY_TIMEOUT_MS);
     }
     state_free(a);
@@ -415,28 +702,47 @@ static void async_atfork_prepare(sl_sink *sink)
 {
     fd_async *a = sl_sink_state(sink);
     pthread_mutex_lock(&a->mu);
+    pthread_mutex_lock(&a->io_mu);
 }
 
 static void async_atfork_parent(sl_sink *sink)
 {
     fd_async *a = sl_sink_state(sink);
+    pthread_mutex_unlock(&a->io_mu);
     pthread_mutex_unlock(&a->mu);
+}
+
+static bool own_ring(const tring *r)
+{
+    for (const tring *q = tl_rings; q != NULL; q = q->tnext) {
+        if (q == r) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void async_atfork_child(sl_sink *sink)
 {
     fd_async *a = sl_sink_state(sink);
-    /* No writer thread here; the parent writes what the ring holds. The
-     * condition variables may have had waiters in the parent: start them
-     * afresh. */
-    a->running = false;
-    a->writing = false;
-    a->idle = false;
-    a->tail = a->head;
-    a->finished = a->queued;
+    /* No writer thread here, and only this thread: the parent writes what
+     * the rings hold; the other threads' rings are orphans, reaped by the
+     * child's writer. The condition variables may have had waiters in the
+     * parent: start them afresh. */
+    atomic_store(&a->running, 0);
+    atomic_store(&a->idle, 0);
+    for (tring *r = a->rings; r != NULL; r = r->next) {
+        atomic_store(&r->tail, atomic_load(&r->head));
+        atomic_store(&r->busy, 0);
+        atomic_store(&r->kicked, 0);
+        if (!own_ring(r)) {
+            atomic_store(&r->orphan, 1);
+        }
+    }
     pthread_cond_init(&a->wake, NULL);
     pthread_cond_init(&a->room, NULL);
     pthread_cond_init(&a->done, NULL);
+    pthread_mutex_unlock(&a->io_mu);
     pthread_mutex_unlock(&a->mu);
 }
 
@@ -473,24 +779,24 @@ sl_status sl__fd_async_new(const sl_fd_sink_options *o, int fd, bool close_fd,
     if (a == NULL) {
         return SL_ENOMEM;
     }
+    a->id = atomic_fetch_add(&next_sink_id, 1);
     a->fd = fd;
     a->close_fd = close_fd;
     a->overflow = o->overflow;
     a->block_ms = o->block_ms;
     a->sync_level = o->sync_level;
-    /* a power of two, so that a position in the ring is a mask away */
+    /* a power of two, so that a position in a ring is a mask away */
     size_t want = o->queue_bytes == 0 ? SL__FD_DEFAULT_QUEUE : o->queue_bytes;
-    a->cap = MIN_QUEUE_BYTES;
-    while (a->cap < want && a->cap <= SIZE_MAX / 4) {
-        a->cap *= 2;
+    a->ring_cap = MIN_QUEUE_BYTES;
+    while (a->ring_cap < want && a->ring_cap < MAX_QUEUE_BYTES) {
+        a->ring_cap *= 2;
     }
-    a->ring = sl__malloc(a->cap);
-    if (a->ring == NULL) {
+    if (sl__fd_mutex_init(&a->mu) != 0) {
         sl__free(a);
         return SL_ENOMEM;
     }
-    if (sl__fd_mutex_init(&a->mu) != 0) {
-        sl__free(a->ring);
+    if (sl__fd_mutex_init(&a->io_mu) != 0) {
+        pthread_mutex_destroy(&a->mu);
         sl__free(a);
         return SL_ENOMEM;
     }

@@ -20,17 +20,22 @@
  * forked child starts with an empty buffer (the parent writes what it held).
  *
  * Asynchronous (async = true), the caller copies its line into a bounded
- * ring of queue_bytes and returns; one writer thread per sink writes
- * everything queued with one writev(2). Lines stay whole and in call order.
- * When the ring is full the record is dropped (overflow DROP, the default)
+ * ring of queue_bytes of its own thread (one ring per thread and sink,
+ * created on the thread's first record, released once the thread has
+ * exited and its ring is written) and returns, taking no lock; one writer
+ * thread per sink writes what every ring holds with one writev(2). Lines
+ * stay whole; each thread's lines stay in its call order, lines of
+ * different threads are written ring by ring (order them by their time).
+ * When its ring is full the record is dropped (overflow DROP, the default)
  * or the caller waits up to block_ms for room and then drops it (BLOCK);
  * every drop is counted. Records at sync_level or above (default
- * SL_LEVEL_OFF: none) are written, with everything queued before them,
- * before the call returns. flush waits until what was queued is written;
+ * SL_LEVEL_OFF: none) are written, with everything their thread queued
+ * before them, before the call returns. flush waits until what was queued
+ * (by every thread) is written;
  * the logger's exit flush writes what is queued at exit(); close drains
  * within its timeout, then drops (and counts) the rest. A forked child
- * starts with an empty ring and starts its own writer on its first record.
- * A line larger than the ring is written by the caller after the ring has
+ * starts with empty rings and starts its own writer on its first record.
+ * A line larger than the ring is written by the caller after its ring has
  * drained.
  *
  * Files (path set, synchronous modes): sl_logger_reopen() and SIGHUP (with
@@ -77,8 +82,9 @@ typedef struct sl_fd_sink_options {
     size_t buffer_size; /* buffered mode; default 64 KiB, minimum 4 KiB */
     /* Asynchronous mode (overrides buffered): see above. */
     bool async;              /* default false */
-    size_t queue_bytes;      /* ring size, rounded up to a power of two;
-                              * default 1 MiB, minimum 4 KiB */
+    size_t queue_bytes;      /* each thread's ring, rounded up to a power of
+                              * two; default 1 MiB, minimum 4 KiB, at most
+                              * 1 GiB (larger is taken as 1 GiB) */
     sl_fd_overflow overflow; /* default SL_FD_OVERFLOW_DROP */
     int block_ms;            /* BLOCK: default 100; 0: never wait */
     sl_level sync_level;     /* default SL_LEVEL_OFF (no record waits) */
