@@ -128,11 +128,14 @@ static void write_key_slow(sl__jw *w, const char *key, size_t n, bool reserved)
 }
 
 /* The key's length: the one the macros computed at compile time when they
- * could (sl_field.key_len), else measured. */
-static SL__ALWAYS_INLINE size_t key_length(const sl_field *f)
+ * could (sl_field.key_len), else measured. *plain: the macros found the key
+ * needs no escaping. */
+static SL__ALWAYS_INLINE size_t key_length(const sl_field *f, bool *plain)
 {
-    if (f->key_len != 0) {
-        return f->key_len;
+    uint32_t kl = f->key_len;
+    *plain = (kl & SL__KEY_PLAIN) != 0;
+    if ((kl & SL__KEY_LEN_MAX) != 0) {
+        return kl & SL__KEY_LEN_MAX;
     }
     return f->key != NULL ? strlen(f->key) : 0;
 }
@@ -145,10 +148,11 @@ static SL__ALWAYS_INLINE void write_key(sl__jw *w, const sl_field *f,
         sl__jw_raw(w, ",\"\":", 4);
         return;
     }
-    size_t n = key_length(f);
+    bool plain;
+    size_t n = key_length(f, &plain);
     bool reserved = is_reserved(rk, key, n);
     if (!reserved && n <= KEY_FAST_MAX && w->cap - w->len >= KEY_FAST_MAX + 4 &&
-        sl__plain_ascii(key, n)) {
+        (plain || sl__plain_ascii(key, n))) {
         char *d = w->buf + w->len;
         d[0] = ',';
         d[1] = '"';
@@ -318,8 +322,10 @@ static SL__ALWAYS_INLINE bool fast_field(sl__jw *w, const sl_field *f, size_t st
     if (key == NULL) {
         return false;
     }
-    size_t n = key_length(f);
-    if (n > KEY_FAST_MAX || is_reserved(rk, key, n) || !sl__plain_ascii(key, n)) {
+    bool plain;
+    size_t n = key_length(f, &plain);
+    if (n > KEY_FAST_MAX || is_reserved(rk, key, n) ||
+        !(plain || sl__plain_ascii(key, n))) {
         return false;
     }
     /* The key goes in past w->len first: nothing is committed until w->len

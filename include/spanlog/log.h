@@ -79,16 +79,18 @@ typedef enum sl_field_type {
  * any string; a NULL key is written as "". Duplicate keys are written as
  * given (JSON parsers keep the last).
  *
- * key_len is strlen(key), or 0 for "not known: measure it". The macros set
- * it when the key is a compile-time constant (a literal key costs no strlen
- * per record; GCC and clang fold it) and leave 0 otherwise. A field built by
- * hand must set it to 0 or to the key's exact length (designated initialisers
- * that omit it give 0): the encoder reads key_len bytes of key when non-zero.
+ * key_len is strlen(key), or 0 for "not known: measure it", in its low 31
+ * bits; bit 31 (SL__KEY_PLAIN) says the key needs no JSON escaping. The
+ * macros set both when the key is a compile-time constant (a literal key
+ * then costs neither a strlen nor an escape check per record; GCC and clang
+ * fold them) and leave 0 otherwise. A field built by hand must set key_len
+ * to 0 or to the key's exact length, without the bit (designated
+ * initialisers that omit it give 0): the encoder trusts both.
  */
 typedef struct sl_field {
     const char *key;
     sl_field_type type;
-    uint32_t key_len; /* strlen(key), or 0: unknown (in what was padding) */
+    uint32_t key_len; /* strlen(key) | SL__KEY_PLAIN, or 0: unknown (was padding) */
     size_t len;
     union {
         const char *s;
@@ -100,9 +102,13 @@ typedef struct sl_field {
     } v;
 } sl_field;
 
+#define SL__KEY_PLAIN   0x80000000u
+#define SL__KEY_LEN_MAX 0x7fffffffu
+
 /*
- * strlen(k) (0 for NULL or a key longer than 4 GiB: "unknown"). Used by
- * SL__KEY_LEN only where the compiler sees a constant key, where it folds.
+ * strlen(k) (0 for NULL or a key longer than SL__KEY_LEN_MAX: "unknown").
+ * Used by SL__KEY_LEN only where the compiler sees a constant key, where it
+ * folds.
  */
 static inline uint32_t sl__key_len(const char *k)
 {
@@ -117,7 +123,7 @@ static inline uint32_t sl__key_len(const char *k)
         n++;
     }
 #endif
-    return n > 0xffffffffu ? 0 : (uint32_t)n;
+    return n > SL__KEY_LEN_MAX ? 0 : (uint32_t)n;
 }
 /* strlen(s), SL_NPOS for NULL: SL__STR_LEN's, for constant values. */
 static inline size_t sl__str_len(const char *s)
@@ -136,9 +142,31 @@ static inline size_t sl__str_len(const char *s)
 #endif
 }
 #if defined(__GNUC__) || defined(__clang__)
+/*
+ * Whether a constant key of up to 16 bytes is printable ASCII without '"'
+ * or '\\' (its own JSON string body): an expression the compiler folds for
+ * a literal, used only under __builtin_constant_p (never evaluated at run
+ * time otherwise). It reads no byte past sizeof(k) (a literal's size, or a
+ * pointer's: then at most its first 8 bytes). Longer keys are "not known"
+ * and checked per record.
+ */
+/* clang-format off */
+#define SL__KC(c) \
+    ((unsigned char)(c) >= 0x20 && (unsigned char)(c) < 0x80 && (c) != '"' && (c) != '\\')
+#define SL__KS(k, i, rest) \
+    ((i) < sizeof(k) && (SL__KE(k)[i] == 0 || (SL__KC(SL__KE(k)[i]) && (rest))))
+#define SL__KE(k) ((const char *)(k) != NULL ? (const char *)(k) : "")
+#define SL__KPLAIN(k) \
+    SL__KS(k, 0, SL__KS(k, 1, SL__KS(k, 2, SL__KS(k, 3, \
+    SL__KS(k, 4, SL__KS(k, 5, SL__KS(k, 6, SL__KS(k, 7, \
+    SL__KS(k, 8, SL__KS(k, 9, SL__KS(k, 10, SL__KS(k, 11, \
+    SL__KS(k, 12, SL__KS(k, 13, SL__KS(k, 14, SL__KS(k, 15, 0))))))))))))))))
+/* clang-format on */
 /* k is evaluated once: __builtin_constant_p never evaluates its operand, and
  * it is true only for an expression without side effects. */
-#define SL__KEY_LEN(k) (__builtin_constant_p(k) ? sl__key_len(k) : 0u)
+#define SL__KEY_LEN(k)                                                                   \
+    ((__builtin_constant_p(k) ? sl__key_len(k) : 0u) |                                   \
+     (__builtin_constant_p(SL__KPLAIN(k)) && SL__KPLAIN(k) ? SL__KEY_PLAIN : 0u))
 /* The same for a string value: its length when constant, else SL_NPOS
  * ("NUL-terminated: measure it"); a NULL value stays SL_NPOS (null). */
 #define SL__STR_LEN(s) (__builtin_constant_p(s) ? sl__str_len(s) : SL_NPOS)
@@ -149,65 +177,70 @@ static inline size_t sl__str_len(const char *s)
 
 /*
  * The constructors behind the SL_* macros in C++ (a C compound literal is
- * not C++); C keeps its compound literals. Both build the same sl_field.
+ * not C++); C keeps its compound literals. Both build the same sl_field;
+ * kl is SL__KEY_LEN(key), computed by the macro where the key is written.
  */
-static inline sl_field sl__field(const char *key, sl_field_type type, size_t len)
+static inline sl_field sl__field(const char *key, uint32_t kl, sl_field_type type,
+                                 size_t len)
 {
     sl_field f;
     f.key = key;
     f.type = type;
-    f.key_len = sl__key_len(key);
+    f.key_len = kl;
     f.len = len;
     f.v.u = 0;
     return f;
 }
-static inline sl_field sl__field_str(const char *key, const char *s, size_t len)
+static inline sl_field sl__field_str(const char *key, uint32_t kl, const char *s,
+                                     size_t len)
 {
-    sl_field f = sl__field(key, SL_FIELD_STR, len);
+    sl_field f = sl__field(key, kl, SL_FIELD_STR, len);
     f.v.s = s;
     return f;
 }
-static inline sl_field sl__field_int(const char *key, sl_field_type type, int64_t i)
+static inline sl_field sl__field_int(const char *key, uint32_t kl, sl_field_type type,
+                                     int64_t i)
 {
-    sl_field f = sl__field(key, type, 0);
+    sl_field f = sl__field(key, kl, type, 0);
     f.v.i = i;
     return f;
 }
-static inline sl_field sl__field_uint(const char *key, uint64_t u)
+static inline sl_field sl__field_uint(const char *key, uint32_t kl, uint64_t u)
 {
-    sl_field f = sl__field(key, SL_FIELD_UINT, 0);
+    sl_field f = sl__field(key, kl, SL_FIELD_UINT, 0);
     f.v.u = u;
     return f;
 }
-static inline sl_field sl__field_double(const char *key, double d)
+static inline sl_field sl__field_double(const char *key, uint32_t kl, double d)
 {
-    sl_field f = sl__field(key, SL_FIELD_DOUBLE, 0);
+    sl_field f = sl__field(key, kl, SL_FIELD_DOUBLE, 0);
     f.v.d = d;
     return f;
 }
-static inline sl_field sl__field_bool(const char *key, bool b)
+static inline sl_field sl__field_bool(const char *key, uint32_t kl, bool b)
 {
-    sl_field f = sl__field(key, SL_FIELD_BOOL, 0);
+    sl_field f = sl__field(key, kl, SL_FIELD_BOOL, 0);
     f.v.b = b;
     return f;
 }
-static inline sl_field sl__field_json(const char *key, const struct json_t *j)
+static inline sl_field sl__field_json(const char *key, uint32_t kl,
+                                      const struct json_t *j)
 {
-    sl_field f = sl__field(key, SL_FIELD_JSON, 0);
+    sl_field f = sl__field(key, kl, SL_FIELD_JSON, 0);
     f.v.json = j;
     return f;
 }
 
 #ifdef __cplusplus
-#define SL_STR(k, str)     sl__field_str((k), (str), SL__STR_LEN(str))
-#define SL_STRN(k, str, n) sl__field_str((k), (str), (n))
-#define SL_INT(k, x)       sl__field_int((k), SL_FIELD_INT, (int64_t)(x))
-#define SL_UINT(k, x)      sl__field_uint((k), (uint64_t)(x))
-#define SL_DOUBLE(k, x)    sl__field_double((k), (double)(x))
-#define SL_BOOL(k, x)      sl__field_bool((k), (x) ? true : false)
-#define SL_NULL(k)         sl__field((k), SL_FIELD_NULL, 0)
-#define SL_ERRNO(k, e)     sl__field_int((k), SL_FIELD_ERRNO, (int64_t)(e))
-#define SL_JSON(k, j)      sl__field_json((k), (j))
+#define SL_STR(k, str)     sl__field_str((k), SL__KEY_LEN(k), (str), SL__STR_LEN(str))
+#define SL_STRN(k, str, n) sl__field_str((k), SL__KEY_LEN(k), (str), (n))
+#define SL_INT(k, x)       sl__field_int((k), SL__KEY_LEN(k), SL_FIELD_INT, (int64_t)(x))
+#define SL_UINT(k, x)      sl__field_uint((k), SL__KEY_LEN(k), (uint64_t)(x))
+#define SL_DOUBLE(k, x)    sl__field_double((k), SL__KEY_LEN(k), (double)(x))
+#define SL_BOOL(k, x)      sl__field_bool((k), SL__KEY_LEN(k), (x) ? true : false)
+#define SL_NULL(k)         sl__field((k), SL__KEY_LEN(k), SL_FIELD_NULL, 0)
+#define SL_ERRNO(k, e)     sl__field_int((k), SL__KEY_LEN(k), SL_FIELD_ERRNO, (int64_t)(e))
+#define SL_JSON(k, j)      sl__field_json((k), SL__KEY_LEN(k), (j))
 #else
 /* C: compound literals, as before (lvalues: &SL_STR(...) stays valid C). */
 #define SL__F(k, t) .key = (k), .type = (t), .key_len = SL__KEY_LEN(k)

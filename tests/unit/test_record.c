@@ -122,6 +122,68 @@ static void test_every_field_type_default_profile(void **unused)
     capture_clear(&c);
 }
 
+/*
+ * Keys as the macros describe them (length and "needs no escaping" folded
+ * for literals), as variables (measured per record) and hand-built (key_len
+ * 0, or the exact length): all give the same record, and a literal key that
+ * needs escaping, a head key and a NULL key are still handled.
+ */
+static void test_key_lengths_from_the_macros(void **unused)
+{
+    (void)unused;
+    /* What the macros fill in: the length, and the plain bit for literals
+     * the compiler folds (GCC and clang at -O1 and up; 0 means unknown). */
+    sl_field lit = SL_INT("cents", 1);
+    assert_true((lit.key_len & SL__KEY_LEN_MAX) == 5 || lit.key_len == 0);
+    sl_field quoted = SL_INT("a\"b", 1);
+    assert_true((quoted.key_len & SL__KEY_PLAIN) == 0); /* never marked plain */
+    sl_field none = SL_NULL(NULL);
+    assert_true((none.key_len & SL__KEY_LEN_MAX) == 0);
+
+    capture c;
+    capture_init(&c);
+    sl_logger_options o;
+    sl_logger_options_init(&o);
+    sl_logger *lg = capture_logger(&o, &c);
+    char dyn[32];
+    snprintf(dyn, sizeof dyn, "%s", "route");
+    const sl_field hand[] = {
+        {.key = "byhand", .type = SL_FIELD_INT, .v.i = 7},              /* key_len 0 */
+        {.key = "exact", .type = SL_FIELD_INT, .key_len = 5, .v.i = 8}, /* exact */
+        {.key = "long_key_of_more_than_sixteen_bytes",
+         .type = SL_FIELD_BOOL,
+         .key_len = 35,
+         .v.b = true},
+    };
+    sl_info(lg, "keys", SL_INT("cents", 1299), SL_STR(dyn, "/pay"), SL_INT("a\"b", 1),
+            SL_INT("msg", 2), SL_INT(NULL, 3), SL_STR("s\\", "v"),
+            SL_DOUBLE("key_longer_than_16_bytes", 0.5));
+    sl_log_write(lg, SL_LEVEL_INFO, NULL, NULL, "hand", hand, 3);
+
+    assert_int_equal(c.n, 2);
+    json_t *r = capture_parse(&c, 0);
+    ASSERT_KEYS(r, "time", "level", "msg", "cents", "route", "a\"b", "_msg", "", "s\\",
+                "key_longer_than_16_bytes");
+    assert_int_equal(get_int(r, "cents"), 1299);
+    assert_string_equal(get_str(r, "route"), "/pay");
+    assert_int_equal(get_int(r, "a\"b"), 1);
+    assert_int_equal(get_int(r, "_msg"), 2); /* a head key, renamed */
+    assert_int_equal(get_int(r, ""), 3);
+    assert_string_equal(get_str(r, "s\\"), "v");
+    assert_true(json_real_value(json_object_get(r, "key_longer_than_16_bytes")) == 0.5);
+    assert_non_null(strstr(c.lines[0].text, ",\"a\\\"b\":1,")); /* escaped */
+    json_decref(r);
+    r = capture_parse(&c, 1);
+    ASSERT_KEYS(r, "time", "level", "msg", "byhand", "exact",
+                "long_key_of_more_than_sixteen_bytes");
+    assert_int_equal(get_int(r, "byhand"), 7);
+    assert_int_equal(get_int(r, "exact"), 8);
+    assert_true(json_is_true(json_object_get(r, "long_key_of_more_than_sixteen_bytes")));
+    json_decref(r);
+    sl_logger_free(lg);
+    capture_clear(&c);
+}
+
 static void test_numbers_at_the_edges(void **unused)
 {
     (void)unused;
@@ -778,6 +840,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_field_type_default_profile),
+        cmocka_unit_test(test_key_lengths_from_the_macros),
         cmocka_unit_test(test_numbers_at_the_edges),
         cmocka_unit_test(test_profile_default_and_flags),
         cmocka_unit_test(test_profile_otel),
