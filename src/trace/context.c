@@ -33,6 +33,7 @@ typedef struct entry {
     sl_span_context ctx;
     uint64_t token;
     sl_baggage *baggage; /* a reference held by the entry; NULL: none */
+    int valid;           /* sl__ctx_valid(&ctx), decided at push */
 } entry;
 
 typedef struct ctx_stack {
@@ -103,7 +104,7 @@ static void refresh_current(const ctx_stack *s)
         return;
     }
     const entry *top = &s->items[s->depth - 1];
-    tl_current = sl__ctx_valid(&top->ctx) ? &top->ctx : NULL;
+    tl_current = top->valid ? &top->ctx : NULL;
     tl_baggage = top->baggage;
 }
 
@@ -155,12 +156,13 @@ static sl_status push(const sl_span_context *ctx, const sl_baggage *bag, int inh
         valid = sl__ctx_valid(ctx);
         sl__span_context_copy(&e->ctx, ctx);
     } else if (below != NULL) {
-        valid = sl__ctx_valid(&below->ctx);
+        valid = below->valid;
         sl__span_context_copy(&e->ctx, &below->ctx);
     } else {
         memset(&e->ctx, 0, offsetof(sl_span_context, tracestate) + 1);
     }
-    e->baggage = sl_baggage_ref(bag);
+    e->baggage = bag != NULL ? sl_baggage_ref(bag) : NULL;
+    e->valid = valid;
     e->token = (s->serial << 32) | s->counter;
     s->depth++;
     token->id = e->token;
@@ -205,7 +207,9 @@ static void pop(ctx_stack *s)
     refresh_current(s);
     /* Freed after the caches are updated: a last reference going away must
      * never leave tl_baggage pointing at freed memory. */
-    sl_baggage_free(bag);
+    if (bag != NULL) {
+        sl_baggage_free(bag);
+    }
 }
 
 int sl__context_pop_to(uint64_t token)
