@@ -147,15 +147,16 @@ static inline size_t sl__str_len(const char *s)
  * or '\\' (its own JSON string body): an expression the compiler folds for
  * a literal, used only under __builtin_constant_p (never evaluated at run
  * time otherwise). It reads no byte past sizeof(k) (a literal's size, or a
- * pointer's: then at most its first 8 bytes). Longer keys are "not known"
- * and checked per record.
+ * pointer's: then at most its first 8 bytes), and a NULL key as 16 NULs.
+ * Longer keys are "not known" and checked per record.
  */
 /* clang-format off */
 #define SL__KC(c) \
     ((unsigned char)(c) >= 0x20 && (unsigned char)(c) < 0x80 && (c) != '"' && (c) != '\\')
 #define SL__KS(k, i, rest) \
     ((i) < sizeof(k) && (SL__KE(k)[i] == 0 || (SL__KC(SL__KE(k)[i]) && (rest))))
-#define SL__KE(k) ((const char *)(k) != NULL ? (const char *)(k) : "")
+#define SL__KE(k) \
+    ((const char *)(k) != NULL ? (const char *)(k) : "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")
 #define SL__KPLAIN(k) \
     SL__KS(k, 0, SL__KS(k, 1, SL__KS(k, 2, SL__KS(k, 3, \
     SL__KS(k, 4, SL__KS(k, 5, SL__KS(k, 6, SL__KS(k, 7, \
