@@ -52,6 +52,18 @@ static inline char *u64_backwards(uint64_t v, char *end)
     return p;
 }
 
+/* Appends put(v): straight into the buffer when SL__NUM_MAX bytes are free,
+ * else through a small copy (the writer's full-buffer path). */
+#define JW_PUT(w, put, v)                                                                \
+    do {                                                                                 \
+        if ((w)->cap - (w)->len >= SL__NUM_MAX) {                                        \
+            (w)->len = (size_t)(put((w)->buf + (w)->len, v) - (w)->buf);                 \
+        } else {                                                                         \
+            char tmp_[SL__NUM_MAX];                                                      \
+            sl__jw_raw((w), tmp_, (size_t)(put(tmp_, v) - tmp_));                        \
+        }                                                                                \
+    } while (0)
+
 /* Decimal digits of v: 1..20. */
 static inline unsigned u64_digits(uint64_t v)
 {
@@ -84,22 +96,12 @@ char *sl__put_int(char *p, int64_t v)
 
 void sl__jw_uint(sl__jw *w, uint64_t v)
 {
-    if (w->cap - w->len >= SL__NUM_MAX) {
-        w->len = (size_t)(sl__put_uint(w->buf + w->len, v) - w->buf);
-        return;
-    }
-    char tmp[SL__NUM_MAX];
-    sl__jw_raw(w, tmp, (size_t)(sl__put_uint(tmp, v) - tmp));
+    JW_PUT(w, sl__put_uint, v);
 }
 
 void sl__jw_int(sl__jw *w, int64_t v)
 {
-    if (w->cap - w->len >= SL__NUM_MAX) {
-        w->len = (size_t)(sl__put_int(w->buf + w->len, v) - w->buf);
-        return;
-    }
-    char tmp[SL__NUM_MAX];
-    sl__jw_raw(w, tmp, (size_t)(sl__put_int(tmp, v) - tmp));
+    JW_PUT(w, sl__put_int, v);
 }
 
 void sl__jw_bool(sl__jw *w, bool v)
@@ -472,10 +474,5 @@ char *sl__put_double(char *out, double v)
 
 void sl__jw_double(sl__jw *w, double v)
 {
-    if (w->cap - w->len >= SL__NUM_MAX) {
-        w->len = (size_t)(sl__put_double(w->buf + w->len, v) - w->buf);
-        return;
-    }
-    char tmp[SL__NUM_MAX];
-    sl__jw_raw(w, tmp, (size_t)(sl__put_double(tmp, v) - tmp));
+    JW_PUT(w, sl__put_double, v);
 }
