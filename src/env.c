@@ -1,155 +1,236 @@
 /*
  * env.c - sl_logger_from_env(): a ready logger from the environment.
  *
- *   SPANLOG_LEVEL             trace|debug|info|warn|error|fatal|off (default info)
- *   OTEL_SERVICE_NAME         overrides the service name given in code
- *   SPANLOG_FORMAT            default|otel|ecs|pino
- *   SPANLOG_MAX_RECORD_BYTES  record size limit (default 65536)
- *   SPANLOG_CALLER            1/true: write the caller's file, line, function
- *   SPANLOG_BAGGAGE_KEYS      comma-separated baggage keys copied into records
- *   SPANLOG_SINK              comma-separated sink targets (sl_sink_from_uri),
- *                             default "stdout"
- *   SPANLOG_SYSLOG            adds a syslog sink for this target ("" = /dev/log)
- *   SPANLOG_LOKI_URL          adds a Loki sink (its other options: loki.h)
+ * The core's variables are declared once, in sl__core_options below; each
+ * adapter declares its own (its option table, and the variable that adds
+ * one of its sinks: SPANLOG_SYSLOG, SPANLOG_LOKI_URL), read through the
+ * registry (config.h). Every target is checked before any sink is opened.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "config.h"
+#include "core.h"
 #include "internal.h"
 
-static int env_flag(const char *v)
+/* What the environment fills: the logger's options and the core's lists. */
+typedef struct env_config {
+    sl_logger_options lo;
+    const char *sink;         /* comma-separated targets */
+    const char *baggage_keys; /* comma-separated keys */
+} env_config;
+
+static sl_status parse_level(const char *text, void *field, int *pos)
 {
-    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
-                         strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
+    return sl_level_parse(text, (sl_level *)field);
 }
 
+static sl_status parse_profile(const char *text, void *field, int *pos)
+{
+    return sl_profile_parse(text, (sl_profile *)field);
+}
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x)  STRINGIFY_(x)
+
+static const sl__opt core_opts[] = {
+    SL__O_CUSTOM(env_config, lo.level, "info", parse_level,
+                 "trace, debug, info, warn, error, fatal or off", "SPANLOG_LEVEL", NULL,
+                 "the logger's level (aliases: warning, err, critical, crit, none)"),
+    SL__O_STR(env_config, lo.service, NULL, "OTEL_SERVICE_NAME", NULL,
+              "the service name; overrides the one given in code"),
+    SL__O_CUSTOM(env_config, lo.profile, "default", parse_profile,
+                 "default, otel, ecs or pino", "SPANLOG_FORMAT", NULL,
+                 "key names of the record (docs/record-schema.md)"),
+    SL__O_SIZE(env_config, lo.max_record_bytes, STRINGIFY(SL__DEFAULT_RECORD_BYTES),
+               SL__MIN_RECORD_BYTES, SL__MAX_RECORD_BYTES, "SPANLOG_MAX_RECORD_BYTES",
+               NULL, "record size limit in bytes, newline included"),
+    SL__O_BOOL(env_config, lo.caller_info, "false", "SPANLOG_CALLER", NULL,
+               "write the caller's file, line and function"),
+    SL__O_STR(env_config, baggage_keys, NULL, "SPANLOG_BAGGAGE_KEYS", NULL,
+              "comma-separated baggage keys copied into every record (at most 16)"),
+    SL__O_STR(env_config, sink, "stdout", "SPANLOG_SINK", NULL,
+              "comma-separated sink targets (see Sink targets); all are checked "
+              "before any is opened"),
+};
+
+const sl__opt_table sl__core_options = {"Logger (sl_logger_from_env)", core_opts,
+                                        SL__NOPTS(core_opts)};
+
 /* Splits `list` (a copy the caller frees) into at most SL_MAX_BAGGAGE_KEYS keys. */
-static sl_status split_keys(char *list, const char **keys, size_t *n)
+static sl_status split_keys(char *list, const char **keys, size_t *n, sl_error *err)
 {
     *n = 0;
     char *save = NULL;
     for (char *t = strtok_r(list, ", \t", &save); t != NULL;
          t = strtok_r(NULL, ", \t", &save)) {
         if (*n == SL_MAX_BAGGAGE_KEYS) {
-            return SL_ERANGE;
+            return sl__error_set(err, SL_ERANGE, "SPANLOG_BAGGAGE_KEYS", NULL,
+                                 (int)(t - list), "SPANLOG_BAGGAGE_KEYS: at most %d keys",
+                                 SL_MAX_BAGGAGE_KEYS);
         }
         keys[(*n)++] = t;
     }
     return SL_OK;
 }
 
-static sl_status read_options(const char *service, sl_logger_options *o)
-{
-    sl_logger_options_init(o);
-    const char *svc = getenv("OTEL_SERVICE_NAME");
-    o->service = (svc != NULL && *svc != '\0') ? svc : service;
+/* ---- the sink plan: every target checked before any is opened ------------ */
 
-    const char *v = getenv("SPANLOG_LEVEL");
-    if (v != NULL && *v != '\0' && sl_level_parse(v, &o->level) != SL_OK) {
-        return SL_EPARSE;
+typedef struct target {
+    char *uri; /* owned */
+} target;
+
+typedef struct plan {
+    target *t;
+    size_t n, cap;
+} plan;
+
+static void plan_free(plan *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        sl__free(p->t[i].uri);
     }
-    v = getenv("SPANLOG_FORMAT");
-    if (v != NULL && *v != '\0' && sl_profile_parse(v, &o->profile) != SL_OK) {
-        return SL_EPARSE;
-    }
-    v = getenv("SPANLOG_MAX_RECORD_BYTES");
-    if (v != NULL && *v != '\0') {
-        char *end = NULL;
-        errno = 0;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (errno != 0 || end == v || *end != '\0' || v[0] == '-') {
-            return SL_EPARSE;
+    sl__free(p->t);
+}
+
+/* Adds "prefix" + text (text of length len) to the plan. */
+static sl_status plan_add(plan *p, const char *prefix, const char *text, size_t len)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 4;
+        target *t = sl__realloc(p->t, cap * sizeof *t);
+        if (t == NULL) {
+            return SL_ENOMEM;
         }
-        o->max_record_bytes = (size_t)n;
+        p->t = t;
+        p->cap = cap;
     }
-    o->caller_info = env_flag(getenv("SPANLOG_CALLER"));
+    size_t plen = strlen(prefix);
+    char *uri = sl__malloc(plen + len + 1);
+    if (uri == NULL) {
+        return SL_ENOMEM;
+    }
+    memcpy(uri, prefix, plen);
+    memcpy(uri + plen, text, len);
+    uri[plen + len] = '\0';
+    p->t[p->n++].uri = uri;
     return SL_OK;
 }
 
-/* Adds one sink by target; the logger owns it from then on. */
-static sl_status add_target(sl_logger *lg, const char *target)
+static sl_status plan_list(plan *p, const char *list)
 {
-    sl_sink *sink = NULL;
-    sl_status st = sl_sink_from_uri(target, &sink);
-    if (st != SL_OK) {
-        return st;
+    const char *s = list;
+    while (*s != '\0') {
+        const char *e = strchr(s, ',');
+        if (e == NULL) {
+            e = s + strlen(s);
+        }
+        const char *a = s, *b = e;
+        sl__trim_blanks(&a, &b);
+        if (b > a) {
+            sl_status st = plan_add(p, "", a, (size_t)(b - a));
+            if (st != SL_OK) {
+                return st;
+            }
+        }
+        s = *e == ',' ? e + 1 : e;
     }
-    return sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE);
+    return SL_OK;
 }
 
-static sl_status add_sink_list(sl_logger *lg, const char *list)
+/* SPANLOG_SINK, then each adapter's own variable (SPANLOG_SYSLOG, ...). */
+static sl_status plan_build(plan *p, const char *list)
 {
-    char *copy = sl__strdup(list);
-    if (copy == NULL) {
-        return SL_ENOMEM;
+    sl_status st = plan_list(p, list);
+    for (size_t i = 0; st == SL_OK && sl__adapters[i] != NULL; i++) {
+        const sl__adapter *a = sl__adapters[i];
+        const char *v = a->env_target != NULL ? getenv(a->env_target) : NULL;
+        if (v == NULL || (v[0] == '\0' && !a->env_target_empty_ok)) {
+            continue;
+        }
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "%s%s", a->schemes[0], v[0] != '\0' ? ":" : "");
+        st = plan_add(p, prefix, v, strlen(v));
     }
-    sl_status st = SL_OK;
-    char *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t != NULL && st == SL_OK;
-         t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ' || *t == '\t') {
-            t++;
-        }
-        size_t n = strlen(t);
-        while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) {
-            t[--n] = '\0';
-        }
-        if (n > 0) {
-            st = add_target(lg, t);
-        }
-    }
-    sl__free(copy);
     return st;
 }
 
-sl_status sl_logger_from_env(const char *service, sl_logger **out)
+/* A target's error, when it came from an adapter's variable, names it. */
+static void name_target_var(const char *uri, sl_error *err)
+{
+    for (size_t i = 0; sl__adapters[i] != NULL; i++) {
+        const sl__adapter *a = sl__adapters[i];
+        const char *v = a->env_target != NULL ? getenv(a->env_target) : NULL;
+        size_t n = strlen(a->schemes[0]);
+        if (v != NULL && strncmp(uri, a->schemes[0], n) == 0 &&
+            (uri[n] == '\0' ? v[0] == '\0' : uri[n] == ':' && !strcmp(uri + n + 1, v)) &&
+            err != NULL && err->size >= sizeof(sl_error) && err->name[0] == '\0') {
+            snprintf(err->name, sizeof err->name, "%s", a->env_target);
+        }
+    }
+}
+
+sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err)
 {
     if (out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "out", NULL, -1,
+                             "sl_logger_from_env: out is NULL");
     }
     *out = NULL;
-    sl_logger_options o;
-    sl_status st = read_options(service, &o);
+    env_config c;
+    memset(&c, 0, sizeof c);
+    sl_logger_options_init(&c.lo);
+    c.sink = "stdout";
+    c.lo.service = service;
+    sl_status st = sl__opts_from_env(&sl__core_options, &c, err);
     if (st != SL_OK) {
         return st;
     }
     const char *keys[SL_MAX_BAGGAGE_KEYS];
     char *key_list = NULL;
-    const char *v = getenv("SPANLOG_BAGGAGE_KEYS");
-    if (v != NULL && *v != '\0') {
-        if ((key_list = sl__strdup(v)) == NULL) {
-            return SL_ENOMEM;
+    if (c.baggage_keys != NULL) {
+        if ((key_list = sl__strdup(c.baggage_keys)) == NULL) {
+            return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "out of memory");
         }
-        if ((st = split_keys(key_list, keys, &o.nbaggage_keys)) != SL_OK) {
+        if ((st = split_keys(key_list, keys, &c.lo.nbaggage_keys, err)) != SL_OK) {
             sl__free(key_list);
             return st;
         }
-        o.baggage_keys = keys;
+        c.lo.baggage_keys = keys;
+    }
+
+    plan p = {0};
+    st = plan_build(&p, c.sink);
+    if (st != SL_OK) {
+        sl__error_set(err, st, NULL, NULL, -1, "out of memory");
+    }
+    for (size_t i = 0; st == SL_OK && i < p.n; i++) {
+        sl_sink *none = NULL;
+        st = sl__sink_target(p.t[i].uri, true, &none, err);
+        if (st != SL_OK) {
+            name_target_var(p.t[i].uri, err);
+        }
     }
     sl_logger *lg = NULL;
-    st = sl_logger_new(&o, &lg);
+    if (st == SL_OK) {
+        st = sl_logger_new(&c.lo, &lg);
+        if (st != SL_OK) {
+            sl__error_set(err, st, NULL, NULL, -1, "logger options: %s", sl_strerror(st));
+        }
+    }
     sl__free(key_list); /* the logger copied the keys */
-    if (st != SL_OK) {
-        return st;
+    for (size_t i = 0; st == SL_OK && i < p.n; i++) {
+        sl_sink *sink = NULL;
+        st = sl__sink_target(p.t[i].uri, false, &sink, err);
+        if (st != SL_OK) {
+            name_target_var(p.t[i].uri, err);
+        } else if ((st = sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE)) != SL_OK) {
+            sl__error_set(err, st, NULL, p.t[i].uri, -1, "%s: cannot add the sink: %s",
+                          p.t[i].uri, sl_strerror(st));
+        }
     }
-    const char *list = getenv("SPANLOG_SINK");
-    st = add_sink_list(lg, (list != NULL && *list != '\0') ? list : "stdout");
-
-    const char *syslog_target = getenv("SPANLOG_SYSLOG");
-    if (st == SL_OK && syslog_target != NULL) {
-        char buf[512];
-        int n = snprintf(buf, sizeof(buf), "syslog:%s", syslog_target);
-        st = (n < 0 || (size_t)n >= sizeof(buf)) ? SL_ERANGE : add_target(lg, buf);
-    }
-    const char *loki = getenv("SPANLOG_LOKI_URL");
-    if (st == SL_OK && loki != NULL && *loki != '\0') {
-        char buf[2048];
-        int n = snprintf(buf, sizeof(buf), "loki:%s", loki);
-        st = (n < 0 || (size_t)n >= sizeof(buf)) ? SL_ERANGE : add_target(lg, buf);
-    }
+    plan_free(&p);
     if (st != SL_OK) {
         sl_logger_free(lg);
         return st;

@@ -1,53 +1,103 @@
 /*
  * sink_uri.c - sl_sink_from_uri(): one textual way to name a sink, shared by
- * SPANLOG_SINK and spanlog-pipe --sink.
+ * SPANLOG_SINK and spanlog-pipe --sink. "null" is the core's; every other
+ * scheme belongs to an adapter found in the registry (config.h).
  */
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "config.h"
 #include "internal.h"
 
-static int has_prefix(const char *s, const char *prefix)
+/* The adapter whose scheme starts uri ("scheme" or "scheme:..."). */
+static const sl__adapter *find(const char *uri, const char **scheme, const char **rest)
 {
-    return strncmp(s, prefix, strlen(prefix)) == 0;
+    for (size_t i = 0; sl__adapters[i] != NULL; i++) {
+        for (const char *const *s = sl__adapters[i]->schemes; *s != NULL; s++) {
+            size_t n = strlen(*s);
+            if (strncasecmp(uri, *s, n) == 0 && (uri[n] == '\0' || uri[n] == ':')) {
+                *scheme = *s;
+                *rest = uri[n] == ':' ? uri + n + 1 : NULL;
+                return sl__adapters[i];
+            }
+        }
+    }
+    return NULL;
 }
 
-static sl_status fd_sink(int fd, const char *path, sl_sink **out)
+/* The part before ':' names an adapter this build left out. */
+static const char *absent(const char *uri)
 {
-    sl_fd_sink_options o;
-    sl_fd_sink_options_init(&o);
-    o.fd = fd;
-    o.path = path;
-    return sl_fd_sink_new(&o, out);
+    size_t n = strcspn(uri, ":");
+    for (size_t i = 0; sl__adapters_absent[i] != NULL; i++) {
+        if (strlen(sl__adapters_absent[i]) == n &&
+            strncasecmp(uri, sl__adapters_absent[i], n) == 0) {
+            return sl__adapters_absent[i];
+        }
+    }
+    return NULL;
 }
 
-sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
+static void known_targets(char *buf, size_t cap)
+{
+    size_t len = (size_t)snprintf(buf, cap, "null");
+    for (size_t i = 0; sl__adapters[i] != NULL && len < cap; i++) {
+        int w = snprintf(buf + len, cap - len, ", %s", sl__adapters[i]->usage);
+        if (w < 0) {
+            break;
+        }
+        len += (size_t)w;
+    }
+}
+
+sl_status sl__sink_target(const char *uri, bool check_only, sl_sink **out, sl_error *err)
+{
+    *out = NULL;
+    if (strcasecmp(uri, "null") == 0) {
+        return check_only ? SL_OK : sl_null_sink_new(out);
+    }
+    const char *scheme = NULL, *rest = NULL;
+    const sl__adapter *a = find(uri, &scheme, &rest);
+    if (a == NULL) {
+        const char *name = absent(uri);
+        if (name != NULL) {
+            return sl__error_set(err, SL_ENOTSUP, NULL, name, 0,
+                                 "sink \"%s\": this spanlog was built without %s", name,
+                                 name);
+        }
+        char known[256];
+        known_targets(known, sizeof known);
+        size_t n = strcspn(uri, ":");
+        return sl__error_set(err, SL_EPARSE, NULL, n < 64 ? uri : NULL, 0,
+                             "sink \"%.*s\": unknown sink (known: %s)",
+                             (int)(n < 64 ? n : 64), uri, known);
+    }
+    return a->open(scheme, rest, check_only, out, err);
+}
+
+sl_status sl_sink_from_uri(const char *uri, sl_sink **out, sl_error *err)
 {
     if (uri == NULL || out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, NULL, NULL, -1,
+                             "sl_sink_from_uri: uri or out is NULL");
     }
     *out = NULL;
-    if (strcmp(uri, "stdout") == 0) {
-        return fd_sink(1, NULL, out);
+    /* Checked whole first, so that a bad option opens no file or socket. */
+    sl_sink *none = NULL;
+    sl_status st = sl__sink_target(uri, true, &none, err);
+    if (st != SL_OK) {
+        return st;
     }
-    if (strcmp(uri, "stderr") == 0) {
-        return fd_sink(2, NULL, out);
+    return sl__sink_target(uri, false, out, err);
+}
+
+sl_status sl_sink_uri_check(const char *uri, sl_error *err)
+{
+    if (uri == NULL) {
+        return sl__error_set(err, SL_EINVAL, NULL, NULL, -1,
+                             "sl_sink_uri_check: uri is NULL");
     }
-    if (strcmp(uri, "null") == 0) {
-        return sl_null_sink_new(out);
-    }
-    if (has_prefix(uri, "file:")) {
-        const char *path = uri + strlen("file:");
-        return *path == '\0' ? SL_EPARSE : fd_sink(-1, path, out);
-    }
-    if (strcmp(uri, "syslog") == 0) {
-        return sl_syslog_sink_from_target("", out);
-    }
-    if (has_prefix(uri, "syslog:")) {
-        return sl_syslog_sink_from_target(uri + strlen("syslog:"), out);
-    }
-    if (has_prefix(uri, "loki:")) {
-        const char *url = uri + strlen("loki:");
-        return *url == '\0' ? SL_EPARSE : sl_loki_sink_from_url(url, out);
-    }
-    return SL_EPARSE;
+    sl_sink *none = NULL;
+    return sl__sink_target(uri, true, &none, err);
 }

@@ -133,11 +133,22 @@ static int make_logger(const struct args *a, sl_logger **lg, sl_sink **sinks)
         fprintf(stderr, "spanlog-pipe: logger: %s\n", sl_strerror(st));
         return -1;
     }
+    sl_error err;
+    sl_error_init(&err);
+    /* Every target is checked before any is opened. */
     for (size_t i = 0; i < a->nsinks; i++) {
-        st = sl_sink_from_uri(a->sinks[i], &sinks[i]);
-        if (st == SL_OK) {
-            st = sl_logger_add_sink(*lg, sinks[i], SL_LEVEL_TRACE);
+        if (sl_sink_uri_check(a->sinks[i], &err) != SL_OK) {
+            fprintf(stderr, "spanlog-pipe: --sink: %s\n", err.text);
+            return -1;
         }
+    }
+    for (size_t i = 0; i < a->nsinks; i++) {
+        st = sl_sink_from_uri(a->sinks[i], &sinks[i], &err);
+        if (st != SL_OK) {
+            fprintf(stderr, "spanlog-pipe: --sink: %s\n", err.text);
+            return -1;
+        }
+        st = sl_logger_add_sink(*lg, sinks[i], SL_LEVEL_TRACE);
         if (st != SL_OK) {
             fprintf(stderr, "spanlog-pipe: sink %s: %s\n", a->sinks[i], sl_strerror(st));
             return -1;

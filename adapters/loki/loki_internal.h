@@ -81,11 +81,18 @@ bool sl__loki_label_name_ok(const char *name, size_t len);
 
 /*
  * Validates opts and fills cfg (zeroed first). On error returns SL_EINVAL
- * (or SL_ENOMEM) with a message in errbuf naming the option or label and why.
+ * (or SL_ENOMEM) with err naming the option (its field) or label and why.
  */
 sl_status sl__loki_config_build(const sl_loki_options *opts, sl__loki_config *cfg,
-                                char *errbuf, size_t errlen);
+                                sl_error *err);
 void sl__loki_config_free(sl__loki_config *cfg);
+
+/*
+ * "URL[?key=value&...]": the defaults, then SPANLOG_LOKI_*, then url and its
+ * query's options (options.c). check_only validates without creating.
+ */
+sl_status sl__loki_open_url(const char *url, bool check_only, sl_sink **out,
+                            sl_error *err);
 
 /* ---- the queue (queue.c) ------------------------------------------------ */
 

@@ -309,27 +309,22 @@ static const sl_sink_vtable loki_vtable = {
 
 /* ---- construction and stats ------------------------------------------------ */
 
-sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *errbuf,
-                           size_t errlen)
+sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, sl_error *err)
 {
-    if (errbuf != NULL && errlen > 0) {
-        errbuf[0] = '\0';
-    }
     if (out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "out", NULL, -1, "loki: out is NULL");
     }
     *out = NULL;
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
-        snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1,
-                 "loki: libcurl failed to initialise");
-        return SL_EIO;
+        return sl__error_set(err, SL_EIO, NULL, NULL, -1,
+                             "loki: libcurl failed to initialise");
     }
     sl__loki *L = sl__calloc(1, sizeof(*L));
     if (L == NULL) {
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "loki: out of memory");
     }
-    sl_status st = sl__loki_config_build(opts, &L->cfg, errbuf, errlen);
+    sl_status st = sl__loki_config_build(opts, &L->cfg, err);
     if (st != SL_OK) {
         sl__free(L);
         return st;
@@ -338,7 +333,9 @@ sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *err
     if (sl__loki_ring_init(&L->q, L->cfg.queue_bytes) != SL_OK) {
         sl__loki_config_free(&L->cfg);
         sl__free(L);
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, "queue_bytes", NULL, -1,
+                             "loki: cannot allocate the %zu-byte queue",
+                             opts->queue_bytes);
     }
     pthread_mutex_init(&L->mu, NULL);
     init_cond(&L->work_cv);
@@ -348,15 +345,14 @@ sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *err
     st = sl_sink_new(&loki_vtable, L, &sink);
     if (st != SL_OK) {
         free_state(L);
-        return st;
+        return sl__error_set(err, st, NULL, NULL, -1, "loki: %s", sl_strerror(st));
     }
     L->sink = sink;
     pthread_mutex_lock(&L->mu);
     st = sl__loki_worker_start(L);
     pthread_mutex_unlock(&L->mu);
     if (st != SL_OK) {
-        snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1,
-                 "loki: cannot start the worker thread");
+        sl__error_set(err, st, NULL, NULL, -1, "loki: cannot start the worker thread");
         sl_sink_free(sink, 0);
         return st;
     }
@@ -364,19 +360,12 @@ sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *err
     return SL_OK;
 }
 
-sl_status sl_loki_sink_from_url(const char *url, sl_sink **out)
+sl_status sl_loki_sink_from_url(const char *url, sl_sink **out, sl_error *err)
 {
     if (url == NULL || out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, NULL, NULL, -1, "loki: url or out is NULL");
     }
-    sl_loki_options o;
-    sl_loki_options_init(&o);
-    sl_status st = sl_loki_options_from_env(&o, NULL, 0);
-    if (st != SL_OK) {
-        return st;
-    }
-    o.url = url;
-    return sl_loki_sink_new(&o, out, NULL, 0);
+    return sl__loki_open_url(url, false, out, err);
 }
 
 sl_status sl_loki_get_stats(const sl_sink *sink, sl_loki_stats *out)

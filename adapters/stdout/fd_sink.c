@@ -392,20 +392,10 @@ static const sl_sink_vtable fd_vtable = {
 
 /* ---- construction ------------------------------------------------------------------ */
 
-void sl_fd_sink_options_init(sl_fd_sink_options *opts)
-{
-    if (opts == NULL) {
-        return;
-    }
-    memset(opts, 0, sizeof *opts);
-    opts->fd = 1;
-    opts->buffer_size = SL_FD_DEFAULT_BUFFER;
-}
-
-sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
+sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error *err)
 {
     if (out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "out", NULL, -1, "fd sink: out is NULL");
     }
     *out = NULL;
     sl_fd_sink_options defaults;
@@ -415,15 +405,17 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
     }
     size_t cap = opts->buffer_size == 0 ? SL_FD_DEFAULT_BUFFER : opts->buffer_size;
     if (opts->buffered && cap < SL_FD_MIN_BUFFER) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "buffer_size", NULL, -1,
+                             "fd sink buffer_size: at least %d bytes", SL_FD_MIN_BUFFER);
     }
     if (opts->path == NULL && (opts->fd < 0 || fcntl(opts->fd, F_GETFD) < 0)) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "fd", NULL, -1,
+                             "fd sink: fd %d is not an open file descriptor", opts->fd);
     }
 
     fd_sink *s = sl__calloc(1, sizeof *s);
     if (s == NULL) {
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "fd sink: out of memory");
     }
     s->buffered = opts->buffered;
     if (s->buffered) {
@@ -431,23 +423,26 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
         s->buf = sl__malloc(cap);
         if (s->buf == NULL) {
             sl__free(s);
-            return SL_ENOMEM;
+            return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1,
+                                 "fd sink: out of memory");
         }
     }
     if (mutex_init(&s->mu) != 0) {
         sl__free(s->buf);
         sl__free(s);
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "fd sink: out of memory");
     }
     atomic_init(&s->stalled, false);
     if (opts->path != NULL) {
         s->fd = open(opts->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         s->close_fd = true;
         if (s->fd < 0) {
+            int e = errno;
             pthread_mutex_destroy(&s->mu);
             sl__free(s->buf);
             sl__free(s);
-            return SL_EIO;
+            return sl__error_set(err, SL_EIO, "path", opts->path, -1, "file %s: %s",
+                                 opts->path, strerror(e));
         }
     } else {
         s->fd = opts->fd;
@@ -464,7 +459,7 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
         sl__free(s->buf);
         sl__free(s);
         *out = NULL;
-        return st;
+        return sl__error_set(err, st, NULL, NULL, -1, "fd sink: %s", sl_strerror(st));
     }
     s->sink = *out;
     if (s->buffered) {
@@ -475,5 +470,5 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
 
 sl_status sl_stdout_sink_new(sl_sink **out)
 {
-    return sl_fd_sink_new(NULL, out);
+    return sl_fd_sink_new(NULL, out, NULL);
 }

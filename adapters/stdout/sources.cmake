@@ -1,1 +1,2 @@
-list(APPEND SL_SOURCES adapters/stdout/fd_sink.c)
+list(APPEND SL_SOURCES adapters/stdout/fd_sink.c adapters/stdout/options.c)
+list(APPEND SL_ADAPTERS stdout)

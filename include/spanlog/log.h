@@ -157,11 +157,21 @@ SL_API sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out);
 /*
  * A ready logger from the environment: SPANLOG_LEVEL (default info),
  * OTEL_SERVICE_NAME (overrides `service`), SPANLOG_FORMAT (a profile name),
- * SPANLOG_MAX_RECORD_BYTES, and a stdout sink. Adapters add their own
- * variables (see syslog.h, loki.h). An unparseable variable is an error
- * (SL_EPARSE) rather than silently ignored.
+ * SPANLOG_MAX_RECORD_BYTES, SPANLOG_CALLER (a bool), SPANLOG_BAGGAGE_KEYS,
+ * and the sinks of SPANLOG_SINK (default "stdout"; targets as for
+ * sl_sink_from_uri). Adapters add their own variables: SPANLOG_SYSLOG and
+ * SPANLOG_LOKI_URL each add a sink, SPANLOG_SYSLOG_* and SPANLOG_LOKI_*
+ * set their options. Every variable, with its type, default and range:
+ * docs/configuration.md. Booleans are 1/0/true/false/yes/no/on/off
+ * (case-insensitive), numbers decimal digits only (no blanks, no '+').
+ * Every sink target is parsed and checked before any sink is opened.
+ * A value that does not follow its grammar is an error (SL_EPARSE, or
+ * SL_ERANGE out of range), never silently ignored; err (may be NULL) names
+ * the variable, the value (never a secret) and the position of the fault.
+ * On success *out belongs to the caller (sl_logger_free). Call it from one
+ * thread at a time, while nothing changes the environment.
  */
-SL_API sl_status sl_logger_from_env(const char *service, sl_logger **out);
+SL_API sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err);
 
 /*
  * Adds a sink; records at or above min_level (and the logger's level) reach

@@ -5,6 +5,7 @@
 #ifndef SPANLOG_SPANLOG_H
 #define SPANLOG_SPANLOG_H
 
+#include "spanlog/features.h" /* generated: what this build contains */
 #include "common.h"
 #include "trace.h"
 #include "log.h"
@@ -14,6 +15,8 @@
 #include "sink.h"
 #include "stdout.h"
 #include "syslog.h"
+#if SPANLOG_WITH_LOKI
 #include "loki.h"
+#endif
 
 #endif /* SPANLOG_SPANLOG_H */

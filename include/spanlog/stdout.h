@@ -41,9 +41,12 @@ SL_API void sl_fd_sink_options_init(sl_fd_sink_options *opts);
 
 /*
  * Creates the sink. opts NULL: stdout, unbuffered. Returns SL_EINVAL (bad
- * fd or options), SL_EIO (path could not be opened), SL_ENOMEM.
+ * fd or options), SL_EIO (path could not be opened: err has the path and
+ * the system's reason), SL_ENOMEM; err (may be NULL) is filled on failure
+ * and *out is NULL. Thread-safe.
  */
-SL_API sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out);
+SL_API sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out,
+                                sl_error *err);
 
 /* Shorthand for sl_fd_sink_new() on fd 1, unbuffered. */
 SL_API sl_status sl_stdout_sink_new(sl_sink **out);

@@ -1,0 +1,186 @@
+/*
+ * config.h - option tables and the adapter registry (fluent-bit's
+ * config_map, for spanlog).
+ *
+ * Every option of the logger and of every adapter is declared once, in a
+ * table of sl__opt: its field in the options struct, type, default, range,
+ * environment variable, URI query key and one line of documentation. The
+ * defaults (`*_options_init`), the environment (`sl_logger_from_env`,
+ * `sl_loki_options_from_env`, ...), the `?key=value` part of sink targets,
+ * the range checks of the constructors and the tables in
+ * docs/configuration.md all come from these tables.
+ *
+ * Adapters register themselves: each defines one `const sl__adapter
+ * sl__adapter_<name>`, and the build generates the NULL-terminated list
+ * `sl__adapters` from the adapters it compiles (CMakeLists.txt). The core
+ * reads that list and never names an adapter, so every dependency runs
+ * from an adapter down to the core.
+ */
+#ifndef SPANLOG_CONFIG_H
+#define SPANLOG_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "spanlog/spanlog.h"
+
+/* ---- the grammars --------------------------------------------------------- */
+
+/* 1/0, true/false, yes/no, on/off, case-insensitive; else SL_EPARSE. */
+sl_status sl__parse_bool(const char *text, bool *out);
+
+/* The grammar of every bool, for messages and docs. */
+#define SL__BOOL_GRAMMAR "1/0, true/false, yes/no or on/off"
+
+/*
+ * A decimal integer in [lo, hi]: digits only, a leading '-' only when lo is
+ * negative; no blanks, no '+', no other base. SL_EPARSE (with *pos at the
+ * first byte that is not allowed) or SL_ERANGE (*pos 0); *out is unchanged
+ * on failure.
+ */
+sl_status sl__parse_int(const char *text, long long lo, long long hi, long long *out,
+                        int *pos);
+
+/* ---- option tables ------------------------------------------------------- */
+
+typedef enum sl__opt_type {
+    SL__OPT_BOOL,   /* bool */
+    SL__OPT_INT,    /* int, in [min, max] */
+    SL__OPT_SIZE,   /* size_t, in [min, max] */
+    SL__OPT_STR,    /* const char *, borrowed from the text it was read from */
+    SL__OPT_SECRET, /* a STR that is never echoed in an error or the docs */
+    SL__OPT_ENUM,   /* an enum (int-sized): names[i] is the value i */
+    SL__OPT_CUSTOM  /* parse() writes the field; grammar says what it accepts */
+} sl__opt_type;
+
+typedef struct sl__opt {
+    const char *name; /* the field in the options struct */
+    sl__opt_type type;
+    size_t offset;            /* of the field in the options struct */
+    const char *def;          /* default, in the option's own grammar; NULL: zero/NULL */
+    long long min, max;       /* INT, SIZE */
+    const char *env;          /* environment variable, or NULL */
+    const char *key;          /* URI query key, or NULL */
+    const char *const *names; /* ENUM: NULL-terminated */
+    /* CUSTOM: parses text into the field; on failure sets *pos (or leaves -1). */
+    sl_status (*parse)(const char *text, void *field, int *pos);
+    const char *grammar; /* CUSTOM: what is accepted, e.g. "a level name" */
+    const char *doc;     /* one line */
+} sl__opt;
+
+typedef struct sl__opt_table {
+    const char *title; /* "Loki sink (sl_loki_options)" */
+    const sl__opt *opts;
+    size_t n;
+} sl__opt_table;
+
+#define SL__NOPTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Declaration helpers: S is the options struct type, F the field. */
+#define SL__O_BOOL(S, F, DEF, ENV, KEY, DOC)                                             \
+    {                                                                                    \
+        .name = #F, .type = SL__OPT_BOOL, .offset = offsetof(S, F), .def = DEF,          \
+        .env = ENV, .key = KEY, .doc = DOC                                               \
+    }
+#define SL__O_INT(S, F, DEF, LO, HI, ENV, KEY, DOC)                                      \
+    {                                                                                    \
+        .name = #F, .type = SL__OPT_INT, .offset = offsetof(S, F), .def = DEF,           \
+        .min = LO, .max = HI, .env = ENV, .key = KEY, .doc = DOC                         \
+    }
+#define SL__O_SIZE(S, F, DEF, LO, HI, ENV, KEY, DOC)                                     \
+    {                                                                                    \
+        .name = #F, .type = SL__OPT_SIZE, .offset = offsetof(S, F), .def = DEF,          \
+        .min = LO, .max = HI, .env = ENV, .key = KEY, .doc = DOC                         \
+    }
+#define SL__O_STR(S, F, DEF, ENV, KEY, DOC)                                              \
+    {                                                                                    \
+        .name = #F, .type = SL__OPT_STR, .offset = offsetof(S, F), .def = DEF,           \
+        .env = ENV, .key = KEY, .doc = DOC                                               \
+    }
+#define SL__O_SECRET(S, F, ENV, KEY, DOC)                                                \
+    {                                                                                    \
+        .name = #F, .type = SL__OPT_SECRET, .offset = offsetof(S, F), .env = ENV,        \
+        .key = KEY, .doc = DOC                                                           \
+    }
+#define SL__O_ENUM(S, F, DEF, NAMES, ENV, KEY, DOC)                                      \
+    {                                                                                    \
+        .name = #F, .type = SL__OPT_ENUM, .offset = offsetof(S, F), .def = DEF,          \
+        .names = NAMES, .env = ENV, .key = KEY, .doc = DOC                               \
+    }
+#define SL__O_CUSTOM(S, F, DEF, PARSE, GRAMMAR, ENV, KEY, DOC)                           \
+    {                                                                                    \
+        .name = #F, .type = SL__OPT_CUSTOM, .offset = offsetof(S, F), .def = DEF,        \
+        .parse = PARSE, .grammar = GRAMMAR, .env = ENV, .key = KEY, .doc = DOC           \
+    }
+
+/* Writes every default of the table into the struct at base (fields without
+ * a default are left as they are: zero them first). */
+void sl__opts_defaults(const sl__opt_table *t, void *base);
+
+/*
+ * Parses text into one option. `name` is what the error names: the
+ * variable, the URI key or the field. Errors: SL_EPARSE / SL_ERANGE with err
+ * filled (the value copied unless the option is a secret).
+ */
+sl_status sl__opt_set(const sl__opt *o, void *base, const char *text, const char *name,
+                      sl_error *err);
+
+/* Every option with a variable that is set and non-empty. String fields
+ * then point into the environment. */
+sl_status sl__opts_from_env(const sl__opt_table *t, void *base, sl_error *err);
+
+/*
+ * Applies "key=value&key=value" (query is modified in place; string fields
+ * point into it). An unknown key or a missing '=' is SL_EPARSE naming the
+ * key and listing the known ones; `what` ("syslog target") prefixes texts.
+ */
+sl_status sl__opts_from_query(const sl__opt_table *t, void *base, char *query,
+                              const char *what, sl_error *err);
+
+/* Ranges of INT and SIZE options, the values of ENUMs; names the field. */
+sl_status sl__opts_check(const sl__opt_table *t, const void *base, sl_error *err);
+
+/* The option called `name` (field), or NULL. */
+const sl__opt *sl__opts_find(const sl__opt_table *t, const char *name);
+
+/* When err names a field of t, names the option's variable instead (for
+ * errors of options read from the environment). */
+void sl__opts_name_env(const sl__opt_table *t, sl_error *err);
+
+/* ---- the adapter registry ------------------------------------------------ */
+
+typedef struct sl__adapter {
+    const char *name;           /* "loki" */
+    const char *const *schemes; /* NULL-terminated: "loki" */
+    const char *usage;          /* "loki:URL[?key=value&...]", for messages */
+    const char *env_prefix;     /* "SPANLOG_LOKI_" */
+    const char *env_target;     /* set: sl_logger_from_env adds a sink, or NULL */
+    bool env_target_empty_ok;   /* an empty env_target value still adds one */
+    const sl__opt_table *opts;  /* NULL: none */
+    /*
+     * Makes a sink from a target: `scheme` is the one matched, `rest` what
+     * follows "scheme:" (NULL when the target is the bare scheme). With
+     * check_only, parses and validates everything that can be checked
+     * without opening anything (no file, socket or thread) and leaves *out
+     * NULL. Fills err on failure.
+     */
+    sl_status (*open)(const char *scheme, const char *rest, bool check_only,
+                      sl_sink **out, sl_error *err);
+} sl__adapter;
+
+/* Generated by the build: the adapters compiled in, then NULL. */
+extern const sl__adapter *const sl__adapters[];
+/* Generated too: names of adapters this build left out, then NULL. */
+extern const char *const sl__adapters_absent[];
+
+/* The core's own table (env.c): SPANLOG_LEVEL, SPANLOG_SINK, ... */
+extern const sl__opt_table sl__core_options;
+
+/*
+ * Checks (check_only) or opens one sink target, reporting into err with
+ * the target named. sink_uri.c.
+ */
+sl_status sl__sink_target(const char *uri, bool check_only, sl_sink **out, sl_error *err);
+
+#endif /* SPANLOG_CONFIG_H */
