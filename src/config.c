@@ -316,13 +316,19 @@ const sl__opt *sl__opts_find(const sl__opt_table *t, const char *name)
     return NULL;
 }
 
-void sl__opts_name_env(const sl__opt_table *t, sl_error *err)
+void sl__opts_name_env(const sl__opt_table *t, const void *base, sl_error *err)
 {
     if (err == NULL || err->size < sizeof(sl_error) || err->code == SL_OK) {
         return;
     }
     const sl__opt *o = sl__opts_find(t, err->name);
-    if (o != NULL && o->env != NULL && getenv(o->env) != NULL) {
-        snprintf(err->name, sizeof err->name, "%s", o->env);
+    const char *v = o != NULL && o->env != NULL ? getenv(o->env) : NULL;
+    if (v == NULL || v[0] == '\0') {
+        return;
     }
+    if ((o->type == SL__OPT_STR || o->type == SL__OPT_SECRET) &&
+        *(const char *const *)cfield(base, o) != v) {
+        return; /* the target or its query set it */
+    }
+    snprintf(err->name, sizeof err->name, "%s", o->env);
 }

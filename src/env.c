@@ -31,9 +31,6 @@ static sl_status parse_profile(const char *text, void *field, int *pos)
     return sl_profile_parse(text, (sl_profile *)field);
 }
 
-#define STRINGIFY_(x) #x
-#define STRINGIFY(x)  STRINGIFY_(x)
-
 static const sl__opt core_opts[] = {
     SL__O_CUSTOM(env_config, lo.level, "info", parse_level,
                  "trace, debug, info, warn, error, fatal or off", "SPANLOG_LEVEL", NULL,
@@ -43,7 +40,7 @@ static const sl__opt core_opts[] = {
     SL__O_CUSTOM(env_config, lo.profile, "default", parse_profile,
                  "default, otel, ecs or pino", "SPANLOG_FORMAT", NULL,
                  "key names of the record (docs/record-schema.md)"),
-    SL__O_SIZE(env_config, lo.max_record_bytes, STRINGIFY(SL__DEFAULT_RECORD_BYTES),
+    SL__O_SIZE(env_config, lo.max_record_bytes, "65536" /* SL__DEFAULT_RECORD_BYTES */,
                SL__MIN_RECORD_BYTES, SL__MAX_RECORD_BYTES, "SPANLOG_MAX_RECORD_BYTES",
                NULL, "record size limit in bytes, newline included"),
     SL__O_BOOL(env_config, lo.caller_info, "false", "SPANLOG_CALLER", NULL,
@@ -78,7 +75,8 @@ static sl_status split_keys(char *list, const char **keys, size_t *n, sl_error *
 /* ---- the sink plan: every target checked before any is opened ------------ */
 
 typedef struct target {
-    char *uri; /* owned */
+    char *uri;       /* owned */
+    const char *var; /* the variable it came from */
 } target;
 
 typedef struct plan {
@@ -94,8 +92,9 @@ static void plan_free(plan *p)
     sl__free(p->t);
 }
 
-/* Adds "prefix" + text (text of length len) to the plan. */
-static sl_status plan_add(plan *p, const char *prefix, const char *text, size_t len)
+/* Adds "prefix" + text (text of length len), from variable var, to the plan. */
+static sl_status plan_add(plan *p, const char *var, const char *prefix, const char *text,
+                          size_t len)
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 4;
@@ -114,7 +113,8 @@ static sl_status plan_add(plan *p, const char *prefix, const char *text, size_t 
     memcpy(uri, prefix, plen);
     memcpy(uri + plen, text, len);
     uri[plen + len] = '\0';
-    p->t[p->n++].uri = uri;
+    p->t[p->n].uri = uri;
+    p->t[p->n++].var = var;
     return SL_OK;
 }
 
@@ -129,7 +129,7 @@ static sl_status plan_list(plan *p, const char *list)
         const char *a = s, *b = e;
         sl__trim_blanks(&a, &b);
         if (b > a) {
-            sl_status st = plan_add(p, "", a, (size_t)(b - a));
+            sl_status st = plan_add(p, "SPANLOG_SINK", "", a, (size_t)(b - a));
             if (st != SL_OK) {
                 return st;
             }
@@ -139,35 +139,40 @@ static sl_status plan_list(plan *p, const char *list)
     return SL_OK;
 }
 
-/* SPANLOG_SINK, then each adapter's own variable (SPANLOG_SYSLOG, ...). */
+static sl_status plan_var(plan *p, const char *var, const char *scheme, bool empty_ok)
+{
+    const char *v = var != NULL ? getenv(var) : NULL;
+    if (v == NULL || (v[0] == '\0' && !empty_ok)) {
+        return SL_OK;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s%s", scheme, v[0] != '\0' ? ":" : "");
+    return plan_add(p, var, prefix, v, strlen(v));
+}
+
+/* SPANLOG_SINK, then each adapter's own variable (SPANLOG_SYSLOG, ...), and
+ * those of adapters left out of the build, which are then refused. */
 static sl_status plan_build(plan *p, const char *list)
 {
     sl_status st = plan_list(p, list);
     for (size_t i = 0; st == SL_OK && sl__adapters[i] != NULL; i++) {
         const sl__adapter *a = sl__adapters[i];
-        const char *v = a->env_target != NULL ? getenv(a->env_target) : NULL;
-        if (v == NULL || (v[0] == '\0' && !a->env_target_empty_ok)) {
-            continue;
-        }
-        char prefix[64];
-        snprintf(prefix, sizeof prefix, "%s%s", a->schemes[0], v[0] != '\0' ? ":" : "");
-        st = plan_add(p, prefix, v, strlen(v));
+        st = plan_var(p, a->env_target, a->schemes[0], a->env_target_empty_ok);
+    }
+    for (size_t i = 0; st == SL_OK && sl__adapters_absent[i].name != NULL; i++) {
+        st = plan_var(p, sl__adapters_absent[i].env_target, sl__adapters_absent[i].name,
+                      false);
     }
     return st;
 }
 
-/* A target's error, when it came from an adapter's variable, names it. */
-static void name_target_var(const char *uri, sl_error *err)
+/* A target's error that names no variable (or only "target") names the
+ * variable the target came from. */
+static void name_target_var(const target *t, sl_error *err)
 {
-    for (size_t i = 0; sl__adapters[i] != NULL; i++) {
-        const sl__adapter *a = sl__adapters[i];
-        const char *v = a->env_target != NULL ? getenv(a->env_target) : NULL;
-        size_t n = strlen(a->schemes[0]);
-        if (v != NULL && strncmp(uri, a->schemes[0], n) == 0 &&
-            (uri[n] == '\0' ? v[0] == '\0' : uri[n] == ':' && !strcmp(uri + n + 1, v)) &&
-            err != NULL && err->size >= sizeof(sl_error) && err->name[0] == '\0') {
-            snprintf(err->name, sizeof err->name, "%s", a->env_target);
-        }
+    if (err != NULL && err->size >= sizeof(sl_error) &&
+        (err->name[0] == '\0' || strcmp(err->name, "target") == 0)) {
+        snprintf(err->name, sizeof err->name, "%s", t->var);
     }
 }
 
@@ -209,7 +214,7 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err
         sl_sink *none = NULL;
         st = sl__sink_target(p.t[i].uri, true, &none, err);
         if (st != SL_OK) {
-            name_target_var(p.t[i].uri, err);
+            name_target_var(&p.t[i], err);
         }
     }
     sl_logger *lg = NULL;
@@ -224,7 +229,7 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err
         sl_sink *sink = NULL;
         st = sl__sink_target(p.t[i].uri, false, &sink, err);
         if (st != SL_OK) {
-            name_target_var(p.t[i].uri, err);
+            name_target_var(&p.t[i], err);
         } else if ((st = sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE)) != SL_OK) {
             sl__error_set(err, st, NULL, p.t[i].uri, -1, "%s: cannot add the sink: %s",
                           p.t[i].uri, sl_strerror(st));

@@ -16,9 +16,11 @@ static const sl__adapter *find(const char *uri, const char **scheme, const char 
     for (size_t i = 0; sl__adapters[i] != NULL; i++) {
         for (const char *const *s = sl__adapters[i]->schemes; *s != NULL; s++) {
             size_t n = strlen(*s);
-            if (strncasecmp(uri, *s, n) == 0 && (uri[n] == '\0' || uri[n] == ':')) {
+            if (strncasecmp(uri, *s, n) == 0 &&
+                (uri[n] == '\0' || uri[n] == ':' || uri[n] == '?')) {
                 *scheme = *s;
-                *rest = uri[n] == ':' ? uri + n + 1 : NULL;
+                /* "stdout?buffered=1": the rest is only the query. */
+                *rest = uri[n] == ':' ? uri + n + 1 : uri[n] == '?' ? uri + n : NULL;
                 return sl__adapters[i];
             }
         }
@@ -30,10 +32,10 @@ static const sl__adapter *find(const char *uri, const char **scheme, const char 
 static const char *absent(const char *uri)
 {
     size_t n = strcspn(uri, ":");
-    for (size_t i = 0; sl__adapters_absent[i] != NULL; i++) {
-        if (strlen(sl__adapters_absent[i]) == n &&
-            strncasecmp(uri, sl__adapters_absent[i], n) == 0) {
-            return sl__adapters_absent[i];
+    for (size_t i = 0; sl__adapters_absent[i].name != NULL; i++) {
+        const char *name = sl__adapters_absent[i].name;
+        if (strlen(name) == n && strncasecmp(uri, name, n) == 0) {
+            return name;
         }
     }
     return NULL;

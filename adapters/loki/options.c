@@ -346,7 +346,7 @@ sl_status sl__loki_open_url(const char *url, bool check_only, sl_sink **out,
     } else if (st == SL_OK) {
         st = sl_loki_sink_new(&o, out, err);
     }
-    sl__opts_name_env(&sl__loki_options, err);
+    sl__opts_name_env(&sl__loki_options, &o, err);
     sl__free(copy);
     return st;
 }

@@ -325,7 +325,7 @@ static sl_status syslog_open(const char *scheme, const char *rest, bool check_on
     if (st == SL_OK) {
         st = check_only ? sl__syslog_options_check(&o, err)
                         : sl_syslog_sink_new(&o, out, err);
-        sl__opts_name_env(&syslog_table, err);
+        sl__opts_name_env(&syslog_table, &o, err);
     }
     sl__free(copy);
     return st;

@@ -7,5 +7,5 @@ if(NOT SPANLOG_SANITIZE)
   set_tests_properties(install_consumers PROPERTIES TIMEOUT 300)
   add_test(NAME exported_symbols
            COMMAND python3 ${PROJECT_SOURCE_DIR}/tests/install/check_exports.py
-                   $<TARGET_FILE:spanlog> ${PROJECT_SOURCE_DIR}/include/spanlog)
+                   $<TARGET_FILE:spanlog> ${SL_PUBLIC_HEADERS})
 endif()

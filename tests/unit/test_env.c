@@ -204,6 +204,7 @@ static void test_syslog_variable(void **state)
     assert_null(lg);
 }
 
+#if SPANLOG_WITH_LOKI
 /*
  * SPANLOG_LOKI_URL adds a Loki sink. Nothing listens on the port, so a flush
  * cannot be acknowledged: the timeout proves the sink is there and queued it.
@@ -229,6 +230,21 @@ static void test_loki_variable(void **state)
     assert_int_equal(sl_logger_flush(lg, 300), SL_OK);
     sl_logger_free(lg);
 }
+#else
+/* A build without the Loki sink refuses SPANLOG_LOKI_URL, naming it. */
+static void test_loki_variable(void **state)
+{
+    setenv("SPANLOG_SINK", "null", 1);
+    setenv("SPANLOG_LOKI_URL", "http://127.0.0.1:3100", 1);
+    sl_logger *lg = NULL;
+    sl_error err;
+    sl_error_init(&err);
+    assert_int_equal(sl_logger_from_env("env-loki", &lg, &err), SL_ENOTSUP);
+    assert_null(lg);
+    assert_string_equal(err.name, "SPANLOG_LOKI_URL");
+    assert_non_null(strstr(err.text, "without loki"));
+}
+#endif
 
 int main(void)
 {

@@ -1,0 +1,15 @@
+# The option tables and the adapter registry (src/config.h): the grammars,
+# the error texts, the docs generated from the tables, and what a build
+# with adapters left out links.
+sl_add_test(test_config SOURCES unit/test_config.c TIMEOUT 60)
+target_compile_definitions(test_config PRIVATE SL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+foreach(f LOKI SYSLOG_TLS)
+  if(SPANLOG_WITH_${f})
+    set(SL_TEST_WITH_${f} 1)
+  else()
+    set(SL_TEST_WITH_${f} 0)
+  endif()
+endforeach()
+add_test(NAME linked_dependencies
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install/check_deps.sh ${PROJECT_BINARY_DIR}
+                 ${SL_TEST_WITH_LOKI} ${SL_TEST_WITH_SYSLOG_TLS})
