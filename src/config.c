@@ -186,6 +186,14 @@ void sl__opts_defaults(const sl__opt_table *t, void *base)
     }
 }
 
+void sl__opts_init(const sl__opt_table *t, void *base, size_t size)
+{
+    if (base != NULL) {
+        memset(base, 0, size);
+        sl__opts_defaults(t, base);
+    }
+}
+
 sl_status sl__opts_from_env(const sl__opt_table *t, void *base, sl_error *err)
 {
     for (size_t i = 0; i < t->n; i++) {

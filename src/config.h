@@ -118,6 +118,10 @@ typedef struct sl__opt_table {
  * a default are left as they are: zero them first). */
 void sl__opts_defaults(const sl__opt_table *t, void *base);
 
+/* An `*_options_init`: zeroes the struct (size bytes), then the defaults.
+ * NULL base is a no-op. */
+void sl__opts_init(const sl__opt_table *t, void *base, size_t size);
+
 /*
  * Parses text into one option. `name` is what the error names: the
  * variable, the URI key or the field. Errors: SL_EPARSE / SL_ERANGE with err

@@ -89,11 +89,7 @@ static const sl__opt_table sl__loki_options = {"Loki (sl_loki_options)", loki_op
 
 void sl_loki_options_init(sl_loki_options *opts)
 {
-    if (opts == NULL) {
-        return;
-    }
-    memset(opts, 0, sizeof(*opts));
-    sl__opts_defaults(&sl__loki_options, opts);
+    sl__opts_init(&sl__loki_options, opts, sizeof *opts);
 }
 
 void sl__loki_set_err(char *errbuf, size_t errlen, const char *fmt, ...)

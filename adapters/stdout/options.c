@@ -29,11 +29,7 @@ static const sl__opt_table fd_table = {"stdout, stderr, file (sl_fd_sink_options
 
 void sl_fd_sink_options_init(sl_fd_sink_options *opts)
 {
-    if (opts == NULL) {
-        return;
-    }
-    memset(opts, 0, sizeof *opts);
-    sl__opts_defaults(&fd_table, opts);
+    sl__opts_init(&fd_table, opts, sizeof *opts);
 }
 
 static sl_status fd_open(const char *scheme, const char *rest, bool check_only,

@@ -124,11 +124,7 @@ static const sl__opt_table syslog_table = {"syslog (sl_syslog_options)", syslog_
 
 void sl_syslog_options_init(sl_syslog_options *o)
 {
-    if (o == NULL) {
-        return;
-    }
-    memset(o, 0, sizeof *o);
-    sl__opts_defaults(&syslog_table, o);
+    sl__opts_init(&syslog_table, o, sizeof *o);
 }
 
 sl_status sl__syslog_options_check(const sl_syslog_options *o, sl_error *err)
