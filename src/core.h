@@ -91,6 +91,14 @@ bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap);
  * (SIZE_MAX: whole). Returns true when it was cut. */
 bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap);
 
+/*
+ * sl__json_escaped_len() for the truncation path, adding n to this
+ * thread's sl__trunc_scanned: the bytes truncation has looked at, which
+ * tests compare with the record's size (truncation is linear in it).
+ */
+size_t sl__escaped_len_counted(const char *s, size_t n);
+extern _Thread_local size_t sl__trunc_scanned;
+
 /* The byte length of a field's string value (SL_NPOS resolved); 0 for NULL. */
 size_t sl__field_str_len(const sl_field *f);
 

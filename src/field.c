@@ -9,9 +9,6 @@
 
 #include "core.h"
 
-/* Embedded JSON: compact, any value (not only objects and arrays). */
-#define SL_JSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY)
-
 size_t sl__field_str_len(const sl_field *f)
 {
     if (f->v.s == NULL) {
@@ -20,31 +17,58 @@ size_t sl__field_str_len(const sl_field *f)
     return f->len == SL_NPOS ? strlen(f->v.s) : f->len;
 }
 
+_Thread_local size_t sl__trunc_scanned;
+
+size_t sl__escaped_len_counted(const char *s, size_t n)
+{
+    sl__trunc_scanned += n;
+    return sl__json_escaped_len(s, n);
+}
+
+#define PREFIX_CHUNK 256
+
 /*
  * The longest prefix of s, ending on a UTF-8 boundary, whose escaped form
  * takes at most `cap` bytes. Escaping never shrinks a string (every input
  * byte yields at least one output byte), so the answer is at most cap bytes
- * long; a binary search over the prefix length finds it. This runs only
- * for records over the size limit.
+ * long. One forward pass in chunks cut on UTF-8 boundaries, then a binary
+ * search inside the chunk that crosses cap: O(cap), whatever n is. (A cut
+ * can split an ill-formed sequence, which then yields one more U+FFFD in
+ * the sum than in the string: the sum never undercounts.) Runs only for
+ * records over the size limit.
  */
 static size_t prefix_within(const char *s, size_t n, size_t cap)
 {
     size_t hi = n < cap ? n : cap;
-    size_t first = sl__utf8_cut(s, n, hi);
-    if (sl__json_escaped_len(s, first) <= cap) {
-        return first; /* the common case: little or nothing to escape */
-    }
-    size_t lo = 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
-        size_t q = sl__utf8_cut(s, n, mid);
-        if (sl__json_escaped_len(s, q) <= cap) {
-            lo = mid;
-        } else {
-            hi = mid - 1;
+    size_t pos = 0, used = 0;
+    while (pos < hi) {
+        size_t end =
+            sl__utf8_cut(s, n, pos + PREFIX_CHUNK < hi ? pos + PREFIX_CHUNK : hi);
+        if (end <= pos) {
+            end = sl__utf8_cut(s, n, hi); /* a sequence straddles hi */
+            if (end <= pos) {
+                break;
+            }
         }
+        size_t e = sl__escaped_len_counted(s + pos, end - pos);
+        if (used + e > cap) {
+            /* The answer is inside [pos, end): search it. */
+            size_t lo = 0, top = end - pos;
+            while (lo < top) {
+                size_t mid = lo + (top - lo + 1) / 2;
+                size_t q = sl__utf8_cut(s + pos, end - pos, mid);
+                if (used + sl__escaped_len_counted(s + pos, q) <= cap) {
+                    lo = mid;
+                } else {
+                    top = mid - 1;
+                }
+            }
+            return pos + sl__utf8_cut(s + pos, end - pos, lo);
+        }
+        used += e;
+        pos = end;
     }
-    return sl__utf8_cut(s, n, lo);
+    return pos;
 }
 
 bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
@@ -54,7 +78,7 @@ bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
         return false;
     }
     /* Quick accept: escaping at most multiplies the length by 6. */
-    if (n <= cap / 6 || sl__json_escaped_len(s, n) <= cap) {
+    if (n <= cap / 6 || sl__escaped_len_counted(s, n) <= cap) {
         sl__jw_string(w, s, n);
         return false;
     }
@@ -63,14 +87,11 @@ bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
 }
 
 /*
- * `,"key":`. Keys are nearly always short plain ASCII: those are copied in
- * one pass that checks each byte as it goes, straight into the writer's
- * free space when there is room for the longest such key (else into a
- * scratch buffer); bytes past `len` are not output until len moves, so an
- * abandoned attempt leaves nothing. Anything else goes through the escaping
- * writer.
+ * `,"key":`. Keys are nearly always short plain ASCII: those are checked a
+ * word at a time (sl__plain_ascii) and copied with their separators in one
+ * go; anything else goes through the escaping writer.
  */
-#define KEY_FAST_MAX 64
+#define KEY_FAST_MAX 60
 
 static void write_key(sl__jw *w, const char *key)
 {
@@ -78,28 +99,21 @@ static void write_key(sl__jw *w, const char *key)
         sl__jw_raw(w, ",\"\":", 4);
         return;
     }
-    char tmp[KEY_FAST_MAX];
-    int direct = w->cap - w->len >= KEY_FAST_MAX;
-    char *d = direct ? w->buf + w->len : tmp;
-    size_t n = 0;
-    d[n++] = ',';
-    d[n++] = '"';
-    for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
-        if (n >= KEY_FAST_MAX - 2 || *p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
-            sl__jw_char(w, ',');
-            sl__jw_string(w, key, strlen(key));
-            sl__jw_char(w, ':');
-            return;
-        }
-        d[n++] = (char)*p;
+    size_t n = strlen(key);
+    if (n <= KEY_FAST_MAX && w->cap - w->len >= KEY_FAST_MAX + 4 &&
+        sl__plain_ascii(key, n)) {
+        char *d = w->buf + w->len;
+        d[0] = ',';
+        d[1] = '"';
+        sl__jw_copy(d + 2, key, n);
+        d[n + 2] = '"';
+        d[n + 3] = ':';
+        w->len += n + 4;
+        return;
     }
-    d[n++] = '"';
-    d[n++] = ':';
-    if (direct) {
-        w->len += n;
-    } else {
-        sl__jw_raw(w, tmp, n);
-    }
+    sl__jw_char(w, ',');
+    sl__jw_string(w, key, n);
+    sl__jw_char(w, ':');
 }
 
 static void write_errno(sl__jw *w, int64_t e)
@@ -121,37 +135,124 @@ static void write_errno(sl__jw *w, int64_t e)
 }
 
 /*
- * Embedded JSON. A fixed-size writer dumps straight into its free space (no
- * copy); jansson itself allocates while dumping (its cycle check), which is
- * the one per-record allocation spanlog cannot avoid and documents.
+ * Embedded JSON, written by spanlog's own writer rather than jansson's dump:
+ * keys and strings go through the same escaping as every other string (so
+ * invalid UTF-8 from jansson's _nocheck setters is repaired and NUL becomes
+ * U+FFFD, which jansson's dump would write as \u0000 or, for a bad key,
+ * silently drop), nothing is allocated, and there is no recursion: an
+ * explicit stack of SL_JSON_MAX_DEPTH frames walks the tree, and a
+ * container nested deeper is written as the string SL_JSON_DEPTH_MARK.
+ *
+ * Work is bounded too: values shared inside one tree (jansson allows
+ * DAGs, and cycles through json_object_set) could expand without end, so
+ * once the value alone needs more than the whole buffer, the walk stops
+ * and leaves `need` past any limit: a value that big can never fit, and the
+ * record falls back to its head (record.c), the child logger to SL_ERANGE.
  */
-static void write_json(sl__jw *w, const json_t *j)
+typedef struct json_frame {
+    const json_t *c;
+    void *iter; /* objects: the next member */
+    size_t i;   /* members written so far / arrays: the next index */
+} json_frame;
+
+static void write_json_scalar(sl__jw *w, const json_t *v)
 {
-    if (j == NULL) {
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        sl__jw_string(w, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        sl__jw_int(w, (int64_t)json_integer_value(v));
+        break;
+    case JSON_REAL:
+        sl__jw_double(w, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        sl__jw_bool(w, true);
+        break;
+    case JSON_FALSE:
+        sl__jw_bool(w, false);
+        break;
+    default:
         sl__jw_null(w);
+        break;
+    }
+}
+
+/* Writes v's opening bracket and pushes it, or the marker when too deep. */
+static void json_open(sl__jw *w, json_frame *st, size_t *depth, const json_t *v)
+{
+    if (*depth == SL_JSON_MAX_DEPTH) {
+        sl__jw_string(w, SL_JSON_DEPTH_MARK, sizeof(SL_JSON_DEPTH_MARK) - 1);
         return;
     }
-    if (w->growable) {
-        char *text = json_dumps(j, SL_JSON_FLAGS);
-        if (text == NULL) {
-            sl__jw_null(w);
+    json_frame *f = &st[(*depth)++];
+    f->c = v;
+    f->i = 0;
+    if (json_is_object(v)) {
+        sl__jw_char(w, '{');
+        f->iter = json_object_iter((json_t *)v);
+    } else {
+        sl__jw_char(w, '[');
+        f->iter = NULL;
+    }
+}
+
+/* The next value to write, after its separator and key; NULL when done. */
+static const json_t *json_next(sl__jw *w, json_frame *st, size_t *depth)
+{
+    while (*depth > 0) {
+        json_frame *f = &st[*depth - 1];
+        if (json_is_object(f->c)) {
+            if (f->iter != NULL) {
+                void *it = f->iter;
+                if (f->i++ > 0) {
+                    sl__jw_char(w, ',');
+                }
+                sl__jw_string(w, json_object_iter_key(it), json_object_iter_key_len(it));
+                sl__jw_char(w, ':');
+                f->iter = json_object_iter_next((json_t *)f->c, it);
+                return json_object_iter_value(it);
+            }
+            sl__jw_char(w, '}');
+        } else {
+            if (f->i < json_array_size(f->c)) {
+                if (f->i > 0) {
+                    sl__jw_char(w, ',');
+                }
+                const json_t *v = json_array_get(f->c, f->i++);
+                if (v != NULL) {
+                    return v;
+                }
+                sl__jw_null(w);
+                continue;
+            }
+            sl__jw_char(w, ']');
+        }
+        (*depth)--;
+    }
+    return NULL;
+}
+
+static void write_json(sl__jw *w, const json_t *root)
+{
+    json_frame st[SL_JSON_MAX_DEPTH];
+    size_t depth = 0;
+    size_t start = sl__jw_need(w);
+    size_t limit = w->growable ? w->max : w->cap;
+    for (const json_t *v = root; v != NULL; v = json_next(w, st, &depth)) {
+        if (sl__jw_need(w) - start > limit) {
+            w->need = SIZE_MAX / 4; /* overflowed: see above */
             return;
         }
-        sl__jw_raw(w, text, strlen(text));
-        free(text); /* jansson's allocation, jansson's allocator (malloc) */
-        return;
+        if (json_is_object(v) || json_is_array(v)) {
+            json_open(w, st, &depth, v);
+        } else {
+            write_json_scalar(w, v);
+        }
     }
-    size_t room = w->cap - w->len;
-    size_t n = json_dumpb(j, w->buf + w->len, room, SL_JSON_FLAGS);
-    if (n == 0) {
-        sl__jw_null(w); /* jansson refused the value */
-    } else if (n <= room) {
-        w->len += n;
-    } else {
-        /* Same rule as the writer: on overflow, len == cap and need counts on. */
-        w->need = sl__jw_need(w) + n;
-        w->len = w->cap;
-        w->overflow = true;
+    if (root == NULL) {
+        sl__jw_null(w);
     }
 }
 

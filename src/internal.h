@@ -32,6 +32,11 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
                         const char *value, int position, const char *fmt, ...)
     SL__PRINTF(6, 7);
 
+/* ---- printf formats (format_guard.c) ---------------------------------- */
+/* true when fmt has a %n conversion (any flags, width or length): the
+ * printf-style entry points then write fmt literally instead (log.h). */
+bool sl__format_has_n(const char *fmt);
+
 /* ---- time --------------------------------------------------------------- */
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
 int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */
@@ -138,6 +143,53 @@ static inline void sl__jw_char(sl__jw *w, char c)
     } else {
         sl__jw_put_slow(w, &c, 1);
     }
+}
+
+/*
+ * Word-at-a-time test for the bytes that end a plain run in a JSON string:
+ * controls, '"', '\\' and every byte >= 0x80. Non-zero when any of the eight
+ * bytes of x is one (exact: no false positive).
+ */
+static inline uint64_t sl__swar_special(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t q = x ^ (ones * '"');
+    uint64_t b = x ^ (ones * '\\');
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs;
+}
+
+/*
+ * True when s[0..n) is printable ASCII without '"' or '\\' (DEL included:
+ * it is valid JSON), i.e. it is its own JSON string body. Reads only s[0..n),
+ * in at most ceil(n / 8) + 1 loads: a short string is read as two
+ * overlapping halves, a long one in words with the last word overlapping.
+ */
+static inline bool sl__plain_ascii(const char *s, size_t n)
+{
+    uint64_t x;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 < n; i += 8) {
+            memcpy(&x, s + i, 8);
+            if (sl__swar_special(x) != 0) {
+                return false;
+            }
+        }
+        memcpy(&x, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        x = (uint64_t)lo | (uint64_t)hi << 32;
+    } else if (n > 0) {
+        const unsigned char *u = (const unsigned char *)s;
+        x = 0x2020202020202020u; /* spaces: plain */
+        x = (x & ~(uint64_t)0xffffff) | u[0] | (uint64_t)u[n / 2] << 8 |
+            (uint64_t)u[n - 1] << 16;
+    } else {
+        return true;
+    }
+    return sl__swar_special(x) == 0;
 }
 
 void sl__jw_string(sl__jw *w, const char *s, size_t n);      /* "escaped"; NULL: "" */

@@ -9,19 +9,15 @@
  *
  * Values that are a whole number of millionths and below 1e9 in magnitude
  * (prices, durations, ratios: most logged doubles) take an exact integer
- * path; the rest go through printf's %.15g, %.16g then %.17g, keeping the
- * first that reads back exactly. printf and strtod follow LC_NUMERIC, so the
- * decimal point is normalised to '.' and strtod runs in the "C" locale.
+ * path; the rest get the shortest correctly rounded digits from the Ryu
+ * method below, laid out as printf's %g would (no printf, no strtod, so no
+ * locale and no allocation).
  */
-#include <float.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "json_number_pow5.h"
 
 /* "00".."99" back to back: two digits a lookup (shared with clock.c). */
 const char sl__digits2[201] = "00010203040506070809"
@@ -93,52 +89,6 @@ void sl__jw_null(sl__jw *w)
 
 /* ---- doubles ------------------------------------------------------------------ */
 
-static locale_t sl_c_locale;
-static pthread_once_t sl_c_locale_once = PTHREAD_ONCE_INIT;
-
-static void c_locale_init(void)
-{
-    sl_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-}
-
-static double strtod_c(const char *s)
-{
-    pthread_once(&sl_c_locale_once, c_locale_init);
-    if (sl_c_locale != (locale_t)0) {
-        return strtod_l(s, NULL, sl_c_locale);
-    }
-    return strtod(s, NULL); /* newlocale failed: the "C" locale is the default */
-}
-
-/*
- * printf's %.Ng of v into out, in the "C" form: a locale's decimal point
- * (any run of bytes that are not digits, sign or exponent) becomes '.'.
- * Returns the length.
- */
-static size_t format_g(double v, int prec, char *out, size_t cap)
-{
-    char tmp[64];
-    int n = snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        n = 0;
-    }
-    size_t len = 0;
-    for (int i = 0; i < n && len + 1 < cap;) {
-        char c = tmp[i];
-        if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e') {
-            out[len++] = c;
-            i++;
-        } else {
-            out[len++] = '.';
-            while (i < n && !((tmp[i] >= '0' && tmp[i] <= '9') || tmp[i] == 'e')) {
-                i++;
-            }
-        }
-    }
-    out[len] = '\0';
-    return len;
-}
-
 /*
  * Exact path: v == m / 10^6 for an integer m with |v| < 1e9. Below 1e9 a
  * double's spacing is under 1.2e-7, so two different multiples of 1e-6 are
@@ -153,192 +103,304 @@ static size_t format_micro(double v, char *out)
         return 0;
     }
     double m = a * 1e6;
-    if (m != floor(m) || m / 1e6 != a) {
+    uint64_t um = (uint64_t)m; /* m < 1e15: exact when m is whole */
+    if ((double)um != m || m / 1e6 != a) {
         return 0;
     }
-    uint64_t um = (uint64_t)m;
     uint64_t ip = um / 1000000;
-    unsigned fp = (unsigned)(um % 1000000);
+    unsigned fp = (unsigned)(um - ip * 1000000);
     char tmp[40];
     char *end = tmp + sizeof tmp;
-    char *p;
-    /* fraction: at least one digit ("3.0"), trailing zeros trimmed */
-    int fd = 6;
-    while (fd > 1 && fp % 10 == 0) {
-        fp /= 10;
-        fd--;
+    /* fraction: six digits, trailing zeros trimmed to at least one ("3.0") */
+    char *f = end - 6;
+    unsigned hi = fp / 10000, mid = fp / 100 % 100, lo = fp % 100;
+    memcpy(f, sl__digits2 + 2 * hi, 2);
+    memcpy(f + 2, sl__digits2 + 2 * mid, 2);
+    memcpy(f + 4, sl__digits2 + 2 * lo, 2);
+    char *fend = end;
+    while (fend > f + 1 && fend[-1] == '0') {
+        fend--;
     }
-    p = end;
-    for (int i = 0; i < fd; i++) {
-        *--p = (char)('0' + fp % 10);
-        fp /= 10;
-    }
+    char *p = f;
     *--p = '.';
     p = u64_backwards(ip, p);
     if (signbit(v)) {
         *--p = '-';
     }
-    size_t len = (size_t)(end - p);
+    size_t len = (size_t)(fend - p);
     memcpy(out, p, len);
     return len;
 }
 
 /*
- * %g-style text of the decimal 0.d[0]d[1]..d[n-1] x 10^(exp+1), as printf's
- * %.{prec}g would print it: fixed notation when -4 <= exp < prec, else
- * d.ddde+XX; trailing zeros dropped. Returns the length.
+ * The shortest decimal that reads back as v (a finite, non-zero double), by
+ * the Ryu method (Ulf Adams, "Ryu: fast float-to-string conversion", PLDI
+ * 2018): with v = m2 * 2^e2, the bounds of the interval of reals that round
+ * to v are scaled by a 128-bit approximation of 10^-q (a power of 5 and a
+ * shift), so that the shortest digit string inside the interval falls out of
+ * dropping decimal digits from the scaled bounds; the dropped digits of the
+ * scaled value itself round the result (half to even), so among the
+ * shortest candidates the one nearest v is chosen. Bounds are inclusive
+ * when m2 is even, as round-to-nearest-even reads them.
+ *
+ * Writes the digits as an integer in *digits and returns the decimal
+ * exponent e10: v = *digits * 10^e10.
  */
-static size_t render_g(bool neg, const char *d, int n, int exp, int prec, char *out)
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 sl_u128;
+
+static inline uint64_t mul_shift64(uint64_t m, const uint64_t mul[2], int j)
 {
-    size_t len = 0;
-    while (n > 1 && d[n - 1] == '0') {
-        n--;
+    /* (m * mul) >> j, for 64 < j < 128 + 64 */
+    sl_u128 b0 = (sl_u128)m * mul[0];
+    sl_u128 b2 = (sl_u128)m * mul[1];
+    return (uint64_t)(((b0 >> 64) + b2) >> (j - 64));
+}
+#else
+static inline uint64_t umul128(uint64_t a, uint64_t b, uint64_t *hi)
+{
+    uint64_t a_lo = (uint32_t)a, a_hi = a >> 32, b_lo = (uint32_t)b, b_hi = b >> 32;
+    uint64_t b00 = a_lo * b_lo, b01 = a_lo * b_hi, b10 = a_hi * b_lo, b11 = a_hi * b_hi;
+    uint64_t mid1 = b10 + (b00 >> 32);
+    uint64_t mid2 = b01 + (uint32_t)mid1;
+    *hi = b11 + (mid1 >> 32) + (mid2 >> 32);
+    return (mid2 << 32) | (uint32_t)b00;
+}
+
+static inline uint64_t mul_shift64(uint64_t m, const uint64_t mul[2], int j)
+{
+    uint64_t hi1, hi2;
+    (void)umul128(m, mul[0], &hi1);
+    uint64_t lo2 = umul128(m, mul[1], &hi2);
+    uint64_t sum = hi1 + lo2;
+    hi2 += sum < hi1;
+    int s = j - 64; /* 0 < s < 64 */
+    return (hi2 << (64 - s)) | (sum >> s);
+}
+#endif
+
+/* floor(log10(2^e)) for 0 <= e <= 1650; floor(log10(5^e)) for 0 <= e <= 2620. */
+static inline int log10_pow2(int e)
+{
+    return (int)(((uint32_t)e * 78913) >> 18);
+}
+static inline int log10_pow5(int e)
+{
+    return (int)(((uint32_t)e * 732923) >> 20);
+}
+/* Bit length of 5^e (1 for e == 0), for 0 <= e <= 3528. */
+static inline int pow5_bits(int e)
+{
+    return (int)(((uint32_t)e * 1217359) >> 19) + 1;
+}
+
+static inline int pow5_factor(uint64_t v)
+{
+    int n = 0;
+    while (v % 5 == 0) {
+        v /= 5;
+        n++;
     }
-    if (neg) {
-        out[len++] = '-';
+    return n;
+}
+
+static int ryu_shortest(uint64_t bits, uint64_t *digits)
+{
+    uint64_t mant = bits & ((UINT64_C(1) << 52) - 1);
+    int bexp = (int)((bits >> 52) & 0x7ff);
+    int e2;
+    uint64_t m2;
+    if (bexp == 0) {
+        e2 = 1 - 1023 - 52 - 2;
+        m2 = mant;
+    } else {
+        e2 = bexp - 1023 - 52 - 2;
+        m2 = (UINT64_C(1) << 52) | mant;
     }
-    if (exp >= -4 && exp < prec) {
-        if (exp < 0) {
-            out[len++] = '0';
-            out[len++] = '.';
-            for (int i = -1; i > exp; i--) {
-                out[len++] = '0';
-            }
-            memcpy(out + len, d, (size_t)n);
-            len += (size_t)n;
-        } else {
-            for (int i = 0; i <= exp; i++) {
-                out[len++] = i < n ? d[i] : '0';
-            }
-            if (n > exp + 1) {
-                out[len++] = '.';
-                memcpy(out + len, d + exp + 1, (size_t)(n - exp - 1));
-                len += (size_t)(n - exp - 1);
+    bool even = (m2 & 1) == 0;
+    /* The interval [mv - mm, mv + 2] / 4 * 2^e2 rounds to v; the lower gap
+     * is half as wide at a power of two (mm = 2 instead of 1 + 1). */
+    uint64_t mv = 4 * m2;
+    int mm_shift = mant != 0 || bexp <= 1;
+    uint64_t vr, vp, vm;
+    int e10;
+    bool vm_tz = false, vr_tz = false;
+    if (e2 >= 0) {
+        int q = log10_pow2(e2) - (e2 > 3);
+        e10 = q;
+        int k = SL__POW5_INV_BITS + pow5_bits(q) - 1;
+        int i = -e2 + q + k;
+        vr = mul_shift64(mv, sl__pow5_inv[q], i);
+        vp = mul_shift64(mv + 2, sl__pow5_inv[q], i);
+        vm = mul_shift64(mv - 1 - (uint64_t)mm_shift, sl__pow5_inv[q], i);
+        if (q <= 21) {
+            /* Exact divisions by 10^q are possible only here: find out
+             * whether the dropped digits are all zeros. */
+            if (mv % 5 == 0) {
+                vr_tz = pow5_factor(mv) >= q;
+            } else if (even) {
+                vm_tz = pow5_factor(mv - 1 - (uint64_t)mm_shift) >= q;
+            } else {
+                vp -= pow5_factor(mv + 2) >= q;
             }
         }
     } else {
-        out[len++] = d[0];
-        if (n > 1) {
+        int q = log10_pow5(-e2) - (-e2 > 1);
+        e10 = q + e2;
+        int i = -e2 - q;
+        int k = pow5_bits(i) - SL__POW5_BITS;
+        int j = q - k;
+        vr = mul_shift64(mv, sl__pow5[i], j);
+        vp = mul_shift64(mv + 2, sl__pow5[i], j);
+        vm = mul_shift64(mv - 1 - (uint64_t)mm_shift, sl__pow5[i], j);
+        if (q <= 1) {
+            /* mv has at least q trailing zero bits: so have vr, and vm or vp. */
+            vr_tz = true;
+            if (even) {
+                vm_tz = mm_shift == 1;
+            } else {
+                vp--;
+            }
+        } else if (q < 63) {
+            vr_tz = (mv & ((UINT64_C(1) << q) - 1)) == 0;
+        }
+    }
+
+    int removed = 0;
+    unsigned last = 0;
+    uint64_t output;
+    if (vm_tz || vr_tz) {
+        /* rare: exact ties and inclusive bounds matter */
+        while (vp / 10 > vm / 10) {
+            vm_tz &= vm % 10 == 0;
+            vr_tz &= last == 0;
+            last = (unsigned)(vr % 10);
+            vr /= 10;
+            vp /= 10;
+            vm /= 10;
+            removed++;
+        }
+        if (vm_tz) {
+            while (vm % 10 == 0) {
+                vr_tz &= last == 0;
+                last = (unsigned)(vr % 10);
+                vr /= 10;
+                vp /= 10;
+                vm /= 10;
+                removed++;
+            }
+        }
+        if (vr_tz && last == 5 && vr % 2 == 0) {
+            last = 4; /* exactly half-way: round to even */
+        }
+        output = vr + ((vr == vm && (!even || !vm_tz)) || last >= 5);
+    } else {
+        /* common: two digits at a time while both bounds allow it */
+        bool round_up = false;
+        if (vp / 100 > vm / 100) {
+            round_up = vr % 100 >= 50;
+            vr /= 100;
+            vp /= 100;
+            vm /= 100;
+            removed += 2;
+        }
+        while (vp / 10 > vm / 10) {
+            round_up = vr % 10 >= 5;
+            vr /= 10;
+            vp /= 10;
+            vm /= 10;
+            removed++;
+        }
+        output = vr + (vr == vm || round_up);
+    }
+    *digits = output;
+    return e10 + removed;
+}
+
+/*
+ * The text of digits * 10^e10 (k = its number of digits) as printf's %.{p}g
+ * would print it with p = max(15, k) (p = k below DBL_MIN): the format this
+ * writer has always used, so that records stay byte for byte what they
+ * were. Fixed notation when -4 <= exponent < p (with ".0" when nothing
+ * follows the point), otherwise d.ddde[+-]XX.
+ */
+static size_t render_shortest(bool neg, uint64_t digits, int e10, bool subnormal,
+                              char *out)
+{
+    char d[24];
+    char *dend = d + sizeof d;
+    char *dp = u64_backwards(digits, dend);
+    int k = (int)(dend - dp);
+    int x = e10 + k - 1; /* exponent of the first digit */
+    int p = subnormal ? k : (k > 15 ? k : 15);
+    size_t len = 0;
+    if (neg) {
+        out[len++] = '-';
+    }
+    if (x >= -4 && x < p) {
+        if (x < 0) {
+            out[len++] = '0';
             out[len++] = '.';
-            memcpy(out + len, d + 1, (size_t)(n - 1));
-            len += (size_t)(n - 1);
+            for (int i = -1; i > x; i--) {
+                out[len++] = '0';
+            }
+            memcpy(out + len, dp, (size_t)k);
+            len += (size_t)k;
+        } else if (k > x + 1) {
+            memcpy(out + len, dp, (size_t)x + 1);
+            len += (size_t)x + 1;
+            out[len++] = '.';
+            memcpy(out + len, dp + x + 1, (size_t)(k - x - 1));
+            len += (size_t)(k - x - 1);
+        } else {
+            memcpy(out + len, dp, (size_t)k);
+            len += (size_t)k;
+            for (int i = k; i <= x; i++) {
+                out[len++] = '0';
+            }
+            out[len++] = '.';
+            out[len++] = '0';
+        }
+    } else {
+        out[len++] = dp[0];
+        if (k > 1) {
+            out[len++] = '.';
+            memcpy(out + len, dp + 1, (size_t)(k - 1));
+            len += (size_t)(k - 1);
         }
         out[len++] = 'e';
-        out[len++] = exp < 0 ? '-' : '+';
-        unsigned e = (unsigned)(exp < 0 ? -exp : exp);
+        out[len++] = x < 0 ? '-' : '+';
+        unsigned e = (unsigned)(x < 0 ? -x : x);
         if (e >= 100) {
             out[len++] = (char)('0' + e / 100);
         }
         out[len++] = (char)('0' + e / 10 % 10);
         out[len++] = (char)('0' + e % 10);
     }
-    out[len] = '\0';
     return len;
-}
-
-/*
- * Shortest round-trip text of a normal double with one printf call: the 17
- * significant digits of %.16e are rounded to 15 and 16 digits here, and the
- * first that reads back wins. Rounding an already rounded digit string can
- * differ from rounding the exact value only when the dropped digits are
- * exactly "5" or "50" (the 17-digit rounding may have hidden which side of
- * the half the value lies); then printf is asked for that precision itself.
- * So the result is always what %.15g, %.16g, %.17g in turn would give.
- */
-static size_t format_shortest(double v, char *out, size_t cap)
-{
-    char e[48];
-    int n = snprintf(e, sizeof e, "%.16e", v);
-    if (n <= 0 || (size_t)n >= sizeof e) {
-        return 0;
-    }
-    /* sign, 17 digits around a locale's decimal point, exponent */
-    const char *p = e;
-    bool neg = *p == '-';
-    if (neg) {
-        p++;
-    }
-    char d[17];
-    int nd = 0;
-    while (*p != '\0' && *p != 'e' && nd < 17) {
-        if (*p >= '0' && *p <= '9') {
-            d[nd++] = *p;
-        }
-        p++;
-    }
-    while (*p != '\0' && *p != 'e') {
-        p++;
-    }
-    if (nd != 17 || *p != 'e') {
-        return 0;
-    }
-    int exp = atoi(p + 1);
-
-    for (int prec = 15; prec <= 16; prec++) {
-        size_t len;
-        bool tie = d[prec] == '5' && (prec == 16 || d[16] == '0');
-        if (tie) {
-            len = format_g(v, prec, out, cap);
-        } else {
-            char r[17];
-            int rexp = exp;
-            memcpy(r, d, (size_t)prec);
-            if (d[prec] >= '5') {
-                int i = prec - 1;
-                while (i >= 0 && r[i] == '9') {
-                    r[i--] = '0';
-                }
-                if (i >= 0) {
-                    r[i]++;
-                } else {
-                    r[0] = '1'; /* 999.. rounded up: 1000.., one decade up */
-                    rexp++;
-                }
-            }
-            len = render_g(neg, r, prec, rexp, prec, out);
-        }
-        if (strtod_c(out) == v) {
-            return len;
-        }
-    }
-    return render_g(neg, d, 17, exp, 17, out);
 }
 
 void sl__jw_double(sl__jw *w, double v)
 {
-    if (isnan(v)) {
-        sl__jw_raw(w, "\"NaN\"", 5);
-        return;
-    }
-    if (isinf(v)) {
-        if (v > 0) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if ((bits & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000)) {
+        if ((bits & ((UINT64_C(1) << 52) - 1)) != 0) {
+            sl__jw_raw(w, "\"NaN\"", 5);
+        } else if (v > 0) {
             sl__jw_raw(w, "\"Infinity\"", 10);
         } else {
             sl__jw_raw(w, "\"-Infinity\"", 11);
         }
         return;
     }
-    char out[48];
-    size_t len = format_micro(v, out);
+    char out[40];
+    size_t len = format_micro(v, out); /* zeros included */
     if (len == 0) {
-        /* 15 significant digits always read back uniquely for normal values
-         * (DBL_DIG), so %.15g is shortest when it round-trips; subnormals
-         * have fewer bits, so for them shorter precisions are tried too
-         * (and printf is the fallback if its output is not as expected). */
-        if (fabs(v) >= DBL_MIN) {
-            len = format_shortest(v, out, sizeof out - 3);
-        }
-        for (int prec = 1; len == 0 && prec <= 17; prec++) {
-            len = format_g(v, prec, out, sizeof out - 3);
-            if (prec < 17 && strtod_c(out) != v) {
-                len = 0;
-            }
-        }
-        /* Keep it a real for readers that tell 3 from 3.0. */
-        if (strpbrk(out, ".e") == NULL) {
-            out[len++] = '.';
-            out[len++] = '0';
-        }
+        uint64_t digits;
+        int e10 = ryu_shortest(bits, &digits);
+        len = render_shortest(bits >> 63 != 0, digits, e10,
+                              (bits & UINT64_C(0x7ff0000000000000)) == 0, out);
     }
     sl__jw_raw(w, out, len);
 }

@@ -229,17 +229,12 @@ static inline bool is_special(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
 }
 
-/* Eight bytes at a time: non-zero when any of them is special. Exact when
- * there is none (no false positive), which is all the scan needs. */
+/* Eight bytes at a time: non-zero when any of them is special. */
 static inline uint64_t swar_special(const unsigned char *p)
 {
     uint64_t x;
     memcpy(&x, p, 8);
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t lt20 = x - ones * 0x20;
-    uint64_t q = x ^ (ones * '"');
-    uint64_t b = x ^ (ones * '\\');
-    return ((lt20 & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs;
+    return sl__swar_special(x);
 }
 
 static inline const unsigned char *skip_plain(const unsigned char *p,
@@ -345,6 +340,17 @@ void sl__jw_string_body(sl__jw *w, const char *s, size_t n)
 
 void sl__jw_string(sl__jw *w, const char *s, size_t n)
 {
+    /* Most logged strings are short and plain: one word-sized check, then
+     * the quotes and the bytes in one go. */
+    if (SL_LIKELY(s != NULL && n <= 32 && w->cap - w->len >= 34 &&
+                  sl__plain_ascii(s, n))) {
+        char *d = w->buf + w->len;
+        d[0] = '"';
+        sl__jw_copy(d + 1, s, n);
+        d[n + 1] = '"';
+        w->len += n + 2;
+        return;
+    }
     sl__jw_char(w, '"');
     sl__jw_string_body(w, s, n);
     sl__jw_char(w, '"');

@@ -25,8 +25,7 @@
  */
 typedef struct profile_keys {
     const char *time_open;  /* `{"time":"` (pino: unused) */
-    const char *level_open; /* `Z","level":"` after the timestamp */
-    const char *msg_open;   /* `","msg":` after the level name */
+    const char *msg_open;   /* pino: `,"msg":` (the others: level_frags below) */
     const char *service;    /* the service key (encoded once per logger) */
     const char *trace_open; /* `,"traceId":"` */
     const char *span_open;  /* `","spanId":"` */
@@ -36,16 +35,14 @@ typedef struct profile_keys {
 } profile_keys;
 
 static const profile_keys keys[] = {
-    [SL_PROFILE_DEFAULT] = {"{\"time\":\"", "Z\",\"level\":\"", "\",\"msg\":", "service",
-                            ",\"traceId\":\"", "\",\"spanId\":\"",
-                            "\",\"correlationId\":\"", "\",\"traceFlags\":\"", false},
-    [SL_PROFILE_OTEL] = {"{\"time\":\"", "Z\",\"level\":\"", "\",\"msg\":", "service",
-                         ",\"trace_id\":\"", "\",\"span_id\":\"", NULL,
-                         "\",\"trace_flags\":\"", true},
-    [SL_PROFILE_ECS] = {"{\"@timestamp\":\"", "Z\",\"log.level\":\"",
-                        "\",\"message\":", "service.name", ",\"trace.id\":\"",
+    [SL_PROFILE_DEFAULT] = {"{\"time\":\"", NULL, "service", ",\"traceId\":\"",
+                            "\",\"spanId\":\"", "\",\"correlationId\":\"",
+                            "\",\"traceFlags\":\"", false},
+    [SL_PROFILE_OTEL] = {"{\"time\":\"", NULL, "service", ",\"trace_id\":\"",
+                         "\",\"span_id\":\"", NULL, "\",\"trace_flags\":\"", true},
+    [SL_PROFILE_ECS] = {"{\"@timestamp\":\"", NULL, "service.name", ",\"trace.id\":\"",
                         "\",\"span.id\":\"", NULL, "\",\"trace.flags\":\"", false},
-    [SL_PROFILE_PINO] = {NULL, NULL, ",\"msg\":", "service", ",\"traceId\":\"",
+    [SL_PROFILE_PINO] = {NULL, ",\"msg\":", "service", ",\"traceId\":\"",
                          "\",\"spanId\":\"", "\",\"correlationId\":\"",
                          "\",\"traceFlags\":\"", false},
 };
@@ -89,8 +86,20 @@ typedef struct trace_cache {
     char frag[160]; /* `,"traceId":"...","spanId":"...",...` */
 } trace_cache;
 
-static _Thread_local int64_t cached_sec = INT64_MIN;
-static _Thread_local char cached_date[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+/*
+ * The head of a record up to the microseconds, `{"time":"YYYY-MM-DDTHH:MM:SS.`
+ * (with the profile's key), kept per thread for the last second it was
+ * built for; a new second within the same minute rewrites only the two
+ * digits of the seconds.
+ */
+typedef struct time_cache {
+    int64_t sec; /* INT64_MIN: empty */
+    uint8_t profile;
+    uint8_t len; /* bytes of prefix */
+    char prefix[40];
+} time_cache;
+
+static _Thread_local time_cache ttime = {.sec = INT64_MIN};
 static _Thread_local trace_cache tcache;
 
 static size_t append(char *p, const char *s)
@@ -100,8 +109,64 @@ static size_t append(char *p, const char *s)
     return n;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffff" (26 bytes, no 'Z') into out. */
-static void format_time(int64_t ns, char *out)
+/* A string literal with its length. */
+typedef struct frag {
+    const char *s;
+    size_t n;
+} frag;
+#define FRAG(lit)                                                                        \
+    {                                                                                    \
+        lit, sizeof(lit) - 1                                                             \
+    }
+
+/* `Z","level":"info","msg":` for each profile (pino aside) and level. */
+#define LEVEL_FRAGS(lk, mk)                                                              \
+    {                                                                                    \
+        FRAG("Z\",\"" lk "\":\"trace\",\"" mk "\":"),                                    \
+            FRAG("Z\",\"" lk "\":\"debug\",\"" mk "\":"),                                \
+            FRAG("Z\",\"" lk "\":\"info\",\"" mk "\":"),                                 \
+            FRAG("Z\",\"" lk "\":\"warn\",\"" mk "\":"),                                 \
+            FRAG("Z\",\"" lk "\":\"error\",\"" mk "\":"),                                \
+            FRAG("Z\",\"" lk "\":\"fatal\",\"" mk "\":")                                 \
+    }
+
+static const frag level_frags[][SL_LEVEL_FATAL + 1] = {
+    [SL_PROFILE_DEFAULT] = LEVEL_FRAGS("level", "msg"),
+    [SL_PROFILE_OTEL] = LEVEL_FRAGS("level", "msg"),
+    [SL_PROFILE_ECS] = LEVEL_FRAGS("log.level", "message"),
+};
+
+static void build_time_prefix(time_cache *tc, const profile_keys *k, sl_profile profile,
+                              int64_t sec)
+{
+    if (tc->sec != INT64_MIN && tc->profile == (uint8_t)profile && sec >= 0 &&
+        tc->sec >= 0 && tc->sec / 60 == sec / 60) {
+        /* the same minute: only the seconds, the two digits before the '.' */
+        unsigned ss = (unsigned)(sec % 60);
+        tc->prefix[tc->len - 3] = sl__digits2[2 * ss];
+        tc->prefix[tc->len - 2] = sl__digits2[2 * ss + 1];
+        tc->sec = sec;
+        return;
+    }
+    char full[40];
+    size_t n = append(tc->prefix, k->time_open);
+    sl__format_rfc3339_utc(sec * 1000000000, 0, full);
+    memcpy(tc->prefix + n, full, 19);
+    n += 19;
+    tc->prefix[n++] = '.';
+    tc->len = (uint8_t)n;
+    tc->profile = (uint8_t)profile;
+    tc->sec = sec;
+}
+
+/*
+ * `{"time":"YYYY-MM-DDTHH:MM:SS.ffffffZ","level":"info","msg":` into d,
+ * which has room for HEAD_MAX bytes; returns the length.
+ */
+#define HEAD_MAX 96
+
+static size_t write_time_level(char *d, const profile_keys *k, sl_profile profile,
+                               int64_t ns, sl_level level)
 {
     int64_t sec = ns / 1000000000;
     int64_t frac = ns % 1000000000;
@@ -109,19 +174,24 @@ static void format_time(int64_t ns, char *out)
         frac += 1000000000;
         sec--;
     }
-    if (sec != cached_sec) {
-        char full[40];
-        sl__format_rfc3339_utc(sec * 1000000000, 0, full);
-        memcpy(cached_date, full, 19);
-        cached_sec = sec;
+    time_cache *tc = &ttime;
+    if (sec != tc->sec || tc->profile != (uint8_t)profile) {
+        build_time_prefix(tc, k, profile, sec);
     }
-    memcpy(out, cached_date, 19);
-    out[19] = '.';
-    uint32_t us = (uint32_t)(frac / 1000);
-    for (int i = 25; i >= 20; i--) {
-        out[i] = (char)('0' + us % 10);
-        us /= 10;
-    }
+    size_t n = tc->len;
+    sl__jw_copy(d, tc->prefix, n);
+    uint32_t us = (uint32_t)frac / 1000;
+    uint32_t hi = us / 10000, mid = us / 100 % 100, lo = us % 100;
+    d[n] = sl__digits2[2 * hi];
+    d[n + 1] = sl__digits2[2 * hi + 1];
+    d[n + 2] = sl__digits2[2 * mid];
+    d[n + 3] = sl__digits2[2 * mid + 1];
+    d[n + 4] = sl__digits2[2 * lo];
+    d[n + 5] = sl__digits2[2 * lo + 1];
+    n += 6;
+    const frag *lf = &level_frags[profile][level];
+    sl__jw_copy(d + n, lf->s, lf->n);
+    return n + lf->n;
 }
 
 static void build_trace(trace_cache *tc, const profile_keys *k,
@@ -243,16 +313,14 @@ bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
         const char *host = sl__hostname();
         sl__jw_string(w, host, strlen(host));
         sl__jw_raw(w, k->msg_open, strlen(k->msg_open));
-    } else {
+    } else if (w->cap - w->len >= HEAD_MAX) {
         /* {"time":"2026-11-21T10:15:30.123456Z","level":"info","msg": */
-        char head[128];
-        size_t n = append(head, k->time_open);
-        format_time(h->time_ns, head + n);
-        n += 26;
-        n += append(head + n, k->level_open);
-        n += append(head + n, sl_level_name(h->level));
-        n += append(head + n, k->msg_open);
-        sl__jw_raw(w, head, n);
+        w->len +=
+            write_time_level(w->buf + w->len, k, core->profile, h->time_ns, h->level);
+    } else {
+        char head[HEAD_MAX];
+        sl__jw_raw(w, head,
+                   write_time_level(head, k, core->profile, h->time_ns, h->level));
     }
     bool cut = sl__encode_string_capped(w, h->msg, h->msg_len, h->msg_cap);
     if (core->service_frag != NULL) {

@@ -5,9 +5,8 @@
  *
  * Steady state allocates nothing: each thread keeps one record buffer, grown
  * once to the largest max_record_bytes it has met, and one printf buffer,
- * both freed by a pthread key destructor at thread exit. (SL_JSON fields are
- * the exception: jansson allocates while it dumps them. So may vsnprintf for
- * some conversions, e.g. %ls or very large precisions.)
+ * both freed by a pthread key destructor at thread exit. (vsnprintf may
+ * allocate for some conversions, e.g. %ls or very large precisions.)
  *
  * Truncation. Pass 1 encodes into a buffer of the limit; the writer keeps
  * counting the full size past the end. When it overflows, the excess must
@@ -170,46 +169,88 @@ static void encode_minimal(sl__jw *w, job *j, size_t msg_cap)
     sl__jw_char(w, '}');
 }
 
-/*
- * The largest common cap that removes at least `excess` bytes, or SIZE_MAX
- * when cutting every string to nothing would not be enough.
- */
-static size_t find_cap(job *j, size_t excess)
+/* Escaped lengths kept on the stack for up to this many strings; more take
+ * one allocation (or, when that fails, are recomputed on each probe). */
+#define CAP_STACK_LENS 32
+
+/* What cap c removes from strings of escaped lengths e[0..n). */
+static size_t removed_by(const size_t *e, size_t n, size_t c, size_t excess)
 {
-    size_t msg_e = sl__json_escaped_len(j->head.msg, j->head.msg_len);
-    size_t hi = msg_e;
-    size_t total = msg_e;
-    /* Escaped lengths are recomputed on each probe rather than stored, so the
-     * search needs no memory however many fields the call has. */
-    for (size_t i = 0; i < j->nfields; i++) {
+    size_t removed = 0;
+    for (size_t i = 0; i < n && removed < excess; i++) {
+        removed += e[i] > c ? e[i] - c : 0;
+    }
+    return removed;
+}
+
+/* The escaped length of the i-th cuttable string: msg (i == 0), then the
+ * call's string fields; SIZE_MAX past the last. *next is where to go on. */
+static size_t cuttable_len(const job *j, size_t *idx)
+{
+    if (*idx == 0) {
+        (*idx)++;
+        return sl__escaped_len_counted(j->head.msg, j->head.msg_len);
+    }
+    for (size_t i = *idx - 1; i < j->nfields; i++) {
         const sl_field *f = &j->fields[i];
         if (f->type == SL_FIELD_STR && f->v.s != NULL) {
-            size_t e = sl__json_escaped_len(f->v.s, sl__field_str_len(f));
-            total += e;
-            hi = e > hi ? e : hi;
+            *idx = i + 2;
+            return sl__escaped_len_counted(f->v.s, sl__field_str_len(f));
         }
     }
-    if (total < excess) {
-        return SIZE_MAX;
+    *idx = j->nfields + 1;
+    return SIZE_MAX;
+}
+
+/* The fallback when no memory holds the lengths: rescans on each probe. */
+static size_t removed_rescan(const job *j, size_t c, size_t excess)
+{
+    size_t removed = 0;
+    size_t idx = 0;
+    for (size_t e; removed < excess && (e = cuttable_len(j, &idx)) != SIZE_MAX;) {
+        removed += e > c ? e - c : 0;
     }
-    /* f(c) = what cap c removes; decreasing in c. f(0) = total >= excess and
-     * f(hi) = 0 < excess: find the largest c with f(c) >= excess. */
-    size_t lo = 0;
-    while (lo + 1 < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        size_t removed = msg_e > mid ? msg_e - mid : 0;
-        for (size_t i = 0; i < j->nfields && removed < excess; i++) {
-            const sl_field *f = &j->fields[i];
-            if (f->type == SL_FIELD_STR && f->v.s != NULL) {
-                size_t e = sl__json_escaped_len(f->v.s, sl__field_str_len(f));
-                removed += e > mid ? e - mid : 0;
+    return removed;
+}
+
+/*
+ * The largest common cap that removes at least `excess` bytes, or SIZE_MAX
+ * when cutting every string to nothing would not be enough. Each string's
+ * escaped length is computed once (one pass over the record's strings);
+ * the binary search then reads the stored lengths.
+ */
+static size_t find_cap(const job *j, size_t excess)
+{
+    size_t stack[CAP_STACK_LENS];
+    size_t count = j->nfields + 1;
+    size_t *e = count <= CAP_STACK_LENS ? stack : sl__calloc(count, sizeof(size_t));
+    size_t n = 0, hi = 0, total = 0;
+    size_t idx = 0;
+    for (size_t len; (len = cuttable_len(j, &idx)) != SIZE_MAX;) {
+        if (e != NULL) {
+            e[n++] = len;
+        }
+        total += len;
+        hi = len > hi ? len : hi;
+    }
+    size_t lo = SIZE_MAX;
+    if (total >= excess) {
+        /* f(c) = what cap c removes; decreasing in c. f(0) = total >= excess
+         * and f(hi) = 0 < excess: find the largest c with f(c) >= excess. */
+        lo = 0;
+        while (lo + 1 < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            size_t removed = e != NULL ? removed_by(e, n, mid, excess)
+                                       : removed_rescan(j, mid, excess);
+            if (removed >= excess) {
+                lo = mid;
+            } else {
+                hi = mid;
             }
         }
-        if (removed >= excess) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
+    }
+    if (e != stack) {
+        sl__free(e);
     }
     return lo;
 }
@@ -413,6 +454,11 @@ void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,
     }
     if (fmt == NULL) {
         write_record(lg, level, ctx, src, "", 0, NULL, 0);
+        return;
+    }
+    if (sl__format_has_n(fmt)) {
+        /* Never honoured: written as it is, no argument read (log.h). */
+        write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0);
         return;
     }
     scratch *s = scratch_get();

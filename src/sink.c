@@ -380,7 +380,9 @@ void sl_sink_report_error(sl_sink *sink, sl_status code, const char *fmt, ...)
     /* Formatted only when reported: a storm of errors costs a few atomics. */
     char text[512];
     text[0] = '\0';
-    if (fmt != NULL) {
+    if (sl__format_has_n(fmt)) {
+        snprintf(text, sizeof(text), "%s", fmt); /* %n is never honoured */
+    } else if (fmt != NULL) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);

@@ -1,4 +1,4 @@
-list(APPEND SL_SOURCES src/status.c)
+list(APPEND SL_SOURCES src/status.c src/format_guard.c)
 list(APPEND SL_SOURCES src/alloc.c src/clock.c src/json_writer.c src/json_number.c
      src/sysinfo.c)
 # The logger core.

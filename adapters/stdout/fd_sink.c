@@ -434,7 +434,11 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error
     }
     atomic_init(&s->stalled, false);
     if (opts->path != NULL) {
-        s->fd = open(opts->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        /* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking
+         * the caller forever, and a full pipe or device is met by the EAGAIN
+         * rule above. Regular files ignore the flag. */
+        s->fd = open(opts->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK,
+                     0644);
         s->close_fd = true;
         if (s->fd < 0) {
             int e = errno;

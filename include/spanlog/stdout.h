@@ -30,10 +30,12 @@ extern "C" {
 
 typedef struct sl_fd_sink_options {
     int fd; /* default 1 (stdout); ignored when path is set */
-    const char
-        *path;     /* open this file (O_WRONLY|O_CREAT|O_APPEND, 0644) instead; copied */
-    bool close_fd; /* close fd on destroy; default false (true for path) */
-    bool buffered; /* default false */
+    /* Open this file instead (O_WRONLY|O_CREAT|O_APPEND|O_NONBLOCK, 0644);
+     * copied. A FIFO with no reader fails (SL_EIO) rather than block; a full
+     * pipe or device follows the EAGAIN rule (bounded wait, then drops). */
+    const char *path;
+    bool close_fd;      /* close fd on destroy; default false (true for path) */
+    bool buffered;      /* default false */
     size_t buffer_size; /* buffered mode; default 64 KiB, minimum 4 KiB */
 } sl_fd_sink_options;
 
