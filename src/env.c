@@ -217,6 +217,11 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err
             name_target_var(&p.t[i], err);
         }
     }
+    for (size_t i = 0; st == SL_OK && sl__adapters[i] != NULL; i++) {
+        if (sl__adapters[i]->env_setup != NULL) {
+            st = sl__adapters[i]->env_setup(NULL, c.lo.service, c.sink, true, err);
+        }
+    }
     sl_logger *lg = NULL;
     if (st == SL_OK) {
         st = sl_logger_new(&c.lo, &lg);
@@ -236,6 +241,11 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err
         }
     }
     plan_free(&p);
+    for (size_t i = 0; st == SL_OK && sl__adapters[i] != NULL; i++) {
+        if (sl__adapters[i]->env_setup != NULL) {
+            st = sl__adapters[i]->env_setup(lg, c.lo.service, c.sink, false, err);
+        }
+    }
     if (st != SL_OK) {
         sl_logger_free(lg);
         return st;
