@@ -26,59 +26,58 @@ static const char *const jitter_names[] = {"full", "equal", "none", NULL};
 #define O  sl_loki_options
 #define E  "SPANLOG_LOKI_"
 #define MS 3600000
-/* Every option, once: sl_loki_options_init, the environment, the
- * "loki:URL?key=value" keys, the range checks and docs/configuration.md. */
+/* Every option, once: sl_loki_options_init, the environment, the range
+ * checks and docs/configuration.md. No URI keys: a query in "loki:URL"
+ * belongs to the URL (it is kept in the push URL). */
 static const sl__opt loki_opts[] = {
     SL__O_STR(O, url, NULL, E "URL", NULL,
               "base URL (http://loki:3100) or the full push URL; the variable adds a "
               "Loki sink"),
-    SL__O_STR(O, tenant, NULL, E "TENANT", "tenant", "X-Scope-OrgID"),
+    SL__O_STR(O, tenant, NULL, E "TENANT", NULL, "X-Scope-OrgID"),
     SL__O_STR(O, username, NULL, E "USER", NULL, "basic auth user (with the password)"),
     SL__O_SECRET(O, password, E "PASSWORD", NULL, "basic auth password; never echoed"),
     SL__O_SECRET(O, bearer_token, E "TOKEN", NULL,
                  "Authorization: Bearer token; never echoed"),
-    SL__O_STR(O, ca_file, NULL, E "CA_FILE", "ca_file",
+    SL__O_STR(O, ca_file, NULL, E "CA_FILE", NULL,
               "PEM bundle to verify the server with; unset: the system's"),
-    SL__O_BOOL(O, tls_verify, "true", E "TLS_VERIFY", "tls_verify",
+    SL__O_BOOL(O, tls_verify, "true", E "TLS_VERIFY", NULL,
                "verify the server's certificate and host name"),
-    SL__O_STR(O, labels_text, NULL, E "LABELS", "labels",
+    SL__O_STR(O, labels_text, NULL, E "LABELS", NULL,
               "static labels, k=v,k=v (names [a-zA-Z_:][a-zA-Z0-9_:]*)"),
     SL__O_STR(O, service_name, NULL, NULL, NULL,
               "the service_name label; unset: the record's service"),
-    SL__O_BOOL(O, level_label, "false", E "LEVEL_LABEL", "level_label",
-               "add a level label"),
-    SL__O_BOOL(O, structured_metadata, "true", E "METADATA", "metadata",
+    SL__O_BOOL(O, level_label, "false", E "LEVEL_LABEL", NULL, "add a level label"),
+    SL__O_BOOL(O, structured_metadata, "true", E "METADATA", NULL,
                "trace_id and span_id as structured metadata"),
     SL__O_SIZE(O, queue_bytes, "67108864", SL__LOKI_MIN_QUEUE, 1ll << 40, E "QUEUE_BYTES",
-               "queue_bytes", "queue limit in bytes"),
-    SL__O_ENUM(O, overflow, "drop_newest", overflow_names, E "OVERFLOW", "overflow",
+               NULL, "queue limit in bytes"),
+    SL__O_ENUM(O, overflow, "drop_newest", overflow_names, E "OVERFLOW", NULL,
                "what a full queue does with a new record"),
-    SL__O_INT(O, block_timeout_ms, "100", 0, MS, E "BLOCK_TIMEOUT_MS", "block_timeout_ms",
+    SL__O_INT(O, block_timeout_ms, "100", 0, MS, E "BLOCK_TIMEOUT_MS", NULL,
               "overflow=block: the longest wait of a log call"),
-    SL__O_SIZE(O, batch_bytes, "1048576", 1, SL__LOKI_MAX_BATCH, E "BATCH_BYTES",
-               "batch_bytes", "body bytes per push (JSON-encoded size)"),
-    SL__O_INT(O, batch_age_ms, "1000", 1, MS, E "BATCH_MS", "batch_ms",
+    SL__O_SIZE(O, batch_bytes, "1048576", 1, SL__LOKI_MAX_BATCH, E "BATCH_BYTES", NULL,
+               "body bytes per push (JSON-encoded size)"),
+    SL__O_INT(O, batch_age_ms, "1000", 1, MS, E "BATCH_MS", NULL,
               "the oldest record waits at most this long"),
     SL__O_SIZE(O, line_limit, "262144", SL__LOKI_MIN_LINE, SL__LOKI_MAX_LINE,
-               E "LINE_LIMIT", "line_limit",
-               "longest line sent (at most half of queue_bytes)"),
-    SL__O_BOOL(O, truncate_long_lines, "true", E "TRUNCATE", "truncate",
+               E "LINE_LIMIT", NULL, "longest line sent (at most half of queue_bytes)"),
+    SL__O_BOOL(O, truncate_long_lines, "true", E "TRUNCATE", NULL,
                "truncate a longer line to a valid record; false: drop it"),
-    SL__O_BOOL(O, gzip, "true", E "GZIP", "gzip", "gzip the JSON body"),
-    SL__O_ENUM(O, encoding, "json", encoding_names, E "ENCODING", "encoding",
+    SL__O_BOOL(O, gzip, "true", E "GZIP", NULL, "gzip the JSON body"),
+    SL__O_ENUM(O, encoding, "json", encoding_names, E "ENCODING", NULL,
                "push body: JSON (gzip) or protobuf (snappy)"),
-    SL__O_INT(O, backoff_min_ms, "500", 1, MS, E "BACKOFF_MIN_MS", "backoff_min_ms",
+    SL__O_INT(O, backoff_min_ms, "500", 1, MS, E "BACKOFF_MIN_MS", NULL,
               "first retry delay"),
-    SL__O_INT(O, backoff_max_ms, "300000", 1, 24 * MS, E "BACKOFF_MAX_MS",
-              "backoff_max_ms", "retry delay cap (>= backoff_min_ms)"),
-    SL__O_ENUM(O, jitter, "full", jitter_names, E "JITTER", "jitter",
+    SL__O_INT(O, backoff_max_ms, "300000", 1, 24 * MS, E "BACKOFF_MAX_MS", NULL,
+              "retry delay cap (>= backoff_min_ms)"),
+    SL__O_ENUM(O, jitter, "full", jitter_names, E "JITTER", NULL,
                "retry delay spread: [0, cap], [cap/2, cap] or cap"),
-    SL__O_INT(O, max_batch_age_ms, "900000", 0, INT_MAX, E "MAX_BATCH_AGE_MS",
-              "max_batch_age_ms", "a batch retried longer is dropped; 0: forever"),
-    SL__O_INT(O, request_timeout_ms, "10000", 1, MS, E "TIMEOUT_MS", "timeout_ms",
+    SL__O_INT(O, max_batch_age_ms, "900000", 0, INT_MAX, E "MAX_BATCH_AGE_MS", NULL,
+              "a batch retried longer is dropped; 0: forever"),
+    SL__O_INT(O, request_timeout_ms, "10000", 1, MS, E "TIMEOUT_MS", NULL,
               "whole request"),
-    SL__O_INT(O, connect_timeout_ms, "5000", 1, MS, E "CONNECT_TIMEOUT_MS",
-              "connect_timeout_ms", "connection"),
+    SL__O_INT(O, connect_timeout_ms, "5000", 1, MS, E "CONNECT_TIMEOUT_MS", NULL,
+              "connection"),
 };
 #undef O
 #undef E
@@ -323,27 +322,15 @@ sl_status sl__loki_open_url(const char *url, bool check_only, sl_sink **out,
         return sl__error_set(err, SL_EPARSE, "url", NULL, -1,
                              "loki: needs a URL (loki:http://HOST:3100)");
     }
-    char *copy = sl__strdup(url);
-    if (copy == NULL) {
-        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "out of memory");
-    }
-    /* Loki's push endpoint takes no query: a query is spanlog's options. */
-    char *query = strchr(copy, '?');
-    if (query != NULL) {
-        *query++ = '\0';
-    }
-    o.url = copy;
-    st = query != NULL ? sl__opts_from_query(&sl__loki_options, &o, query, "loki", err)
-                       : SL_OK;
-    if (st == SL_OK && check_only) {
+    o.url = url; /* whole: its query belongs to the URL */
+    if (check_only) {
         sl__loki_config cfg;
         st = sl__loki_config_build(&o, &cfg, err);
         sl__loki_config_free(&cfg);
-    } else if (st == SL_OK) {
+    } else {
         st = sl_loki_sink_new(&o, out, err);
     }
     sl__opts_name_env(&sl__loki_options, &o, err);
-    sl__free(copy);
     return st;
 }
 
@@ -358,7 +345,7 @@ static const char *const loki_schemes[] = {"loki", NULL};
 const sl__adapter sl__adapter_loki = {
     .name = "loki",
     .schemes = loki_schemes,
-    .usage = "loki:URL[?key=value&...]",
+    .usage = "loki:URL",
     .env_prefix = "SPANLOG_LOKI_",
     .env_target = "SPANLOG_LOKI_URL",
     .env_target_empty_ok = false,

@@ -135,10 +135,7 @@ SL_API sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out,
 
 /*
  * The options from the environment (sl_loki_options_from_env) with `url`
- * instead of SPANLOG_LOKI_URL, then the options of url's query
- * ("http://loki:3100?labels=env=prod&gzip=0": Loki's push endpoint takes no
- * query, so a query is spanlog's; the keys: docs/configuration.md): what
- * "loki:URL" sink targets use. Returns what sl_loki_options_from_env or
+ * instead of SPANLOG_LOKI_URL: what "loki:URL" sink targets use. Returns what sl_loki_options_from_env or
  * sl_loki_sink_new return, with err (may be NULL) filled; an error of an
  * option read from the environment names its variable.
  */

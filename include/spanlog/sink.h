@@ -136,8 +136,8 @@ SL_API sl_status sl_null_sink_new(sl_sink **out);
  *   "syslog:" ("syslog:unix:/dev/log", "syslog:udp://host:port",
  *   "syslog:tcp://host:port?key=value"; "syslog" alone is the local socket;
  *   options from SPANLOG_SYSLOG_* first),
- *   "loki:URL[?key=value&...]" (the push endpoint's base URL; options from
- *   SPANLOG_LOKI_* first).
+ *   "loki:URL" (the push endpoint's base URL, used whole; options from
+ *   SPANLOG_LOKI_*).
  * Schemes are case-insensitive; the keys and variables of every adapter
  * are listed in docs/configuration.md. The whole target is parsed and
  * checked before anything is opened.
