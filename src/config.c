@@ -242,7 +242,6 @@ static void list_keys(const sl__opt_table *t, char *buf, size_t cap)
 sl_status sl__opts_from_query(const sl__opt_table *t, void *base, char *query,
                               const char *what, sl_error *err)
 {
-    char *start = query;
     while (query != NULL && *query != '\0') {
         char *next = strchr(query, '&');
         if (next != NULL) {
@@ -258,12 +257,12 @@ sl_status sl__opts_from_query(const sl__opt_table *t, void *base, char *query,
             if (t != NULL) {
                 list_keys(t, keys, sizeof keys);
             }
-            return sl__error_set(err, SL_EPARSE, query, NULL, (int)(query - start),
+            return sl__error_set(err, SL_EPARSE, query, query, 0,
                                  "%s: unknown option \"%s\" (known: %s)", what, query,
                                  keys);
         }
         if (val == NULL) {
-            return sl__error_set(err, SL_EPARSE, query, NULL, (int)(query - start),
+            return sl__error_set(err, SL_EPARSE, query, NULL, -1,
                                  "%s: option \"%s\" needs a value (%s=...)", what, query,
                                  query);
         }

@@ -70,10 +70,11 @@ sl_status sl__sink_target(const char *uri, bool check_only, sl_sink **out, sl_er
         }
         char known[256];
         known_targets(known, sizeof known);
-        size_t n = strcspn(uri, ":");
-        return sl__error_set(err, SL_EPARSE, NULL, n < 64 ? uri : NULL, 0,
-                             "sink \"%.*s\": unknown sink (known: %s)",
-                             (int)(n < 64 ? n : 64), uri, known);
+        /* Only the scheme is echoed: what follows may hold credentials. */
+        char scheme_text[64];
+        snprintf(scheme_text, sizeof scheme_text, "%.*s", (int)strcspn(uri, ":?"), uri);
+        return sl__error_set(err, SL_EPARSE, NULL, scheme_text, 0,
+                             "sink \"%s\": unknown sink (known: %s)", scheme_text, known);
     }
     return a->open(scheme, rest, check_only, out, err);
 }

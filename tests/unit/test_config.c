@@ -234,6 +234,12 @@ static void test_unknown_sink_names_the_variable(void **state)
     assert_non_null(strstr(err.text, "\"pigeon\""));
     assert_non_null(strstr(err.text, "unknown sink"));
     assert_non_null(strstr(err.text, "file:PATH")); /* the known ones are listed */
+    assert_string_equal(err.value, "pigeon");
+    /* Only the scheme of an unknown target is echoed. */
+    assert_int_equal(from_env_with("SPANLOG_SINK", "lokii:http://ada:pw-sekrit@h", &err),
+                     SL_EPARSE);
+    assert_null(strstr(err.text, "pw-sekrit"));
+    assert_string_equal(err.value, "lokii");
     assert_int_equal(from_env_with("SPANLOG_SYSLOG", "carrier://pigeon", &err),
                      SL_EPARSE);
     assert_string_equal(err.name, "SPANLOG_SYSLOG");
