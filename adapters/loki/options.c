@@ -43,7 +43,7 @@ static const sl__opt loki_opts[] = {
     SL__O_BOOL(O, tls_verify, "true", E "TLS_VERIFY", NULL,
                "verify the server's certificate and host name"),
     SL__O_STR(O, labels_text, NULL, E "LABELS", NULL,
-              "static labels, k=v,k=v (names [a-zA-Z_:][a-zA-Z0-9_:]*)"),
+              "static labels, `k=v,k=v` (names `[a-zA-Z_:][a-zA-Z0-9_:]*`)"),
     SL__O_STR(O, service_name, NULL, NULL, NULL,
               "the service_name label; unset: the record's service"),
     SL__O_BOOL(O, level_label, "false", E "LEVEL_LABEL", NULL, "add a level label"),
