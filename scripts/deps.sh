@@ -7,10 +7,12 @@ pkgs=(
     build-essential cmake pkg-config git ca-certificates
     libjansson-dev libcmocka-dev libcurl4-openssl-dev zlib1g-dev
     libmicrohttpd-dev libssl-dev rsyslog rsyslog-openssl openssl python3 curl
-    clang clang-format
+    clang clang-format libclang-rt-14-dev
+    # messaging/: libspanlog-nats and libspanlog-kafka, and their brokers for the tests
+    nats-server libnats-dev librdkafka-dev
 )
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(libspdlog-dev g++ gnuplot-nox valgrind)
+    pkgs+=(libspdlog-dev g++ gnuplot-nox valgrind golang-go golang-github-rs-zerolog-dev)
     # Node.js for the pino peers: keep whatever node/npm the machine has (a
     # NodeSource nodejs bundles npm, and Debian's npm package conflicts with it).
     command -v node >/dev/null || pkgs+=(nodejs)

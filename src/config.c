@@ -76,6 +76,11 @@ sl_status sl__parse_int(const char *text, long long lo, long long hi, long long 
     return SL_OK;
 }
 
+sl_status sl__opt_parse_level(const char *text, void *field, int *pos)
+{
+    return sl_level_parse(text, (sl_level *)field);
+}
+
 /* ---- one option ---------------------------------------------------------- */
 
 static void *field(void *base, const sl__opt *o)

@@ -54,6 +54,10 @@ sl_status sl__parse_bool(const char *text, bool *out);
 sl_status sl__parse_int(const char *text, long long lo, long long hi, long long *out,
                         int *pos);
 
+/* A level name (sl_level_parse) into an sl_level field: SL__OPT_CUSTOM. */
+sl_status sl__opt_parse_level(const char *text, void *field, int *pos);
+#define SL__LEVEL_GRAMMAR "trace, debug, info, warn, error, fatal or off"
+
 /* ---- option tables ------------------------------------------------------- */
 
 typedef enum sl__opt_type {

@@ -23,6 +23,13 @@
 #define SL__MAX_RECORD_BYTES     (64u * 1024u * 1024u)
 #define SL__DEFAULT_RECORD_BYTES 65536u
 
+/* The head keys of a profile, for renaming fields that reuse them. */
+typedef struct sl__reserved {
+    uint8_t first[32]; /* bitmap of the keys' first bytes: a quick reject */
+    const char *const *keys;
+    size_t n;
+} sl__reserved;
+
 typedef struct sl__sink_slot {
     sl_sink *sink;
     sl_level min_level;
@@ -35,8 +42,9 @@ typedef struct sl__core {
     size_t max_record_bytes;
     bool caller_info;
     bool trace_flags;
-    char *service;      /* NUL-terminated copy, or NULL */
-    char *service_frag; /* pre-encoded `,"<key>":"<service>"`, or NULL */
+    const sl__reserved *reserved; /* head keys to rename, NULL: keep fields' keys */
+    char *service;                /* NUL-terminated copy, or NULL */
+    char *service_frag;           /* pre-encoded `,"<key>":"<service>"`, or NULL */
     size_t service_frag_len;
     sl__sink_slot *sinks;
     size_t nsinks;
@@ -83,9 +91,11 @@ size_t sl__sink_live_count(void);
 /*
  * Writes `,"key":value` for each field. String values whose escaped length
  * exceeds str_cap are cut (on a UTF-8 boundary) to fit it; SIZE_MAX means no
- * limit. Returns true when some string was cut.
+ * limit. Keys in *rk (NULL: none) get SL_RESERVED_KEY_PREFIX. Returns true
+ * when some string was cut.
  */
-bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap);
+bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
+                       const sl__reserved *rk);
 
 /* Writes s (n bytes) as a JSON string, cut to at most `cap` escaped bytes
  * (SIZE_MAX: whole). Returns true when it was cut. */
@@ -121,6 +131,9 @@ typedef struct sl__record_head {
  */
 bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
                      bool with_caller);
+
+/* The head keys of a profile (log.h, sl_head_keys). */
+const sl__reserved *sl__profile_reserved(sl_profile profile);
 
 /* The key the profile uses for the service name ("service", "service.name"). */
 const char *sl__profile_service_key(sl_profile profile);

@@ -21,19 +21,14 @@ typedef struct env_config {
     const char *baggage_keys; /* comma-separated keys */
 } env_config;
 
-static sl_status parse_level(const char *text, void *field, int *pos)
-{
-    return sl_level_parse(text, (sl_level *)field);
-}
-
 static sl_status parse_profile(const char *text, void *field, int *pos)
 {
     return sl_profile_parse(text, (sl_profile *)field);
 }
 
 static const sl__opt core_opts[] = {
-    SL__O_CUSTOM(env_config, lo.level, "info", parse_level,
-                 "trace, debug, info, warn, error, fatal or off", "SPANLOG_LEVEL", NULL,
+    SL__O_CUSTOM(env_config, lo.level, "info", sl__opt_parse_level, SL__LEVEL_GRAMMAR,
+                 "SPANLOG_LEVEL", NULL,
                  "the logger's level (aliases: warning, err, critical, crit, none)"),
     SL__O_STR(env_config, lo.service, NULL, "OTEL_SERVICE_NAME", NULL,
               "the service name; overrides the one given in code"),

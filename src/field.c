@@ -93,10 +93,31 @@ bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
  */
 #define KEY_FAST_MAX 60
 
-static void write_key(sl__jw *w, const char *key)
+static bool is_reserved(const sl__reserved *rk, const char *key)
+{
+    unsigned char c = (unsigned char)key[0];
+    if (rk == NULL || (rk->first[c >> 3] & (1u << (c & 7))) == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < rk->n; i++) {
+        if (strcmp(rk->keys[i], key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void write_key(sl__jw *w, const char *key, const sl__reserved *rk)
 {
     if (key == NULL) {
         sl__jw_raw(w, ",\"\":", 4);
+        return;
+    }
+    if (is_reserved(rk, key)) {
+        /* A head key: renamed so that it cannot forge the record (log.h). */
+        sl__jw_raw(w, ",\"" SL_RESERVED_KEY_PREFIX, 2 + strlen(SL_RESERVED_KEY_PREFIX));
+        sl__jw_string_body(w, key, strlen(key));
+        sl__jw_raw(w, "\":", 2);
         return;
     }
     size_t n = strlen(key);
@@ -256,15 +277,18 @@ static void write_json(sl__jw *w, const json_t *root)
     }
 }
 
-bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap)
+bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
+                       const sl__reserved *rk)
 {
     bool cut = false;
     for (size_t i = 0; i < n; i++) {
-        write_key(w, f[i].key);
+        write_key(w, f[i].key, rk);
         switch (f[i].type) {
         case SL_FIELD_STR:
             if (f[i].v.s == NULL) {
                 sl__jw_null(w);
+            } else if (str_cap == SIZE_MAX) {
+                sl__jw_string(w, f[i].v.s, sl__field_str_len(&f[i]));
             } else {
                 cut |= sl__encode_string_capped(w, f[i].v.s, sl__field_str_len(&f[i]),
                                                 str_cap);

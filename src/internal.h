@@ -145,6 +145,14 @@ static inline void sl__jw_char(sl__jw *w, char c)
     }
 }
 
+/* For the few appends on every record's path that GCC would otherwise
+ * outline as too large. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SL__ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define SL__ALWAYS_INLINE inline
+#endif
+
 /*
  * Word-at-a-time test for the bytes that end a plain run in a JSON string:
  * controls, '"', '\\' and every byte >= 0x80. Non-zero when any of the eight
@@ -152,10 +160,14 @@ static inline void sl__jw_char(sl__jw *w, char c)
  */
 static inline uint64_t sl__swar_special(uint64_t x)
 {
+    /* Each subtraction borrows out of a byte only below a byte that is
+     * special (< 0x20, '"' or '\\'), so the result is non-zero exactly when
+     * one is; `& ~x` may share one mask for the three (a byte < 0x80 keeps its
+     * high bit clear under the xors), and `| x` adds the bytes >= 0x80. */
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t q = x ^ (ones * '"');
-    uint64_t b = x ^ (ones * '\\');
-    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & highs;
+    uint64_t q = (x ^ (ones * '"')) - ones;
+    uint64_t b = (x ^ (ones * '\\')) - ones;
+    return ((((x - ones * 0x20) | q | b) & ~x) | x) & highs;
 }
 
 /*
@@ -164,7 +176,7 @@ static inline uint64_t sl__swar_special(uint64_t x)
  * in at most ceil(n / 8) + 1 loads: a short string is read as two
  * overlapping halves, a long one in words with the last word overlapping.
  */
-static inline bool sl__plain_ascii(const char *s, size_t n)
+static SL__ALWAYS_INLINE bool sl__plain_ascii(const char *s, size_t n)
 {
     uint64_t x;
     if (n >= 8) {
@@ -192,7 +204,21 @@ static inline bool sl__plain_ascii(const char *s, size_t n)
     return sl__swar_special(x) == 0;
 }
 
-void sl__jw_string(sl__jw *w, const char *s, size_t n);      /* "escaped"; NULL: "" */
+/* "escaped"; NULL: "". The common short plain string is written inline. */
+void sl__jw_string_slow(sl__jw *w, const char *s, size_t n);
+
+static SL__ALWAYS_INLINE void sl__jw_string(sl__jw *w, const char *s, size_t n)
+{
+    if (s != NULL && n <= 32 && w->cap - w->len >= 34 && sl__plain_ascii(s, n)) {
+        char *d = w->buf + w->len;
+        d[0] = '"';
+        sl__jw_copy(d + 1, s, n);
+        d[n + 1] = '"';
+        w->len += n + 2;
+    } else {
+        sl__jw_string_slow(w, s, n);
+    }
+}
 void sl__jw_string_body(sl__jw *w, const char *s, size_t n); /* escaped, no quotes */
 void sl__jw_int(sl__jw *w, int64_t v);
 void sl__jw_uint(sl__jw *w, uint64_t v);

@@ -94,42 +94,52 @@ void sl__jw_null(sl__jw *w)
  * double's spacing is under 1.2e-7, so two different multiples of 1e-6 are
  * always different doubles: the trimmed decimal of m / 10^6 is the only
  * (hence the shortest) one with at most six decimals that reads back as v,
- * and a shorter one would have fewer decimals. Returns 0 when it does not apply.
+ * and a shorter one would have fewer decimals. Writes the text so that it
+ * ends at `end` and returns its start; NULL when the path does not apply.
  */
-static size_t format_micro(double v, char *out)
+static char *format_micro(double v, char *end)
 {
     double a = fabs(v);
     if (!(a < 1e9)) {
-        return 0;
+        return NULL;
     }
     double m = a * 1e6;
     uint64_t um = (uint64_t)m; /* m < 1e15: exact when m is whole */
     if ((double)um != m || m / 1e6 != a) {
-        return 0;
+        return NULL;
     }
     uint64_t ip = um / 1000000;
     unsigned fp = (unsigned)(um - ip * 1000000);
-    char tmp[40];
-    char *end = tmp + sizeof tmp;
     /* fraction: six digits, trailing zeros trimmed to at least one ("3.0") */
-    char *f = end - 6;
-    unsigned hi = fp / 10000, mid = fp / 100 % 100, lo = fp % 100;
-    memcpy(f, sl__digits2 + 2 * hi, 2);
-    memcpy(f + 2, sl__digits2 + 2 * mid, 2);
-    memcpy(f + 4, sl__digits2 + 2 * lo, 2);
-    char *fend = end;
-    while (fend > f + 1 && fend[-1] == '0') {
-        fend--;
+    int fd = 6;
+    if (fp == 0) {
+        fd = 1;
+    } else {
+        while (fp % 100 == 0) {
+            fp /= 100;
+            fd -= 2;
+        }
+        if (fp % 10 == 0) {
+            fp /= 10;
+            fd--;
+        }
     }
-    char *p = f;
+    char *p = end;
+    for (int i = fd; i >= 2; i -= 2) {
+        unsigned r = fp % 100;
+        fp /= 100;
+        p -= 2;
+        memcpy(p, sl__digits2 + 2 * r, 2);
+    }
+    if (fd & 1) {
+        *--p = (char)('0' + fp);
+    }
     *--p = '.';
     p = u64_backwards(ip, p);
     if (signbit(v)) {
         *--p = '-';
     }
-    size_t len = (size_t)(fend - p);
-    memcpy(out, p, len);
-    return len;
+    return p;
 }
 
 /*
@@ -395,12 +405,37 @@ void sl__jw_double(sl__jw *w, double v)
         return;
     }
     char out[40];
-    size_t len = format_micro(v, out); /* zeros included */
-    if (len == 0) {
-        uint64_t digits;
-        int e10 = ryu_shortest(bits, &digits);
-        len = render_shortest(bits >> 63 != 0, digits, e10,
-                              (bits & UINT64_C(0x7ff0000000000000)) == 0, out);
+    char *end = out + sizeof out;
+    /* Whole hundredths below 1e7 (prices, ratios, percentages): the same
+     * text as format_micro gives them, for a fraction of its work. */
+    double a = fabs(v), c = a * 100;
+    if (a < 1e7 && (double)(uint64_t)c == c && c / 100 == a) {
+        uint64_t uc = (uint64_t)c;
+        uint64_t ip = uc / 100;
+        unsigned fp = (unsigned)(uc - ip * 100);
+        char *p = end;
+        if (fp % 10 == 0) {
+            *--p = (char)('0' + fp / 10);
+        } else {
+            p -= 2;
+            memcpy(p, sl__digits2 + 2 * fp, 2);
+        }
+        *--p = '.';
+        p = u64_backwards(ip, p);
+        if (bits >> 63 != 0) {
+            *--p = '-';
+        }
+        sl__jw_raw(w, p, (size_t)(end - p));
+        return;
     }
+    char *p = format_micro(v, end); /* zeros included */
+    if (p != NULL) {
+        sl__jw_raw(w, p, (size_t)(end - p));
+        return;
+    }
+    uint64_t digits;
+    int e10 = ryu_shortest(bits, &digits);
+    size_t len = render_shortest(bits >> 63 != 0, digits, e10,
+                                 (bits & UINT64_C(0x7ff0000000000000)) == 0, out);
     sl__jw_raw(w, out, len);
 }

@@ -338,19 +338,8 @@ void sl__jw_string_body(sl__jw *w, const char *s, size_t n)
     jw_put(w, (const char *)run, (size_t)(end - run));
 }
 
-void sl__jw_string(sl__jw *w, const char *s, size_t n)
+void sl__jw_string_slow(sl__jw *w, const char *s, size_t n)
 {
-    /* Most logged strings are short and plain: one word-sized check, then
-     * the quotes and the bytes in one go. */
-    if (SL_LIKELY(s != NULL && n <= 32 && w->cap - w->len >= 34 &&
-                  sl__plain_ascii(s, n))) {
-        char *d = w->buf + w->len;
-        d[0] = '"';
-        sl__jw_copy(d + 1, s, n);
-        d[n + 1] = '"';
-        w->len += n + 2;
-        return;
-    }
     sl__jw_char(w, '"');
     sl__jw_string_body(w, s, n);
     sl__jw_char(w, '"');

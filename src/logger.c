@@ -250,6 +250,8 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
     c->max_record_bytes = opts->max_record_bytes;
     c->caller_info = opts->caller_info;
     c->trace_flags = opts->trace_flags;
+    c->reserved =
+        opts->head_keys == SL_HEAD_KEYS_KEEP ? NULL : sl__profile_reserved(opts->profile);
     c->min_sink_level = SL_LEVEL_OFF;
     if (opts->service != NULL) {
         sl_status st = SL_ENOMEM;
@@ -367,7 +369,7 @@ sl_status sl_logger_child(sl_logger *parent, const sl_field *fields, size_t nfie
         return SL_ENOMEM;
     }
     sl__jw_raw(&w, parent->bound_json, parent->bound_json_len);
-    (void)sl__encode_fields(&w, fields, nfields, SIZE_MAX);
+    (void)sl__encode_fields(&w, fields, nfields, SIZE_MAX, c->reserved);
     if (w.overflow) {
         /* Bound fields that fill a whole record can never be written. */
         size_t need = sl__jw_need(&w);

@@ -14,6 +14,7 @@
  * then caller info when enabled ("caller":"file:line","func":..; ECS:
  * log.origin.file.name, log.origin.file.line, log.origin.function).
  */
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -46,6 +47,61 @@ static const profile_keys keys[] = {
                          "\",\"spanId\":\"", "\",\"correlationId\":\"",
                          "\",\"traceFlags\":\"", false},
 };
+
+/* ---- head keys (log.h, sl_head_keys) --------------------------------------- */
+
+static const char *const reserved_default[] = {
+    "time",          "level",      "msg",    "service", "traceId",  "spanId",
+    "correlationId", "traceFlags", "caller", "func",    "truncated"};
+static const char *const reserved_otel[] = {
+    "time",    "level",       "msg",    "service", "trace_id",
+    "span_id", "trace_flags", "caller", "func",    "truncated"};
+static const char *const reserved_ecs[] = {"@timestamp",
+                                           "log.level",
+                                           "message",
+                                           "service.name",
+                                           "trace.id",
+                                           "span.id",
+                                           "trace.flags",
+                                           "log.origin.file.name",
+                                           "log.origin.file.line",
+                                           "log.origin.function",
+                                           "truncated"};
+static const char *const reserved_pino[] = {
+    "level",  "time",          "pid",        "hostname", "msg",  "service",  "traceId",
+    "spanId", "correlationId", "traceFlags", "caller",   "func", "truncated"};
+
+#define RESERVED(list)                                                                   \
+    {                                                                                    \
+        {0}, list, sizeof(list) / sizeof(list[0])                                        \
+    }
+
+static sl__reserved reserved[] = {
+    [SL_PROFILE_DEFAULT] = RESERVED(reserved_default),
+    [SL_PROFILE_OTEL] = RESERVED(reserved_otel),
+    [SL_PROFILE_ECS] = RESERVED(reserved_ecs),
+    [SL_PROFILE_PINO] = RESERVED(reserved_pino),
+};
+static pthread_once_t reserved_once = PTHREAD_ONCE_INIT;
+
+static void reserved_init(void)
+{
+    for (size_t p = 0; p < sizeof(reserved) / sizeof(reserved[0]); p++) {
+        for (size_t i = 0; i < reserved[p].n; i++) {
+            unsigned char c = (unsigned char)reserved[p].keys[i][0];
+            reserved[p].first[c >> 3] |= (uint8_t)(1u << (c & 7));
+        }
+    }
+}
+
+const sl__reserved *sl__profile_reserved(sl_profile profile)
+{
+    if ((size_t)profile >= sizeof(reserved) / sizeof(reserved[0])) {
+        return NULL;
+    }
+    pthread_once(&reserved_once, reserved_init);
+    return &reserved[profile];
+}
 
 static const char *const profile_names[] = {"default", "otel", "ecs", "pino"};
 
@@ -322,7 +378,12 @@ bool sl__encode_head(sl__jw *w, const sl__core *core, const sl__record_head *h,
         sl__jw_raw(w, head,
                    write_time_level(head, k, core->profile, h->time_ns, h->level));
     }
-    bool cut = sl__encode_string_capped(w, h->msg, h->msg_len, h->msg_cap);
+    bool cut = false;
+    if (h->msg_cap == SIZE_MAX) {
+        sl__jw_string(w, h->msg, h->msg_len);
+    } else {
+        cut = sl__encode_string_capped(w, h->msg, h->msg_len, h->msg_cap);
+    }
     if (core->service_frag != NULL) {
         sl__jw_raw(w, core->service_frag, core->service_frag_len);
     }

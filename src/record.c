@@ -152,7 +152,7 @@ static bool encode_full(sl__jw *w, job *j, size_t str_cap)
     bool cut = sl__encode_head(w, c, &j->head, true);
     sl__jw_raw(w, j->lg->bound_json, j->lg->bound_json_len);
     cut |= encode_baggage(w, c, str_cap);
-    cut |= sl__encode_fields(w, j->fields, j->nfields, str_cap);
+    cut |= sl__encode_fields(w, j->fields, j->nfields, str_cap, c->reserved);
     if (str_cap != SIZE_MAX) {
         sl__jw_raw(w, TRUNCATED_MARK, TRUNCATED_MARK_LEN);
     }

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapters/stdout/fd_async.h"
 #include "internal.h"
 #include "spanlog/stdout.h"
 
@@ -114,7 +115,7 @@ static size_t write_all(fd_sink *s, const char *p, size_t n, fd_result *res)
     return off;
 }
 
-static uint64_t count_lines(const char *p, size_t n)
+uint64_t sl__fd_count_lines(const char *p, size_t n)
 {
     uint64_t lines = 0;
     const char *end = p + n;
@@ -148,7 +149,7 @@ static uint64_t flush_locked(fd_sink *s, fd_result *res)
         return 0;
     }
     size_t done = write_all(s, s->buf, s->len, res);
-    uint64_t written = done == s->len ? s->nrec : count_lines(s->buf, done);
+    uint64_t written = done == s->len ? s->nrec : sl__fd_count_lines(s->buf, done);
     uint64_t dropped = s->nrec - written;
     if (written > 0) {
         sl_sink_count_written(s->sink, written);
@@ -169,7 +170,7 @@ static uint64_t flush_locked(fd_sink *s, fd_result *res)
  * is what a lock held that long wants. PTHREAD_MUTEX_ADAPTIVE_NP is glibc's;
  * elsewhere the default mutex is used.
  */
-static int mutex_init(pthread_mutex_t *mu)
+int sl__fd_mutex_init(pthread_mutex_t *mu)
 {
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
     pthread_mutexattr_t attr;
@@ -412,6 +413,31 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error
         return sl__error_set(err, SL_EINVAL, "fd", NULL, -1,
                              "fd sink: fd %d is not an open file descriptor", opts->fd);
     }
+    if (opts->async) {
+        sl_status st = sl__fd_async_check(opts);
+        if (st != SL_OK) {
+            return sl__error_set(
+                err, st, "queue_bytes", NULL, -1,
+                "fd sink async: queue_bytes 0 or at least 4096, overflow "
+                "drop or block, block_ms >= 0");
+        }
+        int fd = opts->fd;
+        if (opts->path != NULL) {
+            fd = open(opts->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (fd < 0) {
+                int e = errno;
+                return sl__error_set(err, SL_EIO, "path", opts->path, -1, "file %s: %s",
+                                     opts->path, strerror(e));
+            }
+        }
+        st = sl__fd_async_new(opts, fd, opts->path != NULL || opts->close_fd, out);
+        if (st != SL_OK && opts->path != NULL) {
+            close(fd);
+        }
+        return st != SL_OK ? sl__error_set(err, st, NULL, NULL, -1, "fd sink async: %s",
+                                           sl_strerror(st))
+                           : SL_OK;
+    }
 
     fd_sink *s = sl__calloc(1, sizeof *s);
     if (s == NULL) {
@@ -427,7 +453,7 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error
                                  "fd sink: out of memory");
         }
     }
-    if (mutex_init(&s->mu) != 0) {
+    if (sl__fd_mutex_init(&s->mu) != 0) {
         sl__free(s->buf);
         sl__free(s);
         return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "fd sink: out of memory");

@@ -10,6 +10,10 @@
 #include "internal.h"
 #include "spanlog/stdout.h"
 
+_Static_assert(sizeof(sl_fd_overflow) == sizeof(int), "option tables store enums as int");
+
+static const char *const fd_overflow_names[] = {"drop", "block", NULL};
+
 static const sl__opt fd_opts[] = {
     SL__O_INT(sl_fd_sink_options, fd, "1", -1, 1 << 30, NULL, NULL,
               "file descriptor to write to; ignored when path is set"),
@@ -22,6 +26,19 @@ static const sl__opt fd_opts[] = {
                "close and exit"),
     SL__O_SIZE(sl_fd_sink_options, buffer_size, "65536", 0, 1 << 30, NULL, "buffer_size",
                "buffered mode's buffer in bytes (minimum 4096; 0: 65536)"),
+    SL__O_BOOL(sl_fd_sink_options, async, "false", NULL, "async",
+               "a writer thread writes from a ring; the caller only copies (overrides "
+               "buffered)"),
+    SL__O_SIZE(sl_fd_sink_options, queue_bytes, "1048576" /* SL__FD_DEFAULT_QUEUE */, 0,
+               1ll << 40, NULL, "queue_bytes",
+               "async: the ring's size, rounded up to a power of two (minimum 4096)"),
+    SL__O_ENUM(sl_fd_sink_options, overflow, "drop", fd_overflow_names, NULL, "overflow",
+               "async: a full ring drops the record, or blocks up to block_ms"),
+    SL__O_INT(sl_fd_sink_options, block_ms, "100" /* SL__FD_DEFAULT_BLOCK_MS */, 0,
+              3600000, NULL, "block_ms", "async, overflow=block: the longest wait"),
+    SL__O_CUSTOM(sl_fd_sink_options, sync_level, "off", sl__opt_parse_level,
+                 SL__LEVEL_GRAMMAR, NULL, "sync_level",
+                 "async: records at or above this level wait until written"),
 };
 
 static const sl__opt_table fd_table = {"stdout, stderr, file (sl_fd_sink_options)",

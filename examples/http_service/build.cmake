@@ -17,7 +17,13 @@ add_executable(http_service
   ${CMAKE_CURRENT_LIST_DIR}/handler.c
   ${CMAKE_CURRENT_LIST_DIR}/propagation.c
   ${CMAKE_CURRENT_LIST_DIR}/downstream.c
-  ${CMAKE_CURRENT_LIST_DIR}/span_log.c)
+  ${CMAKE_CURRENT_LIST_DIR}/span_log.c
+  ${CMAKE_CURRENT_LIST_DIR}/queue.c)
 target_compile_definitions(http_service PRIVATE _GNU_SOURCE)
 target_link_libraries(http_service PRIVATE spanlog PkgConfig::MHD CURL::libcurl
                       PkgConfig::JANSSON Threads::Threads)
+# --nats (publish each request to NATS) exists when libspanlog-nats is built.
+if(TARGET spanlog-nats)
+  target_compile_definitions(http_service PRIVATE SVC_WITH_NATS)
+  target_link_libraries(http_service PRIVATE spanlog-nats)
+endif()

@@ -201,6 +201,9 @@ static enum MHD_Result handle(svc *s, struct MHD_Connection *conn, const char *u
     json_object_set_new(answer, "requestId", json_string(request_id));
     json_object_set_new(answer, "traceId", json_string(trace_id));
 
+    if (s->queue != NULL && !health) {
+        svc_queue_request(s, req, request_id, method, url, status);
+    }
     sl_span_set(span, SL_UINT("http.response.status_code", status));
     if (status >= 500) {
         sl_span_set_status(span, SL_SPAN_STATUS_ERROR, "server error");

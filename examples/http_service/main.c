@@ -13,6 +13,7 @@
  * Usage: http_service [--port PORT] [--port-file PATH] [--loki URL]
  *                     [--max-requests N] [--downstream-timeout-ms MS]
  *                     [--log-spans] [--level LEVEL]
+ *                     [--nats URL [--nats-subject SUBJECT]]
  *
  * Readiness: with --port 0 the kernel picks the port. Once the socket
  * listens, the port is written as decimal digits and '\n' to --port-file
@@ -46,6 +47,7 @@ static void usage(FILE *to)
         "usage: http_service [--port PORT] [--port-file PATH] [--loki URL]\n"
         "                    [--max-requests N] [--downstream-timeout-ms MS]\n"
         "                    [--log-spans] [--level LEVEL]\n"
+        "                    [--nats URL [--nats-subject SUBJECT]]\n"
         "  --port PORT              listen on 127.0.0.1:PORT (default 8080; 0: any)\n"
         "  --port-file PATH         write the bound port there once listening\n"
         "  --loki URL               also send records to Loki at URL\n"
@@ -54,6 +56,9 @@ static void usage(FILE *to)
         "  --log-spans              a \"span ended\" record for every sampled span\n"
         "  --level LEVEL            trace, debug, info, warn, error (overrides\n"
         "                           SPANLOG_LEVEL; default info)\n"
+        "  --nats URL               publish each request to NATS with its trace\n"
+        "                           context (needs a build with libnats)\n"
+        "  --nats-subject SUBJECT   where (default requests)\n"
         "environment: SPANLOG_LEVEL, SPANLOG_FORMAT, SPANLOG_SINK, SPANLOG_LOKI_URL,\n"
         "             OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG\n");
 }
@@ -85,6 +90,8 @@ static int parse_args(int argc, char **argv, svc_config *cfg)
         {"downstream-timeout-ms", required_argument, NULL, 't'},
         {"log-spans", no_argument, NULL, 's'},
         {"level", required_argument, NULL, 'L'},
+        {"nats", required_argument, NULL, 'n'},
+        {"nats-subject", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -101,6 +108,8 @@ static int parse_args(int argc, char **argv, svc_config *cfg)
     cfg->log_spans = false;
     cfg->level = SL_LEVEL_INFO;
     cfg->level_given = false;
+    cfg->nats_url = NULL;
+    cfg->nats_subject = "requests";
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -141,6 +150,12 @@ static int parse_args(int argc, char **argv, svc_config *cfg)
                 return 2;
             }
             cfg->level_given = true;
+            break;
+        case 'n':
+            cfg->nats_url = optarg;
+            break;
+        case 'S':
+            cfg->nats_subject = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -312,8 +327,16 @@ int main(int argc, char **argv)
             fprintf(stderr, "http_service: cannot register the span processor\n");
         }
     }
+    if (svc_queue_open(&s) != 0) {
+        svc_span_log_stop(s.log);
+        sl_logger_flush(s.log, FLUSH_TIMEOUT_MS);
+        sl_logger_free(s.log);
+        curl_global_cleanup();
+        return 1;
+    }
     daemon = start_daemon(&s, &port);
     if (daemon == NULL) {
+        svc_queue_close(&s);
         svc_span_log_stop(s.log);
         sl_fatal(s.log, "cannot listen", SL_STR("address", "127.0.0.1"),
                  SL_UINT("port", s.cfg.port));
@@ -346,6 +369,7 @@ int main(int argc, char **argv)
     sl_info(s.log, "stopped", SL_UINT("answered", atomic_load(&s.answered)),
             SL_UINT("abandoned", left));
 
+    svc_queue_close(&s);
     svc_span_log_stop(s.log); /* no span can end any more */
     rc = sl_logger_flush(s.log, FLUSH_TIMEOUT_MS) == SL_OK ? 0 : 1;
     sl_logger_free(s.log);

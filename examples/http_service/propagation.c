@@ -7,6 +7,11 @@
  * traceparent drops the incoming tracestate. All the service has to do is
  * show spanlog every header field (foreach, not get, so repeated fields are
  * seen) and append what it is given to the outgoing list.
+ *
+ * The service also keeps its own tracestate entry, as a vendor would:
+ * `svc=<the calling span's id>` on every outgoing call, put leftmost with
+ * sl_tracestate_set() (W3C: a vendor's updated entry moves to the left; at
+ * 32 entries the rightmost other one is removed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,5 +88,14 @@ static int set_curl(void *list, const char *name, const char *value)
 bool svc_inject_current(struct curl_slist **headers)
 {
     sl_carrier out = {.ctx = headers, .set = set_curl};
-    return sl_inject_current(&out) == SL_OK;
+    const sl_span_context *cur = sl_context_current();
+    if (!sl_span_context_is_valid(cur)) {
+        return sl_inject_current(&out) == SL_OK;
+    }
+    sl_span_context ctx = *cur;
+    char id[SL_SPAN_ID_HEX_LEN + 1];
+    sl_span_id_to_hex(ctx.span_id, id);
+    /* A 16-digit hex value under our own key: always valid, always fits. */
+    (void)sl_tracestate_set(&ctx, SVC_TRACESTATE_KEY, id);
+    return sl_inject(&out, &ctx, sl_baggage_current()) == SL_OK;
 }

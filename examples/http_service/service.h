@@ -6,6 +6,8 @@
  *   propagation.c  W3C headers in (libmicrohttpd) and out (libcurl)
  *   downstream.c   one outgoing POST inside its own client span
  *   span_log.c     --log-spans: a record for every ended sampled span
+ *   queue.c        --nats URL: each request published to NATS with its context
+ *                  (built only with libspanlog-nats)
  */
 #ifndef HTTP_SERVICE_SERVICE_H
 #define HTTP_SERVICE_SERVICE_H
@@ -31,6 +33,8 @@ typedef struct svc_config {
     size_t max_body;            /* larger request bodies are answered 413 */
     size_t max_calls;           /* more downstream calls in one request: 400 */
     bool log_spans;             /* a "span ended" record for every sampled span */
+    const char *nats_url;       /* --nats: publish each request there; NULL: don't */
+    const char *nats_subject;   /* --nats-subject (default "requests") */
     sl_level level;             /* --level: overrides SPANLOG_LEVEL */
     bool level_given;
 } svc_config;
@@ -38,6 +42,7 @@ typedef struct svc_config {
 typedef struct svc {
     svc_config cfg;
     sl_logger *log;
+    void *queue; /* queue.c's NATS connection, when --nats was given */
 
     /* Requests between their first byte and the end of their answer. */
     pthread_mutex_t mu;
@@ -83,10 +88,15 @@ const char *svc_origin_name(svc_origin origin);
 svc_origin svc_extract(struct MHD_Connection *conn, sl_span_context *parent,
                        sl_baggage **baggage);
 
+/* The service's own tracestate key (its value: the calling span's id). */
+#define SVC_TRACESTATE_KEY "svc"
+
 /*
  * Appends traceparent, tracestate and baggage of the calling thread's
- * current context to *headers. Returns false when a header could not be
- * added; *headers is then still a valid list (to be freed by the caller).
+ * current context to *headers, the tracestate with this service's own entry
+ * (SVC_TRACESTATE_KEY) added or updated on the left. Returns false when a
+ * header could not be added; *headers is then still a valid list (to be
+ * freed by the caller).
  */
 bool svc_inject_current(struct curl_slist **headers);
 
@@ -109,6 +119,18 @@ long svc_call_downstream(const svc *s, sl_logger *req_log, size_t index, const c
 /* Registers / removes the processor that writes "span ended" records to lg. */
 sl_status svc_span_log_start(sl_logger *lg);
 void svc_span_log_stop(sl_logger *lg);
+
+/* ---- queue.c ------------------------------------------------------------- */
+
+/* Connects to cfg.nats_url (nothing to do without it). 0, or -1 logged. */
+int svc_queue_open(svc *s);
+void svc_queue_close(svc *s);
+
+/* Publishes {"requestId","method","path","status"} on cfg.nats_subject in a
+ * PRODUCER span under the calling thread's current span, its context in the
+ * message headers; logs "request queued" (or why not) on req. */
+void svc_queue_request(svc *s, sl_logger *req, const char *request_id, const char *method,
+                       const char *path, unsigned status);
 
 /* ---- small helpers --------------------------------------------------------- */
 

@@ -32,7 +32,8 @@ typedef struct sl_baggage sl_baggage;
 /*
  * Parses a baggage header value of `len` bytes (not necessarily
  * NUL-terminated). Members that break the grammar (no '=', a bad key, a
- * bad value character, a bad percent escape, a bad property) are dropped,
+ * bad value character, a bad percent escape in a value or a property
+ * value, a bad property) are dropped,
  * as the spec allows, and the rest kept; so are members past
  * SL_BAGGAGE_MAX_MEMBERS or past SL_BAGGAGE_MAX_BYTES of input. *dropped
  * (optional) receives how many members were dropped. An empty or blank
@@ -62,6 +63,19 @@ SL_API size_t sl_baggage_count(const sl_baggage *b);
 SL_API sl_status sl_baggage_entry(const sl_baggage *b, size_t i, const char **key,
                                   const char **value, size_t *value_len,
                                   const char **properties);
+
+/*
+ * The decoded value of property `name` of entry i (W3C Baggage: property
+ * values are percent-encoded like member values; invalid UTF-8 after
+ * decoding is U+FFFD) into buf, NUL-terminated; *len (optional) is its
+ * length, or the length needed on SL_ERANGE (cap must hold it plus the NUL).
+ * A property without a value gives "". The properties string of
+ * sl_baggage_entry() keeps values in one canonical encoding ("p=%41" is
+ * stored as "p=A"). SL_ENOENT when entry i or the property is absent,
+ * SL_EINVAL for NULL name (or NULL buf with cap > 0), SL_ENOMEM.
+ */
+SL_API sl_status sl_baggage_property(const sl_baggage *b, size_t i, const char *name,
+                                     char *buf, size_t cap, size_t *len);
 
 /*
  * The value for key (the last entry with that key, matching exactly):

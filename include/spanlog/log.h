@@ -130,6 +130,24 @@ typedef enum sl_profile {
 /* Parses "default", "otel", "ecs", "pino". SL_EPARSE for anything else. */
 SL_API sl_status sl_profile_parse(const char *name, sl_profile *out);
 
+/*
+ * What happens to a field whose key is a head key of the logger's profile:
+ *   default  time level msg service traceId spanId correlationId traceFlags
+ *   otel     time level msg service trace_id span_id trace_flags
+ *   ecs      @timestamp log.level message service.name trace.id span.id
+ *            trace.flags log.origin.file.name log.origin.file.line
+ *            log.origin.function
+ *   pino     the default keys and pid, hostname
+ * plus, in every profile but ecs, caller and func, and in all of them
+ * "truncated". The set does not depend on options (caller_info etc.).
+ */
+typedef enum sl_head_keys {
+    SL_HEAD_KEYS_RENAME = 0, /* default: written as SL_RESERVED_KEY_PREFIX + key */
+    SL_HEAD_KEYS_KEEP = 1    /* written as given */
+} sl_head_keys;
+
+#define SL_RESERVED_KEY_PREFIX "_"
+
 typedef struct sl_logger_options {
     const char *service; /* written as "service" (or the profile's key); NULL = omitted;
                             at most 300 bytes once JSON-escaped (SL_EINVAL) */
@@ -151,6 +169,14 @@ typedef struct sl_logger_options {
      */
     const char *const *baggage_keys;
     size_t nbaggage_keys;
+    /*
+     * Bound and call fields whose key is one the record's head uses in this
+     * profile (SL_RESERVED_KEYS below) cannot forge it: by default they are
+     * written with SL_RESERVED_KEY_PREFIX in front ("level" -> "_level").
+     * SL_HEAD_KEYS_KEEP writes them as given, beside the real ones (parsers
+     * that keep the last value then take the caller's).
+     */
+    sl_head_keys head_keys;
 } sl_logger_options;
 
 #define SL_MAX_BAGGAGE_KEYS 16

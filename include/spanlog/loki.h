@@ -135,9 +135,9 @@ SL_API sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out,
 
 /*
  * The options from the environment (sl_loki_options_from_env) with `url`
- * instead of SPANLOG_LOKI_URL: what "loki:URL" sink targets use. Returns what sl_loki_options_from_env or
- * sl_loki_sink_new return, with err (may be NULL) filled; an error of an
- * option read from the environment names its variable.
+ * instead of SPANLOG_LOKI_URL: what "loki:URL" sink targets use. Returns what
+ * sl_loki_options_from_env or sl_loki_sink_new return, with err (may be NULL) filled; an
+ * error of an option read from the environment names its variable.
  */
 SL_API sl_status sl_loki_sink_from_url(const char *url, sl_sink **out, sl_error *err);
 

@@ -76,17 +76,72 @@ typedef struct sl_carrier {
     /* Inject: adds or replaces header `name` (lowercase) with value (both
      * NUL-terminated, borrowed for the call). Nonzero means it failed. */
     int (*set)(void *ctx, const char *name, const char *value);
+    /*
+     * Extract, length-aware (used when foreach is NULL, before get): like
+     * get, with the value's length in *len, so a value holding NUL is seen
+     * whole (and then found invalid) rather than cut at the NUL.
+     */
+    const char *(*get_n)(void *ctx, const char *name, size_t *len);
 } sl_carrier;
 
-/* Longest joined tracestate extract looks at; longer ones are dropped. */
-#define SL_TRACESTATE_JOINED_MAX 2048
+/*
+ * A ready carrier over a plain array of header pairs (a request's header
+ * list, a message's metadata): sl_carrier_pairs() fills *c to extract from
+ * pairs[0..n) through foreach, every field seen (repeated ones included),
+ * values by length. The array is borrowed: keep it alive while *c is used.
+ * Extract only (set is NULL). Returns *c; NULL pairs with n > 0 gives a
+ * carrier that sees nothing.
+ */
+typedef struct sl_header_pair {
+    const char *name; /* NUL-terminated */
+    const char *value;
+    size_t value_len; /* SL_NPOS: value is NUL-terminated */
+} sl_header_pair;
+
+typedef struct sl_header_pairs {
+    const sl_header_pair *pairs;
+    size_t n;
+} sl_header_pairs;
+
+SL_API sl_carrier *sl_carrier_pairs(sl_carrier *c, sl_header_pairs *pairs);
+
+/* What sl_extract_report() found for one header. */
+typedef enum sl_header_verdict {
+    SL_HEADER_ABSENT = 0,   /* not in the carrier */
+    SL_HEADER_USED = 1,     /* parsed and used (maybe with entries removed) */
+    SL_HEADER_INVALID = 2,  /* dropped: breaks its grammar */
+    SL_HEADER_REPEATED = 3, /* dropped: traceparent in more than one field */
+    SL_HEADER_TOO_LONG = 4, /* dropped: longer than extract reads */
+    SL_HEADER_NO_PARENT = 5 /* tracestate dropped: no valid traceparent */
+} sl_header_verdict;
+
+typedef struct sl_extract_report {
+    sl_header_verdict traceparent, tracestate, baggage;
+    unsigned traceparent_fields; /* fields seen, per header */
+    unsigned tracestate_fields;
+    unsigned baggage_fields;
+    sl_tracestate_info tracestate_info; /* entries kept and removed */
+    size_t baggage_dropped;             /* baggage members dropped (sl_baggage_parse) */
+} sl_extract_report;
+
+/* Returns the text of a verdict ("absent", "used", "invalid", "repeated",
+ * "too long", "no parent"); "unknown" otherwise. */
+SL_API const char *sl_header_verdict_name(sl_header_verdict v);
+
+/* Longest joined tracestate extract looks at; longer ones are dropped. It
+ * holds 32 entries of the longest (513 characters) with a blank around each
+ * comma: valid lists longer than 512 are truncated by entries instead
+ * (sl_tracestate_parse). */
+#define SL_TRACESTATE_JOINED_MAX (32 * 516)
 
 /*
  * Reads traceparent, tracestate and baggage from the carrier.
  *
  * *parent: on SL_OK the remote parent (ids, flags, remote = 1) with the
- * incoming tracestate (dropped, leaving it empty, when invalid or too long:
- * a bad tracestate does not invalidate traceparent). Otherwise the empty
+ * incoming tracestate, repeated fields joined (dropped, leaving it empty,
+ * when invalid or past SL_TRACESTATE_JOINED_MAX: a bad tracestate does not
+ * invalidate traceparent; duplicate keys and lists past 512 characters are
+ * handled as sl_tracestate_parse says). Otherwise the empty
  * context, so sl_span_start_with_parent() starts a new trace, and the
  * incoming tracestate is not kept (W3C: a restarted trace does not carry
  * the old state).
@@ -102,6 +157,15 @@ typedef struct sl_carrier {
  */
 SL_API sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
                             sl_baggage **baggage);
+
+/*
+ * sl_extract() that also says, per header, what was used, what was dropped
+ * and why, into *report (optional; zeroed first). Same returns, with
+ * SL_EPARSE for a repeated traceparent told apart by
+ * report->traceparent == SL_HEADER_REPEATED.
+ */
+SL_API sl_status sl_extract_report_get(const sl_carrier *carrier, sl_span_context *parent,
+                                       sl_baggage **baggage, sl_extract_report *report);
 
 /*
  * Writes traceparent (when ctx is valid), tracestate (when ctx has one) and

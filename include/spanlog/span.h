@@ -161,11 +161,16 @@ SL_API void sl_span_set_end_logger(sl_logger *lg, sl_level level);
 
 /* ---- misuse -------------------------------------------------------------
  *
- * - Ending a span twice: the second sl_span_end() is a no-op. Ended spans
- *   wait in a per-thread quarantine of SL_SPAN_QUARANTINE objects before
- *   they are reused, so a second end is recognised as long as fewer than
- *   that many spans were started on the ending thread in between; past
- *   that the pointer is as stale as any freed pointer.
+ * - Ending a span twice, or with a handle kept from before: always a
+ *   recognised no-op (counted by sl_span_double_end_count()), whatever
+ *   happened in between (newer spans, the starting thread's exit). A
+ *   sl_span * is a handle carrying a generation, not an address: the
+ *   object it names is never freed, only reused, and a stale handle never
+ *   reaches the span that reuses it. The same holds for every other call
+ *   taking a span (a no-op, sl_span_get_context() returns NULL).
+ *   (Generations are 31 bits: a handle kept through 2^31 reuses of one
+ *   slot is the limit.) Span objects are kept for reuse: memory stays at
+ *   the most spans alive at once.
  * - Ending a span on another thread than the one that started it: the span
  *   is ended and reported there (ended_on_other_thread = 1), but it cannot
  *   be taken off the starting thread's stack from the outside: it stays that
@@ -177,7 +182,7 @@ SL_API void sl_span_set_end_logger(sl_logger *lg, sl_level level);
  *   and ending it later reports it and touches no stack entry.
  * - sl_context_detach() is stricter: it only pops the top (trace.h).
  * Every recording call on an ended span is a no-op. */
-#define SL_SPAN_QUARANTINE 16
+#define SL_SPAN_QUARANTINE 16 /* ended spans a thread keeps before reusing one */
 
 /* Number of sl_span_end() calls that found their span already ended. */
 SL_API uint64_t sl_span_double_end_count(void);

@@ -37,8 +37,10 @@ typedef struct sl_span_id {
 
 /*
  * A span context: what crosses process and thread boundaries. A plain value;
- * `tracestate` is kept as received (validated, trimmed) and passed on
- * unchanged. A context is valid when both ids are non-zero.
+ * `tracestate` is kept as received (validated, trimmed; see
+ * sl_tracestate_parse for when it is rebuilt) and passed on; the
+ * sl_tracestate_* calls read and edit its entries. A context is valid when
+ * both ids are non-zero.
  */
 typedef struct sl_span_context {
     sl_trace_id trace_id;
@@ -106,16 +108,73 @@ SL_API sl_status sl_traceparent_parse(const char *header, size_t len,
 SL_API sl_status sl_traceparent_format(const sl_span_context *ctx, char *buf, size_t cap);
 
 /*
- * W3C tracestate. Validates `len` bytes of `header` (key and value grammar,
- * at most 32 list members, no duplicate keys; empty members and surrounding
- * blanks are allowed as the spec says) and stores it in ctx->tracestate,
- * unchanged apart from trimming the outer blanks. An invalid header is
- * discarded whole: ctx->tracestate becomes empty and SL_EPARSE is returned. A
- * valid header longer than SL_TRACESTATE_MAX is also discarded (SL_ERANGE).
- * The rest of ctx is not touched.
+ * W3C tracestate, Trace Context Level 2. Validates `len` bytes of `header`
+ * (key and value grammar, at most 32 list members; empty members and
+ * surrounding blanks are allowed as the spec says) and stores it in
+ * ctx->tracestate. Keys are `(lcalpha / DIGIT) 0*255 keychar`, keychar
+ * including '@' (so "1vendor", "foo@", "a@b@c" are valid).
+ *
+ * - Duplicate keys do not invalidate the list: the first (leftmost, most
+ *   recently updated) entry of a key is kept, later ones are removed.
+ * - A valid list longer than SL_TRACESTATE_MAX (512) characters is
+ *   truncated by whole entries: those longer than 128 characters first
+ *   (rightmost first), then from the end.
+ * - A list that needed neither is stored as received, outer blanks
+ *   trimmed; otherwise as `key=value` entries joined by ','.
+ * - An invalid header (a member breaking the grammar, a 33rd member) is
+ *   discarded whole: ctx->tracestate becomes empty and SL_EPARSE is
+ *   returned (SL_EINVAL for NULL arguments).
+ *
+ * The rest of ctx is not touched. No allocation. sl_tracestate_parse_info
+ * also says, in *info (optional), how many entries were kept and removed.
  */
+typedef struct sl_tracestate_info {
+    uint32_t members;            /* entries kept */
+    uint32_t duplicates_removed; /* later entries of a key already seen */
+    uint32_t truncated_removed;  /* entries removed to fit SL_TRACESTATE_MAX */
+} sl_tracestate_info;
+
 SL_API sl_status sl_tracestate_parse(const char *header, size_t len,
                                      sl_span_context *ctx);
+SL_API sl_status sl_tracestate_parse_info(const char *header, size_t len,
+                                          sl_span_context *ctx, sl_tracestate_info *info);
+
+/*
+ * Entries of ctx's tracestate, for a vendor's own entry. Any thread (ctx is
+ * a plain value: one writer at a time). Views point into ctx->tracestate
+ * and are valid until ctx changes.
+ *
+ * sl_tracestate_count: the number of entries (empty members not counted);
+ *   0 for NULL.
+ * sl_tracestate_entry: entry `index` (0 is the leftmost) into *out;
+ *   SL_ENOENT past the last, SL_EINVAL for NULL.
+ * sl_tracestate_get: the value of `key` (NUL-terminated), not
+ *   NUL-terminated itself: *value_len bytes (both outputs optional);
+ *   SL_ENOENT when absent.
+ * sl_tracestate_set: adds `key=value`, or updates it, as the leftmost entry
+ *   (W3C: a vendor's modified entry moves to the left). With 32 entries
+ *   already, the rightmost other entry is removed; past 512 characters,
+ *   others are removed by the truncation rule above; the new entry never
+ *   is. SL_EPARSE when key or value breaks the grammar, SL_ERANGE when the
+ *   entry alone passes 512 characters, SL_EINVAL for NULL; on error ctx is
+ *   unchanged. The list is then stored in the rebuilt form.
+ * sl_tracestate_remove: removes `key`'s entry; SL_ENOENT when absent.
+ */
+typedef struct sl_tracestate_entry_view {
+    const char *key;
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+} sl_tracestate_entry_view;
+
+SL_API size_t sl_tracestate_count(const sl_span_context *ctx);
+SL_API sl_status sl_tracestate_entry(const sl_span_context *ctx, size_t index,
+                                     sl_tracestate_entry_view *out);
+SL_API sl_status sl_tracestate_get(const sl_span_context *ctx, const char *key,
+                                   const char **value, size_t *value_len);
+SL_API sl_status sl_tracestate_set(sl_span_context *ctx, const char *key,
+                                   const char *value);
+SL_API sl_status sl_tracestate_remove(sl_span_context *ctx, const char *key);
 
 /*
  * The per-thread current context.

@@ -255,9 +255,43 @@ static int decode_value(const char *p, size_t n, sbuf *tmp, sbuf *out)
     return 0;
 }
 
+/* Appends v percent-encoded: baggage-octets but '%' as they are, the rest %XX. */
+static void append_encoded(sbuf *out, const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (is_octet(c) && c != '%') {
+            buf_byte(out, (char)c);
+        } else {
+            char e[3] = {'%', "0123456789ABCDEF"[c >> 4], "0123456789ABCDEF"[c & 15]};
+            buf_put(out, e, 3);
+        }
+    }
+}
+
+/*
+ * A property value, percent-decoded like a member's value (W3C Baggage: the
+ * same encoding; invalid UTF-8 after decoding becomes U+FFFD), then encoded
+ * again in the one canonical form, so that "p=%41" and "p=A" are stored
+ * alike. Returns -1 on a malformed escape.
+ */
+static int normalise_prop_value(const char *v, size_t n, sbuf *out)
+{
+    sbuf tmp = {0}, dec = {0};
+    int r = decode_value(v, n, &tmp, &dec);
+    if (r == 0) {
+        append_encoded(out, dec.p, dec.len);
+        out->oom |= tmp.oom | dec.oom;
+    }
+    sl__free(tmp.p);
+    sl__free(dec.p);
+    return r;
+}
+
 /*
  * Validates and normalises the properties [p, p+n) (text after the first
- * ';', itself ';'-separated) into out as "k=v;flag". Returns -1 if invalid.
+ * ';', itself ';'-separated) into out as "k=v;flag", values in canonical
+ * percent-encoding. Returns -1 if invalid.
  */
 static int normalise_props(const char *p, size_t n, sbuf *out)
 {
@@ -289,7 +323,9 @@ static int normalise_props(const char *p, size_t n, sbuf *out)
                 }
             }
             buf_byte(out, '=');
-            buf_put(out, va, (size_t)(vb - va));
+            if (normalise_prop_value(va, (size_t)(vb - va), out) != 0) {
+                return -1;
+            }
         }
         if (semi == NULL) {
             return 0;
@@ -649,4 +685,46 @@ void sl_baggage_free(sl_baggage *b)
     if (b != NULL && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
         sl__free(b);
     }
+}
+
+sl_status sl_baggage_property(const sl_baggage *b, size_t i, const char *name, char *buf,
+                              size_t cap, size_t *len)
+{
+    if (name == NULL || (buf == NULL && cap > 0)) {
+        return SL_EINVAL;
+    }
+    const char *props = NULL;
+    if (sl_baggage_entry(b, i, NULL, NULL, NULL, &props) != SL_OK) {
+        return SL_ENOENT;
+    }
+    size_t nn = strlen(name);
+    const char *end = props + strlen(props);
+    for (const char *cur = props; cur < end;) {
+        const char *semi = memchr(cur, ';', (size_t)(end - cur));
+        const char *pe = semi ? semi : end;
+        const char *eq = memchr(cur, '=', (size_t)(pe - cur));
+        const char *ke = eq ? eq : pe;
+        if ((size_t)(ke - cur) == nn && memcmp(cur, name, nn) == 0) {
+            sbuf tmp = {0}, dec = {0};
+            if (eq != NULL &&
+                decode_value(eq + 1, (size_t)(pe - eq - 1), &tmp, &dec) != 0) {
+                dec.oom = 1; /* cannot happen: stored values were checked */
+            }
+            sl_status st = tmp.oom || dec.oom ? SL_ENOMEM : SL_OK;
+            if (len != NULL) {
+                *len = dec.len;
+            }
+            if (st == SL_OK && dec.len + 1 > cap) {
+                st = SL_ERANGE;
+            } else if (st == SL_OK) {
+                memcpy(buf, dec.p, dec.len);
+                buf[dec.len] = '\0';
+            }
+            sl__free(tmp.p);
+            sl__free(dec.p);
+            return st;
+        }
+        cur = semi ? semi + 1 : end;
+    }
+    return SL_ENOENT;
 }

@@ -46,7 +46,7 @@ static void join_add(joined *j, const char *v, size_t n)
 
 typedef struct extract_state {
     sl_span_context *parent;
-    int traceparents;
+    int traceparents, tracestates, baggages;
     sl_status tp_status;
     joined tracestate;
     joined baggage;
@@ -70,15 +70,71 @@ static void visit(void *arg, const char *name, size_t name_len, const char *valu
             x->tp_status = sl_traceparent_parse(value, value_len, x->parent);
         }
     } else if (name_is(name, name_len, "tracestate")) {
+        x->tracestates++;
         join_add(&x->tracestate, value, value_len);
-    } else if (x->want_baggage && name_is(name, name_len, "baggage")) {
-        join_add(&x->baggage, value, value_len);
+    } else if (name_is(name, name_len, "baggage")) {
+        x->baggages++;
+        if (x->want_baggage) {
+            join_add(&x->baggage, value, value_len);
+        }
+    }
+}
+
+static void fill_report(sl_extract_report *r, const extract_state *x, sl_status tp)
+{
+    r->traceparent_fields = (unsigned)x->traceparents;
+    r->tracestate_fields = (unsigned)x->tracestates;
+    r->baggage_fields = (unsigned)x->baggages;
+    r->traceparent = x->traceparents == 0  ? SL_HEADER_ABSENT
+                     : x->traceparents > 1 ? SL_HEADER_REPEATED
+                     : tp == SL_OK         ? SL_HEADER_USED
+                                           : SL_HEADER_INVALID;
+    if (x->tracestates > 0 && r->tracestate == SL_HEADER_ABSENT) {
+        r->tracestate = x->tracestate.over ? SL_HEADER_TOO_LONG : SL_HEADER_NO_PARENT;
+    }
+    if (x->baggages > 0 && r->baggage == SL_HEADER_ABSENT && x->baggage.over) {
+        r->baggage = SL_HEADER_TOO_LONG;
+    }
+}
+
+const char *sl_header_verdict_name(sl_header_verdict v)
+{
+    static const char *const names[] = {"absent",   "used",     "invalid",
+                                        "repeated", "too long", "no parent"};
+    return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";
+}
+
+/* The header fields of a carrier without foreach, by name. */
+static void visit_by_name(const sl_carrier *carrier, extract_state *x)
+{
+    static const char *const names[] = {"traceparent", "tracestate", "baggage"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = 0;
+        const char *v = NULL;
+        if (carrier->get_n != NULL) {
+            v = carrier->get_n(carrier->ctx, names[i], &n);
+        } else if (carrier->get != NULL) {
+            v = carrier->get(carrier->ctx, names[i]);
+            n = v != NULL ? strlen(v) : 0;
+        }
+        if (v != NULL) {
+            visit(x, names[i], strlen(names[i]), v, n);
+        }
     }
 }
 
 sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
                      sl_baggage **baggage)
 {
+    return sl_extract_report_get(carrier, parent, baggage, NULL);
+}
+
+sl_status sl_extract_report_get(const sl_carrier *carrier, sl_span_context *parent,
+                                sl_baggage **baggage, sl_extract_report *report)
+{
+    sl_extract_report scratch;
+    sl_extract_report *r = report != NULL ? report : &scratch;
+    memset(r, 0, sizeof *r);
     if (baggage != NULL) {
         *baggage = NULL;
     }
@@ -86,7 +142,7 @@ sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
         memset(parent, 0, sizeof *parent);
     }
     if (carrier == NULL || parent == NULL ||
-        (carrier->foreach == NULL && carrier->get == NULL)) {
+        (carrier->foreach == NULL && carrier->get == NULL && carrier->get_n == NULL)) {
         return SL_EINVAL;
     }
     extract_state x;
@@ -101,13 +157,7 @@ sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
     if (carrier->foreach != NULL) {
         carrier->foreach (carrier->ctx, visit, &x);
     } else {
-        static const char *const names[] = {"traceparent", "tracestate", "baggage"};
-        for (size_t i = 0; i < 3; i++) {
-            const char *v = carrier->get(carrier->ctx, names[i]);
-            if (v != NULL) {
-                visit(&x, names[i], strlen(names[i]), v, strlen(v));
-            }
-        }
+        visit_by_name(carrier, &x);
     }
     sl_status st = x.tp_status;
     if (x.traceparents > 1) {
@@ -117,7 +167,10 @@ sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
     int oom = 0;
     if (st == SL_OK) {
         if (x.tracestate.seen && !x.tracestate.over && !x.tracestate.oom) {
-            (void)sl_tracestate_parse(x.tracestate.p, x.tracestate.len, parent);
+            r->tracestate = sl_tracestate_parse_info(x.tracestate.p, x.tracestate.len,
+                                                     parent, &r->tracestate_info) == SL_OK
+                                ? SL_HEADER_USED
+                                : SL_HEADER_INVALID;
         }
         oom |= x.tracestate.oom;
     } else {
@@ -125,17 +178,50 @@ sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
     }
     if (baggage != NULL) {
         oom |= x.baggage.oom;
-        if (x.baggage.seen && !x.baggage.oom && !x.baggage.over &&
-            sl_baggage_parse(x.baggage.p, x.baggage.len, baggage, NULL) == SL_ENOMEM) {
-            oom = 1;
+        if (x.baggage.seen && !x.baggage.oom && !x.baggage.over) {
+            sl_status bs = sl_baggage_parse(x.baggage.p, x.baggage.len, baggage,
+                                            &r->baggage_dropped);
+            oom |= bs == SL_ENOMEM;
+            r->baggage = bs != SL_OK ? SL_HEADER_INVALID
+                         : *baggage != NULL || r->baggage_dropped == 0
+                             ? SL_HEADER_USED
+                             : SL_HEADER_INVALID;
         }
     }
+    fill_report(r, &x, x.tp_status);
     if (oom) {
         st = SL_ENOMEM; /* *parent stays filled in when traceparent was valid */
     }
     sl__free(x.tracestate.p);
     sl__free(x.baggage.p);
     return st;
+}
+
+/* ---- the pairs carrier ----------------------------------------------------- */
+
+static void pairs_foreach(void *ctx, sl_header_visit_fn fn, void *arg)
+{
+    const sl_header_pairs *hp = ctx;
+    if (hp == NULL || hp->pairs == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < hp->n; i++) {
+        const sl_header_pair *p = &hp->pairs[i];
+        if (p->name != NULL && p->value != NULL) {
+            size_t vn = p->value_len == SL_NPOS ? strlen(p->value) : p->value_len;
+            fn(arg, p->name, strlen(p->name), p->value, vn);
+        }
+    }
+}
+
+sl_carrier *sl_carrier_pairs(sl_carrier *c, sl_header_pairs *pairs)
+{
+    if (c != NULL) {
+        memset(c, 0, sizeof *c);
+        c->ctx = pairs;
+        c->foreach = pairs_foreach;
+    }
+    return c;
 }
 
 sl_status sl_inject(const sl_carrier *carrier, const sl_span_context *ctx,

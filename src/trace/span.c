@@ -8,6 +8,21 @@
  * is only reused after SL_SPAN_QUARANTINE newer ones, so a second
  * sl_span_end() on it still finds it marked ended (span.h, "misuse").
  *
+ * Handles. A `sl_span *` is not an address but a handle: the span's slot
+ * index and the generation it was started with,
+ *
+ *     63            32 31             0
+ *    ┌────────────────┬────────────────┐
+ *    │ word at start  │   index + 1    │      word: odd while live,
+ *    └────────────────┴────────────────┘      incremented at start and at end
+ *
+ * Span objects live in chunks that are never freed (a thread that exits
+ * gives its spans to a global lock-free free list, not back to malloc), so
+ * any handle, however stale, can be looked up without a memory error, and
+ * its generation compared with the slot's: a second end, or an end with a
+ * handle from before the slot was reused, is recognised and touches no
+ * other span. Memory stays at the peak number of spans alive at once.
+ *
  * An unsampled span is only a context: no clock read, no name copy, no
  * arena. A sampled span copies its strings into a small arena: an inline
  * block first, then heap blocks that are freed when the span is recycled.
@@ -24,7 +39,11 @@
 #define ARENA_INLINE 256
 #define CACHE_MAX    (2 * SL_SPAN_QUARANTINE)
 
-enum { STATE_LIVE = 1, STATE_ENDED = 2 };
+#define CHUNK_SHIFT 8 /* 256 spans per chunk */
+#define CHUNK_SPANS (1u << CHUNK_SHIFT)
+#define MAX_CHUNKS  4096 /* at most 1M spans alive at once */
+
+_Static_assert(sizeof(uintptr_t) >= 8, "span handles need 64-bit pointers");
 
 typedef struct arena_block {
     struct arena_block *next;
@@ -34,9 +53,11 @@ typedef struct arena_block {
 
 struct sl_span {
     sl_span_context ctx;
-    uint64_t token;    /* the context entry pushed at start; 0: none */
-    const void *owner; /* identifies the starting thread (a TLS address) */
-    atomic_int state;
+    uint64_t token;             /* the context entry pushed at start; 0: none */
+    const void *owner;          /* identifies the starting thread (a TLS address) */
+    atomic_uint_least32_t word; /* generation: odd while live (see above) */
+    uint32_t index;             /* slot number */
+    atomic_uint_least32_t next_global; /* global free list: index + 1, 0: end */
     int recording;
     sl_span_kind kind;
     sl_span_id parent_span_id;
@@ -57,6 +78,107 @@ struct sl_span {
     struct sl_span *next_free;
 };
 
+/* ---- slots and handles --------------------------------------------------- */
+
+static _Atomic(sl_span *) chunks[MAX_CHUNKS];
+static atomic_uint_least32_t slots_used;
+/* Treiber stack of free slots: (tag << 32) | (index + 1); the tag defeats ABA. */
+static atomic_uint_least64_t global_free;
+
+static sl_span *slot_at(uint32_t index)
+{
+    sl_span *c =
+        atomic_load_explicit(&chunks[index >> CHUNK_SHIFT], memory_order_acquire);
+    return c != NULL ? &c[index & (CHUNK_SPANS - 1)] : NULL;
+}
+
+static sl_span *handle_of(const sl_span *s, uint32_t word)
+{
+    return (sl_span *)(uintptr_t)(((uint64_t)word << 32) | ((uint64_t)s->index + 1));
+}
+
+/* The slot a handle names and the generation it carries; NULL when none. */
+static sl_span *slot_of(const sl_span *h, uint32_t *word)
+{
+    uint64_t v = (uint64_t)(uintptr_t)h;
+    uint32_t low = (uint32_t)v;
+    *word = (uint32_t)(v >> 32);
+    if (low == 0 || low - 1 >= atomic_load_explicit(&slots_used, memory_order_acquire)) {
+        return NULL;
+    }
+    return slot_at(low - 1);
+}
+
+/* The span a handle names when it is live and of that generation, else NULL. */
+static sl_span *live_span(const sl_span *h)
+{
+    uint32_t word;
+    sl_span *s = slot_of(h, &word);
+    if (s == NULL || (word & 1u) == 0 ||
+        atomic_load_explicit(&s->word, memory_order_acquire) != word) {
+        return NULL;
+    }
+    return s;
+}
+
+static void global_push(sl_span *s)
+{
+    uint64_t head = atomic_load_explicit(&global_free, memory_order_relaxed);
+    uint64_t next;
+    do {
+        atomic_store_explicit(&s->next_global, (uint32_t)head, memory_order_relaxed);
+        next = (((head >> 32) + 1) << 32) | ((uint64_t)s->index + 1);
+    } while (!atomic_compare_exchange_weak_explicit(
+        &global_free, &head, next, memory_order_release, memory_order_relaxed));
+}
+
+static sl_span *global_pop(void)
+{
+    uint64_t head = atomic_load_explicit(&global_free, memory_order_acquire);
+    for (;;) {
+        uint32_t low = (uint32_t)head;
+        if (low == 0) {
+            return NULL;
+        }
+        sl_span *s = slot_at(low - 1);
+        uint32_t after = atomic_load_explicit(&s->next_global, memory_order_relaxed);
+        uint64_t next = (((head >> 32) + 1) << 32) | after;
+        if (atomic_compare_exchange_weak_explicit(
+                &global_free, &head, next, memory_order_acquire, memory_order_acquire)) {
+            return s;
+        }
+    }
+}
+
+/* A slot never used before; NULL when memory or the table runs out. */
+static sl_span *slot_new(void)
+{
+    uint32_t index = atomic_fetch_add_explicit(&slots_used, 0, memory_order_relaxed);
+    do {
+        if (index >= MAX_CHUNKS * CHUNK_SPANS) {
+            return NULL;
+        }
+        uint32_t c = index >> CHUNK_SHIFT;
+        if (atomic_load_explicit(&chunks[c], memory_order_acquire) == NULL) {
+            sl_span *fresh = sl__calloc(CHUNK_SPANS, sizeof(sl_span));
+            if (fresh == NULL) {
+                return NULL;
+            }
+            for (uint32_t i = 0; i < CHUNK_SPANS; i++) {
+                fresh[i].index = c * CHUNK_SPANS + i;
+            }
+            sl_span *expected = NULL;
+            if (!atomic_compare_exchange_strong_explicit(&chunks[c], &expected, fresh,
+                                                         memory_order_acq_rel,
+                                                         memory_order_acquire)) {
+                sl__free(fresh); /* another thread made it */
+            }
+        }
+    } while (!atomic_compare_exchange_weak_explicit(
+        &slots_used, &index, index + 1, memory_order_acq_rel, memory_order_relaxed));
+    return slot_at(index);
+}
+
 /* ---- per-thread recycling ---------------------------------------------- */
 
 typedef struct span_cache {
@@ -71,11 +193,14 @@ static pthread_key_t cache_key;
 static int key_ok;
 static atomic_uint_fast64_t double_ends;
 
-static void span_destroy(sl_span *s)
+/* Gives a slot to the global free list; what it allocated goes back now. */
+static void span_retire(sl_span *s)
 {
     sl__free(s->attrs);
     sl__free(s->events);
-    sl__free(s);
+    s->attrs = NULL;
+    s->events = NULL;
+    global_push(s);
 }
 
 static void cache_destroy(void *p)
@@ -84,7 +209,7 @@ static void cache_destroy(void *p)
     while (c->head != NULL) {
         sl_span *s = c->head;
         c->head = s->next_free;
-        span_destroy(s);
+        span_retire(s);
     }
     c->tail = NULL;
     c->count = 0;
@@ -108,12 +233,8 @@ static sl_span *span_alloc(void)
         c->count--;
         return s;
     }
-    sl_span *s = sl__malloc(sizeof *s);
-    if (s != NULL) {
-        s->attrs = NULL;
-        s->events = NULL;
-    }
-    return s;
+    sl_span *s = global_pop();
+    return s != NULL ? s : slot_new();
 }
 
 static void arena_reset(sl_span *s)
@@ -132,10 +253,10 @@ static void span_release(sl_span *s)
     arena_reset(s);
     span_cache *c = &tl_cache;
     if (!c->registered) {
-        /* Keep spans only when they will be freed at thread exit. */
+        /* Keep spans only when they will be handed back at thread exit. */
         pthread_once(&key_once, make_key);
         if (!key_ok || pthread_setspecific(cache_key, c) != 0) {
-            span_destroy(s);
+            span_retire(s);
             return;
         }
         c->registered = 1;
@@ -152,7 +273,7 @@ static void span_release(sl_span *s)
         sl_span *old = c->head;
         c->head = old->next_free;
         c->count--;
-        span_destroy(old);
+        span_retire(old);
     }
 }
 
@@ -248,12 +369,15 @@ sl_span *sl_span_start_with_parent(const char *name, sl_span_kind kind,
     } else {
         s->start_ns = 0;
     }
-    atomic_store_explicit(&s->state, STATE_LIVE, memory_order_relaxed);
+    /* Ended (even) to live (odd): a new generation. Release, so that another
+     * thread that sees the word also sees the span's fields. */
+    uint32_t word = atomic_load_explicit(&s->word, memory_order_relaxed) + 1;
+    atomic_store_explicit(&s->word, word, memory_order_release);
     sl_context_token tok;
     /* Stack full or out of memory: the span still has ids and can be ended;
      * it just does not become current. */
     s->token = sl_context_attach(&s->ctx, &tok) == SL_OK ? tok.id : 0;
-    return s;
+    return handle_of(s, word);
 }
 
 sl_span *sl_span_start(const char *name, sl_span_kind kind)
@@ -263,20 +387,22 @@ sl_span *sl_span_start(const char *name, sl_span_kind kind)
 
 const sl_span_context *sl_span_get_context(const sl_span *span)
 {
-    return span ? &span->ctx : NULL;
+    const sl_span *s = live_span(span);
+    return s ? &s->ctx : NULL;
 }
 
 /* ---- recording ----------------------------------------------------------- */
 
-static int live_recording(const sl_span *s)
+/* The span behind handle h when it is live and recording, else NULL. */
+static sl_span *live_recording(const sl_span *h)
 {
-    return s != NULL && s->recording &&
-           atomic_load_explicit(&s->state, memory_order_relaxed) == STATE_LIVE;
+    sl_span *s = live_span(h);
+    return s != NULL && s->recording ? s : NULL;
 }
 
 int sl_span_is_recording(const sl_span *span)
 {
-    return live_recording(span);
+    return live_recording(span) != NULL;
 }
 
 /* An attribute needs a non-empty key and a string, number or bool value. */
@@ -308,7 +434,8 @@ static sl_status copy_field(sl_span *s, sl_field *dst, const sl_field *f, const 
 
 sl_status sl_span_set_attributes(sl_span *span, const sl_field *attrs, size_t n)
 {
-    if (!live_recording(span)) {
+    span = live_recording(span);
+    if (span == NULL) {
         return SL_OK;
     }
     if (attrs == NULL && n > 0) {
@@ -362,7 +489,8 @@ sl_status sl_span_set_attributes(sl_span *span, const sl_field *attrs, size_t n)
 sl_status sl_span_add_event(sl_span *span, const char *name, const sl_field *attrs,
                             size_t n)
 {
-    if (!live_recording(span)) {
+    span = live_recording(span);
+    if (span == NULL) {
         return SL_OK;
     }
     if (attrs == NULL && n > 0) {
@@ -417,7 +545,8 @@ sl_status sl_span_set_status(sl_span *span, sl_span_status_code code, const char
         code != SL_SPAN_STATUS_ERROR) {
         return SL_EINVAL;
     }
-    if (!live_recording(span) || span->status == SL_SPAN_STATUS_OK ||
+    span = live_recording(span);
+    if (span == NULL || span->status == SL_SPAN_STATUS_OK ||
         code == SL_SPAN_STATUS_UNSET) {
         return SL_OK;
     }
@@ -446,7 +575,7 @@ sl_status sl_span_record_error(sl_span *span, const char *type, const char *mess
 
 sl_status sl_span_record_errno(sl_span *span, int err)
 {
-    if (!live_recording(span)) {
+    if (live_recording(span) == NULL) {
         return SL_OK;
     }
     char type[32];
@@ -464,9 +593,21 @@ sl_status sl_span_record_errno(sl_span *span, int err)
 
 /* ---- end ------------------------------------------------------------------ */
 
-void sl_span_end(sl_span *span)
+void sl_span_end(sl_span *handle)
 {
-    if (span == NULL) {
+    if (handle == NULL) {
+        return;
+    }
+    uint32_t word;
+    sl_span *span = slot_of(handle, &word);
+    if (span == NULL || (word & 1u) == 0) {
+        atomic_fetch_add_explicit(&double_ends, 1, memory_order_relaxed);
+        return; /* never a handle spanlog gave out */
+    }
+    /* owner is read only once the generation matched (a stale handle's slot
+     * may be in use by another thread). */
+    if (atomic_load_explicit(&span->word, memory_order_acquire) != word) {
+        atomic_fetch_add_explicit(&double_ends, 1, memory_order_relaxed);
         return;
     }
     int other_thread = span->owner != (const void *)&tl_cache;
@@ -476,14 +617,10 @@ void sl_span_end(sl_span *span)
          * start+end loop); a plain check suffices, since a span is ended by
          * one thread at a time (trace.h) and a second end on this thread
          * comes after this store. */
-        if (atomic_load_explicit(&span->state, memory_order_relaxed) != STATE_LIVE) {
-            atomic_fetch_add_explicit(&double_ends, 1, memory_order_relaxed);
-            return;
-        }
-        atomic_store_explicit(&span->state, STATE_ENDED, memory_order_relaxed);
+        atomic_store_explicit(&span->word, word + 1, memory_order_relaxed);
     } else {
-        int expected = STATE_LIVE;
-        if (!atomic_compare_exchange_strong_explicit(&span->state, &expected, STATE_ENDED,
+        uint32_t expected = word;
+        if (!atomic_compare_exchange_strong_explicit(&span->word, &expected, word + 1,
                                                      memory_order_acq_rel,
                                                      memory_order_relaxed)) {
             atomic_fetch_add_explicit(&double_ends, 1, memory_order_relaxed);

@@ -3,7 +3,7 @@
  * (msg, 4 fields, service, time, and the trace ids of the current span)
  * through the same runner as the peers.
  *
- *   bench_cmp_spanlog --impl spanlog|spanlog-buffered|spanlog-buffered-4k
+ *   bench_cmp_spanlog --impl spanlog|spanlog-buffered|spanlog-buffered-4k|spanlog-async
  *                     --bench null|devnull|file|disabled|sample
  *                     [--threads N] [--dir DIR] [--scale X]
  *
@@ -14,7 +14,10 @@
  *   file      the fd sink on a file (O_APPEND), one write(2) per record;
  *             spanlog-buffered: the same sink in buffered mode (64 KiB, the
  *             default); spanlog-buffered-4k: with a 4 KiB buffer, the size
- *             of the stdio buffer behind spdlog's file sink
+ *             of the stdio buffer behind spdlog's file sink; spanlog-async:
+ *             the asynchronous mode (1 MiB ring, BLOCK with a 100 ms bound,
+ *             a writer thread, writev), drained and counted like spdlog's
+ *             async logger
  *   disabled  sl_debug() with the 4 fields on an info logger
  *   sample    one record on stdout, for the driver's key check
  *   loop      --records N records into the null sink on one thread, nothing
@@ -34,7 +37,20 @@
 
 typedef struct sctx {
     sl_logger *lg;
+    sl_sink *sink;
 } sctx;
+
+static void drain(void *arg)
+{
+    sl_logger_flush(((sctx *)arg)->lg, -1);
+}
+
+static uint64_t handled(void *arg)
+{
+    sl_sink_stats st;
+    sl_sink_get_stats(((sctx *)arg)->sink, &st);
+    return st.written;
+}
 
 static _Thread_local sl_span *thread_span;
 
@@ -154,7 +170,8 @@ int main(int argc, char **argv)
     }
     int buffered4k = strcmp(a.impl, "spanlog-buffered-4k") == 0;
     int buffered = buffered4k || strcmp(a.impl, "spanlog-buffered") == 0;
-    if (!buffered && strcmp(a.impl, "spanlog") != 0) {
+    int async = strcmp(a.impl, "spanlog-async") == 0;
+    if (!buffered && !async && strcmp(a.impl, "spanlog") != 0) {
         fprintf(stderr, "spanlog: unknown impl %s\n", a.impl);
         return 2;
     }
@@ -188,12 +205,14 @@ int main(int argc, char **argv)
         end(NULL);
         sl_logger_free(lg);
         return 0;
-    } else if (strcmp(a.bench, "null") == 0) {
+    } else if (strcmp(a.bench, "null") == 0 && !async) {
         st = sl_null_sink_new(&sink);
     } else if (strcmp(a.bench, "devnull") == 0 || strcmp(a.bench, "file") == 0) {
         sl_fd_sink_options fo;
         sl_fd_sink_options_init(&fo);
         fo.buffered = buffered;
+        fo.async = async;
+        fo.overflow = SL_FD_OVERFLOW_BLOCK;
         if (buffered4k) {
             fo.buffer_size = 4096; /* the minimum; what stdio gives spdlog's file sink */
         }
@@ -222,7 +241,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "spanlog: sink: %s\n", sl_strerror(st));
         return 1;
     }
-    sctx c = {.lg = new_logger(SL_LEVEL_INFO, sink)};
+    sctx c = {.lg = new_logger(SL_LEVEL_INFO, sink), .sink = sink};
     if (c.lg == NULL) {
         return 1;
     }
@@ -230,6 +249,8 @@ int main(int argc, char **argv)
                      .thread_begin = begin,
                      .thread_end = end,
                      .one = one,
+                     .drain = async ? drain : NULL,
+                     .handled = async ? handled : NULL,
                      .count_allocs = 1};
     bench_cfg cfg;
     bench_cfg_init(&cfg, a.threads, a.budget_scale);

@@ -31,21 +31,33 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PINO_DIR = os.path.join(ROOT, "tests", "bench", "pino")
 
-# (bench, threads, [impls]) in the order they run.
+# (bench, threads, [impls]) in the order they run. Within a repetition the
+# implementations of a scenario run one after the other, and the repetitions
+# repeat the whole matrix: A B A B, so a slow moment of the shared machine
+# spreads over every implementation instead of landing on one.
+FILE_IMPLS = ["spanlog", "spanlog-buffered", "spanlog-buffered-4k", "spanlog-async", "spdlog",
+              "spdlog-async-block", "spdlog-async-overrun", "jansson", "pino", "pino-async"]
+FILE_IMPLS_MANY = ["spanlog", "spanlog-buffered", "spanlog-async", "spdlog", "spdlog-async-block"]
 MATRIX = [
     ("disabled", 1, ["spanlog", "spdlog", "pino"]),
     ("null", 1, ["spanlog", "spdlog", "spdlog-async-block", "spdlog-async-overrun", "jansson",
-                 "pino"]),
+                 "pino", "zerolog"]),
     ("null", 2, ["spanlog", "spdlog", "spdlog-async-block", "spdlog-async-overrun", "jansson",
                  "pino"]),
-    ("devnull", 1, ["spanlog", "spdlog", "jansson", "pino", "pino-async"]),
-    ("file", 1, ["spanlog", "spanlog-buffered", "spanlog-buffered-4k", "spdlog", "spdlog-async-block",
-                 "spdlog-async-overrun", "jansson", "pino", "pino-async"]),
-    ("file", 2, ["spanlog", "spanlog-buffered", "spanlog-buffered-4k", "spdlog", "spdlog-async-block",
-                 "spdlog-async-overrun", "jansson", "pino", "pino-async"]),
+    ("devnull", 1, ["spanlog", "spanlog-buffered", "spanlog-async", "spdlog", "jansson", "pino",
+                    "pino-async"]),
+    ("file", 1, FILE_IMPLS),
+    ("file", 2, FILE_IMPLS),
+    ("file", 4, FILE_IMPLS_MANY),
+    ("file", 8, FILE_IMPLS_MANY),
 ]
 
-SAMPLE_IMPLS = ["spanlog", "spdlog", "jansson", "pino"]
+# Instructions per record (callgrind: they do not move with the machine's
+# load): the loop is run at N and 2N records, the difference over N is one
+# record; the 2N run's profile gives the functions' shares.
+INSTR_RECORDS = 20000
+
+SAMPLE_IMPLS = ["spanlog", "spdlog", "jansson", "pino", "zerolog"]
 
 LOKI_IMPLS = ["spanlog", "spanlog-nogzip", "pino-loki"]
 LOKI_RECORDS = 100000
@@ -82,6 +94,8 @@ def program(build, impl, bench=None):
         exe = os.path.join(build, "tests", "bench", "bench_cmp_spdlog")
     elif impl == "jansson":
         exe = os.path.join(build, "tests", "bench", "bench_cmp_jansson")
+    elif impl == "zerolog":
+        exe = os.path.join(build, "tests", "bench", "bench_zerolog")
     elif impl.startswith("pino"):
         node = node_ok()
         if node is None or not os.path.isdir(os.path.join(PINO_DIR, "node_modules", "pino")):
@@ -214,6 +228,48 @@ def loki_runs(build, receiver, first, check):
     return lines
 
 
+# ---- instructions per record (callgrind) ----------------------------------------
+
+def callgrind_total(cmd, out):
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + cmd,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600,
+                       check=False)
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    if p.returncode != 0 or m is None:
+        raise RuntimeError("callgrind failed: " + p.stderr.strip()[-300:])
+    return int(m.group(1))
+
+
+def instructions(build, tmp):
+    """{"bench":"instr",...}: spanlog's instructions per benchmark record and
+    the functions that execute them (self cost, per record)."""
+    exe = os.path.join(build, "tests", "bench", "bench_cmp_spanlog")
+    if shutil.which("valgrind") is None or not os.access(exe, os.X_OK):
+        return None
+    n = INSTR_RECORDS
+    base = [exe, "--impl", "spanlog", "--bench", "loop", "--records"]
+    out1, out2 = os.path.join(tmp, "cg.1"), os.path.join(tmp, "cg.2")
+    a = callgrind_total(base + [str(n)], out1)
+    b = callgrind_total(base + [str(2 * n)], out2)
+    funcs = []
+    if shutil.which("callgrind_annotate"):
+        p = subprocess.run(["callgrind_annotate", "--inclusive=no", out2],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                           check=False)
+        for line in p.stdout.splitlines():
+            m = re.match(r"\s*([\d,]+)\s+\([\s\d.]+%\)\s+(\S+?):(\S+)", line)
+            if m and "PROGRAM TOTALS" not in line:
+                ir = int(m.group(1).replace(",", "")) / (2 * n)
+                if ir >= 5:
+                    funcs.append({"file": os.path.basename(m.group(2)), "func": m.group(3),
+                                  "instr": round(ir, 1)})
+    for f in (out1, out2):
+        if os.path.exists(f):
+            os.unlink(f)
+    return {"bench": "instr", "impl": "spanlog", "threads": 1,
+            "instr_per_record": round((b - a) / n, 1), "functions": funcs[:16]}
+
+
 # ---- the machine --------------------------------------------------------------
 
 def first_line(cmd):
@@ -252,6 +308,9 @@ def machine():
         "node": first_line(["node", "--version"]),
         "pino": pino_version,
         "spdlog": first_line(["dpkg-query", "-W", "-f=${Version}", "libspdlog-dev"]),
+        "zerolog": first_line(["dpkg-query", "-W", "-f=${Version}",
+                               "golang-github-rs-zerolog-dev"]),
+        "go": first_line(["go", "version"]),
         "jansson": first_line(["pkg-config", "--modversion", "jansson"]),
         "spanlog_commit": first_line(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -285,6 +344,15 @@ def main():
     loki_check = {}
     if os.access(os.path.join(args.build, "tests", "bench", "bench_loki_recv"), os.X_OK):
         receiver = Receiver(args.build)
+    try:
+        ins = instructions(args.build, tmp)
+        if ins is not None:
+            line = json.dumps(ins, separators=(",", ":"))
+            lines.append(line)
+            print("callgrind: %.1f instructions per record" % ins["instr_per_record"],
+                  flush=True)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        failures.append("callgrind: " + str(e)[:300])
     for rep in range(args.repeat):
         if receiver is not None:
             try:

@@ -14,7 +14,9 @@
 # Takes about 3 minutes on a 2-core machine; needs cmake, a C compiler,
 # libjansson-dev and python3; optional: a C++ compiler and libspdlog-dev (the
 # spdlog peer), node+npm (pino, pino-loki), libmicrohttpd-dev (the Loki
-# comparison's receiver), gnuplot (the plot).
+# comparison's receiver), gnuplot (the plot), golang-go and
+# golang-github-rs-zerolog-dev (the zerolog peer), valgrind (instructions per
+# record).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${SPANLOG_BENCH_BUILD:-$root/build-bench}
@@ -32,6 +34,14 @@ for t in bench_cmp_spdlog bench_loki_recv bench_cmp_spanlog_loki; do
 done
 # shellcheck disable=SC2086
 cmake --build "$build" -j2 --target $targets
+
+# zerolog (Go), built offline against Debian's golang-github-rs-zerolog-dev
+# (scripts/deps.sh --bench): no module download, GOPATH is Debian's tree.
+if command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/github.com/rs/zerolog ]; then
+    (cd "$root/tests/bench/zerolog" &&
+     GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE="$build/go-cache" \
+         go build -o "$build/tests/bench/bench_zerolog" .)
+fi
 
 # pino 10 and pino-loki 3 need Node.js 20 or later (Debian 12 ships 18; the
 # driver then skips the JavaScript peers and says so in the report).

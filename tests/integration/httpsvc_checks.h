@@ -49,7 +49,8 @@ typedef struct expect {
     const char *not_trace;  /* a trace id that must NOT appear (restarted) */
     const char *parent;     /* the incoming parent-id (continued) */
     const char *flags;      /* expected flags on the wire */
-    const char *tracestate; /* expected tracestate; NULL: must be absent */
+    const char *tracestate; /* incoming tracestate passed on (after the service's
+                               own svc entry); NULL: none passed on */
 } expect;
 
 /* 32/16 lowercase hex digits, not all zero. */

@@ -246,10 +246,13 @@ static void test_empty_tracestate_fields_are_harmless(void **state)
         calls = post_protocol(headers, prefix, 1, &resp);
         assert_int_equal(resp.status, 200);
         assert_int_equal(hs_receiver_find(&g_recv, prefix, &hit, 1), 1);
-        /* An empty list member is allowed: the one real member goes on. */
+        /* An empty list member is allowed: the one real member goes on,
+         * after the service's own entry (svc=<16 hex>). */
         assert_int_equal(hs_hit_header(hit, "tracestate", &ts), 1);
         tracestate_members(ts, members, sizeof(members));
-        assert_string_equal(members, "foo=1");
+        assert_int_equal(strlen(members), 4 + 16 + 6);
+        assert_memory_equal(members, "svc=", 4);
+        assert_string_equal(members + 20, ",foo=1");
         json_decref(calls);
         hs_response_free(&resp);
     }
@@ -258,9 +261,9 @@ static void test_empty_tracestate_fields_are_harmless(void **state)
 static void test_invalid_tracestate_is_dropped_trace_kept(void **state)
 {
     static const char *const bad[] = {
-        "tracestate: foo=1,foo=2", /* duplicate key */
         "tracestate: FOO=1",       /* uppercase key */
         "tracestate: foo=bar=baz", /* '=' in value */
+        "tracestate: @foo=1",      /* a key starts with lcalpha or DIGIT */
     };
     size_t i;
     (void)state;
@@ -271,12 +274,36 @@ static void test_invalid_tracestate_is_dropped_trace_kept(void **state)
             .origin = "continued", .trace = IN_TRACE, .parent = IN_PARENT, .flags = "01"};
         roundtrip(headers, 1, &e);
     }
-    {
-        /* The same key in two headers is a duplicate too. */
+}
+
+/*
+ * Trace Context Level 2: duplicate keys no longer invalidate the list (the
+ * first entry of a key is kept, in one field or across two), and the key
+ * grammar takes a leading digit and '@' anywhere after the first character.
+ * A valid entry in a second field is never lost with them.
+ */
+static void test_tracestate_level2(void **state)
+{
+    static const struct {
+        const char *a, *b, *want;
+    } cases[] = {
+        {"tracestate: foo=1,foo=2", NULL, "foo=1"},
+        {"tracestate: foo=1", "tracestate: foo=2", "foo=1"},
+        {"tracestate: foo=1", "tracestate: foo=1,congo=t61", "foo=1,congo=t61"},
+        {"tracestate: 1vendor=x", "tracestate: congo=t61", "1vendor=x,congo=t61"},
+        {"tracestate: foo@=1", "tracestate: congo=t61", "foo@=1,congo=t61"},
+        {"tracestate: foo@@bar=1,foo@bar@baz=2", NULL, "foo@@bar=1,foo@bar@baz=2"},
+        {"tracestate: t@123456789012345=1", NULL, "t@123456789012345=1"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *headers[] = {"traceparent: 00-" IN_TRACE "-" IN_PARENT "-01",
-                                 "tracestate: foo=1", "tracestate: foo=1", NULL};
-        expect e = {
-            .origin = "continued", .trace = IN_TRACE, .parent = IN_PARENT, .flags = "01"};
+                                 cases[i].a, cases[i].b, NULL};
+        expect e = {.origin = "continued",
+                    .trace = IN_TRACE,
+                    .parent = IN_PARENT,
+                    .flags = "01",
+                    .tracestate = cases[i].want};
         roundtrip(headers, 1, &e);
     }
 }
@@ -357,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_tracestate_member_limit),
         cmocka_unit_test(test_empty_tracestate_fields_are_harmless),
         cmocka_unit_test(test_invalid_tracestate_is_dropped_trace_kept),
+        cmocka_unit_test(test_tracestate_level2),
         cmocka_unit_test(test_baggage_is_passed_on),
         cmocka_unit_test(test_stops_cleanly_on_sigterm),
     };

@@ -2,7 +2,16 @@
 # the error texts, the docs generated from the tables, and what a build
 # with adapters left out links.
 sl_add_test(test_config SOURCES unit/test_config.c TIMEOUT 60)
-target_compile_definitions(test_config PRIVATE SL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+# The build's own SPANLOG_* options (cache variables): the docs may name them.
+get_cmake_property(sl_cache_vars CACHE_VARIABLES)
+set(sl_cmake_options ",")
+foreach(v ${sl_cache_vars})
+  if(v MATCHES "^SPANLOG_")
+    string(APPEND sl_cmake_options "${v},")
+  endif()
+endforeach()
+target_compile_definitions(test_config PRIVATE SL_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                           SL_CMAKE_OPTIONS="${sl_cmake_options}")
 foreach(f LOKI SYSLOG_TLS)
   if(SPANLOG_WITH_${f})
     set(SL_TEST_WITH_${f} 1)

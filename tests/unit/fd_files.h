@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "spanlog/sink.h"
+
 /* Makes an empty temp file ($TMPDIR or /tmp) and writes its path to out. */
 void temp_path(char *out, size_t cap, const char *tag);
 
@@ -33,5 +35,23 @@ int jint(json_t *obj, const char *key);
  * fails the test unless every child exits normally with status 0.
  */
 void run_processes(int n, int (*fn)(const char *path, int p), const char *path);
+
+/* ---- hand-made records, as the logger hands them to a sink ---------------- */
+
+/* A record view of the given level (msg "m", time now). */
+sl_record make_record(sl_level level);
+
+/* {"p":P,"t":T,"i":I,"pad":"xxx..."}\n with `pad` bytes of padding into buf;
+ * returns its length. */
+size_t make_line(char *buf, size_t cap, int p, int t, int i, size_t pad);
+
+/* Writes one such line through the sink's write callback. */
+void put(sl_sink *sink, sl_level level, int p, int t, int i, size_t pad);
+
+/* The sink's counters. */
+sl_sink_stats stats(const sl_sink *s);
+
+/* Lines in a file, each parsed (0 for an empty file). */
+size_t file_lines(const char *path);
 
 #endif

@@ -6,3 +6,4 @@ sl_add_test(test_propagation SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_propagation.
 sl_add_test(test_span_record SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_span_record.c
             ${CMAKE_CURRENT_LIST_DIR}/core_capture.c)
 sl_add_test(test_trace_nomem SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_trace_nomem.c LABELS threads)
+sl_add_test(test_span_handles SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_span_handles.c LABELS threads)

@@ -349,16 +349,61 @@ static void test_handoff(void **state)
     }
 }
 
+/* W3C Baggage: property values are percent-encoded like member values. */
+static void test_property_values_decoded(void **state)
+{
+    (void)state;
+    const char *h = "k=v;p=a%20b%E2%82%AC;flag;q=%41%ff;r=plain";
+    sl_baggage *b = NULL;
+    size_t dropped = 9;
+    assert_int_equal(sl_baggage_parse(h, strlen(h), &b, &dropped), SL_OK);
+    assert_int_equal(dropped, 0);
+    const char *props;
+    assert_int_equal(sl_baggage_entry(b, 0, NULL, NULL, NULL, &props), SL_OK);
+    /* one canonical encoding; invalid UTF-8 became U+FFFD */
+    assert_string_equal(props, "p=a%20b%E2%82%AC;flag;q=A%EF%BF%BD;r=plain");
+    char buf[32];
+    size_t n = 0;
+    assert_int_equal(sl_baggage_property(b, 0, "p", buf, sizeof buf, &n), SL_OK);
+    assert_string_equal(buf, "a b\xe2\x82\xac");
+    assert_int_equal(n, 6);
+    assert_int_equal(sl_baggage_property(b, 0, "q", buf, sizeof buf, &n), SL_OK);
+    assert_string_equal(buf, "A\xef\xbf\xbd");
+    assert_int_equal(sl_baggage_property(b, 0, "flag", buf, sizeof buf, &n), SL_OK);
+    assert_string_equal(buf, "");
+    assert_int_equal(n, 0);
+    assert_int_equal(sl_baggage_property(b, 0, "r", buf, 3, &n), SL_ERANGE);
+    assert_int_equal(n, 5);
+    assert_int_equal(sl_baggage_property(b, 0, "none", buf, sizeof buf, &n), SL_ENOENT);
+    assert_int_equal(sl_baggage_property(b, 1, "p", buf, sizeof buf, &n), SL_ENOENT);
+    /* format writes the canonical form, which parses back the same */
+    char out[128];
+    assert_int_equal(sl_baggage_format(b, out, sizeof out, NULL), SL_OK);
+    assert_string_equal(out, "k=v;p=a%20b%E2%82%AC;flag;q=A%EF%BF%BD;r=plain");
+    sl_baggage_free(b);
+
+    /* A malformed escape in a property value drops the member, like in a value. */
+    const char *bad = "a=1;p=%zz,b=2;p=%4,c=3";
+    assert_int_equal(sl_baggage_parse(bad, strlen(bad), &b, &dropped), SL_OK);
+    assert_int_equal(dropped, 2);
+    assert_int_equal(sl_baggage_count(b), 1);
+    sl_baggage_free(b);
+}
+
 int main(void)
 {
     if (trace_guard_init(&guard) != 0) {
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),           cmocka_unit_test(test_percent),
-        cmocka_unit_test(test_invalid_members), cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_derive),          cmocka_unit_test(test_current),
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_percent),
+        cmocka_unit_test(test_invalid_members),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_derive),
+        cmocka_unit_test(test_current),
         cmocka_unit_test(test_handoff),
+        cmocka_unit_test(test_property_values_decoded),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     trace_guard_free(&guard);

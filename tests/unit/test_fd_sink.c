@@ -31,55 +31,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static sl_record make_record(sl_level level)
-{
-    sl_record r;
-    memset(&r, 0, sizeof r);
-    r.level = level;
-    r.time_ns = sl__now_ns();
-    r.msg = "m";
-    r.msg_len = 1;
-    return r;
-}
-
-/* {"p":P,"t":T,"i":I,"pad":"xxx..."}\n with `pad` bytes of padding. */
-static size_t make_line(char *buf, size_t cap, int p, int t, int i, size_t pad)
-{
-    sl__jw w;
-    sl__jw_init(&w, buf, cap);
-    sl__jw_raw(&w, "{\"p\":", 5);
-    sl__jw_int(&w, p);
-    sl__jw_raw(&w, ",\"t\":", 5);
-    sl__jw_int(&w, t);
-    sl__jw_raw(&w, ",\"i\":", 5);
-    sl__jw_int(&w, i);
-    sl__jw_raw(&w, ",\"pad\":\"", 8);
-    for (size_t k = 0; k < pad; k++) {
-        sl__jw_char(&w, (char)('a' + (i + k) % 26));
-    }
-    sl__jw_raw(&w, "\"}\n", 3);
-    assert_false(w.overflow);
-    assert_true(w.len < cap);
-    buf[w.len] = '\0';
-    return w.len;
-}
-
-static void put(sl_sink *sink, sl_level level, int p, int t, int i, size_t pad)
-{
-    char line[16384];
-    size_t len = make_line(line, sizeof line, p, t, i, pad);
-    sl_record rec = make_record(level);
-    /* the write callback, as the logger calls it */
-    sl__sink_write(sink, &rec, line, len);
-}
-
-static sl_sink_stats stats(const sl_sink *s)
-{
-    sl_sink_stats st;
-    sl_sink_get_stats(s, &st);
-    return st;
-}
-
 /* ---- options -------------------------------------------------------------------- */
 
 static void test_options(void **state)
@@ -475,15 +426,6 @@ static void test_epipe(void **state)
 }
 
 /* ---- buffered mode --------------------------------------------------------------- */
-
-static size_t file_lines(const char *path)
-{
-    size_t len;
-    char *data = slurp(path, &len);
-    size_t lines = for_each_line(data, len, NULL, NULL);
-    free(data);
-    return lines;
-}
 
 static void test_buffered_rules(void **state)
 {

@@ -320,6 +320,100 @@ static void test_round_trip(void **state)
     free(in);
 }
 
+/* ---- diagnostics ---------------------------------------------------------- */
+
+static void test_extract_report(void **state)
+{
+    (void)state;
+    sl_extract_report r;
+    sl_span_context p;
+    sl_baggage *b = NULL;
+    sl_carrier c;
+
+    /* Everything used; duplicates in tracestate counted, bad baggage too. */
+    sl_header_pair ok[] = {{"traceparent", TP, SL_NPOS},
+                           {"tracestate", "a=1,a=2", SL_NPOS},
+                           {"Tracestate", "b=1,a=3", SL_NPOS},
+                           {"baggage", "k=v,bad key=1", SL_NPOS}};
+    sl_header_pairs hp = {ok, 4};
+    assert_int_equal(sl_extract_report_get(sl_carrier_pairs(&c, &hp), &p, &b, &r), SL_OK);
+    assert_int_equal(r.traceparent, SL_HEADER_USED);
+    assert_int_equal(r.tracestate, SL_HEADER_USED);
+    assert_int_equal(r.tracestate_fields, 2);
+    assert_string_equal(p.tracestate, "a=1,b=1");
+    assert_int_equal(r.tracestate_info.duplicates_removed, 2);
+    assert_int_equal(r.baggage, SL_HEADER_USED);
+    assert_int_equal(r.baggage_dropped, 1);
+    assert_int_equal(sl_baggage_count(b), 1);
+    sl_baggage_free(b);
+
+    /* Repeated traceparent told apart from an invalid one. */
+    sl_header_pair rep[] = {{"traceparent", TP, SL_NPOS},
+                            {"traceparent", TP, SL_NPOS},
+                            {"tracestate", "a=1", SL_NPOS}};
+    hp = (sl_header_pairs){rep, 3};
+    assert_int_equal(sl_extract_report_get(&c, &p, NULL, &r), SL_EPARSE);
+    assert_int_equal(r.traceparent, SL_HEADER_REPEATED);
+    assert_int_equal(r.traceparent_fields, 2);
+    assert_int_equal(r.tracestate, SL_HEADER_NO_PARENT);
+    assert_string_equal(sl_header_verdict_name(r.traceparent), "repeated");
+
+    /* NUL inside a value: seen whole through the pairs carrier: invalid. */
+    char tpnul[80];
+    memcpy(tpnul, TP, strlen(TP));
+    tpnul[strlen(TP)] = '\0';
+    sl_header_pair nul[] = {{"traceparent", tpnul, strlen(TP) + 1},
+                            {"tracestate", "Bad=1", SL_NPOS}};
+    hp = (sl_header_pairs){nul, 2};
+    assert_int_equal(sl_extract_report_get(&c, &p, NULL, &r), SL_EPARSE);
+    assert_int_equal(r.traceparent, SL_HEADER_INVALID);
+    assert_int_equal(r.baggage, SL_HEADER_ABSENT);
+
+    /* Invalid tracestate with a good parent; too long a tracestate. */
+    sl_header_pair bad[] = {{"traceparent", TP, SL_NPOS},
+                            {"tracestate", "Bad=1", SL_NPOS}};
+    hp = (sl_header_pairs){bad, 2};
+    assert_int_equal(sl_extract_report_get(&c, &p, NULL, &r), SL_OK);
+    assert_int_equal(r.tracestate, SL_HEADER_INVALID);
+    static char huge[SL_TRACESTATE_JOINED_MAX + 10];
+    memset(huge, ' ', sizeof huge - 1);
+    memcpy(huge, "a=1", 3);
+    bad[1].value = huge;
+    assert_int_equal(sl_extract_report_get(&c, &p, NULL, &r), SL_OK);
+    assert_int_equal(r.tracestate, SL_HEADER_TOO_LONG);
+    assert_int_equal(p.tracestate_len, 0);
+}
+
+static const char *nul_get_n(void *ctx, const char *name, size_t *len)
+{
+    (void)ctx;
+    static const char tp[] = TP "\0-junk";
+    if (strcmp(name, "traceparent") == 0) {
+        *len = sizeof tp - 1;
+        return tp;
+    }
+    return NULL;
+}
+
+static const char *nul_get(void *ctx, const char *name)
+{
+    size_t n;
+    return nul_get_n(ctx, name, &n);
+}
+
+static void test_extract_get_n(void **state)
+{
+    (void)state;
+    sl_span_context p;
+    /* get() cuts at the NUL and the header looks valid; get_n sees it all. */
+    sl_carrier by_get = {.get = nul_get};
+    assert_int_equal(sl_extract(&by_get, &p, NULL), SL_OK);
+    sl_carrier by_len = {.get = nul_get, .get_n = nul_get_n};
+    sl_extract_report r;
+    assert_int_equal(sl_extract_report_get(&by_len, &p, NULL, &r), SL_EPARSE);
+    assert_int_equal(r.traceparent, SL_HEADER_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +423,8 @@ int main(void)
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_inject_baggage_limit),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_extract_report),
+        cmocka_unit_test(test_extract_get_n),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

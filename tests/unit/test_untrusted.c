@@ -196,6 +196,76 @@ static void test_json_shared_subtrees_bounded(void **unused)
     capture_clear(&c);
 }
 
+/* ---- head keys ------------------------------------------------------------ */
+
+static const char *const head_keys[][14] = {
+    [SL_PROFILE_DEFAULT] = {"time", "level", "msg", "service", "traceId", "spanId",
+                            "correlationId", "traceFlags", "caller", "func", "truncated"},
+    [SL_PROFILE_OTEL] = {"time", "level", "msg", "service", "trace_id", "span_id",
+                         "trace_flags", "caller", "func", "truncated"},
+    [SL_PROFILE_ECS] = {"@timestamp", "log.level", "message", "service.name", "trace.id",
+                        "span.id", "trace.flags", "log.origin.file.name",
+                        "log.origin.file.line", "log.origin.function", "truncated"},
+    [SL_PROFILE_PINO] = {"level", "time", "pid", "hostname", "msg", "service", "traceId",
+                         "spanId", "correlationId", "traceFlags", "caller", "func",
+                         "truncated"},
+};
+
+static void test_head_keys_cannot_be_forged(void **unused)
+{
+    (void)unused;
+    const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    sl_span_context ctx;
+    assert_int_equal(sl_traceparent_parse(tp, strlen(tp), &ctx), SL_OK);
+    for (int p = 0; p < 4; p++) {
+        for (int keep = 0; keep < 2; keep++) {
+            capture c;
+            capture_init(&c);
+            sl_logger_options o;
+            sl_logger_options_init(&o);
+            o.profile = (sl_profile)p;
+            o.service = "real";
+            o.trace_flags = true;
+            o.caller_info = true;
+            o.head_keys = keep ? SL_HEAD_KEYS_KEEP : SL_HEAD_KEYS_RENAME;
+            sl_logger *lg = capture_logger(&o, &c);
+            sl_field f[14];
+            size_t n = 0;
+            while (n < 14 && head_keys[p][n] != NULL) {
+                f[n] = SL_STR(head_keys[p][n], "forged");
+                n++;
+            }
+            sl_logger *child = NULL;
+            assert_int_equal(sl_logger_child(lg, f, 1, &child), SL_OK);
+            sl_log_write(child, SL_LEVEL_INFO, &ctx, NULL, "real msg", f + 1, n - 1);
+            assert_int_equal(c.n, 1);
+            json_error_t e;
+            /* A strict reader: duplicate keys refused. */
+            json_t *r = json_loads(c.lines[0].text, JSON_REJECT_DUPLICATES, &e);
+            if (keep) {
+                assert_null(r); /* the forged keys sit beside the real ones */
+            } else {
+                assert_non_null(r);
+                for (size_t i = 0; i < n; i++) {
+                    char renamed[64];
+                    snprintf(renamed, sizeof renamed, "%s%s", SL_RESERVED_KEY_PREFIX,
+                             head_keys[p][i]);
+                    assert_string_equal(get_str(r, renamed), "forged");
+                    const json_t *real = json_object_get(r, head_keys[p][i]);
+                    assert_false(json_is_string(real) &&
+                                 strcmp(json_string_value(real), "forged") == 0);
+                }
+                const char *msgkey = p == SL_PROFILE_ECS ? "message" : "msg";
+                assert_string_equal(get_str(r, msgkey), "real msg");
+                json_decref(r);
+            }
+            sl_logger_free(child);
+            sl_logger_free(lg);
+            capture_clear(&c);
+        }
+    }
+}
+
 /* ---- truncation work ----------------------------------------------------- */
 
 /*
@@ -292,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_json_deep_is_bounded),
         cmocka_unit_test(test_json_shared_subtrees_bounded),
         cmocka_unit_test(test_truncation_is_linear),
+        cmocka_unit_test(test_head_keys_cannot_be_forged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
