@@ -336,6 +336,16 @@ static void test_uri_options(void **state)
                      SL_OK);
     sl_sink_free(s, 0);
     sl_error_init(&err);
+    assert_int_equal(
+        sl_sink_from_uri("stdout?async=on&overflow=block&block_ms=5&sync_level=error", &s,
+                         &err),
+        SL_OK);
+    sl_sink_free(s, 0);
+    sl_error_init(&err);
+    assert_int_equal(sl_sink_from_uri("stdout?sync_level=loud", &s, &err), SL_EPARSE);
+    assert_string_equal(err.name, "sync_level");
+    assert_non_null(strstr(err.text, "fatal or off"));
+    sl_error_init(&err);
     assert_int_equal(sl_sink_from_uri("stdout?buffered=maybe", &s, &err), SL_EPARSE);
     assert_null(s);
     assert_string_equal(err.name, "buffered");
