@@ -12,13 +12,7 @@ foreach(v ${sl_cache_vars})
 endforeach()
 target_compile_definitions(test_config PRIVATE SL_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                            SL_CMAKE_OPTIONS="${sl_cmake_options}")
-foreach(f LOKI SYSLOG_TLS)
-  if(SPANLOG_WITH_${f})
-    set(SL_TEST_WITH_${f} 1)
-  else()
-    set(SL_TEST_WITH_${f} 0)
-  endif()
-endforeach()
 add_test(NAME linked_dependencies
+         # SL_WITH_*: 0/1, set by CMakeLists.txt for features.h
          COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install/check_deps.sh ${PROJECT_BINARY_DIR}
-                 ${SL_TEST_WITH_LOKI} ${SL_TEST_WITH_SYSLOG_TLS})
+                 ${SL_WITH_LOKI} ${SL_WITH_SYSLOG_TLS})
