@@ -231,8 +231,9 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err
         if (st != SL_OK) {
             name_target_var(&p.t[i], err);
         } else if ((st = sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE)) != SL_OK) {
-            sl__error_set(err, st, NULL, p.t[i].uri, -1, "%s: cannot add the sink: %s",
-                          p.t[i].uri, sl_strerror(st));
+            /* Not the target: a Loki URL may hold credentials. */
+            sl__error_set(err, st, p.t[i].var, NULL, -1, "%s: cannot add a sink: %s",
+                          p.t[i].var, sl_strerror(st));
         }
     }
     plan_free(&p);
