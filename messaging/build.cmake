@@ -45,7 +45,7 @@ function(sl_messaging_lib name option pkg header)
   add_library(spanlog-${name} SHARED $<TARGET_OBJECTS:spanlog_${name}_obj>)
   add_library(spanlog-${name}_static STATIC $<TARGET_OBJECTS:spanlog_${name}_obj>)
   set_target_properties(spanlog-${name} PROPERTIES VERSION ${PROJECT_VERSION}
-                        SOVERSION ${PROJECT_VERSION_MAJOR} C_VISIBILITY_PRESET hidden)
+                        SOVERSION ${SL_SOVERSION} C_VISIBILITY_PRESET hidden)
   set_target_properties(spanlog-${name}_static PROPERTIES OUTPUT_NAME spanlog-${name})
   foreach(t spanlog-${name} spanlog-${name}_static)
     target_include_directories(${t} PUBLIC

@@ -76,7 +76,7 @@ sl_status sl__parse_int(const char *text, long long lo, long long hi, long long 
     return SL_OK;
 }
 
-sl_status sl__opt_parse_level(const char *text, void *field, int *pos)
+sl_status sl__opt_parse_level(const char *text, void *field, void *base, int *pos)
 {
     return sl_level_parse(text, (sl_level *)field);
 }
@@ -168,7 +168,7 @@ sl_status sl__opt_set(const sl__opt *o, void *base, const char *text, const char
         }
     case SL__OPT_CUSTOM: {
         int pos = -1;
-        sl_status st = o->parse(text, field(base, o), &pos);
+        sl_status st = o->parse(text, field(base, o), base, &pos);
         if (st != SL_OK) {
             return sl__error_set(err, st, name, text, pos, "%s: expected %s, got \"%s\"",
                                  name, o->grammar, text);
@@ -191,11 +191,18 @@ void sl__opts_defaults(const sl__opt_table *t, void *base)
     }
 }
 
-void sl__opts_init(const sl__opt_table *t, void *base, size_t size)
+void sl__opts_init(const sl__opt_table *t, void *caller, size_t caller_size,
+                   void *scratch, size_t ours)
 {
-    if (base != NULL) {
-        memset(base, 0, size);
-        sl__opts_defaults(t, base);
+    memset(scratch, 0, ours);
+    sl__opts_defaults(t, scratch);
+    sl__abi_init(caller, caller_size, scratch, ours);
+}
+
+void sl__error_rename(sl_error *err, const char *name)
+{
+    if (err != NULL && err->size >= SL__ERROR_V1 && err->code != SL_OK) {
+        snprintf(err->name, sizeof err->name, "%s", name);
     }
 }
 
@@ -330,7 +337,7 @@ const sl__opt *sl__opts_find(const sl__opt_table *t, const char *name)
 
 void sl__opts_name_env(const sl__opt_table *t, const void *base, sl_error *err)
 {
-    if (err == NULL || err->size < sizeof(sl_error) || err->code == SL_OK) {
+    if (err == NULL || err->size < SL__ERROR_V1 || err->code == SL_OK) {
         return;
     }
     const sl__opt *o = sl__opts_find(t, err->name);

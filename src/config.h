@@ -55,7 +55,7 @@ sl_status sl__parse_int(const char *text, long long lo, long long hi, long long 
                         int *pos);
 
 /* A level name (sl_level_parse) into an sl_level field: SL__OPT_CUSTOM. */
-sl_status sl__opt_parse_level(const char *text, void *field, int *pos);
+sl_status sl__opt_parse_level(const char *text, void *field, void *base, int *pos);
 #define SL__LEVEL_GRAMMAR "trace, debug, info, warn, error, fatal or off"
 
 /* ---- option tables ------------------------------------------------------- */
@@ -79,8 +79,10 @@ typedef struct sl__opt {
     const char *env;          /* environment variable, or NULL */
     const char *key;          /* URI query key, or NULL */
     const char *const *names; /* ENUM: NULL-terminated */
-    /* CUSTOM: parses text into the field; on failure sets *pos (or leaves -1). */
-    sl_status (*parse)(const char *text, void *field, int *pos);
+    /* CUSTOM: parses text into the field (base: the whole options struct,
+     * for an option that sets two fields); on failure sets *pos (or leaves
+     * -1). */
+    sl_status (*parse)(const char *text, void *field, void *base, int *pos);
     const char *grammar; /* CUSTOM: what is accepted, e.g. "a level name" */
     const char *doc;     /* one line */
 } sl__opt;
@@ -134,9 +136,19 @@ typedef struct sl__opt_table {
  * a default are left as they are: zero them first). */
 void sl__opts_defaults(const sl__opt_table *t, void *base);
 
-/* An `*_options_init`: zeroes the struct (size bytes), then the defaults.
- * NULL base is a no-op. */
-void sl__opts_init(const sl__opt_table *t, void *base, size_t size);
+/*
+ * The body of an `*_options_init_size`: our defaults (the table's, over
+ * zeroes) are built in scratch (a struct of ours bytes, our sizeof), then
+ * copied into the caller's struct as far as caller_size reaches, with its
+ * size set (sl__abi_init: an older caller's smaller struct is never
+ * overrun). NULL caller is a no-op.
+ */
+void sl__opts_init(const sl__opt_table *t, void *caller, size_t caller_size,
+                   void *scratch, size_t ours);
+
+/* Renames what a filled err names (a checker's "loki url" to the option
+ * "url", say). No-op when err is NULL or holds no error. */
+void sl__error_rename(sl_error *err, const char *name);
 
 /*
  * Parses text into one option. `name` is what the error names: the

@@ -13,12 +13,19 @@
 #ifndef SPANLOG_CORE_H
 #define SPANLOG_CORE_H
 
+#include <pthread.h>
+
 #include "internal.h"
+#include "lifecycle.h"
+#include "spanlog/filter.h"
 #include "spanlog/sink.h"
 
-/* Longest pre-encoded service fragment (`,"service":"..."`) a logger accepts:
- * keeps the smallest record (1024 bytes) able to hold every fixed key. */
-#define SL__SERVICE_FRAG_MAX     300
+/* Longest service a logger accepts: 300 bytes once JSON-escaped (without the
+ * quotes), whatever the profile's key; its pre-encoded fragment
+ * (`,"service.name":"..."` at most) stays small enough for the smallest record
+ * (1024 bytes) to hold every fixed key. */
+#define SL__SERVICE_VALUE_MAX    300
+#define SL__SERVICE_FRAG_MAX     (SL__SERVICE_VALUE_MAX + 32)
 #define SL__MIN_RECORD_BYTES     1024u
 #define SL__MAX_RECORD_BYTES     (64u * 1024u * 1024u)
 #define SL__DEFAULT_RECORD_BYTES 65536u
@@ -58,7 +65,17 @@ typedef struct sl__core {
         size_t frag_len;
     } * baggage_keys;
     size_t nbaggage_keys;
-    struct sl__core *prev, *next; /* the live-core registry (logger.c) */
+    struct sl__sampler *sampler;   /* NULL: no sampling or cap (sampling.c) */
+    struct sl__redactor *redactor; /* NULL: no redaction (redact.c) */
+    sl__life life; /* the one lifecycle registry: tree_lock across fork() */
+    /* The tree of loggers sharing this core (parent/child links, explicit
+     * levels, shutdown), for level propagation; never taken by the record
+     * path. */
+    pthread_mutex_t tree_lock;
+    bool shut_down;            /* sl_logger_shutdown ran; tree_lock */
+    struct sl_logger *loggers; /* every logger of the core; tree_lock */
+    uint64_t child_failures;   /* atomic: sl_child calls that fell back */
+    int child_failure_told;    /* atomic: the one diagnostic line was written */
 } sl__core;
 
 struct sl_logger {
@@ -69,19 +86,63 @@ struct sl_logger {
     const char *bound_json; /* `,"k":v,...` encoded once, or NULL */
     size_t bound_json_len;
     void *arena; /* one allocation holding bound and bound_json */
+    /* Level propagation, under core->tree_lock. */
+    struct sl_logger *parent; /* NULL for a root or once the parent is freed */
+    struct sl_logger *children;
+    struct sl_logger *next_sibling, *prev_sibling;
+    struct sl_logger *all_next, *all_prev; /* core->loggers */
+    bool level_explicit; /* sl_logger_set_level was called on this logger */
+    uint64_t extra_refs; /* atomic: sl_child fallbacks handed this logger out */
 };
+
+/* ---- sampling.c: sampling and the rate cap (spanlog/filter.h) --------------- */
+typedef struct sl__sampler sl__sampler;
+/* SL_OK with *out NULL when the options turn nothing on. */
+sl_status sl__sampler_new(const sl_sampling_options *o, sl__sampler **out);
+void sl__sampler_free(sl__sampler *s);
+/* Whether a record of this level and message (or format) is written; a
+ * record left out is counted. Lock-free, any thread. */
+bool sl__sampler_keep(sl__sampler *s, sl_level level, const char *key, size_t key_len,
+                      int64_t now);
+/* Takes the counts left out since the last summary when one is due (an
+ * interval passed, or force); exactly one caller gets each. */
+bool sl__sampler_take_summary(sl__sampler *s, int64_t now, bool force, uint64_t *sampled,
+                              uint64_t *limited);
+uint32_t sl__sampler_interval_ms(const sl__sampler *s);
+void sl__sampler_stats(const sl__sampler *s, sl_filter_stats *out);
+/* record.c: writes the due summary record of lg's tree, if any. */
+void sl__sampling_summary(sl_logger *lg, bool force);
+
+/* ---- redact.c: redaction (spanlog/filter.h) ---------------------------------- */
+typedef struct sl__redactor sl__redactor;
+sl_status sl__redactor_new(const sl_redact_options *o, sl__redactor **out);
+void sl__redactor_free(sl__redactor *r);
+uint64_t sl__redactor_count(const sl__redactor *r);
+
+#define SL__REDACT_STACK 32
+/* A record's fields after redaction: `fields`/`n` to write, then release. */
+typedef struct sl__redacted {
+    const sl_field *fields;
+    size_t n;
+    const sl_field *in;
+    size_t n_in;
+    sl_field stack[SL__REDACT_STACK];
+    sl_field *heap;
+    size_t copies; /* SL_JSON values copied to redact inside them */
+} sl__redacted;
+/* False when memory ran out (nothing to release then). */
+bool sl__redact_fields(sl__redactor *r, const sl_field *in, size_t n, sl__redacted *out);
+void sl__redacted_release(sl__redacted *red);
 
 /* ---- sink.c ---------------------------------------------------------------- */
 
 /* Hands one encoded record to the sink's write callback. */
 void sl__sink_write(sl_sink *sink, const sl_record *rec, const char *line, size_t len);
 
-/* Installs the library's one pthread_atfork handler (idempotent). */
-void sl__atfork_install(void);
-
-/* logger.c: the live-logger registry lock, taken first around fork(). */
-void sl__cores_fork_lock(void);
-void sl__cores_fork_unlock(void);
+/* Calls the sink's close callback once (later calls return SL_OK), then
+ * reports the drops not reported yet (diagnostics). Not concurrently with
+ * writes. */
+sl_status sl__sink_close(sl_sink *sink, int timeout_ms);
 
 /* Number of sinks currently alive (created and not yet freed). For tests. */
 size_t sl__sink_live_count(void);

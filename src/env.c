@@ -1,14 +1,20 @@
 /*
  * env.c - sl_logger_from_env(): a ready logger from the environment.
  *
- * The core's variables are declared once, in sl__core_options below; each
- * adapter declares its own (its option table, and the variable that adds
- * one of its sinks: SPANLOG_SYSLOG, SPANLOG_LOKI_URL), read through the
- * registry (config.h). Every target is checked before any sink is opened.
+ * The core's variables are declared once, in sl__core_options below (the
+ * logger's options, the sink list, the filters, and SPANLOG_DIAG and
+ * SPANLOG_LEVEL_FILE, which diag.c and control.c read when they need them
+ * and which are checked here); each adapter declares its own (its option
+ * table, the variable that adds one of its sinks: SPANLOG_SYSLOG,
+ * SPANLOG_LOKI_URL, and an env_setup for OTEL_*), read through the registry
+ * (config.h). Every target and every filter is checked before any sink is
+ * opened.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "core.h"
@@ -19,12 +25,37 @@ typedef struct env_config {
     sl_logger_options lo;
     const char *sink;         /* comma-separated targets */
     const char *baggage_keys; /* comma-separated keys */
+    int console;              /* SPANLOG_FORMAT: CONSOLE_* */
+    int diag;                 /* SPANLOG_DIAG, checked here, read by diag.c */
+    const char *sampling;     /* SPANLOG_SAMPLING: sl_sampling_parse */
+    const char *redact;       /* comma-separated paths */
+    const char *redact_censor;
+    bool redact_remove;
+    const char *level_file; /* read by sl_signals_install (control.c) */
 } env_config;
 
-static sl_status parse_profile(const char *text, void *field, int *pos)
+enum { CONSOLE_NONE, CONSOLE_PRETTY, CONSOLE_AUTO };
+
+/*
+ * SPANLOG_FORMAT: a profile (key names of JSON records), or pretty / auto:
+ * the human console format for the stdout and stderr sinks (files and
+ * network sinks keep JSON); auto does so only when stdout is a terminal, so
+ * that a service run by hand is readable and the same service under a
+ * supervisor or in a container writes JSON.
+ */
+static sl_status parse_format(const char *text, void *field, void *base, int *pos)
 {
+    env_config *c = base;
+    if (strcasecmp(text, "pretty") == 0 || strcasecmp(text, "auto") == 0) {
+        c->console = (text[0] | 0x20) == 'p' ? CONSOLE_PRETTY : CONSOLE_AUTO;
+        return SL_OK;
+    }
+    c->console = CONSOLE_NONE;
     return sl_profile_parse(text, (sl_profile *)field);
 }
+
+static const char *const diag_names[] = {"off", "stderr", NULL};
+_Static_assert(SL_DIAG_OFF == 0 && SL_DIAG_STDERR == 1, "diag_names follows sl_diag");
 
 static const sl__opt core_opts[] = {
     SL__O_CUSTOM(env_config, lo.level, "info", sl__opt_parse_level, SL__LEVEL_GRAMMAR,
@@ -32,9 +63,10 @@ static const sl__opt core_opts[] = {
                  "the logger's level (aliases: warning, err, critical, crit, none)"),
     SL__O_STR(env_config, lo.service, NULL, "OTEL_SERVICE_NAME", NULL,
               "the service name; overrides the one given in code"),
-    SL__O_CUSTOM(env_config, lo.profile, "default", parse_profile,
-                 "default, otel, ecs or pino", "SPANLOG_FORMAT", NULL,
-                 "key names of the record (docs/record-schema.md)"),
+    SL__O_CUSTOM(env_config, lo.profile, "default", parse_format,
+                 "default, otel, ecs, pino, pretty or auto", "SPANLOG_FORMAT", NULL,
+                 "key names of the record (docs/record-schema.md); pretty: the console "
+                 "format on stdout and stderr, auto: pretty when stdout is a terminal"),
     SL__O_SIZE(env_config, lo.max_record_bytes, "65536" /* SL__DEFAULT_RECORD_BYTES */,
                SL__MIN_RECORD_BYTES, SL__MAX_RECORD_BYTES, "SPANLOG_MAX_RECORD_BYTES",
                NULL, "record size limit in bytes, newline included"),
@@ -45,6 +77,21 @@ static const sl__opt core_opts[] = {
     SL__O_STR(env_config, sink, "stdout", "SPANLOG_SINK", NULL,
               "comma-separated sink targets (see Sink targets); all are checked "
               "before any is opened"),
+    SL__O_STR(env_config, sampling, NULL, "SPANLOG_SAMPLING", NULL,
+              "log sampling and a rate cap, `first:N,thereafter:N,per:1s,max:N,"
+              "keep:LEVEL` (filter.h)"),
+    SL__O_STR(env_config, redact, NULL, "SPANLOG_REDACT", NULL,
+              "comma-separated keys and paths to redact (at most 64; filter.h)"),
+    SL__O_STR(env_config, redact_censor, NULL, "SPANLOG_REDACT_CENSOR", NULL,
+              "what a redacted value becomes; unset: `[REDACTED]`"),
+    SL__O_BOOL(env_config, redact_remove, "false", "SPANLOG_REDACT_REMOVE", NULL,
+               "remove redacted keys instead of censoring them"),
+    SL__O_STR(env_config, level_file, NULL, "SPANLOG_LEVEL_FILE", NULL,
+              "sl_signals_install: SIGHUP sets the level from this file's first word "
+              "(control.h)"),
+    SL__O_ENUM(env_config, diag, "stderr", diag_names, "SPANLOG_DIAG", NULL,
+               "where a sink without an error callback tells its errors and drops "
+               "(sl_set_diagnostics)"),
 };
 
 const sl__opt_table sl__core_options = {"Logger (sl_logger_from_env)", core_opts,
@@ -65,6 +112,62 @@ static sl_status split_keys(char *list, const char **keys, size_t *n, sl_error *
         keys[(*n)++] = t;
     }
     return SL_OK;
+}
+
+/*
+ * SPANLOG_SAMPLING and SPANLOG_REDACT* (spanlog/filter.h), parsed and
+ * checked before any sink is opened; applied to lg when it is not NULL.
+ */
+static sl_status filters(const env_config *c, sl_logger *lg, sl_error *err)
+{
+    if (c->sampling != NULL) {
+        sl_sampling_options so;
+        sl_status st = sl_sampling_parse(c->sampling, &so, err);
+        if (st == SL_OK && lg != NULL &&
+            (st = sl_logger_set_sampling(lg, &so)) != SL_OK) {
+            sl__error_set(err, st, "SPANLOG_SAMPLING", c->sampling, -1,
+                          "SPANLOG_SAMPLING: %s", sl_strerror(st));
+        }
+        if (st != SL_OK) {
+            return st;
+        }
+    }
+    if (c->redact == NULL) {
+        return SL_OK;
+    }
+    char *copy = sl__strdup(c->redact);
+    if (copy == NULL) {
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "out of memory");
+    }
+    const char *paths[64];
+    size_t n = 0;
+    sl_status st = SL_OK;
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ", \t", &save); t != NULL && st == SL_OK;
+         t = strtok_r(NULL, ", \t", &save)) {
+        if (n == sizeof(paths) / sizeof(paths[0])) {
+            st = sl__error_set(err, SL_ERANGE, "SPANLOG_REDACT", NULL, (int)(t - copy),
+                               "SPANLOG_REDACT: at most %zu paths", n);
+        } else {
+            paths[n++] = t;
+        }
+    }
+    if (st == SL_OK && lg != NULL) {
+        sl_redact_options ro;
+        sl_redact_options_init(&ro);
+        ro.paths = paths;
+        ro.npaths = n;
+        if (c->redact_censor != NULL) {
+            ro.censor = c->redact_censor;
+        }
+        ro.remove = c->redact_remove;
+        if ((st = sl_logger_set_redaction(lg, &ro)) != SL_OK) {
+            sl__error_set(err, st, "SPANLOG_REDACT", NULL, -1,
+                          "SPANLOG_REDACT: a path is not valid (%s)", sl_strerror(st));
+        }
+    }
+    sl__free(copy);
+    return st;
 }
 
 /* ---- the sink plan: every target checked before any is opened ------------ */
@@ -113,8 +216,12 @@ static sl_status plan_add(plan *p, const char *var, const char *prefix, const ch
     return SL_OK;
 }
 
-static sl_status plan_list(plan *p, const char *list)
+static sl_status plan_list(plan *p, const char *list, int console)
 {
+    /* SPANLOG_FORMAT=pretty|auto turns the stdout and stderr targets into
+     * the console format (auto: when stdout is a terminal). */
+    bool pretty =
+        console == CONSOLE_PRETTY || (console == CONSOLE_AUTO && isatty(1) == 1);
     const char *s = list;
     while (*s != '\0') {
         const char *e = strchr(s, ',');
@@ -123,8 +230,15 @@ static sl_status plan_list(plan *p, const char *list)
         }
         const char *a = s, *b = e;
         sl__trim_blanks(&a, &b);
-        if (b > a) {
-            sl_status st = plan_add(p, "SPANLOG_SINK", "", a, (size_t)(b - a));
+        size_t n = (size_t)(b - a);
+        if (pretty && ((n == 6 && strncasecmp(a, "stdout", 6) == 0) ||
+                       (n == 6 && strncasecmp(a, "stderr", 6) == 0))) {
+            sl_status st = plan_add(p, "SPANLOG_SINK", "pretty:", a, n);
+            if (st != SL_OK) {
+                return st;
+            }
+        } else if (b > a) {
+            sl_status st = plan_add(p, "SPANLOG_SINK", "", a, n);
             if (st != SL_OK) {
                 return st;
             }
@@ -147,9 +261,9 @@ static sl_status plan_var(plan *p, const char *var, const char *scheme, bool emp
 
 /* SPANLOG_SINK, then each adapter's own variable (SPANLOG_SYSLOG, ...), and
  * those of adapters left out of the build, which are then refused. */
-static sl_status plan_build(plan *p, const char *list)
+static sl_status plan_build(plan *p, const char *list, int console)
 {
-    sl_status st = plan_list(p, list);
+    sl_status st = plan_list(p, list, console);
     for (size_t i = 0; st == SL_OK && sl__adapters[i] != NULL; i++) {
         const sl__adapter *a = sl__adapters[i];
         st = plan_var(p, a->env_target, a->schemes[0], a->env_target_empty_ok);
@@ -165,7 +279,7 @@ static sl_status plan_build(plan *p, const char *list)
  * variable the target came from. */
 static void name_target_var(const target *t, sl_error *err)
 {
-    if (err != NULL && err->size >= sizeof(sl_error) &&
+    if (err != NULL && err->size >= SL__ERROR_V1 && err->code != SL_OK &&
         (err->name[0] == '\0' || strcmp(err->name, "target") == 0)) {
         snprintf(err->name, sizeof err->name, "%s", t->var);
     }
@@ -201,7 +315,7 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err
     }
 
     plan p = {0};
-    st = plan_build(&p, c.sink);
+    st = plan_build(&p, c.sink, c.console);
     if (st != SL_OK) {
         sl__error_set(err, st, NULL, NULL, -1, "out of memory");
     }
@@ -211,6 +325,9 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err
         if (st != SL_OK) {
             name_target_var(&p.t[i], err);
         }
+    }
+    if (st == SL_OK) {
+        st = filters(&c, NULL, err);
     }
     for (size_t i = 0; st == SL_OK && sl__adapters[i] != NULL; i++) {
         if (sl__adapters[i]->env_setup != NULL) {
@@ -225,6 +342,9 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err
         }
     }
     sl__free(key_list); /* the logger copied the keys */
+    if (st == SL_OK) {
+        st = filters(&c, lg, err);
+    }
     for (size_t i = 0; st == SL_OK && i < p.n; i++) {
         sl_sink *sink = NULL;
         st = sl__sink_target(p.t[i].uri, false, &sink, err);

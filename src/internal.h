@@ -32,14 +32,111 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
                         const char *value, int position, const char *fmt, ...)
     SL__PRINTF(6, 7);
 
+/* ---- ABI: sized structs (abi.c) ----------------------------------------- */
+/*
+ * Every caller-allocated options and stats struct starts with `size_t
+ * size`, set by its *_init to the caller's sizeof. The first version of
+ * each (V1, below) is what every caller has; fields added later are read
+ * or written only when the caller's size covers them.
+ */
+#define SL__V1_SIZE(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
+#define SL__SINK_STATS_V1       SL__V1_SIZE(sl_sink_stats, errors)
+#define SL__LOGGER_STATS_V1     SL__V1_SIZE(sl_logger_stats, child_failures)
+#define SL__LOGGER_OPTIONS_V1   SL__V1_SIZE(sl_logger_options, head_keys)
+#define SL__FD_OPTIONS_V1       SL__V1_SIZE(sl_fd_sink_options, compress)
+#define SL__SYSLOG_OPTIONS_V1   SL__V1_SIZE(sl_syslog_options, tls_key_file)
+#define SL__LOKI_OPTIONS_V1     SL__V1_SIZE(sl_loki_options, connect_timeout_ms)
+#define SL__LOKI_STATS_V1       SL__V1_SIZE(sl_loki_stats, last_error)
+#define SL__ERROR_V1            SL__V1_SIZE(sl_error, position)
+
+/* Bytes of a stats struct to write for a caller whose struct says
+ * `caller_size`: at least v1 (every caller has those), at most ours. */
+static inline size_t sl__abi_size(size_t caller_size, size_t v1, size_t ours)
+{
+    return caller_size < v1 ? v1 : caller_size > ours ? ours : caller_size;
+}
+
+/*
+ * Options: copies the caller's struct over `defaults` (already set by the
+ * *_init of this library), as far as the caller's size reaches, so that
+ * fields an older caller does not know keep their defaults. False (the
+ * constructor returns SL_EINVAL) when the caller's size is below v1: the
+ * struct was not initialised with its *_init.
+ */
+bool sl__abi_options(void *defaults, size_t ours, const void *caller, size_t v1);
+
+/*
+ * The body of every *_init_size: copies our `defaults` into the caller's
+ * struct as far as caller_size reaches (zeroing what lies beyond ours, in a
+ * newer caller's struct) and stores caller_size in its `size`. A size too
+ * small to hold `size` itself: no-op. caller NULL: no-op.
+ */
+void sl__abi_init(void *caller, size_t caller_size, const void *defaults, size_t ours);
+
+/* ---- diagnostics (diag.c) ----------------------------------------------- */
+/*
+ * One line "spanlog: <text>\n" on stderr in one write(2), unless
+ * diagnostics are off (sl_set_diagnostics, SPANLOG_DIAG). Not rate limited:
+ * callers are. errno is preserved.
+ */
+void sl__diag(const char *fmt, ...) SL__PRINTF(1, 2);
+
+/* v with thousands separators ("1,024") into out; returns out. */
+const char *sl__diag_count(uint64_t v, char out[32]);
+
+/* sink.c: what the sink was made from ("http://h:3100", "/dev/log"), named
+ * in its diagnostics. Copied; NULL clears it. */
+void sl__sink_set_target(sl_sink *sink, const char *target);
+
 /* ---- printf formats (format_guard.c) ---------------------------------- */
 /* true when fmt has a %n conversion (any flags, width or length): the
  * printf-style entry points then write fmt literally instead (log.h). */
 bool sl__format_has_n(const char *fmt);
 
+/* ---- control.c ----------------------------------------------------------- */
+/* Bumped by sl_logger_reopen() and SIGHUP; file sinks reopen when it moves. */
+unsigned sl__reopen_generation(void);
+
+/* ---- URLs (url.c) -------------------------------------------------------- */
+/* The parts of a checked http(s) URL; pointers into the checked string. */
+typedef struct sl__url {
+    bool https;
+    size_t scheme_len; /* 4 or 5: url[0..scheme_len) is the scheme as written */
+    const char *host;  /* without the brackets of an IPv6 literal */
+    size_t host_len;
+    int port;         /* as given, else 80 or 443 */
+    const char *path; /* from the first '/' or '?' after the host; "" when none */
+    size_t path_len;
+    bool has_userinfo; /* `user:password@` present (never echoed) */
+} sl__url;
+
+/*
+ * Checks url strictly (src/url.c: http/https in any case, no CR, LF, other
+ * controls, space or non-ASCII byte, a non-empty host, a port 1..65535, no
+ * fragment, well-formed %-escapes) and fills *out (may be NULL). On error
+ * returns SL_EINVAL and fills err (may be NULL) with `what` as its name, the
+ * URL with any user information replaced by "***" as its value, and a text
+ * naming the reason; the credentials are never copied. Any thread.
+ */
+sl_status sl__url_check(const char *url, const char *what, sl__url *out, sl_error *err);
+
+/*
+ * Copies url into out (cap bytes, NUL-terminated) with `user:password@`
+ * replaced by "***@" and bytes that are not printable ASCII by '?': the only
+ * form in which a URL may appear in a message. Returns the length written.
+ */
+size_t sl__url_redact(const char *url, char *out, size_t cap);
+
 /* ---- time --------------------------------------------------------------- */
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
 int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */
+
+/* Whole ms left until a CLOCK_MONOTONIC deadline (ns), 0 once it passed. */
+static inline int sl__ms_left(int64_t deadline)
+{
+    int64_t left = deadline - sl__monotonic_ns();
+    return left <= 0 ? 0 : left / 1000000 > INT32_MAX ? INT32_MAX : (int)(left / 1000000);
+}
 
 /*
  * RFC 3339 UTC with `digits` fractional digits (0, 3, 6 or 9), e.g.
@@ -237,6 +334,14 @@ size_t sl__json_escaped_len(const char *s, size_t n);
  * in the middle of a UTF-8 sequence. Used to cut strings for truncation.
  */
 size_t sl__utf8_cut(const char *s, size_t n, size_t max);
+
+/*
+ * At s (s[0] >= 0x80, avail >= 1 bytes): the length (2..4) of a well-formed
+ * UTF-8 sequence, or 0 when ill-formed, with *sub set to the bytes that one
+ * U+FFFD replaces (>= 1): the rule the JSON writer repairs strings by, for
+ * other encoders (Loki's label values) to repair text exactly the same way.
+ */
+size_t sl__utf8_seq(const char *s, size_t avail, size_t *sub);
 
 /*
  * Narrows [*a, *b) to drop leading and trailing blanks (space and tab: the

@@ -221,6 +221,11 @@ size_t sl__utf8_cut(const char *s, size_t n, size_t max)
     return max;
 }
 
+size_t sl__utf8_seq(const char *s, size_t avail, size_t *sub)
+{
+    return utf8_seq((const unsigned char *)s, avail, sub);
+}
+
 /* ---- string escaping -------------------------------------------------------- */
 
 /* Bytes that end a run of plain ASCII: controls, '"', '\\' and every byte >= 0x80. */

@@ -7,8 +7,9 @@
  * order. The core is sealed (no more sinks) as soon as it has a child or has
  * written a record: from then on it is read without locks.
  *
- * Live cores sit in a registry so that an atexit handler can flush every
- * sink, within a bounded time, when the program ends without flushing.
+ * Every live sink is in the one lifecycle registry (lifecycle.c), whose
+ * atexit handler flushes them within one budget when the program ends
+ * without flushing.
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -16,96 +17,120 @@
 #include <string.h>
 
 #include "core.h"
+#include "lifecycle.h"
 
-/* How long the exit handler may spend flushing, over all loggers. */
-#define EXIT_FLUSH_MS 2000
 /* How long closing one sink (when its last logger goes) may take. */
 #define CLOSE_TIMEOUT_MS 2000
 
-static pthread_mutex_t cores_lock = PTHREAD_MUTEX_INITIALIZER;
-static sl__core *cores_head;
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+/* ---- fork: a core's tree lock, through the one lifecycle registry ------------ */
 
-/* ---- registry, fork and exit ------------------------------------------------ */
-
-/*
- * Held across fork() by the one atfork handler (sink.c), before the sink
- * registry and the sinks' own locks: the same order as flush_at_exit, which
- * holds this lock while sinks flush. Two handlers registered separately would
- * run in an order set by whichever of logger and sink was made first.
- */
-void sl__cores_fork_lock(void)
+/* The tree lock is never held while another lock is taken, so its place in
+ * the registry's order does not matter; held across fork(), a child never
+ * inherits it locked by a thread that does not exist there. */
+static void core_fork_lock(void *obj)
 {
-    pthread_mutex_lock(&cores_lock);
+    pthread_mutex_lock(&((sl__core *)obj)->tree_lock);
 }
 
-void sl__cores_fork_unlock(void)
+static void core_fork_unlock(void *obj)
 {
-    pthread_mutex_unlock(&cores_lock);
+    pthread_mutex_unlock(&((sl__core *)obj)->tree_lock);
 }
+
+static const sl__life_ops core_life_ops = {
+    .prepare = core_fork_lock,
+    .parent = core_fork_unlock,
+    .child = core_fork_unlock,
+};
 
 static int remaining_ms(int64_t deadline)
 {
-    int64_t left = deadline - sl__monotonic_ns();
-    return left <= 0 ? 0 : (int)(left / 1000000);
+    return sl__ms_left(deadline);
 }
 
-static void flush_at_exit(void)
+/* ---- the logger tree (level propagation) ------------------------------------------ */
+
+/* tree_lock held. Every logger of a core is on core->loggers. */
+static void all_add(sl__core *c, sl_logger *lg)
 {
-    int64_t deadline = sl__monotonic_ns() + (int64_t)EXIT_FLUSH_MS * 1000000;
-    pthread_mutex_lock(&cores_lock);
-    for (sl__core *c = cores_head; c != NULL; c = c->next) {
-        for (size_t i = 0; i < c->nsinks; i++) {
-            (void)sl_sink_flush(c->sinks[i].sink, remaining_ms(deadline));
+    lg->all_prev = NULL;
+    lg->all_next = c->loggers;
+    if (c->loggers != NULL) {
+        c->loggers->all_prev = lg;
+    }
+    c->loggers = lg;
+}
+
+static void all_remove(sl__core *c, sl_logger *lg)
+{
+    if (lg->all_prev != NULL) {
+        lg->all_prev->all_next = lg->all_next;
+    } else {
+        c->loggers = lg->all_next;
+    }
+    if (lg->all_next != NULL) {
+        lg->all_next->all_prev = lg->all_prev;
+    }
+}
+
+/* tree_lock held. Makes child the first child of parent. */
+static void tree_link(sl_logger *parent, sl_logger *child)
+{
+    child->parent = parent;
+    child->prev_sibling = NULL;
+    child->next_sibling = parent->children;
+    if (parent->children != NULL) {
+        parent->children->prev_sibling = child;
+    }
+    parent->children = child;
+}
+
+/* tree_lock held. Takes lg out; its children move up to lg's parent (or
+ * become roots), keeping the level they have. */
+static void tree_unlink(sl_logger *lg)
+{
+    while (lg->children != NULL) {
+        sl_logger *k = lg->children;
+        lg->children = k->next_sibling;
+        if (lg->parent != NULL) {
+            tree_link(lg->parent, k);
+        } else {
+            k->parent = NULL;
+            k->prev_sibling = k->next_sibling = NULL;
         }
     }
-    pthread_mutex_unlock(&cores_lock);
-    sl__scratch_release();
+    if (lg->prev_sibling != NULL) {
+        lg->prev_sibling->next_sibling = lg->next_sibling;
+    } else if (lg->parent != NULL) {
+        lg->parent->children = lg->next_sibling;
+    }
+    if (lg->next_sibling != NULL) {
+        lg->next_sibling->prev_sibling = lg->prev_sibling;
+    }
+    lg->parent = lg->prev_sibling = lg->next_sibling = NULL;
 }
 
-static void init_once_fn(void)
+/* tree_lock held. The level reaches every descendant that follows its parent. */
+static void tree_set_level(sl_logger *lg, int level)
 {
-    sl__atfork_install();
-    atexit(flush_at_exit);
-}
-
-static void cores_add(sl__core *c)
-{
-    pthread_mutex_lock(&cores_lock);
-    c->prev = NULL;
-    c->next = cores_head;
-    if (cores_head != NULL) {
-        cores_head->prev = c;
+    __atomic_store_n(&lg->head.level, level, __ATOMIC_RELAXED);
+    for (sl_logger *k = lg->children; k != NULL; k = k->next_sibling) {
+        if (!k->level_explicit) {
+            tree_set_level(k, level);
+        }
     }
-    cores_head = c;
-    pthread_mutex_unlock(&cores_lock);
-}
-
-static void cores_remove(sl__core *c)
-{
-    pthread_mutex_lock(&cores_lock);
-    if (c->prev != NULL) {
-        c->prev->next = c->next;
-    } else {
-        cores_head = c->next;
-    }
-    if (c->next != NULL) {
-        c->next->prev = c->prev;
-    }
-    pthread_mutex_unlock(&cores_lock);
 }
 
 /* ---- options ---------------------------------------------------------------- */
 
-void sl_logger_options_init(sl_logger_options *opts)
+void sl_logger_options_init_size(sl_logger_options *opts, size_t size)
 {
-    if (opts == NULL) {
-        return;
-    }
-    memset(opts, 0, sizeof(*opts));
-    opts->level = SL_LEVEL_INFO;
-    opts->profile = SL_PROFILE_DEFAULT;
-    opts->max_record_bytes = SL__DEFAULT_RECORD_BYTES;
+    sl_logger_options d;
+    memset(&d, 0, sizeof(d));
+    d.level = SL_LEVEL_INFO;
+    d.profile = SL_PROFILE_DEFAULT;
+    d.max_record_bytes = SL__DEFAULT_RECORD_BYTES;
+    sl__abi_init(opts, size, &d, sizeof(d));
 }
 
 static bool options_valid(const sl_logger_options *o)
@@ -129,7 +154,7 @@ static bool options_valid(const sl_logger_options *o)
 
 static void core_free(sl__core *c)
 {
-    cores_remove(c);
+    sl__life_unregister(&c->life);
     for (size_t i = 0; i < c->nsinks; i++) {
         sl_sink_free(c->sinks[i].sink, CLOSE_TIMEOUT_MS);
     }
@@ -137,6 +162,9 @@ static void core_free(sl__core *c)
     sl__free(c->service);
     sl__free(c->service_frag);
     sl__free(c->baggage_keys);
+    pthread_mutex_destroy(&c->tree_lock);
+    sl__sampler_free(c->sampler);
+    sl__redactor_free(c->redactor);
     sl__free(c);
 }
 
@@ -164,6 +192,10 @@ static sl_status encode_service(sl__core *c, const char *service)
         return SL_ENOMEM;
     }
     const char *k = sl__profile_service_key(c->profile);
+    if (sl__json_escaped_len(service, strlen(service)) > SL__SERVICE_VALUE_MAX) {
+        sl__jw_free(&w);
+        return SL_EINVAL; /* the limit is the value's, not the key's too */
+    }
     sl__jw_char(&w, ',');
     sl__jw_string(&w, k, strlen(k));
     sl__jw_char(&w, ':');
@@ -229,14 +261,16 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
     }
     *out = NULL;
     sl_logger_options defaults;
-    if (opts == NULL) {
-        sl_logger_options_init(&defaults);
-        opts = &defaults;
+    sl_logger_options_init(&defaults);
+    if (opts != NULL &&
+        !sl__abi_options(&defaults, sizeof(defaults), opts, SL__LOGGER_OPTIONS_V1)) {
+        return SL_EINVAL; /* not prepared by sl_logger_options_init */
     }
+    opts = &defaults;
     if (!options_valid(opts)) {
         return SL_EINVAL;
     }
-    pthread_once(&init_once, init_once_fn);
+    sl__life_init(); /* the one atfork and atexit handler (lifecycle.c) */
 
     sl__core *c = sl__calloc(1, sizeof(*c));
     sl_logger *lg = sl__calloc(1, sizeof(*lg));
@@ -246,6 +280,7 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
         return SL_ENOMEM;
     }
     c->refs = 1;
+    pthread_mutex_init(&c->tree_lock, NULL);
     c->profile = opts->profile;
     c->max_record_bytes = opts->max_record_bytes;
     c->caller_info = opts->caller_info;
@@ -258,6 +293,7 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
         c->service = sl__strdup(opts->service);
         if (c->service == NULL || (st = encode_service(c, opts->service)) != SL_OK) {
             sl__free(c->service);
+            pthread_mutex_destroy(&c->tree_lock);
             sl__free(c);
             sl__free(lg);
             return st;
@@ -267,13 +303,15 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
     if (bst != SL_OK) {
         sl__free(c->service);
         sl__free(c->service_frag);
+        pthread_mutex_destroy(&c->tree_lock);
         sl__free(c);
         sl__free(lg);
         return bst;
     }
     lg->head.level = (int)opts->level;
     lg->core = c;
-    cores_add(c);
+    all_add(c, lg);
+    sl__life_register(&c->life, &core_life_ops, c);
     *out = lg;
     return SL_OK;
 }
@@ -296,6 +334,13 @@ sl_status sl_logger_add_sink(sl_logger *lg, sl_sink *sink, sl_level min_level)
     }
     slots[c->nsinks].sink = sink;
     slots[c->nsinks].min_level = min_level;
+    /* Truncate once, to the smallest limit of the sinks: every sink then
+     * receives a whole, valid JSON line and never cuts one itself. */
+    size_t max_line = sl_sink_max_line_bytes(sink);
+    if (max_line > 0 && max_line < c->max_record_bytes) {
+        c->max_record_bytes =
+            max_line < SL__MIN_RECORD_BYTES ? SL__MIN_RECORD_BYTES : max_line;
+    }
     c->sinks = slots;
     c->nsinks++;
     if ((int)min_level < c->min_sink_level) {
@@ -350,8 +395,30 @@ static void fields_release(const sl_field *f, size_t n)
     }
 }
 
+static sl_status child_make(sl_logger *parent, const sl_field *fields, size_t nfields,
+                            sl_logger **out);
+
+/* Bound fields are redacted once, here, before they are encoded. */
 sl_status sl_logger_child(sl_logger *parent, const sl_field *fields, size_t nfields,
                           sl_logger **out)
+{
+    if (parent == NULL || parent->core->redactor == NULL || fields == NULL) {
+        return child_make(parent, fields, nfields, out);
+    }
+    sl__redacted red;
+    if (!sl__redact_fields(parent->core->redactor, fields, nfields, &red)) {
+        if (out != NULL) {
+            *out = NULL;
+        }
+        return SL_ENOMEM;
+    }
+    sl_status st = child_make(parent, red.fields, red.n, out);
+    sl__redacted_release(&red);
+    return st;
+}
+
+static sl_status child_make(sl_logger *parent, const sl_field *fields, size_t nfields,
+                            sl_logger **out)
 {
     if (out == NULL) {
         return SL_EINVAL;
@@ -412,9 +479,15 @@ sl_status sl_logger_child(sl_logger *parent, const sl_field *fields, size_t nfie
     lg->nbound = nbound;
     lg->arena = arena;
     lg->core = c;
-    lg->head.level = __atomic_load_n(&parent->head.level, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
     sl__core_seal(c);
+    /* Linked and given the parent's level under the tree lock, so that a
+     * concurrent sl_logger_set_level() on the parent reaches it too. */
+    pthread_mutex_lock(&c->tree_lock);
+    tree_link(parent, lg);
+    all_add(c, lg);
+    lg->head.level = __atomic_load_n(&parent->head.level, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&c->tree_lock);
     *out = lg;
     return SL_OK;
 }
@@ -423,8 +496,21 @@ sl_logger *sl_logger_child_or_null(sl_logger *parent, const sl_field *fields,
                                    size_t nfields)
 {
     sl_logger *child = NULL;
-    (void)sl_logger_child(parent, fields, nfields, &child);
-    return child;
+    sl_status st = sl_logger_child(parent, fields, nfields, &child);
+    if (st == SL_OK || parent == NULL) {
+        return child;
+    }
+    /* Records still reach the sinks, through the parent (without the child's
+     * fields): counted, and said once per logger family. */
+    sl__core *c = parent->core;
+    uint64_t n = __atomic_add_fetch(&c->child_failures, 1, __ATOMIC_RELAXED);
+    if (__atomic_exchange_n(&c->child_failure_told, 1, __ATOMIC_RELAXED) == 0) {
+        sl__diag("a child logger could not be made (%s); its records go to the parent "
+                 "without its fields (failure %llu, counted in sl_logger_stats)",
+                 sl_strerror(st), (unsigned long long)n);
+    }
+    __atomic_add_fetch(&parent->extra_refs, 1, __ATOMIC_RELAXED);
+    return parent;
 }
 
 void sl_logger_free(sl_logger *lg)
@@ -432,6 +518,22 @@ void sl_logger_free(sl_logger *lg)
     if (lg == NULL) {
         return;
     }
+    /* A handle given out again by a failed sl_child: only drop that use. */
+    uint64_t extra = __atomic_load_n(&lg->extra_refs, __ATOMIC_ACQUIRE);
+    while (extra > 0) {
+        if (__atomic_compare_exchange_n(&lg->extra_refs, &extra, extra - 1, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            return;
+        }
+    }
+    if (lg->core->sampler != NULL &&
+        __atomic_load_n(&lg->core->refs, __ATOMIC_ACQUIRE) == 1) {
+        sl__sampling_summary(lg, true); /* the last logger: what was left out */
+    }
+    pthread_mutex_lock(&lg->core->tree_lock);
+    tree_unlink(lg);
+    all_remove(lg->core, lg);
+    pthread_mutex_unlock(&lg->core->tree_lock);
     fields_release(lg->bound, lg->nbound);
     sl__free(lg->arena);
     core_release(lg->core);
@@ -445,7 +547,25 @@ void sl_logger_set_level(sl_logger *lg, sl_level level)
     if (lg == NULL || (unsigned)level > (unsigned)SL_LEVEL_OFF) {
         return;
     }
-    __atomic_store_n(&lg->head.level, (int)level, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&lg->core->tree_lock);
+    if (!lg->core->shut_down) {
+        lg->level_explicit = lg->parent != NULL;
+        tree_set_level(lg, (int)level);
+    }
+    pthread_mutex_unlock(&lg->core->tree_lock);
+}
+
+void sl_logger_inherit_level(sl_logger *lg)
+{
+    if (lg == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&lg->core->tree_lock);
+    if (lg->parent != NULL && !lg->core->shut_down) {
+        lg->level_explicit = false;
+        tree_set_level(lg, __atomic_load_n(&lg->parent->head.level, __ATOMIC_RELAXED));
+    }
+    pthread_mutex_unlock(&lg->core->tree_lock);
 }
 
 sl_level sl_logger_get_level(const sl_logger *lg)
@@ -456,21 +576,141 @@ sl_level sl_logger_get_level(const sl_logger *lg)
     return (sl_level)__atomic_load_n(&lg->head.level, __ATOMIC_RELAXED);
 }
 
-sl_status sl_logger_flush(sl_logger *lg, int timeout_ms)
+/*
+ * Flushes every sink of c, and with `close` then closes each (dropping and
+ * counting what is left), within timeout_ms in total (negative: no bound).
+ * Returns the first error a sink gave.
+ */
+static sl_status core_drain(sl__core *c, int timeout_ms, bool close)
 {
-    if (lg == NULL) {
-        return SL_EINVAL;
-    }
-    sl__core *c = lg->core;
     int64_t deadline =
         timeout_ms < 0 ? 0 : sl__monotonic_ns() + (int64_t)timeout_ms * 1000000;
     sl_status result = SL_OK;
     for (size_t i = 0; i < c->nsinks; i++) {
         int t = timeout_ms < 0 ? -1 : remaining_ms(deadline);
         sl_status st = sl_sink_flush(c->sinks[i].sink, t);
+        if (close) {
+            t = timeout_ms < 0 ? -1 : remaining_ms(deadline);
+            sl_status cst = sl__sink_close(c->sinks[i].sink, t);
+            st = st != SL_OK ? st : cst;
+        }
         if (st != SL_OK && result == SL_OK) {
             result = st;
         }
     }
     return result;
+}
+
+sl_status sl_logger_flush(sl_logger *lg, int timeout_ms)
+{
+    if (lg == NULL) {
+        return SL_EINVAL;
+    }
+    if (lg->core->sampler != NULL) {
+        sl__sampling_summary(lg, true);
+    }
+    return core_drain(lg->core, timeout_ms, false);
+}
+
+/* ---- sinks and statistics through the logger -------------------------------------- */
+
+size_t sl_logger_sink_count(const sl_logger *lg)
+{
+    return lg != NULL ? lg->core->nsinks : 0;
+}
+
+sl_sink *sl_logger_sink_at(const sl_logger *lg, size_t index)
+{
+    if (lg == NULL || index >= lg->core->nsinks) {
+        return NULL;
+    }
+    return lg->core->sinks[index].sink;
+}
+
+sl_sink *sl_logger_sink_by_name(const sl_logger *lg, const char *name)
+{
+    if (name == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < sl_logger_sink_count(lg); i++) {
+        sl_sink *s = lg->core->sinks[i].sink;
+        if (strcmp(sl_sink_name(s), name) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+void sl_logger_stats_init_size(sl_logger_stats *st, size_t size)
+{
+    sl_logger_stats d;
+    memset(&d, 0, sizeof(d));
+    sl__abi_init(st, size, &d, sizeof(d));
+}
+
+sl_status sl_logger_get_stats(const sl_logger *lg, sl_logger_stats *out)
+{
+    if (lg == NULL || out == NULL) {
+        return SL_EINVAL;
+    }
+    sl_logger_stats t;
+    sl_logger_stats_init(&t);
+    t.size = sl__abi_size(out->size, SL__LOGGER_STATS_V1, sizeof(t));
+    const sl__core *c = lg->core;
+    for (size_t i = 0; i < c->nsinks; i++) {
+        sl_sink_stats s;
+        sl_sink_stats_init(&s);
+        sl_sink_get_stats(c->sinks[i].sink, &s);
+        t.written += s.written;
+        t.dropped += s.dropped;
+        t.errors += s.errors;
+    }
+    t.nsinks = c->nsinks;
+    t.child_failures = __atomic_load_n(&c->child_failures, __ATOMIC_RELAXED);
+    /* An older caller's struct is smaller: fill only what it has. */
+    memcpy(out, &t, t.size);
+    return SL_OK;
+}
+
+sl_status sl_logger_shutdown(sl_logger *lg, int timeout_ms)
+{
+    if (lg == NULL) {
+        return SL_EINVAL;
+    }
+    sl__core *c = lg->core;
+    if (c->sampler != NULL) {
+        sl__sampling_summary(lg, true); /* what sampling left out, before the end */
+    }
+    /* Every logger sharing the sinks is turned off first: no record reaches
+     * a closed sink, and sl_logger_set_level() cannot turn one on again. */
+    pthread_mutex_lock(&c->tree_lock);
+    bool already = c->shut_down;
+    c->shut_down = true;
+    for (sl_logger *k = c->loggers; k != NULL; k = k->all_next) {
+        __atomic_store_n(&k->head.level, (int)SL_LEVEL_OFF, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&c->tree_lock);
+    if (already) {
+        return SL_OK;
+    }
+    return core_drain(c, timeout_ms, true);
+}
+
+sl_status sl_logger_close(sl_logger *lg, int timeout_ms, sl_logger_stats *final_stats)
+{
+    if (lg == NULL) {
+        return SL_EINVAL;
+    }
+    sl_status st = sl_logger_shutdown(lg, timeout_ms);
+    sl_logger_stats t;
+    sl_logger_stats_init(&t);
+    (void)sl_logger_get_stats(lg, &t);
+    if (final_stats != NULL) {
+        (void)sl_logger_get_stats(lg, final_stats);
+    }
+    sl_logger_free(lg);
+    if (st == SL_OK && t.dropped > 0) {
+        st = SL_EIO;
+    }
+    return st;
 }

@@ -394,6 +394,56 @@ static bool gate(const sl_logger *lg, sl_level level)
     return (unsigned)level <= (unsigned)SL_LEVEL_FATAL && sl_would_log(lg, level);
 }
 
+/* ---- sampling and redaction (spanlog/filter.h) ------------------------------ */
+
+static void summary_at(sl_logger *lg, int64_t now, bool force)
+{
+    uint64_t sampled, limited;
+    sl__sampler *sm = lg->core->sampler;
+    if (!sl__sampler_take_summary(sm, now, force, &sampled, &limited)) {
+        return;
+    }
+    const sl_field f[] = {
+        {.key = "dropped", .type = SL_FIELD_UINT, .v.u = sampled + limited},
+        {.key = "sampled", .type = SL_FIELD_UINT, .v.u = sampled},
+        {.key = "rateLimited", .type = SL_FIELD_UINT, .v.u = limited},
+        {.key = "intervalMs", .type = SL_FIELD_UINT, .v.u = sl__sampler_interval_ms(sm)},
+    };
+    write_record(lg, SL_LEVEL_WARN, NULL, NULL, "sampled", strlen("sampled"), f,
+                 sizeof(f) / sizeof(f[0]));
+}
+
+void sl__sampling_summary(sl_logger *lg, bool force)
+{
+    summary_at(lg, sl__monotonic_ns(), force);
+}
+
+/* Whether the sampler (when there is one) lets this record through; writes
+ * a due summary first. */
+static bool sampled_in(sl_logger *lg, sl_level level, const char *key, size_t key_len)
+{
+    sl__sampler *sm = lg->core->sampler;
+    if (sm == NULL) {
+        return true;
+    }
+    int64_t now = sl__monotonic_ns(); /* one clock read for both */
+    summary_at(lg, now, false);
+    return sl__sampler_keep(sm, level, key, key_len, now);
+}
+
+static void write_redacted(sl_logger *lg, sl_level level, const sl_span_context *ctx,
+                           const sl_src *src, const char *msg, size_t msg_len,
+                           const sl_field *fields, size_t nfields)
+{
+    sl__redacted red;
+    if (!sl__redact_fields(lg->core->redactor, fields, nfields, &red)) {
+        count_dropped(lg->core, level); /* no memory for the copy: not written raw */
+        return;
+    }
+    write_record(lg, level, ctx, src, msg, msg_len, red.fields, red.n);
+    sl__redacted_release(&red);
+}
+
 void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *ctx,
                   const sl_src *src, const char *msg, const sl_field *fields,
                   size_t nfields)
@@ -404,7 +454,15 @@ void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *ctx,
     if (msg == NULL) {
         msg = "";
     }
-    write_record(lg, level, ctx, src, msg, strlen(msg), fields, nfields);
+    size_t msg_len = strlen(msg);
+    if (!sampled_in(lg, level, msg, msg_len)) {
+        return;
+    }
+    if (lg->core->redactor != NULL && fields != NULL && nfields > 0) {
+        write_redacted(lg, level, ctx, src, msg, msg_len, fields, nfields);
+        return;
+    }
+    write_record(lg, level, ctx, src, msg, msg_len, fields, nfields);
 }
 
 static void write_formatted_heap(sl_logger *lg, sl_level level,
@@ -450,6 +508,9 @@ void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,
                    const sl_src *src, const char *fmt, va_list ap)
 {
     if (!gate(lg, level)) {
+        return;
+    }
+    if (!sampled_in(lg, level, fmt != NULL ? fmt : "", fmt != NULL ? strlen(fmt) : 0)) {
         return;
     }
     if (fmt == NULL) {

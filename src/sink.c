@@ -1,21 +1,17 @@
 /*
  * sink.c - the sl_sink wrapper: vtable + state, counters, the rate-limited
- * error callback, and the registry of live sinks that carries fork().
- *
- *     registry (mutex) ── sink ⇄ sink ⇄ sink      (doubly linked, live sinks)
- *
- * pthread_atfork handlers walk the registry: prepare takes the registry lock
- * and then calls each sink's atfork_prepare (so a sink can take its own
- * locks); parent/child call the matching hooks in reverse order and release
- * the registry lock. Holding the lock across fork() means the child sees a
- * list that no other thread was in the middle of changing.
+ * error callback. Every live sink is a node of the one lifecycle registry
+ * (lifecycle.c), which calls its atfork hooks around fork() and flushes it
+ * at exit within the one exit budget.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core.h"
 #include "internal.h"
+#include "lifecycle.h"
 
 /* Sentinel for "no report yet": the first error is always reported. */
 #define NEVER_REPORTED     INT64_MIN
@@ -55,10 +51,18 @@ struct sl_sink {
     int64_t last_report_ns; /* atomic; NEVER_REPORTED until the first report */
     uint64_t suppressed;    /* atomic; errors not reported since the last report */
 
-    /* Registry links, guarded by registry_lock. */
-    struct sl_sink *prev;
-    struct sl_sink *next;
-    bool registered;
+    sl__life life;   /* in the one lifecycle registry (fork, exit) */
+    size_t max_line; /* bytes, '\n' included; 0: no limit */
+    /* Diagnostics without a callback (diag.c): drops reported so far and when. */
+    uint64_t drops_reported;     /* atomic */
+    int64_t last_drop_report_ns; /* atomic; NEVER_REPORTED */
+    char *target;                /* what the sink was made from, or NULL */
+    bool closed;                 /* close callback called (sl__sink_close) */
+    /* The first error reported while no callback was set, for the callback
+     * installed later. Written once (pending_state 0 -> 1 -> 2). */
+    int pending_state; /* atomic: 0 none, 1 being written, 2 ready */
+    sl_status pending_code;
+    char pending_text[160];
 
     /* Per-thread `written` slots: slot i at (i + 1) * SLOT_STRIDE, so that
      * none shares a cache line with the fields above or another slot. */
@@ -73,104 +77,63 @@ static int slot_key_ok;
 /* 0: not claimed yet; 1..WRITTEN_SLOTS: slot + 1; -1: none, use `written`. */
 static SINK_TLS int tl_slot;
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static sl_sink *registry_head;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+/* ---- fork and exit: through the one lifecycle registry -------------------- */
 
-/* ---- fork handling ------------------------------------------------------ */
+static size_t live_sinks; /* atomic */
 
-static void atfork_prepare(void)
+static void sink_prepare(void *obj)
 {
-    sl__cores_fork_lock();
-    pthread_mutex_lock(&registry_lock);
-    for (sl_sink *s = registry_head; s != NULL; s = s->next) {
-        if (s->vt->atfork_prepare != NULL) {
-            s->vt->atfork_prepare(s);
-        }
+    sl_sink *s = obj;
+    if (s->vt->atfork_prepare != NULL) {
+        s->vt->atfork_prepare(s);
     }
 }
 
-/* Reverse order of prepare, so sinks release what they took in LIFO order. */
-static void call_after_fork(bool child)
+static void sink_parent(void *obj)
 {
-    sl_sink *last = registry_head;
-    while (last != NULL && last->next != NULL) {
-        last = last->next;
-    }
-    for (sl_sink *s = last; s != NULL; s = s->prev) {
-        void (*hook)(sl_sink *) = child ? s->vt->atfork_child : s->vt->atfork_parent;
-        if (hook != NULL) {
-            hook(s);
-        }
+    sl_sink *s = obj;
+    if (s->vt->atfork_parent != NULL) {
+        s->vt->atfork_parent(s);
     }
 }
 
-static void atfork_parent(void)
+static void sink_child(void *obj)
 {
-    call_after_fork(false);
-    pthread_mutex_unlock(&registry_lock);
-    sl__cores_fork_unlock();
-}
-
-static void atfork_child(void)
-{
-    call_after_fork(true);
-    /* The forking thread took the locks in prepare; the child is that thread. */
-    pthread_mutex_unlock(&registry_lock);
-    sl__cores_fork_unlock();
-}
-
-static void install_atfork(void)
-{
-    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
-void sl__atfork_install(void)
-{
-    pthread_once(&atfork_once, install_atfork);
-}
-
-static void registry_add(sl_sink *s)
-{
-    pthread_once(&atfork_once, install_atfork);
-    pthread_mutex_lock(&registry_lock);
-    s->prev = NULL;
-    s->next = registry_head;
-    if (registry_head != NULL) {
-        registry_head->prev = s;
+    sl_sink *s = obj;
+    if (s->vt->atfork_child != NULL) {
+        s->vt->atfork_child(s);
     }
-    registry_head = s;
-    s->registered = true;
-    pthread_mutex_unlock(&registry_lock);
 }
 
-static void registry_remove(sl_sink *s)
+/* At exit every live sink is flushed, whether a logger still holds it or
+ * not (a buffered fd sink that was never freed still writes its records). */
+static void sink_exit_flush(void *obj, int timeout_ms)
 {
-    pthread_mutex_lock(&registry_lock);
-    if (s->registered) {
-        if (s->prev != NULL) {
-            s->prev->next = s->next;
-        } else {
-            registry_head = s->next;
-        }
-        if (s->next != NULL) {
-            s->next->prev = s->prev;
-        }
-        s->prev = s->next = NULL;
-        s->registered = false;
-    }
-    pthread_mutex_unlock(&registry_lock);
+    (void)sl_sink_flush(obj, timeout_ms);
 }
+
+static const sl__life_ops sink_life_ops = {
+    .prepare = sink_prepare,
+    .parent = sink_parent,
+    .child = sink_child,
+    .exit_flush = sink_exit_flush,
+};
 
 size_t sl__sink_live_count(void)
 {
-    size_t n = 0;
-    pthread_mutex_lock(&registry_lock);
-    for (sl_sink *s = registry_head; s != NULL; s = s->next) {
-        n++;
+    return __atomic_load_n(&live_sinks, __ATOMIC_RELAXED);
+}
+
+void sl_sink_set_max_line_bytes(sl_sink *sink, size_t max_line_bytes)
+{
+    if (sink != NULL) {
+        sink->max_line = max_line_bytes;
     }
-    pthread_mutex_unlock(&registry_lock);
-    return n;
+}
+
+size_t sl_sink_max_line_bytes(const sl_sink *sink)
+{
+    return sink != NULL ? sink->max_line : 0;
 }
 
 /* ---- life cycle ------------------------------------------------------------ */
@@ -192,7 +155,11 @@ sl_status sl_sink_new(const sl_sink_vtable *vtable, void *state, sl_sink **out)
     s->vt = vtable;
     s->state = state;
     s->last_report_ns = NEVER_REPORTED;
-    registry_add(s);
+    /* A version 1 vtable ends before max_line_bytes: never read it there. */
+    s->max_line = vtable->version >= 2 ? vtable->max_line_bytes : 0;
+    s->last_drop_report_ns = NEVER_REPORTED;
+    __atomic_fetch_add(&live_sinks, 1, __ATOMIC_RELAXED);
+    sl__life_register(&s->life, &sink_life_ops, s);
     *out = s;
     return SL_OK;
 }
@@ -216,14 +183,75 @@ void sl_sink_free(sl_sink *sink, int close_timeout_ms)
         return;
     }
     /* Out of the registry first: no fork hook may see a half-destroyed sink. */
-    registry_remove(sink);
-    if (sink->vt->close != NULL) {
-        (void)sink->vt->close(sink, close_timeout_ms);
-    }
+    sl__life_unregister(&sink->life);
+    __atomic_fetch_sub(&live_sinks, 1, __ATOMIC_RELAXED);
+    (void)sl__sink_close(sink, close_timeout_ms);
     if (sink->vt->destroy != NULL) {
         sink->vt->destroy(sink);
     }
+    sl__free(sink->target);
     sl__free(sink);
+}
+
+/* What diagnostics call the sink: "loki http://h:3100", or just "fd". */
+static void sink_label(const sl_sink *sink, char *out, size_t cap)
+{
+    if (sink->target != NULL && strcmp(sink->target, sl_sink_name(sink)) != 0) {
+        snprintf(out, cap, "%s %s", sl_sink_name(sink), sink->target);
+    } else {
+        snprintf(out, cap, "%s", sl_sink_name(sink));
+    }
+}
+
+/* Reports the drops not reported yet; `force` ignores the rate limit. */
+static void diag_drops(sl_sink *sink, bool force)
+{
+    if (sink->on_error != NULL) {
+        return; /* the owner of the callback reads the counters */
+    }
+    int64_t now = sl__monotonic_ns();
+    int64_t last = __atomic_load_n(&sink->last_drop_report_ns, __ATOMIC_RELAXED);
+    if (!force && last != NEVER_REPORTED && now - last < REPORT_INTERVAL_NS) {
+        return;
+    }
+    if (!__atomic_compare_exchange_n(&sink->last_drop_report_ns, &last, now, false,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+        !force) {
+        return; /* another thread reports them */
+    }
+    uint64_t total = __atomic_load_n(&sink->dropped, __ATOMIC_RELAXED);
+    uint64_t before = __atomic_exchange_n(&sink->drops_reported, total, __ATOMIC_RELAXED);
+    if (total <= before) {
+        return;
+    }
+    char label[200], n[32], t[32];
+    sink_label(sink, label, sizeof(label));
+    sl__diag("%s: %s record%s dropped (%s in total)%s", label,
+             sl__diag_count(total - before, n), total - before == 1 ? "" : "s",
+             sl__diag_count(total, t), sink->closed ? " by the time it closed" : "");
+}
+
+sl_status sl__sink_close(sl_sink *sink, int timeout_ms)
+{
+    if (sink->closed) {
+        return SL_OK;
+    }
+    sl_status st = SL_OK;
+    if (sink->vt->close != NULL) {
+        st = sink->vt->close(sink, timeout_ms);
+    }
+    __atomic_store_n(&sink->closed, true, __ATOMIC_RELEASE);
+    diag_drops(sink, true);
+    return st;
+}
+
+void sl__sink_set_target(sl_sink *sink, const char *target)
+{
+    if (sink == NULL) {
+        return;
+    }
+    sl__free(sink->target);
+    sink->target = sl__strdup(target); /* NULL on ENOMEM: the name alone */
 }
 
 sl_status sl_sink_flush(sl_sink *sink, int timeout_ms)
@@ -231,8 +259,8 @@ sl_status sl_sink_flush(sl_sink *sink, int timeout_ms)
     if (sink == NULL) {
         return SL_EINVAL;
     }
-    if (sink->vt->flush == NULL) {
-        return SL_OK;
+    if (sink->vt->flush == NULL || __atomic_load_n(&sink->closed, __ATOMIC_ACQUIRE)) {
+        return SL_OK; /* closed: nothing left to push */
     }
     return sink->vt->flush(sink, timeout_ms);
 }
@@ -284,13 +312,27 @@ static int slot_claim(void)
     return -1;
 }
 
-void sl_sink_get_stats(const sl_sink *sink, sl_sink_stats *out)
+void sl_sink_stats_init_size(sl_sink_stats *stats, size_t size)
 {
-    if (out == NULL) {
+    sl_sink_stats d;
+    memset(&d, 0, sizeof(d));
+    sl__abi_init(stats, size, &d, sizeof(d));
+}
+
+void sl_sink_get_stats(const sl_sink *sink, sl_sink_stats *dst)
+{
+    if (dst == NULL) {
         return;
     }
+    sl_sink_stats t;
+    sl_sink_stats_init(&t);
+    sl_sink_stats *out = &t;
+    /* The first version's fields every caller's struct has; later ones only
+     * when the caller's size says its struct holds them. */
+    size_t size = sl__abi_size(dst->size, SL__SINK_STATS_V1, sizeof(t));
     if (sink == NULL) {
-        *out = (sl_sink_stats){0, 0, 0};
+        t.size = size;
+        memcpy(dst, &t, size);
         return;
     }
     uint64_t written = __atomic_load_n(&sink->written, __ATOMIC_RELAXED);
@@ -301,6 +343,8 @@ void sl_sink_get_stats(const sl_sink *sink, sl_sink_stats *out)
     out->written = written;
     out->dropped = __atomic_load_n(&sink->dropped, __ATOMIC_RELAXED);
     out->errors = __atomic_load_n(&sink->errors, __ATOMIC_RELAXED);
+    t.size = size;
+    memcpy(dst, &t, size);
 }
 
 void sl_sink_count_written(sl_sink *sink, uint64_t n)
@@ -325,6 +369,7 @@ void sl_sink_count_dropped(sl_sink *sink, uint64_t n)
 {
     if (sink != NULL) {
         __atomic_fetch_add(&sink->dropped, n, __ATOMIC_RELAXED);
+        diag_drops(sink, false);
     }
 }
 
@@ -337,6 +382,38 @@ void sl_sink_set_error_callback(sl_sink *sink, sl_error_fn fn, void *user)
     }
     sink->on_error = fn;
     sink->on_error_user = user;
+    if (fn != NULL && __atomic_load_n(&sink->pending_state, __ATOMIC_ACQUIRE) == 2) {
+        __atomic_store_n(&sink->pending_state, 0, __ATOMIC_RELAXED);
+        uint64_t suppressed = __atomic_exchange_n(&sink->suppressed, 0, __ATOMIC_ACQ_REL);
+        fn(user, sink, sink->pending_code, sink->pending_text, suppressed);
+    }
+}
+
+/* Without a callback: keep the first error for a later one, tell stderr. */
+static void report_uncalled(sl_sink *sink, sl_status code, const char *text,
+                            uint64_t suppressed)
+{
+    int none = 0;
+    if (__atomic_compare_exchange_n(&sink->pending_state, &none, 1, false,
+                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        sink->pending_code = code;
+        snprintf(sink->pending_text, sizeof(sink->pending_text), "%s", text);
+        __atomic_store_n(&sink->pending_state, 2, __ATOMIC_RELEASE);
+    }
+    /* Adapters start their texts with their name ("syslog: connect ..."). */
+    const char *name = sl_sink_name(sink);
+    size_t nl = strlen(name);
+    if (strncmp(text, name, nl) == 0 && text[nl] == ':' && text[nl + 1] == ' ') {
+        text += nl + 2;
+    }
+    char label[200], n[32];
+    sink_label(sink, label, sizeof(label));
+    if (suppressed > 0) {
+        sl__diag("%s: %s (%s more suppressed)", label, text,
+                 sl__diag_count(suppressed, n));
+    } else {
+        sl__diag("%s: %s", label, text);
+    }
 }
 
 /*
@@ -370,9 +447,6 @@ void sl_sink_report_error(sl_sink *sink, sl_status code, const char *fmt, ...)
     }
     __atomic_fetch_add(&sink->errors, 1, __ATOMIC_RELAXED);
     sl_error_fn fn = sink->on_error;
-    if (fn == NULL) {
-        return;
-    }
     uint64_t suppressed = 0;
     if (!claim_report(sink, &suppressed)) {
         return;
@@ -387,6 +461,10 @@ void sl_sink_report_error(sl_sink *sink, sl_status code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
+    }
+    if (fn == NULL) {
+        report_uncalled(sink, code, text, suppressed);
+        return;
     }
     fn(sink->on_error_user, sink, code, text, suppressed);
 }

@@ -76,7 +76,14 @@ sl_status sl__sink_target(const char *uri, bool check_only, sl_sink **out, sl_er
         return sl__error_set(err, SL_EPARSE, NULL, scheme_text, 0,
                              "sink \"%s\": unknown sink (known: %s)", scheme_text, known);
     }
-    return a->open(scheme, rest, check_only, out, err);
+    sl_status st = a->open(scheme, rest, check_only, out, err);
+    if (st == SL_OK && *out != NULL) {
+        /* Diagnostics name the sink by what it was made from. */
+        sl__sink_set_target(*out, rest != NULL                     ? rest
+                                  : strcasecmp(uri, "syslog") == 0 ? "/dev/log"
+                                                                   : uri);
+    }
+    return st;
 }
 
 sl_status sl_sink_from_uri(const char *uri, sl_sink **out, sl_error *err)

@@ -81,15 +81,13 @@ sl_status sl_level_parse(const char *name, sl_level *out)
     return SL_EPARSE;
 }
 
-void sl_error_init(sl_error *err)
+void sl_error_init_size(sl_error *err, size_t size)
 {
-    if (err == NULL) {
-        return;
-    }
-    memset(err, 0, sizeof(*err));
-    err->size = sizeof(*err);
-    err->code = SL_OK;
-    err->position = -1;
+    sl_error d;
+    memset(&d, 0, sizeof(d));
+    d.code = SL_OK;
+    d.position = -1;
+    sl__abi_init(err, size, &d, sizeof(d));
 }
 
 static void copy_cut(char *dst, size_t cap, const char *src)
@@ -106,7 +104,7 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
 {
     /* An older caller's struct is smaller: fill only what it has room for.
      * Every field up to `position` exists since the first version. */
-    if (err == NULL || err->size < sizeof(sl_error)) {
+    if (err == NULL || err->size < SL__ERROR_V1) {
         return code;
     }
     err->code = code;

@@ -2,8 +2,9 @@
  * sysinfo.c - host name and process id, cached.
  *
  * getpid() is a system call in current glibc, and a pino-style record
- * writes the pid every time, so it is cached; a pthread_atfork child
- * handler clears the cache so that a forked child reports its own pid.
+ * writes the pid every time, so it is cached; the library's one atfork
+ * child handler (lifecycle.c) clears the cache so that a forked child
+ * reports its own pid.
  * The host name does not change across fork and is read once.
  */
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lifecycle.h"
 
 static char sl_hostname[256];
 static pthread_once_t sl_hostname_once = PTHREAD_ONCE_INIT;
@@ -31,16 +33,11 @@ const char *sl__hostname(void)
 }
 
 static atomic_int sl_pid_cache; /* 0: not known in this process */
-static pthread_once_t sl_pid_once = PTHREAD_ONCE_INIT;
 
-static void pid_atfork_child(void)
+/* Called by the library's one atfork child handler (lifecycle.c). */
+void sl__sysinfo_fork_child(void)
 {
     atomic_store_explicit(&sl_pid_cache, 0, memory_order_relaxed);
-}
-
-static void pid_init(void)
-{
-    pthread_atfork(NULL, NULL, pid_atfork_child);
 }
 
 int sl__pid(void)
@@ -49,7 +46,7 @@ int sl__pid(void)
     if (pid == 0) {
         /* Register the fork handler before caching, so a fork after this
          * point always clears what is cached. */
-        pthread_once(&sl_pid_once, pid_init);
+        sl__life_init();
         pid = (int)getpid();
         atomic_store_explicit(&sl_pid_cache, pid, memory_order_relaxed);
     }

@@ -2,13 +2,15 @@
  * spanlog-pipe: every line read from stdin becomes one correlated JSON record.
  *
  * It is how shell scripts and printf-logging programs get spanlog records
- * without code changes:
+ * without code changes. TRACEPARENT is read by spanlog-pipe, so it is set on
+ * spanlog-pipe's side of the pipe:
  *
- *     TRACEPARENT=00-...-01 ./legacy-job | spanlog-pipe --service job --sink stdout
+ *     ./legacy-job | TRACEPARENT=00-...-01 spanlog-pipe --service job --sink stdout
  *
  * The run is one span: a child of --traceparent / $TRACEPARENT when given (and
  * valid), else the root of a new trace. Exit status: 0 when every record was
- * written, 1 when any sink dropped a record, 2 on a usage or setup error.
+ * written, 1 when any sink dropped a record (said on stderr), 2 on a usage or
+ * setup error.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -18,8 +20,15 @@
 #include <string.h>
 
 #include <spanlog/spanlog.h>
+#if SPANLOG_WITH_OTLP
+#include <spanlog/otlp.h>
+#endif
 
 #define MAX_SINKS 8
+
+#define MIN_RECORD_BYTES 1024L
+#define MAX_RECORD_BYTES (64L * 1024 * 1024)
+#define MAX_FLUSH_MS     3600000L
 
 static void usage(FILE *f)
 {
@@ -30,12 +39,18 @@ static void usage(FILE *f)
           "$TRACESTATE)\n"
           "  --span-name NAME      name of the run's span (default spanlog-pipe)\n"
           "  --sink TARGET         stdout, stderr, null, file:PATH, syslog[:TARGET],\n"
-          "                        loki:URL; repeatable (default stdout)\n"
+          "                        loki:URL; repeatable, at most 8 (default stdout)\n"
           "  --format PROFILE      default, otel, ecs or pino\n"
-          "  --max-record-bytes N  record size limit (default 65536)\n"
-          "  --flush-timeout MS    bound on the final flush (default 10000)\n"
-          "  --stats               print each sink's statistics to stderr as JSON\n"
-          "  --help\n",
+          "  --max-record-bytes N  record size limit, 1024 to 67108864 (default 65536)\n"
+          "  --flush-timeout MS    bound on delivering what is left at the end,\n"
+          "                        0 to 3600000 (default 10000)\n"
+          "  --stats               after shutdown, print each sink's final statistics\n"
+          "                        to stderr, one JSON object per line\n"
+          "  --help                print this and exit 0\n"
+          "exit status:\n"
+          "  0  every record was delivered\n"
+          "  1  some record was dropped (a message on stderr says how many)\n"
+          "  2  usage or setup error\n",
           f);
 }
 
@@ -48,6 +63,39 @@ struct args {
     int stats;
 };
 
+/* The options that take a value. */
+static const char *const valued[] = {
+    "--level", "--service", "--traceparent",      "--span-name",
+    "--sink",  "--format",  "--max-record-bytes", "--flush-timeout"};
+
+static int takes_value(const char *o)
+{
+    for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
+        if (strcmp(o, valued[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A whole decimal number in [lo, hi], or a message naming the range. */
+static int parse_range(const char *o, const char *v, long lo, long hi, const char *unit,
+                       long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi) {
+        fprintf(stderr,
+                "spanlog-pipe: %s must be a whole number of %s from %ld to %ld, not "
+                "\"%s\"\n",
+                o, unit, lo, hi, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
     memset(a, 0, sizeof(*a));
@@ -59,7 +107,6 @@ static int parse_args(int argc, char **argv, struct args *a)
     a->tracestate = getenv("TRACESTATE");
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
-        const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
         if (strcmp(o, "--stats") == 0) {
             a->stats = 1;
             continue;
@@ -68,11 +115,16 @@ static int parse_args(int argc, char **argv, struct args *a)
             usage(stdout);
             exit(0);
         }
-        if (v == NULL) {
+        if (!takes_value(o)) {
+            fprintf(stderr, "spanlog-pipe: unknown %s %s\n",
+                    o[0] == '-' ? "option" : "argument", o);
+            return -1;
+        }
+        if (i + 1 >= argc) {
             fprintf(stderr, "spanlog-pipe: %s needs a value\n", o);
             return -1;
         }
-        i++;
+        const char *v = argv[++i];
         if (strcmp(o, "--level") == 0) {
             a->level = v;
         } else if (strcmp(o, "--service") == 0) {
@@ -89,22 +141,13 @@ static int parse_args(int argc, char **argv, struct args *a)
                 return -1;
             }
             a->sinks[a->nsinks++] = v;
-        } else if (strcmp(o, "--max-record-bytes") == 0 ||
-                   strcmp(o, "--flush-timeout") == 0) {
-            char *end = NULL;
-            errno = 0;
-            long n = strtol(v, &end, 10);
-            if (errno != 0 || end == v || *end != '\0' || n < 0) {
-                fprintf(stderr, "spanlog-pipe: %s: not a number: %s\n", o, v);
+        } else if (strcmp(o, "--max-record-bytes") == 0) {
+            if (parse_range(o, v, MIN_RECORD_BYTES, MAX_RECORD_BYTES, "bytes",
+                            &a->max_record_bytes) != 0) {
                 return -1;
             }
-            if (o[2] == 'm') {
-                a->max_record_bytes = n;
-            } else {
-                a->flush_timeout_ms = n;
-            }
-        } else {
-            fprintf(stderr, "spanlog-pipe: unknown option %s\n", o);
+        } else if (parse_range(o, v, 0, MAX_FLUSH_MS, "milliseconds",
+                               &a->flush_timeout_ms) != 0) {
             return -1;
         }
     }
@@ -114,8 +157,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     return 0;
 }
 
-/* Builds the logger and its sinks; keeps the sink pointers for --stats. */
-static int make_logger(const struct args *a, sl_logger **lg, sl_sink **sinks)
+/* Builds the logger and its sinks (read back with sl_logger_sink_at). */
+static int make_logger(const struct args *a, sl_logger **lg)
 {
     sl_logger_options o;
     sl_logger_options_init(&o);
@@ -135,20 +178,30 @@ static int make_logger(const struct args *a, sl_logger **lg, sl_sink **sinks)
     }
     sl_error err;
     sl_error_init(&err);
+#if SPANLOG_WITH_OTLP
+    /* OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_*: the run span is exported. */
+    st = sl_otlp_setup_from_env(o.service, &err);
+    if (st != SL_OK && st != SL_ENOENT) {
+        fprintf(stderr, "spanlog-pipe: otlp: %s\n",
+                err.text[0] ? err.text : sl_strerror(st));
+        return -1;
+    }
+#endif
     /* Every target is checked before any is opened. */
     for (size_t i = 0; i < a->nsinks; i++) {
         if (sl_sink_uri_check(a->sinks[i], &err) != SL_OK) {
-            fprintf(stderr, "spanlog-pipe: --sink: %s\n", err.text);
+            fprintf(stderr, "spanlog-pipe: sink %s: %s\n", a->sinks[i], err.text);
             return -1;
         }
     }
     for (size_t i = 0; i < a->nsinks; i++) {
-        st = sl_sink_from_uri(a->sinks[i], &sinks[i], &err);
+        sl_sink *sink = NULL;
+        st = sl_sink_from_uri(a->sinks[i], &sink, &err);
         if (st != SL_OK) {
-            fprintf(stderr, "spanlog-pipe: --sink: %s\n", err.text);
+            fprintf(stderr, "spanlog-pipe: sink %s: %s\n", a->sinks[i], err.text);
             return -1;
         }
-        st = sl_logger_add_sink(*lg, sinks[i], SL_LEVEL_TRACE);
+        st = sl_logger_add_sink(*lg, sink, SL_LEVEL_TRACE);
         if (st != SL_OK) {
             fprintf(stderr, "spanlog-pipe: sink %s: %s\n", a->sinks[i], sl_strerror(st));
             return -1;
@@ -211,6 +264,22 @@ static const char *nul_safe(char *line, size_t len, char **buf, size_t *cap)
     return *buf;
 }
 
+/* s as a JSON string (the --stats lines name the target as given). */
+static void put_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            fprintf(f, "\\%c", *p);
+        } else if (*p < 0x20) {
+            fprintf(f, "\\u%04x", *p);
+        } else {
+            fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
 int main(int argc, char **argv)
 {
     struct args a;
@@ -227,8 +296,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     sl_logger *lg = NULL;
-    sl_sink *sinks[MAX_SINKS] = {0};
-    if (make_logger(&a, &lg, sinks) != 0) {
+    if (make_logger(&a, &lg) != 0) {
         sl_logger_free(lg);
         return 2;
     }
@@ -258,25 +326,32 @@ int main(int argc, char **argv)
     free(fixed);
     sl_span_end(span);
 
+    /* Shut down first, so that what the sinks could not deliver (a Loki
+     * queue at the deadline) is counted before the counts are read. */
     int rc = 0;
-    sl_status st = sl_logger_flush(lg, (int)a.flush_timeout_ms);
+    sl_status st = sl_logger_shutdown(lg, (int)a.flush_timeout_ms);
     if (st != SL_OK) {
-        fprintf(stderr, "spanlog-pipe: flush: %s\n", sl_strerror(st));
-        rc = 1;
+        fprintf(stderr, "spanlog-pipe: shutdown: %s\n", sl_strerror(st));
     }
-    for (size_t i = 0; i < a.nsinks; i++) {
+    uint64_t dropped = 0;
+    for (size_t i = 0; i < sl_logger_sink_count(lg); i++) {
+        sl_sink *sink = sl_logger_sink_at(lg, i);
         sl_sink_stats s;
-        sl_sink_get_stats(sinks[i], &s);
+        sl_sink_stats_init(&s);
+        sl_sink_get_stats(sink, &s);
         if (a.stats) {
-            fprintf(
-                stderr,
-                "{\"sink\":\"%s\",\"written\":%llu,\"dropped\":%llu,\"errors\":%llu}\n",
-                sl_sink_name(sinks[i]), (unsigned long long)s.written,
-                (unsigned long long)s.dropped, (unsigned long long)s.errors);
+            fprintf(stderr, "{\"sink\":\"%s\",\"target\":", sl_sink_name(sink));
+            put_json_string(stderr, a.sinks[i]);
+            fprintf(stderr, ",\"written\":%llu,\"dropped\":%llu,\"errors\":%llu}\n",
+                    (unsigned long long)s.written, (unsigned long long)s.dropped,
+                    (unsigned long long)s.errors);
         }
-        if (s.dropped > 0) {
-            rc = 1;
-        }
+        dropped += s.dropped;
+    }
+    if (dropped > 0 || st != SL_OK) {
+        fprintf(stderr, "spanlog-pipe: %llu record%s dropped; exit status 1\n",
+                (unsigned long long)dropped, dropped == 1 ? "" : "s");
+        rc = 1;
     }
     sl_logger_free(lg);
     return rc;

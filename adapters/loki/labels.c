@@ -25,45 +25,24 @@ bool sl__loki_label_name_ok(const char *name, size_t len)
     return true;
 }
 
-/* Well-formed UTF-8 (RFC 3629: no overlongs, surrogates or values above U+10FFFF), no
- * NUL. */
-static bool utf8_valid(const char *str, size_t n)
+size_t sl__loki_repaired_len(const char *s, size_t n)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
+    size_t out = 0, i = 0;
     while (i < n) {
-        unsigned char c = s[i];
-        size_t len;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c == 0) {
-            return false;
-        } else if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
+        unsigned char c = (unsigned char)s[i];
+        size_t sub = 1, len = 1;
+        if (c >= 0x80) {
+            len = sl__utf8_seq(s + i, n - i, &sub);
+        }
+        if (c == 0 || len == 0) {
+            out += 3; /* U+FFFD */
+            i += c == 0 ? 1 : sub;
         } else {
-            return false;
+            out += len;
+            i += len;
         }
-        if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) {
-            return false;
-        }
-        for (size_t k = 2; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-        }
-        i += len;
     }
-    return true;
+    return out;
 }
 
 /* One label checked and appended to the JSON fragment; names kept to catch duplicates. */
@@ -97,9 +76,18 @@ static sl_status add_label(label_acc *acc, const char *name, size_t nlen,
                          (int)nlen, name);
         return SL_EINVAL;
     }
-    if (!utf8_valid(value, vlen)) {
-        sl__loki_set_err(errbuf, errlen, "loki label \"%.*s\": value is not valid UTF-8",
-                         (int)nlen, name);
+    if (nlen > SL__LOKI_MAX_LABEL_NAME) {
+        sl__loki_set_err(errbuf, errlen,
+                         "loki label \"%.32s...\": name longer than Loki's %u bytes",
+                         name, SL__LOKI_MAX_LABEL_NAME);
+        return SL_EINVAL;
+    }
+    /* Ill-formed UTF-8 is repaired (U+FFFD) when the value is encoded, as in
+     * records; the repaired value must still fit Loki's limit. */
+    if (sl__loki_repaired_len(value, vlen) > SL__LOKI_MAX_LABEL_VALUE) {
+        sl__loki_set_err(errbuf, errlen,
+                         "loki label \"%.*s\": value longer than Loki's %u bytes",
+                         (int)nlen, name, SL__LOKI_MAX_LABEL_VALUE);
         return SL_EINVAL;
     }
     for (size_t i = 0; i < acc->n; i++) {

@@ -3,15 +3,16 @@
  *
  *   options.c   options, environment, the copied config
  *   labels.c    label validation and their pre-encoded forms
- *   queue.c     the bounded byte ring between callers and the worker
  *   truncate.c  shortening an oversized JSON line to a valid record
  *   body.c      batch, streams, timestamp bumping, JSON body, gzip
  *   proto.c     the same batch as a protobuf PushRequest
  *   snappy.c    Snappy block compression for the protobuf body
- *   backoff.c   retry delays and Retry-After
  *   http.c      one POST with libcurl and what its answer means
- *   sink.c      the caller side: write, flush, close, fork, stats
- *   worker.c    the worker thread: gather, send, retry, settle
+ *   sink.c      the caller side: write (into the delivery runtime), stats
+ *   worker.c    the runtime's callbacks: encode, compress, POST, verdict
+ *
+ * Queue, worker thread, batching, backoff, Retry-After, flush, close and
+ * fork are the delivery runtime's (src/deliver/deliver.h).
  *
  * Everything here is pure (bytes in, bytes out) except sink.c, worker.c and
  * http.c, so the unit tests exercise it without a server.
@@ -25,15 +26,20 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "deliver/deliver.h"
 #include "internal.h"
 #include "spanlog/loki.h"
 
-#define SL__LOKI_MAX_LABELS       15 /* Loki's default max_label_names_per_series */
-#define SL__LOKI_MAX_BATCH        (3u << 20) /* far below Loki's 4 MB push limit */
-#define SL__LOKI_MIN_QUEUE        (64u << 10)
-#define SL__LOKI_MIN_LINE         1024u
-#define SL__LOKI_MAX_LINE         (1u << 20) /* escaped, a lone record stays below 4 MB */
-#define SL__LOKI_MAX_SERVICE      255u
+#define SL__LOKI_MAX_LABELS 15         /* Loki's default max_label_names_per_series */
+#define SL__LOKI_MAX_BATCH  (3u << 20) /* far below Loki's 4 MB push limit */
+#define SL__LOKI_MIN_QUEUE  (64u << 10)
+#define SL__LOKI_MIN_LINE   1024u
+#define SL__LOKI_MAX_LINE   (1u << 20) /* escaped, a lone record stays below 4 MB */
+/* The service_name label's longest value: the logger refuses a service longer than 300
+ * bytes once JSON-escaped, so a record's service always fits whole. */
+#define SL__LOKI_MAX_SERVICE      300u
+#define SL__LOKI_MAX_LABEL_NAME   1024u /* Loki's default max_label_name_length */
+#define SL__LOKI_MAX_LABEL_VALUE  2048u /* Loki's default max_label_value_length */
 #define SL__LOKI_TRUNC_SUFFIX     ",\"truncated\":true}"
 #define SL__LOKI_TRUNC_SUFFIX_LEN (sizeof(SL__LOKI_TRUNC_SUFFIX) - 1)
 
@@ -79,6 +85,10 @@ sl_status sl__loki_labels_build(const sl_loki_options *o, sl__loki_config *cfg,
 /* 1 when name matches [a-zA-Z_:][a-zA-Z0-9_:]* (Loki's label and metadata key rule). */
 bool sl__loki_label_name_ok(const char *name, size_t len);
 
+/* Bytes of s once ill-formed UTF-8 and NUL are replaced by U+FFFD, as label values
+ * are sent (the rule record strings follow). */
+size_t sl__loki_repaired_len(const char *s, size_t n);
+
 /*
  * Validates opts and fills cfg (zeroed first). On error returns SL_EINVAL
  * (or SL_ENOMEM) with err naming the option (its field) or label and why.
@@ -94,57 +104,27 @@ void sl__loki_config_free(sl__loki_config *cfg);
 sl_status sl__loki_open_url(const char *url, bool check_only, sl_sink **out,
                             sl_error *err);
 
-/* ---- the queue (queue.c) ------------------------------------------------ */
+/* ---- a queued record (sink.c writes it, worker.c reads it) --------------- */
 
 /*
- * One queued record: a fixed header, then the service name, then the line.
- * Slots are 8-byte aligned and contiguous; a slot that does not fit before
- * the end of the ring starts again at offset 0 (the skipped tail is counted
- * as used until the reader passes it).
- *
- *   buf: [ free | slot slot slot | skipped ]      head ─▶ tail
+ * What the sink pushes into the delivery runtime's queue for one record:
+ * this header, then the service name, then the line.
  */
-typedef struct sl__loki_slot {
-    uint32_t size; /* whole slot, header included, multiple of 8 */
-    uint32_t line_len;
+typedef struct sl__loki_rec {
     int64_t ts;
     uint8_t level;
     uint8_t has_ctx;
-    uint8_t service_len;
-    uint8_t pad;
+    uint16_t service_len; /* at most SL__LOKI_MAX_SERVICE */
+    uint8_t pad[4];
     uint8_t trace_id[16];
     uint8_t span_id[8];
     /* service bytes, line bytes */
-} sl__loki_slot;
+} sl__loki_rec;
 
-typedef struct sl__loki_ring {
-    char *buf;
-    size_t cap;
-    size_t head, tail; /* read and write offsets */
-    size_t used;       /* bytes taken, skipped ends included */
-    size_t records;
-    size_t line_bytes; /* line bytes of the queued records */
-} sl__loki_ring;
-
-sl_status sl__loki_ring_init(sl__loki_ring *r, size_t cap);
-void sl__loki_ring_free(sl__loki_ring *r);
-void sl__loki_ring_clear(sl__loki_ring *r);
-size_t sl__loki_slot_size(size_t service_len, size_t line_len);
-/* Space for a slot of `size` bytes (from sl__loki_slot_size), or NULL when full. */
-sl__loki_slot *sl__loki_ring_reserve(sl__loki_ring *r, size_t size);
-/* Makes the reserved slot visible; its header (line_len ...) is filled in. */
-void sl__loki_ring_commit(sl__loki_ring *r, sl__loki_slot *slot);
-/* The oldest slot, or NULL; it stays valid until sl__loki_ring_pop(). */
-sl__loki_slot *sl__loki_ring_peek(sl__loki_ring *r);
-void sl__loki_ring_pop(sl__loki_ring *r);
-
-static inline const char *sl__loki_slot_service(const sl__loki_slot *s)
+/* Queue bytes one record takes (options.c checks line_limit against it). */
+static inline size_t sl__loki_slot_size(size_t service_len, size_t line_len)
 {
-    return (const char *)(s + 1);
-}
-static inline const char *sl__loki_slot_line(const sl__loki_slot *s)
-{
-    return (const char *)(s + 1) + s->service_len;
+    return sl__deliver_entry_size(sizeof(sl__loki_rec) + service_len + line_len);
 }
 
 /* ---- truncation (truncate.c) -------------------------------------------- */
@@ -234,31 +214,22 @@ size_t sl__loki_snappy(const char *in, size_t len, char *out);
 sl_status sl__loki_gzip(const char *in, size_t len, char **out, size_t *out_cap,
                         size_t *out_len);
 
-/* ---- backoff (backoff.c) ------------------------------------------------- */
-
-/*
- * The delay before retry number `attempt` (0 for the first retry):
- * cap = min(max_ms, min_ms * 2^attempt), spread by jitter using the random
- * value r in [0, 1).
- */
-int64_t sl__loki_backoff_ms(int attempt, int min_ms, int max_ms, sl_loki_jitter jitter,
-                            double r);
-
-/*
- * Parses a Retry-After value: delta-seconds or an HTTP date, relative to
- * now_s (Unix seconds). Returns the delay in ms (>= 0) or -1 when invalid.
- */
-int64_t sl__loki_retry_after_ms(const char *value, size_t len, int64_t now_s);
-
 /* ---- HTTP (http.c) -------------------------------------------------------- */
 
 typedef enum sl__loki_outcome {
     SL__LOKI_SENT = 0,
     SL__LOKI_RETRY,       /* 429, 5xx, transport error */
-    SL__LOKI_REJECTED,    /* 400 and other 4xx */
+    SL__LOKI_REJECTED,    /* 400 and other 4xx: nothing of the push was stored */
     SL__LOKI_AUTH,        /* 401, 403 */
     SL__LOKI_NO_METADATA, /* 400: structured metadata not allowed */
-    SL__LOKI_ABORTED      /* stopped by close's deadline */
+    SL__LOKI_ABORTED,     /* stopped by close's deadline */
+    /* 400 for some entries or streams only (a line over max_line_size, a
+     * timestamp too old...): Loki stored the others, so the batch may be
+     * partly in Loki; resending would duplicate them */
+    SL__LOKI_REJECTED_PARTIAL,
+    /* 413, or a 429 saying the push alone exceeds the ingestion limit: it can
+     * never be accepted whole; split it and send the halves */
+    SL__LOKI_TOO_LARGE
 } sl__loki_outcome;
 
 typedef struct sl__loki_http sl__loki_http;
@@ -270,79 +241,39 @@ typedef struct sl__loki_answer {
     char text[512];         /* server text or transport error, sanitised */
 } sl__loki_answer;
 
-/* Classifies an HTTP answer (pure). */
+/*
+ * Classifies an HTTP answer (pure): status and the start of the body (the
+ * server's text, `len` bytes, not NUL-terminated; NULL when none). Texts of
+ * Loki 2.9 and 3 are recognised; see http.c.
+ */
 sl__loki_outcome sl__loki_classify(int status, const char *body, size_t len);
 
 sl__loki_http *sl__loki_http_new(const sl__loki_config *cfg);
 void sl__loki_http_free(sl__loki_http *h);
 /*
- * POSTs body (headers as configured). deadline_ns (monotonic, 0: none)
- * shortens the request and aborts it when reached.
+ * POSTs body (headers as configured), bounded by the request timeout and
+ * cancelled within a few tens of ms once the runtime's close deadline
+ * passes (sl__deliver_cancelled), even while the server does not answer.
  */
-void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len,
-                        int64_t deadline_ns, sl__loki_answer *ans);
+void sl__loki_http_post(sl__loki_http *h, const char *body, size_t len, sl__deliver *d,
+                        sl__loki_answer *ans);
 
-/* ---- the sink's shared state (sink.c, worker.c) -------------------------- */
+/* ---- the sink's state (sink.c, worker.c) ---------------------------------- */
 
 /*
- * Everything below `mu` is guarded by it. Sequence numbers make flush exact:
- * the k-th accepted record has sequence k (enq_seq counts them). The queue
- * always holds a contiguous run of the newest ones, and the worker's batch
- * (in flight) a contiguous run taken from the queue's head earlier:
- *
- *   seq: [ settled ... | in flight: batch | (evicted by drop_oldest) | queued ]
- *                       ^ inflight_first                              ^ enq_seq -
- * q.records
- *
- * so the oldest unsettled record is the batch's first, or else the queue's
- * head: flush waits until that reaches the enq_seq it saw. done_seq counts
- * settled records (for pending_records); evictions can settle records out
- * of order, so it is a count, not a position.
+ * The queue, the worker, retries, flush, close and fork belong to the
+ * delivery runtime (src/deliver/); what is left here is Loki's: the config
+ * and the counters the runtime does not keep (atomics).
  */
 typedef struct sl__loki {
     sl_sink *sink;
     sl__loki_config cfg;
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv;  /* the worker waits for records, flush, close */
-    pthread_cond_t space_cv; /* SL_LOKI_BLOCK callers wait for room */
-    pthread_cond_t done_cv;  /* flush and close wait for settled records */
-    sl__loki_ring q;
-    uint64_t enq_seq, done_seq, flush_target;
-    uint64_t inflight_first; /* sequence of the batch's first record */
-    uint64_t inflight_n;     /* records in the worker's batch; 0: none */
-    uint64_t pending_bytes;  /* line bytes queued or in flight */
-    size_t wake_bytes; /* an asleep worker wants waking at this many queued line bytes */
-    int space_waiters;
-    bool worker_asleep;
-    bool worker_running; /* a worker thread exists (to join) */
-    bool worker_exited;
-    bool closing, closed;
-    int64_t close_deadline; /* monotonic ns; INT64_MAX: no bound */
-    bool metadata_on;       /* off for good once the server refused it */
-    pthread_t thread;
-    sl_loki_stats st; /* pending_* computed when read */
+    sl__deliver *d;
+    int metadata_on; /* atomic; off for good once the server refused it */
+    uint64_t dropped_too_long, truncated, wire_bytes; /* atomic */
 } sl__loki;
 
-/* The sequence of the oldest record not yet settled (enq_seq: none); mu held. */
-static inline uint64_t sl__loki_unsettled(const sl__loki *L)
-{
-    return L->inflight_n > 0 ? L->inflight_first : L->enq_seq - L->q.records;
-}
-
-/*
- * A CLOCK_MONOTONIC time in ns as the absolute deadline that
- * pthread_cond_timedwait takes (the sink's condition variables are made with
- * pthread_condattr_setclock(CLOCK_MONOTONIC)).
- */
-static inline struct timespec sl__loki_abs_mono(int64_t ns)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    return ts;
-}
-
-/* Starts the worker; mu held. SL_EIO when the thread cannot start. */
-sl_status sl__loki_worker_start(sl__loki *L);
+/* The runtime's callbacks (worker.c): encode, compress and POST a batch. */
+extern const sl__deliver_ops sl__loki_deliver_ops;
 
 #endif /* SPANLOG_LOKI_INTERNAL_H */

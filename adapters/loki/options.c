@@ -64,8 +64,8 @@ static const sl__opt loki_opts[] = {
     SL__O_BOOL(O, truncate_long_lines, "true", E "TRUNCATE", NULL,
                "truncate a longer line to a valid record; false: drop it"),
     SL__O_BOOL(O, gzip, "true", E "GZIP", NULL, "gzip the JSON body"),
-    SL__O_ENUM(O, encoding, "json", encoding_names, E "ENCODING", NULL,
-               "push body: JSON (gzip) or protobuf (snappy)"),
+    SL__O_ENUM(O, encoding, "protobuf", encoding_names, E "ENCODING", NULL,
+               "push body: protobuf (snappy), or JSON (gzip; see its label caveat)"),
     SL__O_INT(O, backoff_min_ms, "500", 1, MS, E "BACKOFF_MIN_MS", NULL,
               "first retry delay"),
     SL__O_INT(O, backoff_max_ms, "300000", 1, 24 * MS, E "BACKOFF_MAX_MS", NULL,
@@ -86,9 +86,10 @@ static const sl__opt loki_opts[] = {
 static const sl__opt_table sl__loki_options = {"Loki (sl_loki_options)", loki_opts,
                                                SL__NOPTS(loki_opts)};
 
-void sl_loki_options_init(sl_loki_options *opts)
+void sl_loki_options_init_size(sl_loki_options *opts, size_t size)
 {
-    sl__opts_init(&sl__loki_options, opts, sizeof *opts);
+    sl_loki_options d;
+    sl__opts_init(&sl__loki_options, opts, size, &d, sizeof d);
 }
 
 void sl__loki_set_err(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -122,48 +123,43 @@ static sl_status dup_opt(const char *in, char **out)
     return *out != NULL ? SL_OK : SL_ENOMEM;
 }
 
-static char *make_push_url(const char *url)
+/*
+ * The push URL from a checked base or push URL: the scheme lowercased, the
+ * push path appended unless the path already ends with it, before the
+ * query if there is one ("http://gw/loki?t=1" -> "http://gw/loki/loki/api/v1/push?t=1").
+ */
+static char *make_push_url(const char *url, const sl__url *u)
 {
     size_t n = strlen(url);
     size_t plen = strlen(PUSH_PATH);
-    if (n >= plen && !strcmp(url + n - plen, PUSH_PATH)) {
-        return sl__strdup(url);
+    const char *q = memchr(u->path, '?', u->path_len);
+    size_t base = q != NULL ? (size_t)(q - url) : n;
+    size_t tail = n - base;
+    bool has_path = base >= plen && !memcmp(url + base - plen, PUSH_PATH, plen);
+    size_t keep = base;
+    while (!has_path && keep > (size_t)(u->path - url) && url[keep - 1] == '/') {
+        keep--;
     }
-    while (n > 0 && url[n - 1] == '/') {
-        n--;
-    }
-    char *s = sl__malloc(n + plen + 1);
+    size_t add = has_path ? 0 : plen;
+    char *s = sl__malloc(keep + add + tail + 1);
     if (s != NULL) {
-        memcpy(s, url, n);
-        memcpy(s + n, PUSH_PATH, plen + 1);
+        memcpy(s, url, keep);
+        for (size_t i = 0; i < u->scheme_len; i++) {
+            s[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+        }
+        memcpy(s + keep, PUSH_PATH, add);
+        memcpy(s + keep + add, url + base, tail + 1);
     }
     return s;
 }
 
-/* The URL with its user:password replaced by ***, so it is never echoed. */
-static void redact_url(const char *url, char *out, size_t cap)
+static sl_status check_ranges(const sl_loki_options *o, sl__url *u, sl_error *err)
 {
-    const char *p = strstr(url, "://");
-    const char *host = p != NULL ? p + 3 : url;
-    const char *at = strchr(host, '@');
-    const char *end = host + strcspn(host, "/?#");
-    if (at != NULL && at < end) {
-        snprintf(out, cap, "%.*s***%s", (int)(host - url), url, at);
-    } else {
-        snprintf(out, cap, "%s", url);
-    }
-}
-
-static sl_status check_ranges(const sl_loki_options *o, sl_error *err)
-{
-    if (o->url == NULL || (strncasecmp(o->url, "http://", 7) != 0 &&
-                           strncasecmp(o->url, "https://", 8) != 0)) {
-        char shown[128] = "(none)";
-        if (o->url != NULL) {
-            redact_url(o->url, shown, sizeof shown);
-        }
-        return sl__error_set(err, SL_EINVAL, "url", o->url != NULL ? shown : NULL, 0,
-                             "loki url: expected http:// or https://, got \"%s\"", shown);
+    if (sl__url_check(o->url, "loki url", u, err) != SL_OK) {
+        /* The text and value never hold the URL's user:password
+         * (sl__url_check); the option is "url" (SPANLOG_LOKI_URL). */
+        sl__error_rename(err, "url");
+        return SL_EINVAL;
     }
     sl_status st = sl__opts_check(&sl__loki_options, o, err);
     if (st != SL_OK) {
@@ -231,14 +227,17 @@ sl_status sl__loki_config_build(const sl_loki_options *o, sl__loki_config *cfg,
     if (o == NULL) {
         return sl__error_set(err, SL_EINVAL, NULL, NULL, -1, "loki: no options");
     }
-    sl_status st = check_ranges(o, err);
+    sl__url u;
+    sl_status st = check_ranges(o, &u, err);
     if (st != SL_OK) {
         return st;
     }
     if (o->service_name != NULL &&
         (o->service_name[0] == '\0' || strlen(o->service_name) > SL__LOKI_MAX_SERVICE)) {
         return sl__error_set(err, SL_EINVAL, "service_name", NULL, -1,
-                             "loki service_name: 1 to %u bytes", SL__LOKI_MAX_SERVICE);
+                             "loki service_name: 1 to %u bytes, got %zu (the label is "
+                             "never cut)",
+                             SL__LOKI_MAX_SERVICE, strlen(o->service_name));
     }
 
     char text[sizeof(((sl_error *)0)->text)] = "";
@@ -248,7 +247,7 @@ sl_status sl__loki_config_build(const sl_loki_options *o, sl__loki_config *cfg,
         return label_error(o, st, text, err);
     }
 
-    cfg->push_url = make_push_url(o->url);
+    cfg->push_url = make_push_url(o->url, &u);
     if (cfg->push_url == NULL || dup_opt(o->tenant, &cfg->tenant) ||
         dup_opt(o->username, &cfg->username) || dup_opt(o->password, &cfg->password) ||
         dup_opt(o->bearer_token, &cfg->bearer_token) ||

@@ -61,23 +61,46 @@ static void put_bytes(sl__jw *w, unsigned field, const char *s, size_t n)
     sl__jw_raw(w, s, n);
 }
 
+/*
+ * Go string literal syntax, which Loki's label parser unquotes: '"' and '\\'
+ * escaped, newline as \n, other controls as \xHH. Ill-formed UTF-8 and NUL
+ * are replaced by U+FFFD exactly as the JSON writer replaces them in record
+ * strings: Loki refuses a label string that is not UTF-8 ("invalid UTF-8
+ * rune") and with it every entry of the stream.
+ */
 void sl__loki_prom_quote(sl__jw *w, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     sl__jw_char(w, '"');
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    while (i < n) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            size_t sub = 1;
+            size_t len = sl__utf8_seq(s + i, n - i, &sub);
+            if (len == 0) {
+                sl__jw_raw(w, "\xEF\xBF\xBD", 3);
+                i += sub;
+            } else {
+                sl__jw_raw(w, s + i, len);
+                i += len;
+            }
+            continue;
+        }
         if (c == '"' || c == '\\') {
             sl__jw_char(w, '\\');
             sl__jw_char(w, (char)c);
         } else if (c == '\n') {
             sl__jw_raw(w, "\\n", 2);
+        } else if (c == 0) {
+            sl__jw_raw(w, "\xEF\xBF\xBD", 3);
         } else if (c < 0x20 || c == 0x7f) {
             char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
             sl__jw_raw(w, e, 4);
         } else {
             sl__jw_char(w, (char)c);
         }
+        i++;
     }
     sl__jw_char(w, '"');
 }

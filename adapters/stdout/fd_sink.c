@@ -9,8 +9,8 @@
  *
  * Buffered, lines are gathered under the same mutex and written in one
  * write(2) when the next line would not fit, after an error-or-worse record,
- * on flush, on close and at exit (an atexit hook walks a registry of live
- * buffered sinks, so a sink that was never freed still writes its records).
+ * on flush, on close and at exit (the library's one exit handler flushes
+ * every live sink, so a sink that was never freed still writes its records).
  *
  * A non-blocking fd that is full (EAGAIN) is waited for with poll(2):
  *
@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "adapters/stdout/fd_async.h"
+#include "adapters/stdout/rotate.h"
 #include "internal.h"
 #include "spanlog/stdout.h"
 
@@ -57,9 +58,11 @@ typedef struct fd_sink {
     char *buf; /* buffered mode */
     size_t cap;
     size_t len;
-    uint64_t nrec;                       /* records in buf */
-    struct fd_sink *reg_prev, *reg_next; /* registry of buffered sinks (at exit) */
-    bool registered;
+    uint64_t nrec;    /* records in buf */
+    sl__rotor *rotor; /* a path: reopen and rotation (rotate.c) */
+    int rotate_err;   /* under mu: to report once it is released */
+    bool pretty;      /* write sl_pretty_format()'s lines */
+    sl_pretty_options popts;
 } fd_sink;
 
 /* What a write attempt ran into, reported once the mutex is released. */
@@ -143,12 +146,28 @@ static void report(fd_sink *s, const fd_result *res, uint64_t dropped)
  * Buffered mode, mu held: writes the buffer out and counts its records.
  * Returns how many were dropped; *res says why.
  */
+/* write_all() into a rotating file: reopened or rotated first, its size kept. */
+static size_t write_file(fd_sink *s, const char *p, size_t n, fd_result *res,
+                         int64_t now_ns)
+{
+    if (s->rotor == NULL) {
+        return write_all(s, p, n, res);
+    }
+    int err = sl__rotor_before_write(s->rotor, &s->fd, n, now_ns);
+    if (err != 0) {
+        s->rotate_err = err;
+    }
+    size_t done = write_all(s, p, n, res);
+    sl__rotor_wrote(s->rotor, done);
+    return done;
+}
+
 static uint64_t flush_locked(fd_sink *s, fd_result *res)
 {
     if (s->len == 0) {
         return 0;
     }
-    size_t done = write_all(s, s->buf, s->len, res);
+    size_t done = write_file(s, s->buf, s->len, res, s->rotor ? sl__now_ns() : 0);
     uint64_t written = done == s->len ? s->nrec : sl__fd_count_lines(s->buf, done);
     uint64_t dropped = s->nrec - written;
     if (written > 0) {
@@ -190,7 +209,65 @@ int sl__fd_mutex_init(pthread_mutex_t *mu)
 
 /* ---- the vtable ----------------------------------------------------------------- */
 
+/* Pretty lines are made on the caller's stack; only a huge record takes
+ * the heap, for the time of the call. */
+#define PRETTY_STACK 8192
+
+static void fd_write_line(sl_sink *sink, const sl_record *rec, const char *line,
+                          size_t len);
+
 static void fd_write(sl_sink *sink, const sl_record *rec, const char *line, size_t len)
+{
+    fd_sink *s = sl_sink_state(sink);
+    if (!s->pretty) {
+        fd_write_line(sink, rec, line, len);
+        return;
+    }
+    char stack[PRETTY_STACK];
+    size_t n = sl_pretty_format(line, len, &s->popts, stack, sizeof stack);
+    if (n < sizeof stack) {
+        fd_write_line(sink, rec, stack, n);
+        return;
+    }
+    char *heap = sl__malloc(n + 1);
+    if (heap == NULL) {
+        sl_sink_count_dropped(sink, 1);
+        sl_sink_report_error(sink, SL_ENOMEM, "no memory to format a %zu-byte record",
+                             len);
+        return;
+    }
+    sl_pretty_format(line, len, &s->popts, heap, n + 1);
+    fd_write_line(sink, rec, heap, n);
+    sl__free(heap);
+}
+
+/* Rotation periods follow the records' own times (a test can give any). */
+static int64_t rec_time(const fd_sink *s, const sl_record *rec)
+{
+    if (s->rotor == NULL) {
+        return 0;
+    }
+    return rec != NULL ? rec->time_ns : sl__now_ns();
+}
+
+static int take_rotate_err(fd_sink *s)
+{
+    int e = s->rotate_err;
+    s->rotate_err = 0;
+    return e;
+}
+
+/* Called with mu released: a reopen or rotation that failed. */
+static void report_rotation(fd_sink *s, int err)
+{
+    if (err != 0) {
+        sl_sink_report_error(s->sink, SL_EIO, "reopening or rotating the file: %s",
+                             strerror(err));
+    }
+}
+
+static void fd_write_line(sl_sink *sink, const sl_record *rec, const char *line,
+                          size_t len)
 {
     fd_sink *s = sl_sink_state(sink);
     fd_result res = {0, false};
@@ -203,8 +280,10 @@ static void fd_write(sl_sink *sink, const sl_record *rec, const char *line, size
         return;
     }
     if (!s->buffered) {
-        bool ok = write_all(s, line, len, &res) == len;
+        bool ok = write_file(s, line, len, &res, rec_time(s, rec)) == len;
+        int rerr = take_rotate_err(s);
         pthread_mutex_unlock(&s->mu);
+        report_rotation(s, rerr);
         if (ok) {
             sl_sink_count_written(sink, 1);
         } else {
@@ -219,7 +298,7 @@ static void fd_write(sl_sink *sink, const sl_record *rec, const char *line, size
     }
     if (len > s->cap) {
         /* bigger than the whole buffer: straight out, the buffer is empty */
-        if (write_all(s, line, len, &res) == len) {
+        if (write_file(s, line, len, &res, rec_time(s, rec)) == len) {
             sl_sink_count_written(sink, 1);
         } else {
             sl_sink_count_dropped(sink, 1);
@@ -233,7 +312,9 @@ static void fd_write(sl_sink *sink, const sl_record *rec, const char *line, size
             dropped += flush_locked(s, &res);
         }
     }
+    int rerr = take_rotate_err(s);
     pthread_mutex_unlock(&s->mu);
+    report_rotation(s, rerr);
     if (dropped > 0) {
         report(s, &res, dropped);
     }
@@ -254,84 +335,15 @@ static sl_status fd_flush(sl_sink *sink, int timeout_ms)
     return SL_OK;
 }
 
-/* ---- at exit: flush every buffered sink still alive -------------------------- */
-
-static pthread_mutex_t sl_fd_reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static fd_sink *sl_fd_reg_head;
-static pthread_once_t sl_fd_reg_once = PTHREAD_ONCE_INIT;
-
-static void fd_at_exit(void)
-{
-    pthread_mutex_lock(&sl_fd_reg_mu);
-    for (fd_sink *s = sl_fd_reg_head; s != NULL; s = s->reg_next) {
-        fd_result res = {0, false};
-        pthread_mutex_lock(&s->mu);
-        uint64_t dropped = s->closed ? 0 : flush_locked(s, &res);
-        pthread_mutex_unlock(&s->mu);
-        if (dropped > 0) {
-            report(s, &res, dropped);
-        }
-    }
-    pthread_mutex_unlock(&sl_fd_reg_mu);
-}
-
-/* A fork while another thread holds the registry lock must not leave the
- * child's copy locked. */
-static void reg_prepare(void)
-{
-    pthread_mutex_lock(&sl_fd_reg_mu);
-}
-
-static void reg_release(void)
-{
-    pthread_mutex_unlock(&sl_fd_reg_mu);
-}
-
-static void reg_init(void)
-{
-    pthread_atfork(reg_prepare, reg_release, reg_release);
-    atexit(fd_at_exit);
-}
-
-static void reg_add(fd_sink *s)
-{
-    pthread_once(&sl_fd_reg_once, reg_init);
-    pthread_mutex_lock(&sl_fd_reg_mu);
-    s->reg_prev = NULL;
-    s->reg_next = sl_fd_reg_head;
-    if (sl_fd_reg_head != NULL) {
-        sl_fd_reg_head->reg_prev = s;
-    }
-    sl_fd_reg_head = s;
-    s->registered = true;
-    pthread_mutex_unlock(&sl_fd_reg_mu);
-}
-
-static void reg_remove(fd_sink *s)
-{
-    if (!s->registered) {
-        return;
-    }
-    pthread_mutex_lock(&sl_fd_reg_mu);
-    if (s->reg_prev != NULL) {
-        s->reg_prev->reg_next = s->reg_next;
-    } else {
-        sl_fd_reg_head = s->reg_next;
-    }
-    if (s->reg_next != NULL) {
-        s->reg_next->reg_prev = s->reg_prev;
-    }
-    s->registered = false;
-    pthread_mutex_unlock(&sl_fd_reg_mu);
-}
-
 /* ---- close, destroy, fork ------------------------------------------------------ */
 
 static sl_status fd_close(sl_sink *sink, int timeout_ms)
 {
     fd_sink *s = sl_sink_state(sink);
     sl_status st = fd_flush(sink, timeout_ms);
-    reg_remove(s);
+    if (s->rotor != NULL && !sl__rotor_wait(s->rotor, timeout_ms) && st == SL_OK) {
+        st = SL_ETIMEDOUT; /* a rotated file is still being compressed */
+    }
     pthread_mutex_lock(&s->mu);
     s->closed = true;
     if (s->close_fd && s->fd >= 0) {
@@ -348,10 +360,10 @@ static void fd_destroy(sl_sink *sink)
     if (s == NULL) {
         return;
     }
-    reg_remove(s);
     if (s->close_fd && s->fd >= 0) {
         close(s->fd);
     }
+    sl__rotor_free(s->rotor);
     pthread_mutex_destroy(&s->mu);
     sl__free(s->buf);
     sl__free(s);
@@ -400,10 +412,13 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error
     }
     *out = NULL;
     sl_fd_sink_options defaults;
-    if (opts == NULL) {
-        sl_fd_sink_options_init(&defaults);
-        opts = &defaults;
+    sl_fd_sink_options_init(&defaults);
+    if (opts != NULL &&
+        !sl__abi_options(&defaults, sizeof defaults, opts, SL__FD_OPTIONS_V1)) {
+        return sl__error_set(err, SL_EINVAL, "opts", NULL, -1,
+                             "fd sink: options not prepared by sl_fd_sink_options_init");
     }
+    opts = &defaults;
     size_t cap = opts->buffer_size == 0 ? SL_FD_DEFAULT_BUFFER : opts->buffer_size;
     if (opts->buffered && cap < SL_FD_MIN_BUFFER) {
         return sl__error_set(err, SL_EINVAL, "buffer_size", NULL, -1,
@@ -412,6 +427,15 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error
     if (opts->path == NULL && (opts->fd < 0 || fcntl(opts->fd, F_GETFD) < 0)) {
         return sl__error_set(err, SL_EINVAL, "fd", NULL, -1,
                              "fd sink: fd %d is not an open file descriptor", opts->fd);
+    }
+    if ((opts->format != SL_FD_FORMAT_JSON && opts->format != SL_FD_FORMAT_PRETTY) ||
+        (unsigned)opts->color > (unsigned)SL_COLOR_NEVER ||
+        (opts->async && (opts->format == SL_FD_FORMAT_PRETTY || opts->max_bytes > 0 ||
+                         opts->rotate != SL_ROTATE_NONE || opts->compress))) {
+        /* the console format is written by the caller's thread */
+        return sl__error_set(err, SL_EINVAL, "async", NULL, -1,
+                             "fd sink: async is only for JSON without rotation, and "
+                             "format, color must be known values");
     }
     if (opts->async) {
         sl_status st = sl__fd_async_check(opts);
@@ -459,6 +483,9 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error
         return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "fd sink: out of memory");
     }
     atomic_init(&s->stalled, false);
+    s->pretty = opts->format == SL_FD_FORMAT_PRETTY;
+    sl_pretty_options_init(&s->popts);
+    s->popts.utc = opts->utc;
     if (opts->path != NULL) {
         /* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking
          * the caller forever, and a full pipe or device is met by the EAGAIN
@@ -474,10 +501,24 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error
             return sl__error_set(err, SL_EIO, "path", opts->path, -1, "file %s: %s",
                                  opts->path, strerror(e));
         }
+        sl_status rst = sl__rotor_new(opts, s->fd, &s->rotor);
+        if (rst != SL_OK) {
+            close(s->fd);
+            pthread_mutex_destroy(&s->mu);
+            sl__free(s->buf);
+            sl__free(s);
+            return sl__error_set(
+                err, rst, rst == SL_ENOTSUP ? "compress" : "rotate", NULL, -1,
+                rst == SL_ENOTSUP ? "file %s: compress needs zlib, which this spanlog "
+                                    "was built without"
+                                  : "file %s: rotation options out of range",
+                opts->path);
+        }
     } else {
         s->fd = opts->fd;
         s->close_fd = opts->close_fd;
     }
+    s->popts.color = s->pretty && sl_pretty_use_color(s->fd, opts->color);
 
     sl_status st = sl_sink_new(&fd_vtable, s, out);
     if (st != SL_OK) {
@@ -485,6 +526,7 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error
         if (opts->path != NULL) {
             close(s->fd);
         }
+        sl__rotor_free(s->rotor);
         pthread_mutex_destroy(&s->mu);
         sl__free(s->buf);
         sl__free(s);
@@ -492,9 +534,6 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error
         return sl__error_set(err, st, NULL, NULL, -1, "fd sink: %s", sl_strerror(st));
     }
     s->sink = *out;
-    if (s->buffered) {
-        reg_add(s);
-    }
     return SL_OK;
 }
 

@@ -25,37 +25,36 @@ const char *sl__syslog_errtext(int e, char *buf, size_t cap)
     return strerror_r(e, buf, cap);
 }
 
-static int64_t ms_to_ns(int ms)
-{
-    return (int64_t)ms * 1000000;
-}
+/* How long one wait for the socket may last: the longest close's deadline
+ * can be overrun while the daemon does not read. */
+#define POLL_SLICE_MS 20
 
-/* Connects the datagram socket again if it is time to (or `force`); never
- * waits for another thread doing the same. True when connected. */
+/* Connects the datagram socket again if it is time to (or `force`). Worker
+ * only (and the constructor, before the worker sends). True when connected. */
 static bool dgram_reconnect(sl__syslog *s, bool force)
 {
-    if (pthread_mutex_trylock(&s->reconnect_lock) != 0) {
-        return false;
+    if (s->connected) {
+        return true;
     }
     int64_t now = sl__monotonic_ns();
-    bool ok = __atomic_load_n(&s->connected, __ATOMIC_ACQUIRE) != 0;
-    if (!ok && (force || now >= s->next_attempt_ns)) {
-        if (connect(s->fd, (const struct sockaddr *)&s->addr, s->addrlen) == 0) {
-            ok = true;
-            s->backoff_ms = s->reconnect_min_ms;
-            __atomic_store_n(&s->connected, 1, __ATOMIC_RELEASE);
-        } else {
-            int e = errno;
-            char eb[128];
-            s->next_attempt_ns = now + ms_to_ns(s->backoff_ms);
-            s->backoff_ms = s->backoff_ms * 2 > s->reconnect_max_ms ? s->reconnect_max_ms
-                                                                    : s->backoff_ms * 2;
-            sl_sink_report_error(s->sink, SL_EIO, "syslog: connect %s: %s", s->where,
-                                 sl__syslog_errtext(e, eb, sizeof eb));
-        }
+    if (!force && now < s->next_attempt_ns) {
+        return false;
     }
-    pthread_mutex_unlock(&s->reconnect_lock);
-    return ok;
+    if (connect(s->fd, (const struct sockaddr *)&s->addr, s->addrlen) == 0) {
+        s->connected = true;
+        s->reconnects = 0;
+        return true;
+    }
+    int e = errno;
+    char eb[128];
+    /* The one backoff (without jitter: one socket, one daemon). */
+    s->next_attempt_ns =
+        now + sl__deliver_backoff_ms(s->reconnects++, s->reconnect_min_ms,
+                                     s->reconnect_max_ms, SL__JITTER_NONE, 0) *
+                  1000000;
+    sl_sink_report_error(s->sink, SL_EIO, "syslog: connect %s: %s", s->where,
+                         sl__syslog_errtext(e, eb, sizeof eb));
+    return false;
 }
 
 static bool peer_gone(int e)
@@ -64,66 +63,76 @@ static bool peer_gone(int e)
            e == EDESTADDRREQ || e == EPIPE;
 }
 
-static void drop(sl__syslog *s, const char *why, int e)
+static void reject(sl__deliver_verdict *v, const sl__syslog *s, const char *why, int e)
 {
     char eb[128];
-    sl_sink_count_dropped(s->sink, 1);
-    sl_sink_report_error(s->sink, e == EAGAIN ? SL_EAGAIN : SL_EIO,
-                         "syslog: record dropped (%s %s: %s)", why, s->where,
-                         sl__syslog_errtext(e, eb, sizeof eb));
+    v->kind = SL__DELIVER_REJECTED;
+    v->code = SL_EIO;
+    snprintf(v->text, sizeof v->text, "%s %s: %s", why, s->where,
+             sl__syslog_errtext(e, eb, sizeof eb));
 }
 
-static void dgram_send(sl__syslog *s, const char *head, size_t head_len, const char *msg,
-                       size_t msg_len)
+/*
+ * The datagram transport, on the runtime's worker: one sendmsg() of two
+ * iovecs (head, MSG) per record. A full socket (the daemon is slower than
+ * the burst; a unix socket queues only net.unix.max_dgram_qlen datagrams)
+ * is waited for here, so the caller never waits and a burst that fits the
+ * queue loses nothing. Batches hold one record: each gets its own verdict.
+ */
+static void dgram_send(void *user, void *conn, const sl__deliver_batch *b,
+                       sl__deliver_verdict *v)
 {
-    if (__atomic_load_n(&s->connected, __ATOMIC_ACQUIRE) == 0 &&
-        !dgram_reconnect(s, false)) {
-        sl_sink_count_dropped(s->sink, 1);
-        return; /* the reconnect attempt has reported why */
+    (void)conn;
+    sl__syslog *s = user;
+    const sl__deliver_entry *e = &b->entries[0];
+    sl__syslog_entry h;
+    memcpy(&h, e->data, sizeof h);
+    const char *head = sl__syslog_entry_head(e);
+    if (!s->connected && !dgram_reconnect(s, false)) {
+        reject(v, s, "no daemon at", ENOTCONN);
+        return;
     }
-    struct iovec iov[2] = {{(void *)head, head_len}, {(void *)msg, msg_len}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = msg_len > 0 ? 2 : 1};
-    int64_t deadline =
-        s->timeout_ms > 0 ? sl__monotonic_ns() + ms_to_ns(s->timeout_ms) : 0;
+    struct iovec iov[2] = {{(void *)head, h.head_len},
+                           {(void *)(head + h.head_len), h.msg_len}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = h.msg_len > 0 ? 2 : 1};
     bool reconnected = false;
     for (;;) {
         if (sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
-            sl_sink_count_written(s->sink, 1);
-            return;
+            return; /* SENT */
         }
-        int e = errno;
-        if (e == EINTR) {
+        int err = errno;
+        if (err == EINTR) {
             continue;
         }
-        if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) {
-            int64_t left = deadline - sl__monotonic_ns();
-            if (deadline == 0 || left <= 0) {
-                drop(s, "socket full:", EAGAIN);
+        if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+            if (sl__deliver_cancelled(s->d)) {
+                v->kind = SL__DELIVER_CANCELLED;
                 return;
             }
             struct pollfd p = {.fd = s->fd, .events = POLLOUT};
-            int ms = (int)((left + 999999) / 1000000);
-            (void)poll(&p, 1, ms);
+            (void)poll(&p, 1, POLL_SLICE_MS);
             continue;
         }
-        if (peer_gone(e) && !reconnected) {
+        if (peer_gone(err) && !reconnected) {
             /* The daemon went away (restart: a new socket at the same path),
              * or for UDP an earlier datagram was refused: try again once. */
-            __atomic_store_n(&s->connected, 0, __ATOMIC_RELEASE);
+            s->connected = false;
             reconnected = true;
             if (dgram_reconnect(s, true)) {
                 continue;
             }
-            sl_sink_count_dropped(s->sink, 1);
-            return;
         }
-        if (peer_gone(e)) {
-            __atomic_store_n(&s->connected, 0, __ATOMIC_RELEASE);
+        if (peer_gone(err)) {
+            s->connected = false;
         }
-        drop(s, "send to", e);
+        reject(v, s, "send to", err);
         return;
     }
 }
+
+static const sl__deliver_ops dgram_ops = {
+    .send = dgram_send,
+};
 
 static void syslog_write(sl_sink *sink, const sl_record *rec, const char *line,
                          size_t len)
@@ -138,23 +147,23 @@ static void syslog_write(sl_sink *sink, const sl_record *rec, const char *line,
                              s->fmt.max_message);
         return;
     }
-    if (s->tcp != NULL) {
-        sl__syslog_tcp_write(s, head, fr.head_len, fr.msg, fr.msg_len);
-    } else {
-        dgram_send(s, head, fr.head_len, fr.msg, fr.msg_len);
-    }
+    sl__syslog_entry h = {(uint32_t)fr.head_len, (uint32_t)fr.msg_len};
+    sl__deliver_part parts[3] = {
+        {&h, sizeof h}, {head, fr.head_len}, {fr.msg, fr.msg_len}};
+    /* A drop (queue full, closed) is counted by the runtime. */
+    (void)sl__deliver_push(s->d, parts, 3, (uint32_t)(fr.head_len + fr.msg_len));
 }
 
 static sl_status syslog_flush(sl_sink *sink, int timeout_ms)
 {
     sl__syslog *s = sl_sink_state(sink);
-    return s->tcp ? sl__syslog_tcp_flush(s, timeout_ms) : SL_OK;
+    return sl__deliver_flush(s->d, timeout_ms);
 }
 
 static sl_status syslog_close(sl_sink *sink, int timeout_ms)
 {
     sl__syslog *s = sl_sink_state(sink);
-    return s->tcp ? sl__syslog_tcp_close(s, timeout_ms) : SL_OK;
+    return sl__deliver_close(s->d, timeout_ms);
 }
 
 static void syslog_destroy(sl_sink *sink)
@@ -163,21 +172,52 @@ static void syslog_destroy(sl_sink *sink)
     if (s == NULL) {
         return;
     }
+    sl__deliver_free(s->d); /* joins the worker first */
     sl__syslog_tcp_free(s);
     sl__syslog_tls_free(s);
     if (s->fd >= 0) {
         close(s->fd);
     }
-    pthread_mutex_destroy(&s->reconnect_lock);
     sl__free(s);
 }
 
-static void syslog_atfork_child(sl_sink *sink)
+/*
+ * The longest JSON line (with its '\n') that fits max_message next to the
+ * longest head this sink makes without fields as structured data: a record
+ * at the most verbose level, the longest app name, a span context (its SD
+ * element), room for a host name that changes, and with fields_sd the
+ * most the formatter gives the fields' SD element (half of max_message).
+ * 0: no limit (TCP, or MSG is the text). The logger never cuts below its
+ * 1024-byte minimum, so only a head above max_message - 1024 (huge bound
+ * fields as SD on UDP) can still see MSG cut.
+ */
+static size_t line_limit(const sl__syslog *s)
 {
-    sl__syslog *s = sl_sink_state(sink);
-    if (s->tcp) {
-        sl__syslog_tcp_atfork_child(s);
+    if (s->fmt.max_message == 0 || s->fmt.msg != SL_SYSLOG_MSG_JSON) {
+        return 0;
     }
+    char svc[SL__SYSLOG_APPNAME_MAX + 1];
+    memset(svc, 's', SL__SYSLOG_APPNAME_MAX);
+    svc[SL__SYSLOG_APPNAME_MAX] = '\0';
+    sl_span_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    memset(ctx.trace_id.bytes, 0xab, sizeof ctx.trace_id.bytes);
+    memset(ctx.span_id.bytes, 0xcd, sizeof ctx.span_id.bytes);
+    ctx.flags = 1;
+    sl_record rec = {.level = SL_LEVEL_FATAL,
+                     .time_ns = sl__now_ns(),
+                     .msg = "m",
+                     .msg_len = 1,
+                     .service = svc,
+                     .ctx = &ctx};
+    char head[SL__SYSLOG_HEAD_MAX];
+    sl__syslog_frame fr;
+    if (sl__syslog_format(&s->fmt, &rec, "{}\n", 3, head, &fr) != SL_OK) {
+        return 0;
+    }
+    size_t reserve = fr.head_len + (s->fmt.hostname_auto ? SL__SYSLOG_HOSTNAME_MAX : 0) +
+                     (s->fmt.fields_sd ? s->fmt.max_message / 2 : 0);
+    return s->fmt.max_message > reserve ? s->fmt.max_message - reserve + 1 : 0;
 }
 
 static const sl_sink_vtable syslog_vtable = {
@@ -187,7 +227,6 @@ static const sl_sink_vtable syslog_vtable = {
     .flush = syslog_flush,
     .close = syslog_close,
     .destroy = syslog_destroy,
-    .atfork_child = syslog_atfork_child,
 };
 
 static sl_status resolve(sl__syslog *s, const sl_syslog_options *o)
@@ -242,10 +281,13 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out, sl_er
     }
     *out = NULL;
     sl_syslog_options defaults;
-    if (opts == NULL) {
-        sl_syslog_options_init(&defaults);
-        opts = &defaults;
+    sl_syslog_options_init(&defaults);
+    if (opts != NULL &&
+        !sl__abi_options(&defaults, sizeof(defaults), opts, SL__SYSLOG_OPTIONS_V1)) {
+        return sl__error_set(err, SL_EINVAL, "opts", NULL, -1,
+                             "syslog: options not prepared by sl_syslog_options_init");
     }
+    opts = &defaults;
     bool stream = opts->transport == SL_SYSLOG_TCP || opts->transport == SL_SYSLOG_TLS;
     sl_status st = sl__syslog_options_check(opts, err);
     if (st != SL_OK) {
@@ -263,9 +305,7 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out, sl_er
     s->connect_timeout_ms = opts->connect_timeout_ms;
     s->reconnect_min_ms = opts->reconnect_min_ms;
     s->reconnect_max_ms = opts->reconnect_max_ms;
-    s->backoff_ms = opts->reconnect_min_ms;
     s->queue_bytes = opts->queue_bytes;
-    pthread_mutex_init(&s->reconnect_lock, NULL);
     st = sl__syslog_fmt_init(&s->fmt, opts, opts->transport);
     if (st != SL_OK) {
         sl__error_set(err, st, NULL, NULL, -1, "syslog sink: invalid options");
@@ -295,11 +335,21 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out, sl_er
         if (s->fd >= 0) {
             close(s->fd);
         }
-        pthread_mutex_destroy(&s->reconnect_lock);
         sl__free(s);
         return st;
     }
     s->sink = sink;
+    sl__deliver_options dopt;
+    sl__deliver_options_init(&dopt);
+    dopt.name = "syslog";
+    dopt.queue_bytes = s->queue_bytes;
+    /* timeout_ms: how long a log call may wait for room in the queue. */
+    dopt.overflow = s->timeout_ms > 0 ? SL__OVERFLOW_BLOCK : SL__OVERFLOW_DROP_NEWEST;
+    dopt.block_timeout_ms = s->timeout_ms;
+    dopt.batch_age_ms = 0; /* records go out as they come */
+    dopt.backoff_min_ms = s->reconnect_min_ms;
+    dopt.backoff_max_ms = s->reconnect_max_ms;
+    dopt.max_batch_age_ms = 0; /* kept until sent: the queue's bound drops */
     if (stream) {
         char tls_err[256] = "";
         st = s->transport == SL_SYSLOG_TLS
@@ -312,14 +362,25 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out, sl_er
             sl__error_set(err, st, NULL, NULL, -1, "syslog %s: cannot start: %s",
                           s->where, sl_strerror(st));
         }
-        if (st != SL_OK) {
-            sl_sink_free(sink, 0); /* destroys s too */
-            return st;
+        /* The batch joins the queue's bytes in memory: keep it small. */
+        dopt.batch_bytes =
+            s->queue_bytes / 4 < (64u << 10) ? s->queue_bytes / 4 : 64u << 10;
+        if (st == SL_OK) {
+            st = sl__deliver_new(&dopt, &sl__syslog_tcp_ops, s, sink, &s->d);
         }
     } else {
         /* The daemon may not be there yet: that is not an error here. */
         (void)dgram_reconnect(s, true);
+        dopt.batch_max_entries = 1;
+        st = sl__deliver_new(&dopt, &dgram_ops, s, sink, &s->d);
     }
+    if (st != SL_OK) {
+        sl_sink_free(sink, 0); /* destroys s too */
+        return st;
+    }
+    /* The logger cuts the JSON line so that head + line fit max_message:
+     * MSG is never cut inside the JSON (see head_reserve). */
+    sl_sink_set_max_line_bytes(sink, line_limit(s));
     *out = sink;
     return SL_OK;
 }

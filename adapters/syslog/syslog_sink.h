@@ -1,6 +1,11 @@
 /*
- * syslog_sink.h - what the syslog sink's files share: the state, and the
- * TCP queue + worker (tcp.c) behind the datagram paths (sink.c).
+ * syslog_sink.h - what the syslog sink's files share: the state, the
+ * datagram transport (sink.c) and the stream transport (tcp.c, tls.c).
+ *
+ * Every transport sits behind the delivery runtime (src/deliver/): the
+ * caller formats the head and pushes head + JSON into its queue and
+ * returns; the runtime's worker calls the transport's send, which waits for
+ * the socket (never the caller).
  */
 #ifndef SPANLOG_SYSLOG_SINK_H
 #define SPANLOG_SYSLOG_SINK_H
@@ -10,6 +15,7 @@
 #include <sys/types.h>
 
 #include "adapters/syslog/syslog_format.h"
+#include "deliver/deliver.h"
 
 typedef struct sl__syslog_tcp sl__syslog_tcp;
 typedef struct sl__syslog_tls sl__syslog_tls;
@@ -28,30 +34,40 @@ typedef struct sl__syslog {
     char where[160]; /* the target, for error texts */
     sl_sink *sink;
 
-    /* Datagram transports: one socket for the sink's lifetime, so that
-     * senders need no lock; reconnecting is connect() on the same socket,
-     * serialised by reconnect_lock (try-locked: never waited on). */
-    int fd;
-    pthread_mutex_t reconnect_lock;
-    int connected;           /* atomic: 1 once connect() succeeded, 0 after a refusal */
-    int64_t next_attempt_ns; /* under reconnect_lock */
-    int backoff_ms;          /* under reconnect_lock */
+    sl__deliver *d; /* queue + worker for every transport */
 
-    sl__syslog_tcp *tcp; /* TCP and TLS */
+    /* Datagram transports: one socket for the sink's lifetime, used by the
+     * worker only; reconnecting is connect() on the same socket. */
+    int fd;
+    bool connected;
+    int64_t next_attempt_ns;
+    int reconnects; /* failed attempts in a row (the backoff's attempt) */
+
+    sl__syslog_tcp *tcp; /* TCP and TLS: the worker's connection */
     sl__syslog_tls *tls; /* TLS only */
 } sl__syslog;
 
 /* Text of errno value e (thread-safe). */
 const char *sl__syslog_errtext(int e, char *buf, size_t cap);
 
-/* TCP: create (starts the worker), enqueue a formatted record, flush, close, free. */
+/*
+ * One queued record: this header, then the head, then the MSG bytes.
+ */
+typedef struct sl__syslog_entry {
+    uint32_t head_len;
+    uint32_t msg_len;
+} sl__syslog_entry;
+
+/* The entry's pieces, from a batch entry. */
+static inline const char *sl__syslog_entry_head(const sl__deliver_entry *e)
+{
+    return e->data + sizeof(sl__syslog_entry);
+}
+
+/* TCP/TLS: the connection state (new/free) and the runtime's callbacks. */
 sl_status sl__syslog_tcp_new(sl__syslog *s);
-void sl__syslog_tcp_write(sl__syslog *s, const char *head, size_t head_len,
-                          const char *msg, size_t msg_len);
-sl_status sl__syslog_tcp_flush(sl__syslog *s, int timeout_ms);
-sl_status sl__syslog_tcp_close(sl__syslog *s, int timeout_ms);
 void sl__syslog_tcp_free(sl__syslog *s);
-void sl__syslog_tcp_atfork_child(sl__syslog *s);
+extern const sl__deliver_ops sl__syslog_tcp_ops;
 
 /*
  * TLS for the TCP worker (tls.c). new: SL_EINVAL with a text in err for

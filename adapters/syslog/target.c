@@ -43,12 +43,12 @@ sl_status sl_syslog_facility_parse(const char *name, int *out)
     return SL_EPARSE;
 }
 
-static sl_status parse_facility(const char *text, void *field, int *pos)
+static sl_status parse_facility(const char *text, void *field, void *base, int *pos)
 {
     return sl_syslog_facility_parse(text, (int *)field);
 }
 
-static sl_status parse_port(const char *text, void *field, int *pos)
+static sl_status parse_port(const char *text, void *field, void *base, int *pos)
 {
     long long v;
     sl_status st = sl__parse_int(text, 0, 65535, &v, pos);
@@ -122,9 +122,10 @@ static const sl__opt syslog_opts[] = {
 static const sl__opt_table syslog_table = {"syslog (sl_syslog_options)", syslog_opts,
                                            SL__NOPTS(syslog_opts)};
 
-void sl_syslog_options_init(sl_syslog_options *o)
+void sl_syslog_options_init_size(sl_syslog_options *opts, size_t size)
 {
-    sl__opts_init(&syslog_table, o, sizeof *o);
+    sl_syslog_options d;
+    sl__opts_init(&syslog_table, opts, size, &d, sizeof d);
 }
 
 sl_status sl__syslog_options_check(const sl_syslog_options *o, sl_error *err)

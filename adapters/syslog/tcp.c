@@ -1,25 +1,26 @@
 /*
- * tcp.c - syslog over TCP: RFC 6587 framing, a bounded queue, a worker.
+ * tcp.c - syslog over TCP (and TLS): RFC 6587 framing and the connection,
+ * as the delivery runtime's transport. Queue, worker, backoff between
+ * reconnects, flush and close are the runtime's (src/deliver/).
  *
- * The caller frames the record straight into a byte ring and returns; the
- * worker owns the socket and sends from the ring without holding the lock:
+ * For each batch the worker frames the records into one buffer, writes it
+ * to the socket and waits until the receiver's TCP has acknowledged it:
  *
- *        head              sent                 tail
- *   ring  |== frame ==|== fra|me ==|== frame ==|..........free..........|
- *         |<- in flight ->|<-- not sent yet -->|
+ *   batch ─▶ frames |== f1 ==|== f2 ==|== f3 ==|  ─▶ send ─▶ acked ≥ end? ─▶ SENT
+ *                                                     │ connection broke
+ *                                                     ▼
+ *                          RETRY, settled = frames wholly acknowledged
  *
  * A record counts as written only once the receiver's TCP has acknowledged
- * all of its bytes (TCP_INFO tcpi_bytes_acked); until then it stays in the
- * ring. When the connection breaks (the daemon stopped or restarted), the
- * worker reconnects with backoff and sends again from the first frame that
- * was not wholly acknowledged: a record is never lost silently on the way
- * out, at the price of a possible duplicate. What a daemon acknowledged but
- * had not yet read when it died is beyond any sender's knowledge (RFC 6587
- * has no application-level acknowledgement).
+ * all of its bytes (TCP_INFO tcpi_bytes_acked); after a broken connection
+ * the runtime retries the rest of the batch on a new connection (at least
+ * once: a possible duplicate, never a silent loss). What a daemon
+ * acknowledged but had not yet read when it died is beyond any sender's
+ * knowledge (RFC 6587 has no application-level acknowledgement).
  *
- * A parallel ring of frame lengths keeps the record boundaries. The lock is
- * held only to move positions, never during I/O, so a caller waits at most
- * timeout_ms (default 0: never) for room.
+ * Every wait here is a poll() of at most POLL_SLICE_MS, after which close's
+ * deadline is looked at (sl__deliver_cancelled): close is never held by a
+ * daemon that stopped reading.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,55 +29,78 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "adapters/syslog/syslog_sink.h"
 
+#define POLL_SLICE_MS 20
+
+/* The worker's connection (the worker's only; the fork child resets it). */
 struct sl__syslog_tcp {
-    pthread_mutex_t mu;
-    pthread_cond_t work;  /* worker: something queued, or stop */
-    pthread_cond_t space; /* callers: room was freed, or stop */
-    pthread_cond_t idle;  /* flush: the queue became empty */
-    pthread_t thread;
-    bool started; /* a worker thread was created in this process (join it) */
-    bool stop;
-    int64_t stop_deadline; /* monotonic ns */
-    char *buf;
-    size_t cap;
-    uint64_t head, tail; /* absolute byte positions in buf */
-    uint32_t *lens;
-    size_t lcap;
-    uint64_t lhead, ltail; /* absolute positions in lens */
-    uint64_t sent;         /* bytes handed to the current connection, up to here */
-    uint64_t conn_base;    /* ring position of the connection's first byte */
-    int64_t next_attempt_ns;
-    int backoff_ms;
-    int fd; /* the worker's (and the forked child's, before a worker exists) */
+    int fd;
+    uint64_t conn_sent; /* plaintext bytes handed to this connection */
+    char *buf;          /* the batch's frames */
+    size_t cap, len;
+    size_t *ends; /* frame i ends at buf offset ends[i] */
+    size_t ends_cap;
 };
 
-static int64_t now_ns(void)
+sl_status sl__syslog_tcp_new(sl__syslog *s)
 {
-    return sl__monotonic_ns();
+    sl__syslog_tcp *t = sl__calloc(1, sizeof *t);
+    if (t == NULL) {
+        return SL_ENOMEM;
+    }
+    t->fd = -1;
+    s->tcp = t;
+    return SL_OK;
 }
 
-/* Waits on cv until signalled or the monotonic deadline; INT64_MAX: no bound. */
-static void wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
+/* Closes the open socket and its TLS session, if any. */
+static void close_socket(sl__syslog *s, sl__syslog_tcp *t)
 {
-    if (deadline == INT64_MAX) {
-        pthread_cond_wait(cv, mu);
+    if (t->fd < 0) {
         return;
     }
-    struct timespec ts = {(time_t)(deadline / 1000000000), (long)(deadline % 1000000000)};
-    pthread_cond_timedwait(cv, mu, &ts);
+    if (s->tls != NULL) {
+        sl__syslog_tls_close(s);
+    }
+    close(t->fd);
+    t->fd = -1;
+    t->conn_sent = 0;
 }
 
-static void ring_put(sl__syslog_tcp *t, uint64_t pos, const char *src, size_t n)
+void sl__syslog_tcp_free(sl__syslog *s)
 {
-    size_t idx = (size_t)(pos % t->cap);
-    size_t first = n < t->cap - idx ? n : t->cap - idx;
-    memcpy(t->buf + idx, src, first);
-    memcpy(t->buf, src + first, n - first);
+    sl__syslog_tcp *t = s->tcp;
+    if (t == NULL) {
+        return;
+    }
+    close_socket(s, t);
+    sl__free(t->buf);
+    sl__free(t->ends);
+    sl__free(t);
+    s->tcp = NULL;
+}
+
+/* ---- framing ------------------------------------------------------------ */
+
+static bool reserve(sl__syslog_tcp *t, size_t more)
+{
+    if (t->len + more <= t->cap) {
+        return true;
+    }
+    size_t nc = t->cap ? t->cap : 64u << 10;
+    while (nc < t->len + more) {
+        nc *= 2;
+    }
+    char *nb = sl__realloc(t->buf, nc);
+    if (nb == NULL) {
+        return false;
+    }
+    t->buf = nb;
+    t->cap = nc;
+    return true;
 }
 
 static size_t count_lf(const char *s, size_t n)
@@ -88,109 +112,72 @@ static size_t count_lf(const char *s, size_t n)
     return k;
 }
 
-/* Copies s into the ring at pos, each LF as "#012" (LF framing); returns the new pos. */
-static uint64_t ring_put_lf(sl__syslog_tcp *t, uint64_t pos, const char *s, size_t n)
+/* Appends s, each LF as "#012" (LF framing); room was reserved. */
+static void put_lf_escaped(sl__syslog_tcp *t, const char *s, size_t n)
 {
     const char *end = s + n;
     while (s < end) {
         const char *lf = memchr(s, '\n', (size_t)(end - s));
         size_t seg = (size_t)((lf ? lf : end) - s);
-        ring_put(t, pos, s, seg);
-        pos += seg;
+        memcpy(t->buf + t->len, s, seg);
+        t->len += seg;
         s += seg;
         if (lf != NULL) {
-            ring_put(t, pos, "#012", 4);
-            pos += 4;
+            memcpy(t->buf + t->len, "#012", 4);
+            t->len += 4;
             s++;
         }
     }
-    return pos;
 }
 
-static void tcp_drop(sl__syslog *s, const char *why)
+/* The batch as RFC 6587 frames in t->buf; false when out of memory. */
+static bool frame_batch(sl__syslog *s, sl__syslog_tcp *t, const sl__deliver_batch *b)
 {
-    sl_sink_count_dropped(s->sink, 1);
-    sl_sink_report_error(s->sink, SL_EAGAIN, "syslog: record dropped (%s, %s)", why,
-                         s->where);
-}
-
-static void *worker(void *arg);
-
-/* Under mu. */
-static bool start_worker(sl__syslog *s)
-{
-    sl__syslog_tcp *t = s->tcp;
-    if (pthread_create(&t->thread, NULL, worker, s) != 0) {
-        return false;
+    t->len = 0;
+    if (b->n > t->ends_cap) {
+        size_t *ne = sl__realloc(t->ends, b->n * sizeof *ne);
+        if (ne == NULL) {
+            return false;
+        }
+        t->ends = ne;
+        t->ends_cap = b->n;
     }
-    t->started = true;
+    bool lf = s->framing == SL_SYSLOG_FRAMING_LF;
+    for (size_t i = 0; i < b->n; i++) {
+        sl__syslog_entry h;
+        memcpy(&h, b->entries[i].data, sizeof h);
+        const char *head = sl__syslog_entry_head(&b->entries[i]);
+        const char *msg = head + h.head_len;
+        if (lf) {
+            size_t nlf = count_lf(head, h.head_len) + count_lf(msg, h.msg_len);
+            if (!reserve(t, h.head_len + h.msg_len + 3 * nlf + 1)) {
+                return false;
+            }
+            put_lf_escaped(t, head, h.head_len);
+            put_lf_escaped(t, msg, h.msg_len);
+            t->buf[t->len++] = '\n';
+        } else {
+            char prefix[24];
+            size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%zu ",
+                                           (size_t)h.head_len + h.msg_len);
+            if (!reserve(t, plen + h.head_len + h.msg_len)) {
+                return false;
+            }
+            memcpy(t->buf + t->len, prefix, plen);
+            memcpy(t->buf + t->len + plen, head, h.head_len);
+            memcpy(t->buf + t->len + plen + h.head_len, msg, h.msg_len);
+            t->len += plen + h.head_len + h.msg_len;
+        }
+        t->ends[i] = t->len;
+    }
     return true;
 }
 
-void sl__syslog_tcp_write(sl__syslog *s, const char *head, size_t head_len,
-                          const char *msg, size_t msg_len)
-{
-    sl__syslog_tcp *t = s->tcp;
-    bool lf = s->framing == SL_SYSLOG_FRAMING_LF;
-    size_t nlf = lf ? count_lf(head, head_len) + count_lf(msg, msg_len) : 0;
-    size_t body = head_len + msg_len + 3 * nlf;
-    char prefix[24];
-    size_t plen = 0;
-    if (!lf) {
-        plen = (size_t)snprintf(prefix, sizeof prefix, "%zu ", body);
-    }
-    size_t total = plen + body + (lf ? 1 : 0);
-    if (total > t->cap || total > UINT32_MAX) {
-        tcp_drop(s, "record larger than the queue");
-        return;
-    }
-    pthread_mutex_lock(&t->mu);
-    if (!t->started && !t->stop && !start_worker(s)) {
-        pthread_mutex_unlock(&t->mu);
-        tcp_drop(s, "worker thread could not start");
-        return;
-    }
-    int64_t deadline = 0;
-    while (!t->stop && (t->cap - (size_t)(t->tail - t->head) < total ||
-                        t->ltail - t->lhead >= t->lcap)) {
-        if (s->timeout_ms <= 0) {
-            break;
-        }
-        if (deadline == 0) {
-            deadline = now_ns() + (int64_t)s->timeout_ms * 1000000;
-        } else if (now_ns() >= deadline) {
-            break;
-        }
-        wait_until(&t->space, &t->mu, deadline);
-    }
-    if (t->stop || t->cap - (size_t)(t->tail - t->head) < total ||
-        t->ltail - t->lhead >= t->lcap) {
-        bool closed = t->stop;
-        pthread_mutex_unlock(&t->mu);
-        tcp_drop(s, closed ? "sink closed" : "queue full");
-        return;
-    }
-    uint64_t pos = t->tail;
-    if (lf) {
-        pos = ring_put_lf(t, pos, head, head_len);
-        pos = ring_put_lf(t, pos, msg, msg_len);
-        ring_put(t, pos, "\n", 1);
-    } else {
-        ring_put(t, pos, prefix, plen);
-        ring_put(t, pos + plen, head, head_len);
-        ring_put(t, pos + plen + head_len, msg, msg_len);
-    }
-    t->tail += total;
-    t->lens[t->ltail % t->lcap] = (uint32_t)total;
-    t->ltail++;
-    pthread_cond_signal(&t->work);
-    pthread_mutex_unlock(&t->mu);
-}
+/* ---- the connection --------------------------------------------------------- */
 
-/* ---- the worker --------------------------------------------------------- */
-
-/* Non-blocking connect bounded by timeout_ms. Returns the fd or -1 (errno). */
-static int tcp_connect(const sl__syslog *s, int timeout_ms)
+/* Non-blocking connect bounded by timeout_ms and close's deadline. Returns
+ * the fd or -1 (errno). */
+static int tcp_connect(sl__syslog *s, int timeout_ms)
 {
     int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -203,11 +190,16 @@ static int tcp_connect(const sl__syslog *s, int timeout_ms)
             errno = e;
             return -1;
         }
+        int64_t deadline = sl__monotonic_ns() + (int64_t)timeout_ms * 1000000;
+        int rc = 0;
         struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int rc;
-        do {
-            rc = poll(&p, 1, timeout_ms);
-        } while (rc < 0 && errno == EINTR);
+        while (rc == 0 && sl__monotonic_ns() < deadline && !sl__deliver_cancelled(s->d)) {
+            int slice = sl__ms_left(deadline);
+            rc = poll(&p, 1, slice < POLL_SLICE_MS ? slice + 1 : POLL_SLICE_MS);
+            if (rc < 0 && errno == EINTR) {
+                rc = 0;
+            }
+        }
         int err = 0;
         socklen_t elen = sizeof err;
         if (rc == 0) {
@@ -253,314 +245,169 @@ static int64_t bytes_acked(int fd)
     return (int64_t)ti.tcpi_bytes_acked;
 }
 
-/* Under mu: frames wholly below ring position `upto` are delivered. */
-static uint64_t pop_acked(sl__syslog_tcp *t, uint64_t upto)
+/* Plaintext bytes of this connection the receiver acknowledged. */
+static uint64_t plaintext_acked(sl__syslog *s, sl__syslog_tcp *t)
 {
-    uint64_t done = 0;
-    while (t->lhead != t->ltail && t->head + t->lens[t->lhead % t->lcap] <= upto) {
-        t->head += t->lens[t->lhead % t->lcap];
-        t->lhead++;
-        done++;
-    }
-    return done;
-}
-
-/* Closes the open socket t->fd and its TLS session, if any. */
-static void close_socket(sl__syslog *s, sl__syslog_tcp *t)
-{
+    int64_t acked = bytes_acked(t->fd);
     if (s->tls != NULL) {
-        sl__syslog_tls_close(s);
+        /* TCP bytes to plaintext bytes, through the TLS records. */
+        return sl__syslog_tls_acked(s, acked < 0 ? UINT64_MAX : (uint64_t)acked);
     }
-    close(t->fd);
-    t->fd = -1;
+    return acked < 0 ? t->conn_sent : (uint64_t)acked;
 }
 
-/* Under mu: the connection is gone; the next one starts at the first frame
- * not wholly acknowledged. */
-static void drop_connection(sl__syslog *s, sl__syslog_tcp *t)
+/* Frames of the batch (which starts at connection byte `base`) wholly
+ * acknowledged when `acked` bytes are. */
+static size_t frames_acked(const sl__syslog_tcp *t, size_t n, uint64_t base,
+                           uint64_t acked)
 {
-    close_socket(s, t);
-    t->sent = t->head;
-    t->next_attempt_ns = 0; /* the first attempt at once, then backoff */
+    size_t k = 0;
+    while (k < n && base + t->ends[k] <= acked) {
+        k++;
+    }
+    return k;
 }
 
-static void *worker(void *arg)
+static bool connect_now(sl__syslog *s, sl__syslog_tcp *t, sl__deliver_verdict *v)
 {
-    sl__syslog *s = arg;
-    sl__syslog_tcp *t = s->tcp;
     char eb[128];
-    pthread_mutex_lock(&t->mu);
-    for (;;) {
-        bool empty = t->lhead == t->ltail;
-        int64_t now = now_ns();
-        if (t->stop && (empty || now >= t->stop_deadline)) {
-            break;
-        }
-        if (t->fd >= 0 && t->sent > t->head) {
-            /* Records in flight: count those the receiver acknowledged. */
-            int fd = t->fd;
-            pthread_mutex_unlock(&t->mu);
-            int64_t acked = bytes_acked(fd);
-            uint64_t upto = 0;
-            if (s->tls != NULL) {
-                /* TCP bytes to plaintext bytes, through the TLS records. */
-                upto = t->conn_base +
-                       sl__syslog_tls_acked(s, acked < 0 ? UINT64_MAX : (uint64_t)acked);
-            }
-            pthread_mutex_lock(&t->mu);
-            if (s->tls == NULL) {
-                upto = acked < 0 ? t->sent : t->conn_base + (uint64_t)acked;
-            }
-            uint64_t done = pop_acked(t, upto);
-            if (done > 0) {
-                sl_sink_count_written(s->sink, done);
-                pthread_cond_broadcast(&t->space);
-                if (t->lhead == t->ltail) {
-                    pthread_cond_broadcast(&t->idle);
-                }
-                continue;
-            }
-        }
-        bool tls_pending = s->tls != NULL && t->fd >= 0 && sl__syslog_tls_pending(s);
-        if (t->fd >= 0 && t->sent == t->tail && !tls_pending) {
-            /* Nothing new to send: notice a peer that went away, and wait
-             * for records, or briefly for acknowledgements. */
-            int fd = t->fd;
-            pthread_mutex_unlock(&t->mu);
-            bool closed = peer_closed(fd);
-            pthread_mutex_lock(&t->mu);
-            if (closed) {
-                sl_sink_report_error(s->sink, SL_EIO, "syslog: %s closed the connection",
-                                     s->where);
-                drop_connection(s, t);
-                continue;
-            }
-            int64_t wait = t->sent > t->head ? 2000000 : 200000000;
-            wait_until(&t->work, &t->mu,
-                       t->stop && t->stop_deadline < now + wait ? t->stop_deadline
-                                                                : now + wait);
-            continue;
-        }
-        if (empty) {
-            wait_until(&t->work, &t->mu, t->stop ? t->stop_deadline : now + 200000000);
-            continue;
-        }
-        if (t->fd < 0) {
-            if (now < t->next_attempt_ns) {
-                int64_t until = t->next_attempt_ns;
-                if (t->stop && t->stop_deadline < until) {
-                    until = t->stop_deadline;
-                }
-                wait_until(&t->work, &t->mu, until);
-                continue;
-            }
-            int64_t budget = (int64_t)s->connect_timeout_ms * 1000000;
-            if (t->stop && t->stop_deadline - now < budget) {
-                budget = t->stop_deadline - now;
-            }
-            pthread_mutex_unlock(&t->mu);
-            int64_t started = now_ns();
-            int fd = tcp_connect(s, (int)((budget + 999999) / 1000000));
-            int e = errno;
-            char tls_err[256] = "";
-            if (fd >= 0 && s->tls != NULL) {
-                int left = (int)((budget - (now_ns() - started)) / 1000000);
-                if (sl__syslog_tls_handshake(s, fd, left > 0 ? left : 1, tls_err,
-                                             sizeof tls_err) != 0) {
-                    sl__syslog_tls_close(s);
-                    close(fd);
-                    fd = -1;
-                }
-            }
-            pthread_mutex_lock(&t->mu);
-            if (fd >= 0) {
-                t->fd = fd;
-                t->sent = t->head; /* resend from the first unacknowledged frame */
-                t->conn_base = t->head;
-                t->backoff_ms = s->reconnect_min_ms;
-                continue;
-            }
-            t->next_attempt_ns = now_ns() + (int64_t)t->backoff_ms * 1000000;
-            t->backoff_ms = t->backoff_ms * 2 > s->reconnect_max_ms ? s->reconnect_max_ms
-                                                                    : t->backoff_ms * 2;
-            pthread_mutex_unlock(&t->mu);
-            if (tls_err[0] != '\0') {
-                sl_sink_report_error(s->sink, SL_EPROTO, "syslog: TLS with %s: %s",
-                                     s->where, tls_err);
-            } else {
-                sl_sink_report_error(s->sink, SL_EIO, "syslog: connect %s: %s", s->where,
-                                     sl__syslog_errtext(e, eb, sizeof eb));
-            }
-            pthread_mutex_lock(&t->mu);
-            continue;
-        }
-        /* Send what is not sent yet, at most two pieces (the ring may wrap). */
-        size_t avail = (size_t)(t->tail - t->sent);
-        size_t idx = (size_t)(t->sent % t->cap);
-        size_t first = avail < t->cap - idx ? avail : t->cap - idx;
-        struct iovec iov[2] = {{t->buf + idx, first}, {t->buf, avail - first}};
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = avail > first ? 2 : 1};
-        int fd = t->fd;
-        pthread_mutex_unlock(&t->mu);
-        ssize_t n = -1;
-        int e = ECONNRESET;
-        if (!peer_closed(fd)) {
-            if (s->tls != NULL) {
-                n = sl__syslog_tls_send(s, fd, iov[0].iov_base, iov[0].iov_len);
-            } else {
-                n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-            }
-            e = n < 0 ? errno : 0;
-            if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == EINTR)) {
-                /* Slow receiver: wait a little, then look at acks, stop, deadline. */
-                struct pollfd p = {.fd = fd, .events = POLLOUT};
-                (void)poll(&p, 1, 100);
-                pthread_mutex_lock(&t->mu);
-                continue;
-            }
-        }
-        if (n < 0) {
-            sl_sink_report_error(s->sink, SL_EIO, "syslog: send to %s: %s; reconnecting",
-                                 s->where, sl__syslog_errtext(e, eb, sizeof eb));
-            pthread_mutex_lock(&t->mu);
-            drop_connection(s, t);
-            continue;
-        }
-        pthread_mutex_lock(&t->mu);
-        t->sent += (uint64_t)n;
+    int64_t started = sl__monotonic_ns();
+    int fd = tcp_connect(s, s->connect_timeout_ms);
+    int e = errno;
+    if (fd < 0) {
+        v->kind = SL__DELIVER_RETRY;
+        snprintf(v->text, sizeof v->text, "connect %s: %s", s->where,
+                 sl__syslog_errtext(e, eb, sizeof eb));
+        return false;
     }
-    pthread_cond_broadcast(&t->idle);
-    pthread_mutex_unlock(&t->mu);
-    return NULL;
+    if (s->tls != NULL) {
+        char tls_err[256] = "";
+        int left =
+            s->connect_timeout_ms - (int)((sl__monotonic_ns() - started) / 1000000);
+        int64_t close_dl = sl__deliver_deadline_ns(s->d);
+        if (close_dl != INT64_MAX && sl__ms_left(close_dl) < left) {
+            left = sl__ms_left(close_dl); /* closing: no longer than its deadline */
+        }
+        if (sl__syslog_tls_handshake(s, fd, left > 0 ? left : 1, tls_err,
+                                     sizeof tls_err) != 0) {
+            sl__syslog_tls_close(s);
+            close(fd);
+            v->kind = SL__DELIVER_RETRY;
+            v->code = SL_EPROTO;
+            snprintf(v->text, sizeof v->text, "TLS with %s: %.200s", s->where, tls_err);
+            return false;
+        }
+    }
+    t->fd = fd;
+    t->conn_sent = 0;
+    return true;
 }
 
-/* ---- lifecycle ------------------------------------------------------------ */
-
-/* A fresh lock, and conditions on CLOCK_MONOTONIC (the deadlines' clock):
- * at start, and again in a fork child. */
-static void init_sync(sl__syslog_tcp *t)
+/* The connection broke: what was acknowledged is settled, the rest retried. */
+static void broken(sl__syslog *s, sl__syslog_tcp *t, size_t n, uint64_t base, int e,
+                   sl__deliver_verdict *v)
 {
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->work, &ca);
-    pthread_cond_init(&t->space, &ca);
-    pthread_cond_init(&t->idle, &ca);
-    pthread_condattr_destroy(&ca);
+    char eb[128];
+    uint64_t acked = plaintext_acked(s, t);
+    v->kind = SL__DELIVER_RETRY;
+    v->settled = frames_acked(t, n, base, acked);
+    snprintf(v->text, sizeof v->text, "send to %s: %s; reconnecting", s->where,
+             sl__syslog_errtext(e, eb, sizeof eb));
+    close_socket(s, t);
 }
 
-sl_status sl__syslog_tcp_new(sl__syslog *s)
+static void tcp_send(void *user, void *conn, const sl__deliver_batch *b,
+                     sl__deliver_verdict *v)
 {
-    sl__syslog_tcp *t = sl__calloc(1, sizeof *t);
-    if (t == NULL) {
-        return SL_ENOMEM;
-    }
-    t->cap = s->queue_bytes;
-    t->lcap = s->queue_bytes / 16;
-    t->buf = sl__malloc(t->cap);
-    t->lens = sl__calloc(t->lcap, sizeof *t->lens);
-    t->fd = -1;
-    t->backoff_ms = s->reconnect_min_ms;
-    if (t->buf == NULL || t->lens == NULL) {
-        sl__free(t->buf);
-        sl__free(t->lens);
-        sl__free(t);
-        return SL_ENOMEM;
-    }
-    init_sync(t);
-    s->tcp = t;
-    pthread_mutex_lock(&t->mu);
-    bool ok = start_worker(s);
-    pthread_mutex_unlock(&t->mu);
-    return ok ? SL_OK : SL_EIO;
-}
-
-sl_status sl__syslog_tcp_flush(sl__syslog *s, int timeout_ms)
-{
+    (void)conn;
+    sl__syslog *s = user;
     sl__syslog_tcp *t = s->tcp;
-    int64_t deadline =
-        timeout_ms < 0 ? INT64_MAX : now_ns() + (int64_t)timeout_ms * 1000000;
-    pthread_mutex_lock(&t->mu);
-    while (t->lhead != t->ltail && t->started && now_ns() < deadline) {
-        wait_until(&t->idle, &t->mu, deadline);
-    }
-    bool empty = t->lhead == t->ltail;
-    pthread_mutex_unlock(&t->mu);
-    return empty ? SL_OK : SL_ETIMEDOUT;
-}
-
-sl_status sl__syslog_tcp_close(sl__syslog *s, int timeout_ms)
-{
-    sl__syslog_tcp *t = s->tcp;
-    pthread_mutex_lock(&t->mu);
-    t->stop = true;
-    t->stop_deadline =
-        timeout_ms < 0 ? INT64_MAX : now_ns() + (int64_t)timeout_ms * 1000000;
-    pthread_cond_broadcast(&t->work);
-    pthread_cond_broadcast(&t->space);
-    bool started = t->started;
-    t->started = false;
-    pthread_mutex_unlock(&t->mu);
-    if (started) {
-        pthread_join(t->thread, NULL);
-    }
-    pthread_mutex_lock(&t->mu);
-    uint64_t left = t->ltail - t->lhead;
-    t->lhead = t->ltail;
-    t->head = t->tail;
-    t->sent = t->tail;
-    if (t->fd >= 0) {
-        close_socket(s, t);
-    }
-    pthread_mutex_unlock(&t->mu);
-    if (left > 0) {
-        sl_sink_count_dropped(s->sink, left);
-        sl_sink_report_error(s->sink, SL_ETIMEDOUT,
-                             "syslog: %llu records still queued at close, dropped",
-                             (unsigned long long)left);
-        return SL_ETIMEDOUT;
-    }
-    return SL_OK;
-}
-
-void sl__syslog_tcp_free(sl__syslog *s)
-{
-    sl__syslog_tcp *t = s->tcp;
-    if (t == NULL) {
+    if (!frame_batch(s, t, b)) {
+        v->kind = SL__DELIVER_RETRY;
+        snprintf(v->text, sizeof v->text, "out of memory framing %zu records", b->n);
         return;
     }
-    if (t->started || t->fd >= 0) {
-        (void)sl__syslog_tcp_close(s, 0);
+    if (t->fd < 0 && !connect_now(s, t, v)) {
+        return;
     }
-    pthread_mutex_destroy(&t->mu);
-    pthread_cond_destroy(&t->work);
-    pthread_cond_destroy(&t->space);
-    pthread_cond_destroy(&t->idle);
-    sl__free(t->buf);
-    sl__free(t->lens);
-    sl__free(t);
-    s->tcp = NULL;
+    uint64_t base = t->conn_sent;
+    size_t off = 0;
+    for (;;) {
+        bool tls_pending = s->tls != NULL && sl__syslog_tls_pending(s);
+        if (off == t->len && !tls_pending) {
+            break;
+        }
+        if (sl__deliver_cancelled(s->d)) {
+            v->kind = SL__DELIVER_RETRY; /* the runtime settles the rest as closed */
+            v->settled = frames_acked(t, b->n, base, plaintext_acked(s, t));
+            return;
+        }
+        if (peer_closed(t->fd)) {
+            broken(s, t, b->n, base, ECONNRESET, v);
+            return;
+        }
+        ssize_t n;
+        if (s->tls != NULL) {
+            n = sl__syslog_tls_send(s, t->fd, t->buf + off, t->len - off);
+        } else {
+            n = send(t->fd, t->buf + off, t->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        if (n < 0) {
+            int e = errno;
+            if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) {
+                /* Slow receiver: wait a slice, then look at close's deadline. */
+                struct pollfd p = {.fd = t->fd, .events = POLLOUT};
+                (void)poll(&p, 1, POLL_SLICE_MS);
+                continue;
+            }
+            broken(s, t, b->n, base, e, v);
+            return;
+        }
+        off += (size_t)n;
+        t->conn_sent += (uint64_t)n;
+    }
+    /* Everything handed over: wait for the receiver's acknowledgement. */
+    int wait_ms = 0;
+    for (;;) {
+        if (plaintext_acked(s, t) >= t->conn_sent) {
+            return; /* SENT */
+        }
+        if (sl__deliver_cancelled(s->d)) {
+            v->kind = SL__DELIVER_RETRY;
+            v->settled = frames_acked(t, b->n, base, plaintext_acked(s, t));
+            return;
+        }
+        struct pollfd p = {.fd = t->fd, .events = POLLIN | POLLRDHUP};
+        if (poll(&p, 1, wait_ms) > 0 && peer_closed(t->fd)) {
+            broken(s, t, b->n, base, ECONNRESET, v);
+            return;
+        }
+        wait_ms = wait_ms < POLL_SLICE_MS ? wait_ms + 1 : POLL_SLICE_MS;
+    }
 }
 
 /*
- * fork(): the lock is not held across fork (the core takes its registry
- * lock around sink flushes, and taking ours in prepare would order the two
- * locks both ways). The child does not need a consistent queue: it has no
- * worker and shares the parent's connection, so it lets go of both and of
- * the parent's queued records (the parent sends those), gets fresh lock and
- * conditions, and starts its own worker with its first record.
+ * fork(): the child shares the parent's connection; it lets go of it without
+ * a TLS shutdown (sl__syslog_tls_close frees the session only) and its worker
+ * connects again with its first record.
  */
-void sl__syslog_tcp_atfork_child(sl__syslog *s)
+static void tcp_fork_child(void *user)
 {
+    sl__syslog *s = user;
     sl__syslog_tcp *t = s->tcp;
-    init_sync(t);
-    if (t->fd >= 0) {
-        close_socket(s, t);
-    }
-    t->started = false;
-    t->head = t->tail;
-    t->lhead = t->ltail;
-    t->sent = t->tail;
-    t->next_attempt_ns = 0;
+    close_socket(s, t);
+    t->len = 0;
 }
+
+static void tcp_close(void *user, void *conn)
+{
+    (void)conn;
+    sl__syslog *s = user;
+    close_socket(s, s->tcp);
+}
+
+const sl__deliver_ops sl__syslog_tcp_ops = {
+    .send = tcp_send,
+    .close = tcp_close,
+    .fork_child = tcp_fork_child,
+};

@@ -147,9 +147,52 @@ static enum MHD_Result answer_json(struct MHD_Connection *conn, unsigned status,
     return ret;
 }
 
+/*
+ * GET /level answers the service's log level; PUT /level with a level name
+ * as the body sets it (children follow: every request logger too), the way
+ * zap's level handler does. A real service puts this behind its admin port.
+ */
+static enum MHD_Result handle_level(svc *s, struct MHD_Connection *conn,
+                                    const char *method, const svc_request *rq)
+{
+    unsigned status = 200;
+    json_t *answer = json_object();
+    if (strcmp(method, "PUT") == 0) {
+        char name[16] = "";
+        size_t n = rq->len < sizeof(name) - 1 ? rq->len : sizeof(name) - 1;
+        if (rq->body != NULL) {
+            memcpy(name, rq->body, n);
+        }
+        name[n] = '\0';
+        sl_level lv;
+        if (sl_level_parse(name, &lv) != SL_OK) {
+            json_object_set_new(answer, "error", json_string("not a level"));
+            status = 400;
+        } else {
+            sl_level was = sl_logger_get_level(s->log);
+            sl_logger_set_level(s->log, lv);
+            sl_warn(s->log, "log level changed", SL_STR("from", sl_level_name(was)),
+                    SL_STR("to", sl_level_name(lv)), SL_STR("by", "PUT /level"));
+        }
+    } else if (strcmp(method, "GET") != 0) {
+        json_object_set_new(answer, "error", json_string("GET or PUT"));
+        status = 405;
+    }
+    json_object_set_new(answer, "level",
+                        json_string(sl_level_name(sl_logger_get_level(s->log))));
+    char id[SL_SPAN_ID_HEX_LEN + 1];
+    sl_span_id_to_hex(sl_span_id_random(), id);
+    enum MHD_Result ret = answer_json(conn, status, answer, id);
+    json_decref(answer);
+    return ret;
+}
+
 static enum MHD_Result handle(svc *s, struct MHD_Connection *conn, const char *url,
                               const char *method, svc_request *rq)
 {
+    if (strcmp(url, "/level") == 0) {
+        return handle_level(s, conn, method, rq);
+    }
     char request_id[SL_SPAN_ID_HEX_LEN + 1];
     char parent_id[SL_SPAN_ID_HEX_LEN + 1];
     char trace_id[SL_TRACE_ID_HEX_LEN + 1] = "";

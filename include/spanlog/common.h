@@ -22,10 +22,42 @@ extern "C" {
 #define SL__PRINTF(fmt, args)
 #endif
 
-#define SPANLOG_VERSION_MAJOR  0
-#define SPANLOG_VERSION_MINOR  1
-#define SPANLOG_VERSION_PATCH  0
-#define SPANLOG_VERSION_STRING "0.1.0"
+/*
+ * The version, defined here only: CMake reads these three lines. In 0.x a
+ * minor release may break the ABI, so the soname is libspanlog.so.0.MINOR
+ * (the dynamic linker refuses a 0.2 library for a program linked with 0.1)
+ * and the CMake package accepts only the same 0.MINOR; from 1.0 on the
+ * soname is the major version.
+ */
+#define SPANLOG_VERSION_MAJOR 0
+#define SPANLOG_VERSION_MINOR 2
+#define SPANLOG_VERSION_PATCH 0
+
+#define SL__STR2(x) #x
+#define SL__STR(x)  SL__STR2(x)
+#define SPANLOG_VERSION_STRING                                                           \
+    SL__STR(SPANLOG_VERSION_MAJOR)                                                       \
+    "." SL__STR(SPANLOG_VERSION_MINOR) "." SL__STR(SPANLOG_VERSION_PATCH)
+/* MAJOR * 10000 + MINOR * 100 + PATCH, comparable with sl_version(). */
+#define SPANLOG_VERSION                                                                  \
+    (SPANLOG_VERSION_MAJOR * 10000 + SPANLOG_VERSION_MINOR * 100 + SPANLOG_VERSION_PATCH)
+
+/*
+ * The version of the library actually loaded (SPANLOG_VERSION and
+ * SPANLOG_VERSION_STRING are the headers' version): compare them to detect
+ * a mismatch. Static string; any thread.
+ */
+SL_API unsigned sl_version(void);
+SL_API const char *sl_version_string(void);
+
+/*
+ * Test only: tests/unit/test_abi.c builds a "newer" library with this set to
+ * extra trailing members of every sized struct, and runs a caller compiled
+ * without it against that library. Empty otherwise.
+ */
+#ifndef SL__ABI_TEST_TAIL
+#define SL__ABI_TEST_TAIL
+#endif
 
 /*
  * One status enum for the whole library. 0 is success, errors are negative.
@@ -78,10 +110,13 @@ typedef struct sl_error {
     char name[64];   /* the variable, option or argument; "" when none */
     char value[128]; /* the offending value, cut to fit; "" when none or secret */
     int position;    /* byte offset of the problem in value, -1 when unknown */
+    SL__ABI_TEST_TAIL
 } sl_error;
 
-/* Clears *err and sets its size. NULL is a no-op. */
-SL_API void sl_error_init(sl_error *err);
+/* Clears *err and sets its size (a macro: the caller's sizeof). NULL is a
+ * no-op. */
+SL_API void sl_error_init_size(sl_error *err, size_t size);
+#define sl_error_init(err) sl_error_init_size((err), sizeof(sl_error))
 
 /* Lowercase name ("trace" ... "fatal", "off"); "?" for an out-of-range value. */
 SL_API const char *sl_level_name(sl_level level);

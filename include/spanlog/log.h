@@ -3,8 +3,20 @@
  *
  * Threading: a logger may be used from any number of threads at once. It is
  * immutable once it has been shared, except for its level, which any thread
- * may change at any time (an atomic). Log calls return void: logging never
- * fails the caller; what a sink could not write is counted (sl_sink_stats).
+ * may change at any time (an atomic; children follow it). Log calls return
+ * void: logging never fails the caller; what a sink could not write is
+ * counted (sl_sink_stats, sl_logger_get_stats) and, unless a callback or
+ * SPANLOG_DIAG=off says otherwise, told on stderr.
+ *
+ * Blocking: the logger itself takes no lock on the record path, but most
+ * sinks do: the fd/stdout sink holds a mutex across each write(2), the Loki
+ * and syslog TCP sinks lock their queue (docs/threading.md). A sink blocks
+ * the caller only when configured to (a blocking fd that is full, syslog
+ * timeout_ms, Loki SL_LOKI_BLOCK).
+ *
+ * Platform: Linux with glibc (pthreads, GNU strerror_r, glibc's adaptive
+ * mutexes, /dev/log, O_CLOEXEC, SO_* options). The headers themselves are
+ * C11 and C++17, for any compiler.
  *
  * Ownership: fields, messages and contexts passed to log calls are borrowed
  * for the duration of the call only. Option strings are copied at create.
@@ -23,7 +35,7 @@
  * only the head keys (time, level, msg cut to fit, service, trace ids) and
  * "truncated":true.
  *
- * At exit: an atexit handler flushes every live logger's sinks, within 2 s
+ * At exit: the library's one atexit handler flushes every live sink, within 2 s
  * in total, so records buffered by a program that never calls
  * sl_logger_flush() are not lost.
  */
@@ -63,7 +75,7 @@ typedef enum sl_field_type {
 
 /*
  * One key/value pair. Build them with the SL_* macros below; they are
- * compound literals, so they cost no heap allocation. Keys are escaped like
+ * values (no heap allocation), valid in C11 and C++17/20. Keys are escaped like
  * any string; a NULL key is written as "". Duplicate keys are written as
  * given (JSON parsers keep the last).
  */
@@ -81,6 +93,68 @@ typedef struct sl_field {
     } v;
 } sl_field;
 
+/*
+ * The constructors behind the SL_* macros in C++ (a C compound literal is
+ * not C++); C keeps its compound literals. Both build the same sl_field.
+ */
+static inline sl_field sl__field(const char *key, sl_field_type type, size_t len)
+{
+    sl_field f;
+    f.key = key;
+    f.type = type;
+    f.len = len;
+    f.v.u = 0;
+    return f;
+}
+static inline sl_field sl__field_str(const char *key, const char *s, size_t len)
+{
+    sl_field f = sl__field(key, SL_FIELD_STR, len);
+    f.v.s = s;
+    return f;
+}
+static inline sl_field sl__field_int(const char *key, sl_field_type type, int64_t i)
+{
+    sl_field f = sl__field(key, type, 0);
+    f.v.i = i;
+    return f;
+}
+static inline sl_field sl__field_uint(const char *key, uint64_t u)
+{
+    sl_field f = sl__field(key, SL_FIELD_UINT, 0);
+    f.v.u = u;
+    return f;
+}
+static inline sl_field sl__field_double(const char *key, double d)
+{
+    sl_field f = sl__field(key, SL_FIELD_DOUBLE, 0);
+    f.v.d = d;
+    return f;
+}
+static inline sl_field sl__field_bool(const char *key, bool b)
+{
+    sl_field f = sl__field(key, SL_FIELD_BOOL, 0);
+    f.v.b = b;
+    return f;
+}
+static inline sl_field sl__field_json(const char *key, const struct json_t *j)
+{
+    sl_field f = sl__field(key, SL_FIELD_JSON, 0);
+    f.v.json = j;
+    return f;
+}
+
+#ifdef __cplusplus
+#define SL_STR(k, str)     sl__field_str((k), (str), SL_NPOS)
+#define SL_STRN(k, str, n) sl__field_str((k), (str), (n))
+#define SL_INT(k, x)       sl__field_int((k), SL_FIELD_INT, (int64_t)(x))
+#define SL_UINT(k, x)      sl__field_uint((k), (uint64_t)(x))
+#define SL_DOUBLE(k, x)    sl__field_double((k), (double)(x))
+#define SL_BOOL(k, x)      sl__field_bool((k), (x) ? true : false)
+#define SL_NULL(k)         sl__field((k), SL_FIELD_NULL, 0)
+#define SL_ERRNO(k, e)     sl__field_int((k), SL_FIELD_ERRNO, (int64_t)(e))
+#define SL_JSON(k, j)      sl__field_json((k), (j))
+#else
+/* C: compound literals, as before (lvalues: &SL_STR(...) stays valid C). */
 #define SL_STR(k, str)                                                                   \
     ((sl_field){.key = (k), .type = SL_FIELD_STR, .len = SL_NPOS, .v.s = (str)})
 #define SL_STRN(k, str, n)                                                               \
@@ -96,6 +170,7 @@ typedef struct sl_field {
 #define SL_ERRNO(k, e)                                                                   \
     ((sl_field){.key = (k), .type = SL_FIELD_ERRNO, .v.i = (int64_t)(e)})
 #define SL_JSON(k, j) ((sl_field){.key = (k), .type = SL_FIELD_JSON, .v.json = (j)})
+#endif
 
 /*
  * SL_JSON values are written by spanlog's own JSON writer, not by jansson's
@@ -149,6 +224,7 @@ typedef enum sl_head_keys {
 #define SL_RESERVED_KEY_PREFIX "_"
 
 typedef struct sl_logger_options {
+    size_t size;         /* sizeof(sl_logger_options) of the caller: set by _init */
     const char *service; /* written as "service" (or the profile's key); NULL = omitted;
                             at most 300 bytes once JSON-escaped (SL_EINVAL) */
     sl_level level;      /* default SL_LEVEL_INFO */
@@ -177,36 +253,52 @@ typedef struct sl_logger_options {
      * that keep the last value then take the caller's).
      */
     sl_head_keys head_keys;
+    SL__ABI_TEST_TAIL
 } sl_logger_options;
 
 #define SL_MAX_BAGGAGE_KEYS 16
 
-/* Fills *opts with the defaults. */
-SL_API void sl_logger_options_init(sl_logger_options *opts);
+/*
+ * Fills *opts with the defaults and sets opts->size. A macro, so that the
+ * size is the caller's sizeof (a newer library then writes no further than
+ * an older caller's struct holds); sl_logger_options_init_size() is the
+ * function behind it, for bindings. Every options and stats struct of the
+ * library works this way (see docs/abi.md). NULL is a no-op.
+ */
+SL_API void sl_logger_options_init_size(sl_logger_options *opts, size_t size);
+#define sl_logger_options_init(opts)                                                     \
+    sl_logger_options_init_size((opts), sizeof(sl_logger_options))
 
 /*
  * Creates a logger with no sinks (records go nowhere until one is added).
  * opts may be NULL for the defaults. Returns SL_EINVAL (out NULL, an option
- * out of range), SL_ENOMEM.
+ * out of range, opts not prepared by sl_logger_options_init), SL_ENOMEM.
  */
 SL_API sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out);
 
 /*
  * A ready logger from the environment: SPANLOG_LEVEL (default info),
- * OTEL_SERVICE_NAME (overrides `service`), SPANLOG_FORMAT (a profile name),
- * SPANLOG_MAX_RECORD_BYTES, SPANLOG_CALLER (a bool), SPANLOG_BAGGAGE_KEYS,
- * and the sinks of SPANLOG_SINK (default "stdout"; targets as for
- * sl_sink_from_uri). Adapters add their own variables: SPANLOG_SYSLOG and
- * SPANLOG_LOKI_URL each add a sink, SPANLOG_SYSLOG_* and SPANLOG_LOKI_*
- * set their options. Every variable, with its type, default and range:
- * docs/configuration.md. Booleans are 1/0/true/false/yes/no/on/off
- * (case-insensitive), numbers decimal digits only (no blanks, no '+').
- * Every sink target is parsed and checked before any sink is opened.
- * A value that does not follow its grammar is an error (SL_EPARSE, or
- * SL_ERANGE out of range), never silently ignored; err (may be NULL) names
- * the variable, the value (never a secret) and the position of the fault.
- * On success *out belongs to the caller (sl_logger_free). Call it from one
- * thread at a time, while nothing changes the environment.
+ * OTEL_SERVICE_NAME (overrides `service`), SPANLOG_FORMAT (a profile name,
+ * or pretty|auto for the console), SPANLOG_MAX_RECORD_BYTES, SPANLOG_CALLER
+ * (a bool), SPANLOG_BAGGAGE_KEYS, SPANLOG_SAMPLING and SPANLOG_REDACT*
+ * (filter.h), SPANLOG_LEVEL_FILE (control.h), and the sinks of SPANLOG_SINK
+ * (default "stdout"; targets as for sl_sink_from_uri). Adapters add their
+ * own variables: SPANLOG_SYSLOG and SPANLOG_LOKI_URL each add a sink,
+ * SPANLOG_SYSLOG_* and SPANLOG_LOKI_* set their options, OTEL_* set up the
+ * OTLP exporters; library-wide, SPANLOG_DIAG (sink.h: sl_set_diagnostics)
+ * and the OTEL_TRACES_SAMPLER variables (span.h). Every variable, with its
+ * type, default and range: docs/configuration.md. Booleans are
+ * 1/0/true/false/yes/no/on/off (case-insensitive), numbers decimal digits
+ * only (no blanks, no '+'). Every sink target is parsed and checked before
+ * any sink is opened. A value that does not follow its grammar is an error
+ * (SL_EPARSE, or SL_ERANGE out of range), never silently ignored; err (may
+ * be NULL; initialise it with sl_error_init) names the variable, the value
+ * (never a secret) and the position of the fault. The sinks it makes are
+ * reachable through the logger (sl_logger_sink_at, sl_logger_sink_by_name)
+ * for statistics and error callbacks; until a callback is set, their errors
+ * and drops are told on stderr. On success *out belongs to the caller
+ * (sl_logger_free). Call it from one thread at a time, while nothing
+ * changes the environment.
  */
 SL_API sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err);
 
@@ -231,7 +323,15 @@ SL_API sl_status sl_logger_add_sink(sl_logger *lg, sl_sink *sink, sl_level min_l
 SL_API sl_status sl_logger_child(sl_logger *parent, const sl_field *fields,
                                  size_t nfields, sl_logger **out);
 
-/* Convenience for sl_child(): the child, or NULL on failure (a NULL logger is a no-op).
+/*
+ * Convenience for sl_child(). On failure (out of memory, bound fields too
+ * large) it returns the parent itself, so that records are not lost: they
+ * reach the sinks without the child's fields. The failure is counted
+ * (sl_logger_stats.child_failures) and told once per logger family on
+ * stderr (see sl_set_diagnostics). Free the result with sl_logger_free() as
+ * usual: for a fallback that drops only this use of the parent. Since it is
+ * the parent, sl_logger_set_level() on a fallback sets the parent's level.
+ * NULL only when parent is NULL (a NULL logger is a no-op). Thread-safe.
  */
 SL_API sl_logger *sl_logger_child_or_null(sl_logger *parent, const sl_field *fields,
                                           size_t nfields);
@@ -243,9 +343,20 @@ SL_API sl_logger *sl_logger_child_or_null(sl_logger *parent, const sl_field *fie
  */
 SL_API void sl_logger_free(sl_logger *lg);
 
-/* Level: readable and settable from any thread. Out-of-range values are
- * ignored by set; get returns SL_LEVEL_OFF for NULL. */
+/*
+ * Level: readable and settable from any thread. Setting a logger's level
+ * sets it on every existing descendant that follows its parent: a child
+ * follows its parent until sl_logger_set_level() is called on the child
+ * itself (its level is then explicit, and it passes that level on to its
+ * own descendants). sl_logger_inherit_level() makes a child follow its
+ * parent again, taking the parent's current level. A child whose parent is
+ * freed follows its grandparent. Out-of-range values are ignored by set;
+ * after sl_logger_shutdown() set is ignored; get returns SL_LEVEL_OFF for
+ * NULL. The record path still makes one relaxed load: setting takes a lock
+ * and walks the children, logging does not.
+ */
 SL_API void sl_logger_set_level(sl_logger *lg, sl_level level);
+SL_API void sl_logger_inherit_level(sl_logger *lg);
 SL_API sl_level sl_logger_get_level(const sl_logger *lg);
 
 /*
@@ -254,6 +365,68 @@ SL_API sl_level sl_logger_get_level(const sl_logger *lg);
  * first error any sink returned); SL_EINVAL for NULL.
  */
 SL_API sl_status sl_logger_flush(sl_logger *lg, int timeout_ms);
+
+/* ---- sinks, statistics and shutdown ------------------------------------- */
+
+/*
+ * The sinks of lg (shared by its family: the same for a child and its
+ * root), in the order they were added, including those made from the
+ * environment by sl_logger_from_env(). Use them for sl_sink_get_stats() and
+ * sl_sink_set_error_callback() (set the callback before logging from
+ * several threads). The logger owns them: do not free them. by_name matches
+ * sl_sink_name() ("fd", "syslog", "loki", "null", ...), first match. NULL
+ * (count 0) for a NULL logger, an index past the end or no match. Any
+ * thread once setup is done.
+ */
+SL_API size_t sl_logger_sink_count(const sl_logger *lg);
+SL_API sl_sink *sl_logger_sink_at(const sl_logger *lg, size_t index);
+SL_API sl_sink *sl_logger_sink_by_name(const sl_logger *lg, const char *name);
+
+/*
+ * Totals over every sink of a logger. Caller-allocated: call
+ * sl_logger_stats_init() first (it sets `size`, so that a newer library
+ * fills only what an older caller's struct has room for).
+ */
+typedef struct sl_logger_stats {
+    size_t size;             /* sizeof(sl_logger_stats) of the caller */
+    uint64_t written;        /* sum of sl_sink_stats.written over the sinks */
+    uint64_t dropped;        /* sum of .dropped: records lost, never silently */
+    uint64_t errors;         /* sum of .errors */
+    size_t nsinks;           /* number of sinks */
+    uint64_t child_failures; /* sl_child calls that fell back to their parent */
+    SL__ABI_TEST_TAIL
+} sl_logger_stats;
+
+SL_API void sl_logger_stats_init_size(sl_logger_stats *stats, size_t size);
+#define sl_logger_stats_init(stats)                                                      \
+    sl_logger_stats_init_size((stats), sizeof(sl_logger_stats))
+
+/* Fills *out (initialised by sl_logger_stats_init). SL_EINVAL for NULL or
+ * an uninitialised struct. Any thread. */
+SL_API sl_status sl_logger_get_stats(const sl_logger *lg, sl_logger_stats *out);
+
+/*
+ * Shuts down lg's family: every logger sharing its sinks turns off (later
+ * records are discarded, as at level off), then each sink is flushed and
+ * closed within timeout_ms in total (negative: no bound); what a sink could
+ * not deliver by then is dropped and counted. The loggers and sinks stay
+ * readable (statistics, sl_logger_sink_at) until freed, so counts read after
+ * this call are final. Idempotent. Not concurrently with log calls on the
+ * family (it is the end of logging). Returns SL_OK, SL_ETIMEDOUT (some sink
+ * could not finish in time: records dropped), the first other error a
+ * sink's flush or close returned, SL_EINVAL for NULL.
+ */
+SL_API sl_status sl_logger_shutdown(sl_logger *lg, int timeout_ms);
+
+/*
+ * sl_logger_shutdown(), then the final totals into *final_stats (may be
+ * NULL; initialise it with sl_logger_stats_init), then sl_logger_free(lg).
+ * Returns what shutdown returned, or SL_EIO when it succeeded but records
+ * were dropped at some point (final_stats->dropped > 0): SL_OK means every
+ * record was delivered. Other loggers of the family must still be freed.
+ */
+SL_API sl_status sl_logger_close(sl_logger *lg, int timeout_ms,
+                                 sl_logger_stats *final_stats);
 
 /* ---- writing records --------------------------------------------------- */
 
@@ -265,7 +438,8 @@ SL_API sl_status sl_logger_flush(sl_logger *lg, int timeout_ms);
  * then ignored). level must be SL_LEVEL_TRACE..SL_LEVEL_FATAL; anything
  * else (SL_LEVEL_OFF included) writes nothing. A sink may itself log from
  * its write callback (that nested record uses a temporary buffer).
- * Never fails, never blocks unless a sink was configured to.
+ * Never fails. It takes the locks its sinks take (see "Blocking" above) and
+ * waits only where a sink was configured to.
  */
 SL_API void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *ctx,
                          const sl_src *src, const char *msg, const sl_field *fields,
@@ -289,17 +463,34 @@ struct sl__logger_head {
     int level;
 };
 
+/*
+ * The level gate's one relaxed load. GCC and clang (C and C++) have the
+ * __atomic builtins; another C11 compiler with <stdatomic.h> gets its
+ * explicit load; anything else a volatile aligned int load, which is
+ * single-copy atomic on every platform spanlog supports.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define SL__LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) &&                              \
+    __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_ATOMICS__)
+#include <stdatomic.h>
+#define SL__LOAD_RELAXED(p)                                                              \
+    atomic_load_explicit((const volatile _Atomic int *)(p), memory_order_relaxed)
+#else
+#define SL__LOAD_RELAXED(p) (*(const volatile int *)(p))
+#endif
+
 /* 1 when a record at `level` would be written by lg. NULL lg: 0. */
 static inline int sl_would_log(const sl_logger *lg, sl_level level)
 {
     return lg != NULL &&
-           (int)level >=
-               __atomic_load_n(&((const struct sl__logger_head *)(const void *)lg)->level,
-                               __ATOMIC_RELAXED);
+           (int)level >= SL__LOAD_RELAXED(
+                             &((const struct sl__logger_head *)(const void *)lg)->level);
 }
 
-#define SL__SRC          (&(const sl_src){__FILE__, __func__, __LINE__})
-#define SL__FIELDS_END   ((sl_field){.key = NULL, .type = SL_FIELD_NULL})
+/* A block-scope static: valid C and C++, and one copy per call site. */
+#define SL__SRC_DECL     static const sl_src sl__src = {__FILE__, __func__, __LINE__}
+#define SL__FIELDS_END   SL_NULL(NULL)
 #define SL__NFIELDS(arr) (sizeof(arr) / sizeof((arr)[0]) - 1)
 
 /* Internal: msg is the first of __VA_ARGS__, then fields, then the end marker. */
@@ -307,8 +498,9 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
     do {                                                                                 \
         sl_logger *sl__lg = (lg);                                                        \
         if (sl_would_log(sl__lg, (lvl))) {                                               \
+            SL__SRC_DECL;                                                                \
             const sl_field sl__f[] = {__VA_ARGS__};                                      \
-            sl_log_write(sl__lg, (lvl), (ctx), SL__SRC, (msg), sl__f,                    \
+            sl_log_write(sl__lg, (lvl), (ctx), &sl__src, (msg), sl__f,                   \
                          SL__NFIELDS(sl__f));                                            \
         }                                                                                \
     } while (0)
@@ -316,6 +508,12 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
 /*
  * sl_info(lg, "msg", SL_STR("k", v), SL_INT("n", 3)) and friends. The level
  * is tested first: when it is off, no field argument is evaluated.
+ *
+ * sl_fatal / sl_fatalf write a record at level "fatal" and return, like
+ * every other level: they neither flush nor end the program. For "log, make
+ * sure it is out, then abort", call sl_logger_flush(lg, timeout_ms) (or
+ * sl_logger_shutdown) and then abort() yourself: spanlog leaves the choice
+ * of how a program dies (abort, exit code, core dump) to the program.
  */
 #define sl_log(lg, lvl, ...) SL__LOG(lg, lvl, NULL, __VA_ARGS__, SL__FIELDS_END)
 #define sl_trace(lg, ...)    SL__LOG(lg, SL_LEVEL_TRACE, NULL, __VA_ARGS__, SL__FIELDS_END)
@@ -333,7 +531,8 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
     do {                                                                                 \
         sl_logger *sl__lg = (lg);                                                        \
         if (sl_would_log(sl__lg, (lvl))) {                                               \
-            sl_log_writef(sl__lg, (lvl), NULL, SL__SRC, __VA_ARGS__);                    \
+            SL__SRC_DECL;                                                                \
+            sl_log_writef(sl__lg, (lvl), NULL, &sl__src, __VA_ARGS__);                   \
         }                                                                                \
     } while (0)
 #define sl_tracef(lg, ...) SL__LOGF(lg, SL_LEVEL_TRACE, __VA_ARGS__)
@@ -343,11 +542,23 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
 #define sl_errorf(lg, ...) SL__LOGF(lg, SL_LEVEL_ERROR, __VA_ARGS__)
 #define sl_fatalf(lg, ...) SL__LOGF(lg, SL_LEVEL_FATAL, __VA_ARGS__)
 
-/* sl_child(parent, SL_STR("requestId", rid), ...): the child or NULL. */
-#define sl_child(parent, ...)                                                            \
-    sl_logger_child_or_null(                                                             \
-        (parent), (const sl_field[]){__VA_ARGS__, SL__FIELDS_END},                       \
-        sizeof((const sl_field[]){__VA_ARGS__, SL__FIELDS_END}) / sizeof(sl_field) - 1)
+/*
+ * sl_child(parent, SL_STR("requestId", rid), ...): the child; sl_child(parent)
+ * with no fields is valid. See sl_logger_child_or_null() for failure.
+ */
+#define sl_child(...) SL__CHILD(__VA_ARGS__, SL__FIELDS_END)
+#ifdef __cplusplus
+#define SL__CHILD(parent, ...)                                                           \
+    ([&]() -> sl_logger * {                                                              \
+        const sl_field sl__f[] = {__VA_ARGS__};                                          \
+        return sl_logger_child_or_null((parent), sl__f, SL__NFIELDS(sl__f));             \
+    }())
+#else
+#define SL__CHILD(parent, ...)                                                           \
+    sl_logger_child_or_null((parent), (const sl_field[]){__VA_ARGS__},                   \
+                            sizeof((const sl_field[]){__VA_ARGS__}) / sizeof(sl_field) - \
+                                1)
+#endif
 
 #ifdef __cplusplus
 }

@@ -4,10 +4,11 @@
  * The caller's thread only copies the encoded line (and the few values the
  * worker needs: time, level, service, trace ids) into a bounded queue. A
  * worker thread owned by the sink batches records, groups them into streams
- * by label set, encodes the JSON push body, gzips it and POSTs it to
- * /loki/api/v1/push with libcurl, retrying what can be retried.
+ * by label set, encodes the push body (protobuf + snappy by default, or JSON
+ * + gzip) and POSTs it to /loki/api/v1/push with libcurl, retrying what can
+ * be retried.
  *
- *     write() ──copy──▶ [ bounded queue ] ──▶ worker: batch ─▶ gzip ─▶ POST
+ *     write() ──copy──▶ [ bounded queue ] ──▶ worker: batch ─▶ encode ─▶ POST
  *        │ full: drop newest / drop oldest / block up to a timeout (counted)
  *        └ never blocks by default
  *
@@ -28,8 +29,10 @@
 extern "C" {
 #endif
 
-/* A static label. Names match Loki's [a-zA-Z_:][a-zA-Z0-9_:]* and must not
- * start with "__" (reserved); values are non-empty UTF-8. */
+/* A static label. Names match Loki's [a-zA-Z_:][a-zA-Z0-9_:]* (at most 1024
+ * bytes) and must not start with "__" (reserved); values are non-empty, at
+ * most 2048 bytes, and sent with ill-formed UTF-8 replaced by U+FFFD (as
+ * record strings are). */
 typedef struct sl_loki_label {
     const char *name;
     const char *value;
@@ -44,9 +47,12 @@ typedef enum sl_loki_overflow {
 
 /* The push body's format. */
 typedef enum sl_loki_encoding {
-    /* default: JSON, gzip-compressed when `gzip` is on */
+    /* JSON, gzip-compressed when `gzip` is on. Loki 2.9 stores JSON label
+     * values with their escapes: a value holding '"', '\\' or a control
+     * character is not found by its real value (docs/loki.md) */
     SL_LOKI_ENCODING_JSON = 0,
-    /* protobuf PushRequest, snappy-compressed (`gzip` unused) */
+    /* the default (sl_loki_options_init): Loki's protobuf PushRequest,
+     * snappy-compressed (`gzip` unused); label values stored exactly */
     SL_LOKI_ENCODING_PROTOBUF = 1
 } sl_loki_encoding;
 
@@ -62,8 +68,10 @@ typedef enum sl_loki_jitter {
  * ownership of what it passes. Durations in milliseconds, sizes in bytes.
  */
 typedef struct sl_loki_options {
+    size_t size;              /* sizeof(sl_loki_options) of the caller: set by _init */
     const char *url;          /* required: base URL ("http://loki:3100") or the full push
-                                 URL ending in /loki/api/v1/push */
+                                 URL ending in /loki/api/v1/push; http or https (any
+                                 case), a host, no control character or space */
     const char *tenant;       /* X-Scope-OrgID; NULL: none */
     const char *username;     /* basic auth (with password); NULL: none */
     const char *password;     /* never logged or reported */
@@ -74,8 +82,9 @@ typedef struct sl_loki_options {
     const sl_loki_label *labels; /* static labels, nlabels of them (copied) */
     size_t nlabels;
     const char *labels_text;  /* more static labels as "k=v,k=v" (SPANLOG_LOKI_LABELS) */
-    const char *service_name; /* the service_name label; NULL: the record's service,
-                                 or "unknown_service" when it has none */
+    const char *service_name; /* the service_name label (1 to 300 bytes); NULL: the
+                                 record's service, or "unknown_service" when it has
+                                 none */
     bool level_label;         /* add a `level` label; default false */
     /* trace_id / span_id as structured metadata; default true */
     bool structured_metadata;
@@ -86,11 +95,13 @@ typedef struct sl_loki_options {
     size_t batch_bytes;        /* body bytes per push (JSON-encoded size),
                                   default 1 MiB, at most 3 MiB */
     int batch_age_ms;          /* oldest record waits at most this long, default 1000 */
-    size_t line_limit;         /* default 256 KiB (Loki's default), 1 KiB to 1 MiB,
-                                  at most half of queue_bytes */
+    size_t line_limit;         /* longest line sent: set it to the server's
+                                  max_line_size; default 256 KiB (Loki 3's default;
+                                  Loki 2.9 has none), 1 KiB to 1 MiB, at most half of
+                                  queue_bytes */
     bool truncate_long_lines;  /* default true: truncate to a valid record; false: drop */
     bool gzip;                 /* default true (JSON only) */
-    sl_loki_encoding encoding; /* default SL_LOKI_ENCODING_JSON */
+    sl_loki_encoding encoding; /* default SL_LOKI_ENCODING_PROTOBUF */
     int backoff_min_ms;        /* default 500 */
     int backoff_max_ms;        /* default 300000 (5 min) */
     sl_loki_jitter jitter;     /* default SL_LOKI_JITTER_FULL */
@@ -98,10 +109,14 @@ typedef struct sl_loki_options {
                                   default 900000 (15 min); 0: retry forever */
     int request_timeout_ms;    /* whole request, default 10000 */
     int connect_timeout_ms;    /* default 5000 */
+    SL__ABI_TEST_TAIL
 } sl_loki_options;
 
-/* Fills *opts with the defaults above (url NULL). NULL is a no-op. */
-SL_API void sl_loki_options_init(sl_loki_options *opts);
+/* Fills *opts with the defaults above (url NULL) and sets its size (a
+ * macro: the caller's sizeof, see sl_logger_options_init). NULL: no-op. */
+SL_API void sl_loki_options_init_size(sl_loki_options *opts, size_t size);
+#define sl_loki_options_init(opts)                                                       \
+    sl_loki_options_init_size((opts), sizeof(sl_loki_options))
 
 /*
  * Overrides fields of *opts from the environment, for every variable that
@@ -121,13 +136,15 @@ SL_API sl_status sl_loki_options_from_env(sl_loki_options *opts, sl_error *err);
 
 /*
  * Creates the sink and starts its worker. Labels are validated here: an
- * invalid or duplicate name, an empty value, or more than 15 labels is
- * SL_EINVAL with err (may be NULL) naming the label and the reason (err's
- * name is "labels_text" with the label's position, or "labels"); an option
- * out of range names the option (its field name). Other errors: SL_EINVAL (NULL
- * arguments, no URL, an option out of range), SL_ENOMEM, SL_EIO (the worker thread or
- * libcurl could not start). On success *out belongs to the caller until it is given to a
- * logger (sl_logger_add_sink) or freed with sl_sink_free(); on failure *out is NULL.
+ * invalid, too long or duplicate name, an empty or too long value, or more
+ * than 15 labels is SL_EINVAL with err (may be NULL) naming the label and
+ * the reason (err's name is "labels_text" with the label's position, or
+ * "labels"); an option out of range names the option (its field name).
+ * Other errors: SL_EINVAL (NULL arguments, no URL or one that fails the
+ * strict check, an option out of range; a URL's user:password never appears
+ * in err), SL_ENOMEM, SL_EIO (the worker thread or libcurl could not start).
+ * On success *out belongs to the caller until it is given to a logger
+ * (sl_logger_add_sink) or freed with sl_sink_free(); on failure *out is NULL.
  * Thread-safe (libcurl's global init is done once, internally).
  */
 SL_API sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out,
@@ -144,6 +161,7 @@ SL_API sl_status sl_loki_sink_from_url(const char *url, sl_sink **out, sl_error 
 /* ---- statistics --------------------------------------------------------- */
 
 typedef struct sl_loki_stats {
+    size_t size;              /* sizeof(sl_loki_stats) of the caller: set by _init */
     uint64_t queued_records;  /* accepted into the queue, ever */
     uint64_t queued_bytes;    /* their line bytes */
     uint64_t pending_records; /* in the queue or in flight now */
@@ -154,7 +172,11 @@ typedef struct sl_loki_stats {
     uint64_t requests;     /* HTTP requests made */
     uint64_t retries;      /* requests that were repeats of a failed one */
     uint64_t dropped_queue_full;
-    uint64_t dropped_rejected;          /* 400 and other 4xx answers */
+    uint64_t dropped_rejected; /* 400 and other 4xx answers: none stored */
+    /* A 400 naming some entries or streams only (a line over the server's
+     * max_line_size, a timestamp too old): Loki may have stored some of these
+     * (it keeps the valid ones); they are not resent, to avoid duplicates */
+    uint64_t dropped_rejected_partial;
     uint64_t dropped_too_long;          /* lines above line_limit, drop mode */
     uint64_t dropped_retries_exhausted; /* batch older than max_batch_age_ms */
     uint64_t dropped_closed;            /* left when close() timed out */
@@ -162,11 +184,17 @@ typedef struct sl_loki_stats {
     int last_http_status;               /* 0: none yet or a transport error */
     bool metadata_disabled;             /* the server refused structured metadata */
     char last_error[256];               /* "" when none; never holds a secret */
+    SL__ABI_TEST_TAIL
 } sl_loki_stats;
 
+/* Zeroes *stats and sets its size (a macro: the caller's sizeof). */
+SL_API void sl_loki_stats_init_size(sl_loki_stats *stats, size_t size);
+#define sl_loki_stats_init(stats) sl_loki_stats_init_size((stats), sizeof(sl_loki_stats))
+
 /*
- * A snapshot of the counters. Returns SL_EINVAL when sink or out is NULL or
- * when the sink is not a Loki sink. Any thread.
+ * A snapshot of the counters into *out (prepared by sl_loki_stats_init:
+ * only as much as the caller's struct holds is written). Returns SL_EINVAL
+ * when sink or out is NULL or when the sink is not a Loki sink. Any thread.
  */
 SL_API sl_status sl_loki_get_stats(const sl_sink *sink, sl_loki_stats *out);
 

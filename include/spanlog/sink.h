@@ -39,7 +39,11 @@ typedef struct sl_record {
     bool truncated;    /* the encoded line was shortened to fit the size limit */
 } sl_record;
 
-#define SL_SINK_VTABLE_VERSION 1
+/*
+ * Version 2 adds max_line_bytes. A version 1 vtable (without the field)
+ * keeps working: it is read as "no limit".
+ */
+#define SL_SINK_VTABLE_VERSION 2
 
 /*
  * The callbacks. Every one receives the sl_sink; sl_sink_state() gives the
@@ -70,6 +74,12 @@ typedef struct sl_sink_vtable {
     void (*atfork_prepare)(sl_sink *sink);
     void (*atfork_parent)(sl_sink *sink);
     void (*atfork_child)(sl_sink *sink);
+    /* Version 2. The longest line (bytes, the '\n' included) this sink can
+     * carry whole; 0: no limit. The logger encodes every record to at most
+     * the smallest limit of its sinks (and its own max_record_bytes), cutting
+     * field values so that the line stays one valid JSON object marked
+     * "truncated":true: a sink never needs to cut a line itself. */
+    size_t max_line_bytes;
 } sl_sink_vtable;
 
 /*
@@ -80,6 +90,17 @@ typedef struct sl_sink_vtable {
 SL_API sl_status sl_sink_new(const sl_sink_vtable *vtable, void *state, sl_sink **out);
 
 SL_API void *sl_sink_state(const sl_sink *sink);
+
+/*
+ * Sets this sink's line limit (bytes, '\n' included; 0: none), overriding the
+ * vtable's max_line_bytes: for sinks whose limit is an option. Setup-time:
+ * call before the sink is added to a logger (which reads it then). NULL is
+ * a no-op.
+ */
+SL_API void sl_sink_set_max_line_bytes(sl_sink *sink, size_t max_line_bytes);
+
+/* The line limit in force (see above); 0: none, or sink NULL. Any thread. */
+SL_API size_t sl_sink_max_line_bytes(const sl_sink *sink);
 SL_API const char *sl_sink_name(const sl_sink *sink);
 
 /*
@@ -93,13 +114,26 @@ SL_API sl_status sl_sink_flush(sl_sink *sink, int timeout_ms);
 
 /* ---- statistics and errors -------------------------------------------- */
 
+/*
+ * Caller-allocated: call sl_sink_stats_init() first, which sets `size`, so
+ * that a newer library writes only what an older caller's struct holds.
+ */
 typedef struct sl_sink_stats {
+    size_t size;      /* sizeof(sl_sink_stats) of the caller, set by _init */
     uint64_t written; /* records handed on (written, sent, or queued and later sent) */
     uint64_t dropped; /* records lost: counted, never silent */
     uint64_t errors;  /* failed operations (a record may be retried after one) */
+    SL__ABI_TEST_TAIL
 } sl_sink_stats;
 
-/* A consistent-enough snapshot (each counter read atomically). Any thread. */
+SL_API void sl_sink_stats_init_size(sl_sink_stats *stats, size_t size);
+#define sl_sink_stats_init(stats) sl_sink_stats_init_size((stats), sizeof(sl_sink_stats))
+
+/*
+ * A consistent-enough snapshot (each counter read atomically) into *out,
+ * which sl_sink_stats_init() prepared (an uninitialised struct, size 0, is
+ * left alone). A NULL sink gives zeros. Any thread.
+ */
 SL_API void sl_sink_get_stats(const sl_sink *sink, sl_sink_stats *out);
 
 /* For adapters: atomic counter updates. Any thread. */
@@ -109,7 +143,10 @@ SL_API void sl_sink_count_dropped(sl_sink *sink, uint64_t n);
 /*
  * For adapters: counts one error and reports it to the error callback, at
  * most once a second per sink; errors in between are counted and their
- * number passed with the next report as `suppressed`.
+ * number passed with the next report as `suppressed`. Without a callback
+ * the report goes to stderr (see sl_set_diagnostics) and the first one is
+ * kept for a callback set later. sl_sink_count_dropped() likewise tells
+ * stderr, at most once a second, when the sink has no callback.
  */
 SL_API void sl_sink_report_error(sl_sink *sink, sl_status code, const char *fmt, ...)
     SL__PRINTF(3, 4);
@@ -122,8 +159,31 @@ SL_API void sl_sink_report_error(sl_sink *sink, sl_status code, const char *fmt,
 typedef void (*sl_error_fn)(void *user, const sl_sink *sink, sl_status code,
                             const char *text, uint64_t suppressed);
 
-/* Setup-time: set before the sink is used from several threads. */
+/*
+ * Setup-time: set before the sink is used from several threads. An error
+ * the sink reported before a callback was set (the syslog sink's first
+ * connection error happens in its constructor) is passed to fn at once,
+ * from this call, with suppressed = the errors counted since it. fn NULL
+ * removes the callback.
+ */
 SL_API void sl_sink_set_error_callback(sl_sink *sink, sl_error_fn fn, void *user);
+
+/*
+ * Diagnostics: what happens to a sink's errors and drops when it has no
+ * error callback. SL_DIAG_STDERR (the default) writes one short line per
+ * sink and kind at most once a second to stderr, naming the sink and what
+ * it was made from:
+ *     spanlog: loki http://127.0.0.1:3100: push: HTTP 503 (2 more suppressed)
+ *     spanlog: loki http://127.0.0.1:3100: 1,024 records dropped (1,024 in total)
+ * plus a final line with the drops not yet reported when the sink closes,
+ * and once per logger when a child logger could not be made. SL_DIAG_OFF
+ * writes nothing (the counters still count). Until sl_set_diagnostics() is
+ * called, SPANLOG_DIAG=off|stderr chooses (read once, at the first
+ * diagnostic). Any thread; unknown values are ignored.
+ */
+typedef enum sl_diag { SL_DIAG_OFF = 0, SL_DIAG_STDERR = 1 } sl_diag;
+SL_API void sl_set_diagnostics(sl_diag mode);
+SL_API sl_diag sl_get_diagnostics(void);
 
 /* ---- a null sink (benchmarks, tests): counts and discards ---------------- */
 SL_API sl_status sl_null_sink_new(sl_sink **out);

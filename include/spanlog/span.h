@@ -32,7 +32,8 @@ extern "C" {
 /* Per span. Attributes and events past these are dropped and counted. */
 #define SL_SPAN_MAX_ATTRIBUTES       32
 #define SL_SPAN_MAX_EVENTS           32
-#define SL_SPAN_MAX_EVENT_ATTRIBUTES 16
+#define SL_SPAN_MAX_EVENT_ATTRIBUTES 16 /* also per link */
+#define SL_SPAN_MAX_LINKS            16
 
 /* ---- recording -------------------------------------------------------- */
 
@@ -50,10 +51,33 @@ SL_API int sl_span_is_recording(const sl_span *span);
  */
 SL_API sl_status sl_span_set_attributes(sl_span *span, const sl_field *attrs, size_t n);
 
-/* sl_span_set(span, SL_STR("http.method", "GET"), SL_INT("http.status_code", 200)) */
-#define sl_span_set(span, ...)                                                           \
-    sl_span_set_attributes((span), (const sl_field[]){__VA_ARGS__},                      \
-                           sizeof((const sl_field[]){__VA_ARGS__}) / sizeof(sl_field))
+/*
+ * sl_span_set(span, SL_STR("http.method", "GET"), SL_INT("http.status_code", 200))
+ * returns what sl_span_set_attributes() returns. Gated like the log calls:
+ * on a span that does not record, no attribute argument is evaluated (and
+ * the call returns what sl_span_set_attributes(span, NULL, 0) does). In C
+ * the span expression is evaluated twice: pass a variable. sl_span_set(span)
+ * with no attributes is valid.
+ */
+#define sl_span_set(...) SL__SPAN_SET(__VA_ARGS__, SL__FIELDS_END)
+#ifdef __cplusplus
+#define SL__SPAN_SET(span, ...)                                                          \
+    ([&]() -> sl_status {                                                                \
+        sl_span *sl__s = (span);                                                         \
+        if (!sl_span_is_recording(sl__s)) {                                              \
+            return sl_span_set_attributes(sl__s, NULL, 0);                               \
+        }                                                                                \
+        const sl_field sl__f[] = {__VA_ARGS__};                                          \
+        return sl_span_set_attributes(sl__s, sl__f, SL__NFIELDS(sl__f));                 \
+    }())
+#else
+#define SL__SPAN_SET(span, ...)                                                          \
+    (sl_span_is_recording(span)                                                          \
+         ? sl_span_set_attributes(                                                       \
+               (span), (const sl_field[]){__VA_ARGS__},                                  \
+               sizeof((const sl_field[]){__VA_ARGS__}) / sizeof(sl_field) - 1)           \
+         : sl_span_set_attributes((span), NULL, 0))
+#endif
 
 /*
  * Adds an event (a timestamped, named annotation) with up to
@@ -64,6 +88,19 @@ SL_API sl_status sl_span_set_attributes(sl_span *span, const sl_field *attrs, si
  */
 SL_API sl_status sl_span_add_event(sl_span *span, const char *name, const sl_field *attrs,
                                    size_t n);
+
+/*
+ * Adds a link to another span's context (a batch job linking the requests
+ * it serves, a consumer linking a message's producer), with up to
+ * SL_SPAN_MAX_EVENT_ATTRIBUTES attributes (more are dropped and counted on
+ * the link). The context's ids, flags, remote bit and tracestate are
+ * copied; so are the attributes. Returns SL_EINVAL for an invalid or NULL
+ * ctx (or attrs NULL with n > 0), SL_ERANGE past SL_SPAN_MAX_LINKS (the
+ * link is dropped and counted), SL_ENOMEM. No-op (SL_OK) on an unsampled
+ * or ended span. Same thread rules as the other recording calls.
+ */
+SL_API sl_status sl_span_add_link(sl_span *span, const sl_span_context *ctx,
+                                  const sl_field *attrs, size_t n);
 
 typedef enum sl_span_status_code {
     SL_SPAN_STATUS_UNSET = 0,
@@ -103,6 +140,17 @@ typedef struct sl_span_event_data {
     uint32_t dropped_attributes;
 } sl_span_event_data;
 
+typedef struct sl_span_link_data {
+    sl_trace_id trace_id;
+    sl_span_id span_id;
+    uint8_t flags;          /* the linked context's trace flags */
+    uint8_t remote;         /* 1 when the linked context came from a header */
+    const char *tracestate; /* "" when none */
+    const sl_field *attributes;
+    size_t attribute_count;
+    uint32_t dropped_attributes;
+} sl_span_link_data;
+
 /*
  * A read-only view of an ended span, valid only during the processor call
  * that receives it: copy what you keep. Strings are NUL-terminated;
@@ -125,6 +173,9 @@ typedef struct sl_span_data {
     size_t event_count;
     uint32_t dropped_events;
     int ended_on_other_thread; /* 1 when sl_span_end ran on another thread than start */
+    const sl_span_link_data *links;
+    size_t link_count;
+    uint32_t dropped_links;
 } sl_span_data;
 
 /*

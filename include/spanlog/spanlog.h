@@ -13,6 +13,9 @@
 #include "baggage.h"
 #include "propagation.h"
 #include "sink.h"
+#include "filter.h"
+#include "control.h"
+#include "pretty.h"
 #include "stdout.h"
 #include "syslog.h"
 #if SPANLOG_WITH_LOKI

@@ -32,10 +32,27 @@
  * starts with an empty ring and starts its own writer on its first record.
  * A line larger than the ring is written by the caller after the ring has
  * drained.
+ *
+ * Files (path set, synchronous modes): sl_logger_reopen() and SIGHUP (with
+ * the handler of control.h) reopen PATH at the next record, so logrotate's
+ * `create` mode works. Rotation by size or time (max_bytes, rotate) happens
+ * under the sink's lock before a record is written: a record is never split
+ * between two files, lost or written twice, whatever the number of
+ * threads. Several processes may append to one rotating PATH: rotation
+ * takes flock(2) on the file and checks that PATH is still the file being
+ * written, so only one process rotates it and the others follow; each
+ * counts only its own bytes between checks (every 64 records), so a file
+ * can exceed max_bytes by what the others wrote meanwhile. Not safe across
+ * processes: different max_files or rotate settings on one PATH, and PATH
+ * on a network file system without flock. A failed rename or open is
+ * reported (SL_EIO) and writing goes on in the current file; a full disk
+ * drops (and counts) records until there is room again. The async mode
+ * neither reopens nor rotates (SL_EINVAL when asked to).
  */
 #ifndef SPANLOG_STDOUT_H
 #define SPANLOG_STDOUT_H
 
+#include "pretty.h"
 #include "sink.h"
 
 #ifdef __cplusplus
@@ -49,7 +66,8 @@ typedef enum sl_fd_overflow {
 } sl_fd_overflow;
 
 typedef struct sl_fd_sink_options {
-    int fd; /* default 1 (stdout); ignored when path is set */
+    size_t size; /* sizeof(sl_fd_sink_options) of the caller: set by _init */
+    int fd;      /* default 1 (stdout); ignored when path is set */
     /* Open this file instead (O_WRONLY|O_CREAT|O_APPEND|O_NONBLOCK, 0644);
      * copied. A FIFO with no reader fails (SL_EIO) rather than block; a full
      * pipe or device follows the EAGAIN rule (bounded wait, then drops). */
@@ -64,10 +82,37 @@ typedef struct sl_fd_sink_options {
     sl_fd_overflow overflow; /* default SL_FD_OVERFLOW_DROP */
     int block_ms;            /* BLOCK: default 100; 0: never wait */
     sl_level sync_level;     /* default SL_LEVEL_OFF (no record waits) */
+    /* What is written: SL_FD_FORMAT_JSON (default), or SL_FD_FORMAT_PRETTY,
+     * the human console format of spanlog/pretty.h. */
+    int format;
+    sl_color_mode color; /* pretty: SL_COLOR_AUTO (default), _ALWAYS, _NEVER */
+    bool utc;            /* pretty times and rotation boundaries in UTC; default
+                            false (local time) */
+    /* A file (path set) rotates when a record would take it past max_bytes
+     * (0: no size limit), and/or at the end of each period (rotate). Old
+     * files: numbered PATH.1 (newest) .. PATH.max_files when rotating by
+     * size only, dated PATH.2026-12-03 (daily) / PATH.2026-12-03T14 (hours)
+     * when rotating by time; at most max_files are kept (default 5). */
+    uint64_t max_bytes;
+    unsigned max_files;
+    int rotate;            /* SL_ROTATE_NONE (default), _DAILY, _HOURS */
+    unsigned rotate_hours; /* SL_ROTATE_HOURS: 1, 2, 3, 4, 6, 8, 12 or 24 */
+    bool compress;         /* gzip rotated files on a thread of their own */
+    SL__ABI_TEST_TAIL
 } sl_fd_sink_options;
 
-/* Fills the defaults above. NULL is a no-op. Any thread. */
-SL_API void sl_fd_sink_options_init(sl_fd_sink_options *opts);
+#define SL_ROTATE_NONE  0
+#define SL_ROTATE_DAILY 1 /* at midnight */
+#define SL_ROTATE_HOURS 2 /* every rotate_hours, at whole hours */
+
+#define SL_FD_FORMAT_JSON   0
+#define SL_FD_FORMAT_PRETTY 1
+
+/* Fills the defaults above and sets its size (a macro: the caller's sizeof,
+ * see sl_logger_options_init). NULL is a no-op. Any thread. */
+SL_API void sl_fd_sink_options_init_size(sl_fd_sink_options *opts, size_t size);
+#define sl_fd_sink_options_init(opts)                                                    \
+    sl_fd_sink_options_init_size((opts), sizeof(sl_fd_sink_options))
 
 /*
  * Creates the sink. opts NULL: stdout, unbuffered. Returns SL_EINVAL (bad

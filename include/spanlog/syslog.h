@@ -3,15 +3,19 @@
  * datagram socket, UDP and TCP, with its own sockets (never openlog(3) or
  * syslog(3), whose state is process-global).
  *
- *   unix:/dev/log     one datagram per record; non-blocking; a full socket
- *                     buffer drops (and counts) the record; reconnects by
- *                     itself when the daemon restarts.
- *   udp://host:port   one datagram per record, cut inside MSG to
- *                     max_message_size so that the datagram stays valid.
- *   tcp://host:port   RFC 6587 octet counting (default) or LF framing; a
- *                     worker thread connects (non-blocking, with a timeout),
- *                     reconnects with exponential backoff, and sends from a
- *                     bounded queue; the caller only copies into the queue.
+ * Every transport: the caller formats and copies the record into a bounded
+ * queue (queue_bytes) and returns; a worker thread (the library's delivery
+ * runtime) sends, waiting for the socket when it is full. A full queue drops
+ * (and counts) the record, after waiting up to timeout_ms when set.
+ *
+ *   unix:/dev/log     one datagram per record; reconnects by itself when the
+ *                     daemon restarts.
+ *   udp://host:port   one datagram per record of at most max_message_size:
+ *                     the sink declares its line limit, so the logger cuts
+ *                     the JSON record once and MSG stays valid JSON.
+ *   tcp://host:port   RFC 6587 octet counting (default) or LF framing; the
+ *                     worker connects (non-blocking, with a timeout) and
+ *                     reconnects with exponential backoff.
  *                     A record counts as written once the receiver's TCP
  *                     acknowledged it; after a broken connection the worker
  *                     resends from the first unacknowledged record.
@@ -68,6 +72,7 @@ typedef enum sl_syslog_msg {
 #define SL_SYSLOG_FACILITY_LOCAL7 23
 
 typedef struct sl_syslog_options {
+    size_t size;                   /* sizeof(sl_syslog_options) of the caller: _init */
     sl_syslog_transport transport; /* default SL_SYSLOG_UNIX */
     const char *path;              /* unix: socket path; default "/dev/log" */
     const char *host;              /* udp/tcp: name or address; default "127.0.0.1" */
@@ -93,20 +98,22 @@ typedef struct sl_syslog_options {
     const char *fields_sd_id; /* default "fields@32473" */
     bool bom;                 /* UTF-8 BOM before MSG (RFC 5424); default false */
 
-    /* Size of one message (frame without transport framing). Longer records
-     * are cut inside MSG at a UTF-8 boundary. 0: the transport's default
-     * (unix 131072, udp 2048, tcp no limit). Minimum 480. */
+    /* Size of one message (frame without transport framing). The logger cuts
+     * the JSON record to fit beside the header (a valid object marked
+     * "truncated"); only an oversized header of bound fields (fields_sd) can
+     * still cut MSG, at a UTF-8 boundary. 0: the transport's default (unix
+     * 131072, udp 2048, tcp no limit). Minimum 480. */
     size_t max_message_size;
 
-    /* How long a log call may wait for room (socket buffer or queue) before
-     * dropping the record; default 0: never wait. */
+    /* How long a log call may wait for room in the queue before dropping
+     * the record; default 0: never wait. */
     int timeout_ms;
 
-    /* tcp */
-    int connect_timeout_ms; /* default 2000 */
+    int connect_timeout_ms; /* tcp: default 2000 */
     int reconnect_min_ms;   /* first backoff; default 100 */
     int reconnect_max_ms;   /* backoff cap; default 10000 */
-    size_t queue_bytes;     /* bounded queue of frames; default 4 MiB, minimum 64 KiB */
+    size_t queue_bytes;     /* the bounded queue, every transport; default 4 MiB,
+                               minimum 64 KiB */
 
     /* tls: the server's certificate is verified by default, its chain
      * against tls_ca_file (NULL: the system's trust store) and its name (DNS
@@ -116,10 +123,15 @@ typedef struct sl_syslog_options {
     const char *tls_server_name; /* name to verify and send as SNI */
     const char *tls_cert_file;   /* client certificate chain (PEM), optional */
     const char *tls_key_file;    /* its private key (PEM), with tls_cert_file */
+    SL__ABI_TEST_TAIL
 } sl_syslog_options;
 
-/* Fills *opts with the defaults above (docs/configuration.md). NULL is a no-op. */
-SL_API void sl_syslog_options_init(sl_syslog_options *opts);
+/* Fills *opts with the defaults above (docs/configuration.md) and sets its
+ * size (a macro: the caller's sizeof, see sl_logger_options_init). NULL is a
+ * no-op. */
+SL_API void sl_syslog_options_init_size(sl_syslog_options *opts, size_t size);
+#define sl_syslog_options_init(opts)                                                     \
+    sl_syslog_options_init_size((opts), sizeof(sl_syslog_options))
 
 /*
  * Creates the sink. opts NULL: the defaults (local socket /dev/log). The

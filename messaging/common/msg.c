@@ -6,7 +6,8 @@
  * send (operation type "send", kind PRODUCER, its context injected into the
  * message as the creation context), a consumer span for each processed
  * message (operation type "process", kind CONSUMER, a child of the
- * message's creation context). See docs/messaging.md for what is followed
+ * message's creation context, or in link mode the root of a new trace
+ * linked to it). See docs/messaging.md for what is followed
  * and what is not.
  */
 #include <stdio.h>
@@ -141,13 +142,15 @@ static sl_logger *message_logger(sl_logger *log, const sl__msg_info *info)
 }
 
 void sl__msg_process_begin(sl__msg_scope *sc, const sl_carrier *in,
-                           const sl__msg_info *info, sl_logger *log)
+                           const sl__msg_info *info, sl_logger *log, bool link)
 {
     char name[SPAN_NAME_MAX];
     sl_span_context parent;
 
+    sl_extract_report report;
+
     memset(sc, 0, sizeof(*sc));
-    sc->origin = sl_extract(in, &parent, &sc->baggage);
+    sc->origin = sl_extract_report_get(in, &parent, &sc->baggage, &report);
     /* SL_ENOMEM concerns tracestate or baggage: a valid parent still continues. */
     if (sc->origin == SL_ENOMEM && sl_span_context_is_valid(&parent)) {
         sc->origin = SL_OK;
@@ -156,7 +159,11 @@ void sl__msg_process_begin(sl__msg_scope *sc, const sl_carrier *in,
     sc->baggage_attached = sl_baggage_attach(sc->baggage, &sc->baggage_token) == SL_OK;
     span_name(name, info);
     sc->span = sl_span_start_with_parent(name, SL_SPAN_CONSUMER,
-                                         sc->origin == SL_OK ? &parent : NULL);
+                                         sc->origin == SL_OK && !link ? &parent : NULL);
+    if (link && sc->origin == SL_OK) {
+        /* Link mode: a new trace, linked to the creation context. */
+        (void)sl_span_add_link(sc->span, &parent, NULL, 0);
+    }
     set_common(sc->span, info, "process");
     if (info->consumer_group != NULL) {
         sl_span_set(sc->span,
@@ -170,9 +177,12 @@ void sl__msg_process_begin(sl__msg_scope *sc, const sl_carrier *in,
         sl_info(sc->log, "message without trace context, new trace",
                 SL_STR("propagation", "new"));
     } else if (sc->origin != SL_OK) {
+        /* "invalid", "repeated", "too long": what was wrong with traceparent. */
         sl_warn(sc->log, "message trace context invalid, new trace",
                 SL_STR("propagation", "restarted"),
-                SL_STR("reason", sl_strerror(sc->origin)));
+                SL_STR("reason", sc->origin == SL_EPARSE
+                                     ? sl_header_verdict_name(report.traceparent)
+                                     : sl_strerror(sc->origin)));
     }
 }
 

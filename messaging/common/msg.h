@@ -66,11 +66,15 @@ typedef struct sl__msg_scope {
  * child of the message's context (a new trace when it has none or an
  * invalid one), sets the attributes and makes the child logger of `log`
  * (NULL: none) bound to the message. A message without a valid context is
- * said so once, in one record on the child logger. Never fails: without
+ * said so once, in one record on the child logger (with what was wrong:
+ * sl_extract_report_get's verdict on traceparent). Never fails: without
  * memory the span or logger may be NULL, which the other calls accept.
+ * With `link`, the span is the root of a new trace instead and carries one
+ * link to the message's context (with its tracestate); a message without
+ * a valid context gets no link (and is said so, as above).
  */
 void sl__msg_process_begin(sl__msg_scope *sc, const sl_carrier *in,
-                           const sl__msg_info *info, sl_logger *log);
+                           const sl__msg_info *info, sl_logger *log, bool link);
 
 /* The handler's result: rc 0 success; otherwise status ERROR with
  * error_message (NULL: "handler failed") and error.type (NULL: "_OTHER").

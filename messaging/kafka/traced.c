@@ -1,11 +1,12 @@
 /*
  * traced.c - traced produce and per-record processing for Kafka.
  *
- * Produce: PRODUCER span -> inject into the record's headers -> producev
+ * Produce: PRODUCER span -> inject into the record's headers -> produceva
  * (which takes the headers on success) -> status -> end. Process:
  * sl__msg_process_begin (extract, baggage, CONSUMER span, child logger)
  * -> the user's function -> end.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "messaging/common/msg.h"
@@ -30,6 +31,39 @@ static void set_key(sl__msg_info *info, const void *key, size_t len)
         info->key = key;
         info->key_len = len;
     }
+}
+
+/* rd_kafka_produceva rather than producev: producev's type-checking macros
+ * are GNU statement expressions, which clang -Wpedantic refuses. */
+static rd_kafka_resp_err_t produce(rd_kafka_t *rk, const sl_kafka_record *rec,
+                                   rd_kafka_headers_t *hdrs)
+{
+    rd_kafka_vu_t vu[7];
+    rd_kafka_error_t *error;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    memset(vu, 0, sizeof(vu));
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = rec->topic;
+    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[1].u.i32 = rec->partition;
+    vu[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[2].u.i = RD_KAFKA_MSG_F_COPY;
+    vu[3].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[3].u.mem.ptr = (void *)rec->key;
+    vu[3].u.mem.size = rec->key_len;
+    vu[4].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[4].u.mem.ptr = (void *)rec->value;
+    vu[4].u.mem.size = rec->value_len;
+    vu[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    vu[5].u.ptr = rec->opaque;
+    vu[6].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[6].u.headers = hdrs;
+    error = rd_kafka_produceva(rk, vu, sizeof(vu) / sizeof(vu[0]));
+    if (error != NULL) {
+        err = rd_kafka_error_code(error);
+        rd_kafka_error_destroy(error);
+    }
+    return err;
 }
 
 rd_kafka_resp_err_t sl_kafka_produce_traced(rd_kafka_t *rk, const sl_kafka_record *rec)
@@ -62,14 +96,9 @@ rd_kafka_resp_err_t sl_kafka_produce_traced(rd_kafka_t *rk, const sl_kafka_recor
     if (sl_inject_current(&out) != SL_OK) {
         sl_span_add_event(span, "trace context not injected", NULL, 0);
     }
-    err = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(rec->topic), RD_KAFKA_V_PARTITION(rec->partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY((void *)rec->key, rec->key_len),
-        RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
-        RD_KAFKA_V_OPAQUE(rec->opaque), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    err = produce(rk, rec, hdrs);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_headers_destroy(hdrs); /* producev takes them only on success */
+        rd_kafka_headers_destroy(hdrs); /* taken only on success */
         sl__msg_span_finish(span, rd_kafka_err2name(err), rd_kafka_err2str(err));
     } else {
         sl__msg_span_finish(span, NULL, NULL);
@@ -94,6 +123,7 @@ sl_status sl_kafka_process(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     sl__msg_scope sc;
     sl__msg_info info;
     sl_carrier in;
+    bool link;
     int rc;
 
     if (msg == NULL || fn == NULL || msg->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
@@ -111,7 +141,8 @@ sl_status sl_kafka_process(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     /* No headers at all is RD_KAFKA_RESP_ERR__NOENT: hdrs stays NULL. */
     (void)rd_kafka_message_headers(msg, &hdrs);
     in = sl_kafka_carrier(hdrs);
-    sl__msg_process_begin(&sc, &in, &info, opts != NULL ? opts->logger : NULL);
+    link = opts != NULL && opts->link_to_message;
+    sl__msg_process_begin(&sc, &in, &info, opts != NULL ? opts->logger : NULL, link);
     memset(&d, 0, sizeof(d));
     d.rk = rk;
     d.msg = msg;

@@ -17,6 +17,7 @@ struct sl_nats_handler {
     sl_logger *logger;
     char *queue_group;
     bool destroy_msg;
+    bool link_to_message;
 };
 
 /* Fills what both sides know of msg: subject, id, size, the server. */
@@ -123,6 +124,7 @@ sl_status sl_nats_handler_new(const sl_nats_handler_options *opts, sl_nats_handl
     h->user = opts->user;
     h->logger = opts->logger;
     h->destroy_msg = opts->destroy_msg;
+    h->link_to_message = opts->link_to_message;
     if (opts->queue_group != NULL &&
         (h->queue_group = strdup(opts->queue_group)) == NULL) {
         free(h);
@@ -155,7 +157,7 @@ sl_status sl_nats_process(sl_nats_handler *h, natsConnection *nc, natsSubscripti
     info = nats_info(nc, msg, "process", host, sizeof(host));
     info.consumer_group = h->queue_group;
     in = sl_nats_carrier(msg);
-    sl__msg_process_begin(&sc, &in, &info, h->logger);
+    sl__msg_process_begin(&sc, &in, &info, h->logger, h->link_to_message);
     memset(&d, 0, sizeof(d));
     d.nc = nc;
     d.sub = sub;

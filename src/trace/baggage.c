@@ -717,7 +717,9 @@ sl_status sl_baggage_property(const sl_baggage *b, size_t i, const char *name, c
             if (st == SL_OK && dec.len + 1 > cap) {
                 st = SL_ERANGE;
             } else if (st == SL_OK) {
-                memcpy(buf, dec.p, dec.len);
+                if (dec.len > 0) {
+                    memcpy(buf, dec.p, dec.len);
+                }
                 buf[dec.len] = '\0';
             }
             sl__free(tmp.p);

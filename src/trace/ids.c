@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lifecycle.h"
 #include "trace/trace_internal.h"
 
 #define BAD SL__HEX_BAD
@@ -55,18 +56,11 @@ static SL__TLS rng tl_rng;
 
 /* Starts at 1 so that a zeroed thread-local state always reads as stale. */
 static atomic_uint_fast64_t fork_generation = 1;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void on_fork_child(void)
+/* Called by the library's one atfork child handler (lifecycle.c). */
+void sl__ids_fork_child(void)
 {
     atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
-}
-
-static void register_atfork(void)
-{
-    /* If registration fails the child may share its parent's sequence until
-     * it reseeds for another reason; nothing else can be done about it. */
-    (void)pthread_atfork(NULL, NULL, on_fork_child);
 }
 
 static uint64_t splitmix64(uint64_t *x)
@@ -159,7 +153,7 @@ static void seed(rng *r, uint64_t generation)
 
 __attribute__((noinline, cold)) static void reseed(rng *r)
 {
-    pthread_once(&atfork_once, register_atfork);
+    sl__life_init(); /* the fork handler exists before any seed is cached */
     /* Re-read: the handler may have been registered after a fork. */
     seed(r, atomic_load_explicit(&fork_generation, memory_order_relaxed));
 }

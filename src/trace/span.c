@@ -71,6 +71,8 @@ struct sl_span {
     uint32_t nattrs, dropped_attrs;
     sl_span_event_data *events;
     uint32_t nevents, dropped_events;
+    sl_span_link_data *links;
+    uint32_t nlinks, dropped_links;
     /* arena */
     arena_block *blocks;
     size_t inline_used;
@@ -198,8 +200,10 @@ static void span_retire(sl_span *s)
 {
     sl__free(s->attrs);
     sl__free(s->events);
+    sl__free(s->links);
     s->attrs = NULL;
     s->events = NULL;
+    s->links = NULL;
     global_push(s);
 }
 
@@ -354,6 +358,7 @@ sl_span *sl_span_start_with_parent(const char *name, sl_span_kind kind,
     s->inline_used = 0;
     s->nattrs = s->dropped_attrs = 0;
     s->nevents = s->dropped_events = 0;
+    s->nlinks = s->dropped_links = 0;
     s->status = SL_SPAN_STATUS_UNSET;
     s->status_message = "";
     s->name = "";
@@ -486,6 +491,39 @@ sl_status sl_span_set_attributes(sl_span *span, const sl_field *attrs, size_t n)
     return st;
 }
 
+/* Copies up to `keep` valid attributes of attrs[0..n) into the arena: *out
+ * and *used; the valid ones past `keep` are counted in *dropped. */
+static sl_status copy_attr_list(sl_span *span, const sl_field *attrs, size_t n,
+                                size_t keep, const sl_field **out, size_t *used,
+                                uint32_t *dropped)
+{
+    sl_field *fa = keep ? arena_alloc(span, keep * sizeof(sl_field)) : NULL;
+    if (keep && fa == NULL) {
+        return SL_ENOMEM;
+    }
+    size_t k = 0;
+    sl_status st = SL_OK;
+    for (size_t i = 0; i < n; i++) {
+        const sl_field *f = &attrs[i];
+        if (!attr_ok(f)) {
+            st = SL_EINVAL;
+            continue;
+        }
+        if (k == keep) {
+            (*dropped)++;
+            continue;
+        }
+        const char *key = arena_strndup(span, f->key, strlen(f->key));
+        if (key == NULL || copy_field(span, &fa[k], f, key) != SL_OK) {
+            return SL_ENOMEM;
+        }
+        k++;
+    }
+    *out = fa;
+    *used = k;
+    return st;
+}
+
 sl_status sl_span_add_event(sl_span *span, const char *name, const sl_field *attrs,
                             size_t n)
 {
@@ -510,32 +548,57 @@ sl_status sl_span_add_event(sl_span *span, const char *name, const sl_field *att
     memset(&ev, 0, sizeof ev);
     ev.time_ns = sl__now_ns();
     ev.name = arena_strndup(span, name ? name : "", name ? strlen(name) : 0);
-    size_t keep = n < SL_SPAN_MAX_EVENT_ATTRIBUTES ? n : SL_SPAN_MAX_EVENT_ATTRIBUTES;
-    sl_field *fa = keep ? arena_alloc(span, keep * sizeof(sl_field)) : NULL;
-    if (ev.name == NULL || (keep && fa == NULL)) {
+    if (ev.name == NULL) {
         return SL_ENOMEM;
     }
-    size_t used = 0;
-    sl_status st = SL_OK;
-    for (size_t i = 0; i < n; i++) {
-        const sl_field *f = &attrs[i];
-        if (!attr_ok(f)) {
-            st = SL_EINVAL;
-            continue;
-        }
-        if (used == keep) {
-            ev.dropped_attributes++;
-            continue;
-        }
-        const char *key = arena_strndup(span, f->key, strlen(f->key));
-        if (key == NULL || copy_field(span, &fa[used], f, key) != SL_OK) {
+    size_t keep = n < SL_SPAN_MAX_EVENT_ATTRIBUTES ? n : SL_SPAN_MAX_EVENT_ATTRIBUTES;
+    sl_status st = copy_attr_list(span, attrs, n, keep, &ev.attributes,
+                                  &ev.attribute_count, &ev.dropped_attributes);
+    if (st == SL_ENOMEM) {
+        return st;
+    }
+    span->events[span->nevents++] = ev;
+    return st;
+}
+
+sl_status sl_span_add_link(sl_span *span, const sl_span_context *ctx,
+                           const sl_field *attrs, size_t n)
+{
+    span = live_recording(span);
+    if (span == NULL) {
+        return SL_OK;
+    }
+    if (!sl__ctx_valid(ctx) || (attrs == NULL && n > 0)) {
+        return SL_EINVAL;
+    }
+    if (span->nlinks == SL_SPAN_MAX_LINKS) {
+        span->dropped_links++;
+        return SL_ERANGE;
+    }
+    if (span->links == NULL) {
+        span->links = sl__malloc(SL_SPAN_MAX_LINKS * sizeof(sl_span_link_data));
+        if (span->links == NULL) {
             return SL_ENOMEM;
         }
-        used++;
     }
-    ev.attributes = fa;
-    ev.attribute_count = used;
-    span->events[span->nevents++] = ev;
+    sl_span_link_data ln;
+    memset(&ln, 0, sizeof ln);
+    ln.trace_id = ctx->trace_id;
+    ln.span_id = ctx->span_id;
+    ln.flags = ctx->flags;
+    ln.remote = ctx->remote != 0;
+    size_t tsn = ctx->tracestate_len <= SL_TRACESTATE_MAX ? ctx->tracestate_len : 0;
+    ln.tracestate = arena_strndup(span, ctx->tracestate, tsn);
+    if (ln.tracestate == NULL) {
+        return SL_ENOMEM;
+    }
+    size_t keep = n < SL_SPAN_MAX_EVENT_ATTRIBUTES ? n : SL_SPAN_MAX_EVENT_ATTRIBUTES;
+    sl_status st = copy_attr_list(span, attrs, n, keep, &ln.attributes,
+                                  &ln.attribute_count, &ln.dropped_attributes);
+    if (st == SL_ENOMEM) {
+        return st;
+    }
+    span->links[span->nlinks++] = ln;
     return st;
 }
 
@@ -648,6 +711,9 @@ void sl_span_end(sl_span *handle)
         d.events = span->events;
         d.event_count = span->nevents;
         d.dropped_events = span->dropped_events;
+        d.links = span->links;
+        d.link_count = span->nlinks;
+        d.dropped_links = span->dropped_links;
         d.ended_on_other_thread = other_thread;
         sl__span_report(&d);
     }

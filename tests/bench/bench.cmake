@@ -69,3 +69,7 @@ if(SPANLOG_WITH_LOKI)
   add_executable(bench_cmp_spanlog_loki cmp_spanlog_loki.c ${SL_BENCH_ALLOC})
   target_link_libraries(bench_cmp_spanlog_loki PRIVATE sl_bench_common spanlog_static)
 endif()
+
+# What redaction and sampling add to a record (spanlog/filter.h).
+add_executable(bench_filter filter_bench.c)
+target_link_libraries(bench_filter PRIVATE spanlog_static)

@@ -4,7 +4,7 @@
 # seed corpus and its committed regression inputs (fuzz_<name>_inputs).
 # -DSPANLOG_FUZZ=ON (clang): also the libFuzzer binaries, fuzz_<name>, with
 # the library instrumented for coverage (scripts/fuzz.sh runs them).
-set(SL_FUZZ_TARGETS traceparent tracestate baggage extract record)
+set(SL_FUZZ_TARGETS traceparent tracestate baggage extract record syslog env)
 if(NOT DEFINED SPANLOG_WITH_LOKI OR SPANLOG_WITH_LOKI)
   list(APPEND SL_FUZZ_TARGETS loki)
 endif()
@@ -14,7 +14,8 @@ foreach(t ${SL_FUZZ_TARGETS})
   add_executable(fuzz_${t}_inputs ${SL_FUZZ_DIR}/driver.c ${SL_FUZZ_DIR}/fuzz_${t}.c)
   target_compile_definitions(fuzz_${t}_inputs PRIVATE _GNU_SOURCE)
   target_include_directories(fuzz_${t}_inputs PRIVATE ${PROJECT_SOURCE_DIR}/src
-                             ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR})
+                             ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}
+                             ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(fuzz_${t}_inputs PRIVATE spanlog_static PkgConfig::JANSSON
                         Threads::Threads)
   add_test(NAME fuzz_${t}_inputs
@@ -24,7 +25,8 @@ foreach(t ${SL_FUZZ_TARGETS})
     add_executable(fuzz_${t} ${SL_FUZZ_DIR}/fuzz_${t}.c)
     target_compile_definitions(fuzz_${t} PRIVATE _GNU_SOURCE)
     target_include_directories(fuzz_${t} PRIVATE ${PROJECT_SOURCE_DIR}/src
-                               ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR})
+                               ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}
+                             ${PROJECT_SOURCE_DIR}/tests)
     target_compile_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
     target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
     target_link_libraries(fuzz_${t} PRIVATE spanlog_static PkgConfig::JANSSON

@@ -234,15 +234,21 @@ size_t hs_hit_header(const hs_hit *hit, const char *name, const char **value)
 /* ---- the service process ------------------------------------------------- */
 
 /* The environment minus SPANLOG_* and OTEL_*: the service runs on its defaults. */
+const char *const *hs_service_env;
+
 static char **clean_environment(void)
 {
     size_t n = 0;
     size_t k = 0;
+    size_t extra = 0;
     char **env;
     while (environ[n] != NULL) {
         n++;
     }
-    env = calloc(n + 1, sizeof(*env));
+    while (hs_service_env != NULL && hs_service_env[extra] != NULL) {
+        extra++;
+    }
+    env = calloc(n + extra + 1, sizeof(*env));
     if (env == NULL) {
         return NULL;
     }
@@ -251,6 +257,9 @@ static char **clean_environment(void)
             strncmp(environ[i], "OTEL_", 5) != 0) {
             env[k++] = environ[i];
         }
+    }
+    for (size_t i = 0; i < extra; i++) {
+        env[k++] = (char *)hs_service_env[i];
     }
     return env;
 }

@@ -73,6 +73,10 @@ typedef struct hs_service {
 int hs_service_start(hs_service *s, const char *binary, const char *const *extra,
                      int timeout_ms);
 
+/* "NAME=value" strings added to the service's environment after the
+ * SPANLOG_/OTEL_ clean-up (NULL-terminated; NULL: none). */
+extern const char *const *hs_service_env;
+
 /* Sends sig (0: none) and waits at most timeout_ms for the exit. 0 when it exited. */
 int hs_service_stop(hs_service *s, int sig, int timeout_ms);
 

@@ -4,7 +4,7 @@
 # The receiver is the strict peer these tests stand on: without python3 the
 # build fails rather than leave the sink untested.
 find_program(SL_PYTHON3_LOKI python3 REQUIRED)
-foreach(t delivery faults process)
+foreach(t delivery faults process labels)
   sl_add_test(test_loki_${t}
     SOURCES integration/test_loki_${t}.c integration/loki_harness.c
     LIBS CURL::libcurl

@@ -378,8 +378,8 @@ sl_logger *lk_logger(const sl_loki_options *o, const char *service, const char *
 
 uint64_t lk_dropped_total(const sl_loki_stats *st)
 {
-    return st->dropped_queue_full + st->dropped_rejected + st->dropped_too_long +
-           st->dropped_retries_exhausted + st->dropped_closed;
+    return st->dropped_queue_full + st->dropped_rejected + st->dropped_rejected_partial +
+           st->dropped_too_long + st->dropped_retries_exhausted + st->dropped_closed;
 }
 
 int64_t lk_timed_info(sl_logger *lg, const char *msg, int i)

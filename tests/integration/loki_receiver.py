@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """A strict stand-in for Grafana Loki's push API, for spanlog's tests.
 
-It enforces the rules a real Loki applies to POST /loki/api/v1/push (content
-type, gzip, JSON shape, nanosecond string timestamps, label syntax and count,
+It speaks both of Loki's push formats: JSON (Content-Type application/json,
+optionally gzip/deflate) and protobuf (any other Content-Type, as in Loki: a
+logproto.PushRequest in the Snappy *block* format, decoded here by a decoder
+of its own, independent of any client's encoder). On both it enforces the
+rules a real Loki applies to POST /loki/api/v1/push (content type, encodings,
+body shape, nanosecond timestamps, label syntax and count, label strings in
+Prometheus form unquoted as Loki's parser does, valid UTF-8 label values,
 line size, structured metadata, timestamp windows, silent dropping of
-same-timestamp duplicates), keeps every accepted entry, and lets a test inject
-the faults a sink must survive (5xx/429 runs, Retry-After, rejected batches,
-slow answers, refused connections, Loki 2.9 without structured metadata,
-tenant and auth checks).
+same-timestamp duplicates), keeps every accepted entry, and lets a test
+inject the faults a sink must survive (5xx/429 runs, Retry-After, rejected
+batches, slow answers, answers that never come, refused connections, Loki
+2.9 without structured metadata and with its JSON label decoding, an
+ingestion burst limit, a configurable max_line_size, tenant and auth checks).
 
 Usage:
     python3 loki_receiver.py --port-file PATH [--host 127.0.0.1] [--port 0]
@@ -37,13 +43,32 @@ the current state; GET /control/faults shows it):
   loki29: true|false          a push holding any non-empty structured metadata
       gets 400 (Loki 2.9's text, which includes "disallowed", plus
       "structured metadata is not allowed"); nothing of it is stored
+  loki29_json_labels: true|false  JSON label values are kept as written, escapes
+      and all, as Loki 2.9's JSON decoder does (a value sent as "a\"b" is
+      stored as a\"b); protobuf label strings are unquoted properly either way
   require_tenant: "acme"|null X-Scope-OrgID must equal it, else 401 "no org id"
   require_auth: "Bearer x"|null  Authorization must equal it, else 401
-Order on each push: delay, fail, reject_next, auth, tenant, then Loki's rules.
+  hang: true|false            every push is read and then never answered, until
+      the client gives up (logged as 499, nothing stored) or hang is cleared
+      (the push is then processed normally): Loki accepting and never replying
+  burst_bytes: N|null         a push whose lines total more than N bytes is
+      refused whole with 429 and Loki's "ingestion rate limit exceeded ...
+      while attempting to ingest 'L' lines totaling 'M' bytes" text (a push
+      larger than the rate limiter's burst can never be accepted)
+  max_line_size: N            Loki's max_line_size (default 262144, Loki 3's;
+      0: no limit, Loki 2.9's default). A longer line is refused; the valid
+      lines of its push are stored and the push answered 400 (Loki's partial
+      400: "Max entry size ... exceeded ...")
+Order on each push: hang, delay, fail, reject_next, auth, tenant, then
+decoding, burst, then Loki's rules.
 
 Counters: accepted (entries stored), duplicates_dropped, pushes (push
 requests received), rejected_entries (entries of decodable pushes that were
-not stored: invalid stream or entry, loki29, reject_next).
+not stored: invalid stream or entry, loki29, reject_next, burst).
+
+Each request in the log holds status, bytes (on the wire), decoded_bytes,
+encoding (Content-Encoding), format ("json", "protobuf" or null when the
+body was never decoded), tenant, entries (decoded), stored and error.
 
 Where this receiver is deliberately stricter than Loki (a strict peer proves a
 sink right; it never excuses a sink):
@@ -53,7 +78,11 @@ sink right; it never excuses a sink):
     keeps the last);
   * a stream object must hold "stream" (object) and "values" (array), and a
     value must be [ts, line] or [ts, line, {metadata}] (Loki ignores extras);
-  * the top-level object must hold "streams" (array).
+  * the top-level object must hold "streams" (array);
+  * protobuf: a line or metadata string that is not valid UTF-8 is a 400
+    (Loki's gogo decoder stores the bytes); a field with the wrong wire type,
+    a truncated field, a group, a timestamp whose nanos are outside
+    [0, 1e9) are a 400 (as in Loki); unknown fields are skipped (as in Loki).
 """
 
 import argparse
@@ -95,8 +124,18 @@ LOKI29_TEXT = (
     "administrator to enable it. (structured metadata is not allowed)"
 )
 
+RATE_LIMIT_TEXT = (
+    "ingestion rate limit exceeded for user %s (limit: %d bytes/sec) while "
+    "attempting to ingest '%d' lines totaling '%d' bytes, reduce log volume or "
+    "contact your Loki administrator to see if the limit can be increased"
+)
+
 FAULT_KEYS = {
     "fail",
+    "hang",
+    "burst_bytes",
+    "max_line_size",
+    "loki29_json_labels",
     "retry_after",
     "reject_next",
     "delay_ms",
@@ -264,8 +303,439 @@ def _refuse_lone_surrogates(parsed):
                 check(mval, "structured metadata value")
 
 
+# ---- protobuf + snappy ------------------------------------------------------
+#
+# Loki decodes a push of any Content-Type but application/json as a
+# logproto.PushRequest compressed in the Snappy block format (not the framed
+# stream format):
+#
+#   PushRequest      { repeated StreamAdapter streams = 1; }
+#   StreamAdapter    { string labels = 1; repeated EntryAdapter entries = 2;
+#                      uint64 hash = 3; }
+#   EntryAdapter     { Timestamp timestamp = 1; string line = 2;
+#                      repeated LabelPairAdapter structuredMetadata = 3; }
+#   LabelPairAdapter { string name = 1; string value = 2; }
+#   Timestamp        { int64 seconds = 1; int32 nanos = 2; }
+#
+# The labels travel as one string in Prometheus form, {a="b", c="d"}, which
+# Loki parses with its LogQL label parser (Go string literals).
+
+
+class ProtoError(Exception):
+    """The body is not a well-formed PushRequest: 400, nothing stored."""
+
+
+def snappy_decode(data, limit):
+    """Snappy block format -> bytes. RequestError 400 when corrupt."""
+
+    def corrupt(why):
+        return RequestError(400, "snappy: corrupt input (%s)" % why)
+
+    try:
+        n, pos = _varint(data, 0, len(data))
+    except ProtoError:
+        raise corrupt("bad length header")
+    if n > limit:
+        raise RequestError(
+            400, "snappy: decoded length %d is over this receiver's %d" % (n, limit)
+        )
+    out = bytearray()
+    end = len(data)
+    while pos < end:
+        tag = data[pos]
+        pos += 1
+        kind = tag & 3
+        if kind == 0:
+            ln = tag >> 2
+            if ln >= 60:
+                nb = ln - 59
+                if pos + nb > end:
+                    raise corrupt("truncated literal length")
+                ln = int.from_bytes(data[pos : pos + nb], "little")
+                pos += nb
+            ln += 1
+            if pos + ln > end:
+                raise corrupt("truncated literal")
+            if len(out) + ln > n:
+                raise corrupt("literal past the declared length")
+            out += data[pos : pos + ln]
+            pos += ln
+            continue
+        if kind == 1:
+            if pos + 1 > end:
+                raise corrupt("truncated copy")
+            ln = ((tag >> 2) & 7) + 4
+            off = ((tag >> 5) << 8) | data[pos]
+            pos += 1
+        elif kind == 2:
+            if pos + 2 > end:
+                raise corrupt("truncated copy")
+            ln = (tag >> 2) + 1
+            off = int.from_bytes(data[pos : pos + 2], "little")
+            pos += 2
+        else:
+            if pos + 4 > end:
+                raise corrupt("truncated copy")
+            ln = (tag >> 2) + 1
+            off = int.from_bytes(data[pos : pos + 4], "little")
+            pos += 4
+        if off == 0 or off > len(out):
+            raise corrupt("copy offset %d with %d bytes decoded" % (off, len(out)))
+        if len(out) + ln > n:
+            raise corrupt("copy past the declared length")
+        start = len(out) - off
+        if off >= ln:
+            out += out[start : start + ln]
+        else:  # overlapping: the last `off` bytes repeat
+            chunk = bytes(out[start:])
+            out += (chunk * (ln // off + 1))[:ln]
+    if len(out) != n:
+        raise corrupt("decoded %d bytes, header says %d" % (len(out), n))
+    return bytes(out)
+
+
+def _varint(buf, pos, end):
+    result = 0
+    shift = 0
+    while True:
+        if pos >= end:
+            raise ProtoError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            break
+        shift += 7
+        if shift >= 70:
+            raise ProtoError("varint longer than 10 bytes")
+    if result >> 64:
+        raise ProtoError("varint overflows 64 bits")
+    return result, pos
+
+
+def _fields(buf, pos, end, what):
+    """Yields (field, wire type, value): an int, or a (start, end) slice for type 2."""
+    # One-byte keys and lengths (nearly all of them) skip the _varint call:
+    # this loop runs a dozen times per entry.
+    while pos < end:
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
+        field, wt = key >> 3, key & 7
+        if field == 0:
+            raise ProtoError("%s: illegal field number 0" % what)
+        if wt == 2:
+            if pos < end and buf[pos] < 0x80:
+                n = buf[pos]
+                pos += 1
+            else:
+                n, pos = _varint(buf, pos, end)
+            if n > end - pos:
+                raise ProtoError("%s: field %d: length %d past the end" % (what, field, n))
+            value = (pos, pos + n)
+            pos += n
+        elif wt == 0:
+            value, pos = _varint(buf, pos, end)
+        elif wt == 1 or wt == 5:
+            n = 8 if wt == 1 else 4
+            if n > end - pos:
+                raise ProtoError("%s: field %d truncated" % (what, field))
+            value = int.from_bytes(buf[pos : pos + n], "little")
+            pos += n
+        else:
+            raise ProtoError("%s: field %d: wire type %d not supported" % (what, field, wt))
+        yield field, wt, value
+
+
+def _want(wt, expect, what, field):
+    if wt != expect:
+        raise ProtoError("%s: wrong wireType = %d for field %d" % (what, wt, field))
+
+
+def _signed64(v):
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def _timestamp(buf, span):
+    sec = 0
+    nanos = 0
+    pos, end = span
+    while pos < end:  # flat: one per entry
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
+        field, wt = key >> 3, key & 7
+        if field == 0:
+            raise ProtoError("Timestamp: illegal field number 0")
+        if field in (1, 2) and wt != 0:
+            raise ProtoError("Timestamp: wrong wireType = %d for field %d" % (wt, field))
+        if wt == 0:
+            v, pos = _varint(buf, pos, end)
+        elif wt == 2:
+            n, pos = _varint(buf, pos, end)
+            if n > end - pos:
+                raise ProtoError("Timestamp: field %d: length %d past the end" % (field, n))
+            pos += n
+            continue
+        elif wt == 1 or wt == 5:
+            pos += 8 if wt == 1 else 4
+            if pos > end:
+                raise ProtoError("Timestamp: field %d truncated" % field)
+            continue
+        else:
+            raise ProtoError("Timestamp: field %d: wire type %d not supported" % (field, wt))
+        if field == 1:
+            sec = _signed64(v)
+        elif field == 2:
+            nanos = _signed64(v)
+            if not -(2**31) <= nanos < 2**31:
+                raise ProtoError("Timestamp: nanos overflows int32")
+    if not 0 <= nanos < 10**9:
+        raise ProtoError("timestamp: nanos not in range [0, 1e9): %d" % nanos)
+    ts = sec * 10**9 + nanos
+    if not 0 <= ts <= MAX_INT64:
+        raise ProtoError("timestamp %d s is outside int64 nanoseconds since 1970" % sec)
+    return ts
+
+
+def _ld_fields(buf, pos, end, what):
+    """The fields of a message whose known fields are all length-delimited.
+
+    Returns [(field, start, stop)] for wire type 2; other wire types are
+    skipped when the field is unknown (> 3), refused otherwise. Written flat
+    (no generator): it runs for every entry and every metadata pair."""
+    out = []
+    while pos < end:
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
+        field = key >> 3
+        wt = key & 7
+        if field == 0:
+            raise ProtoError("%s: illegal field number 0" % what)
+        if wt == 2:
+            n = buf[pos] if pos < end else 0x80
+            if n < 0x80:
+                pos += 1
+            else:
+                n, pos = _varint(buf, pos, end)
+            if n > end - pos:
+                raise ProtoError("%s: field %d: length %d past the end" % (what, field, n))
+            out.append((field, pos, pos + n))
+            pos += n
+        elif field <= 3:
+            raise ProtoError("%s: wrong wireType = %d for field %d" % (what, wt, field))
+        elif wt == 0:
+            _, pos = _varint(buf, pos, end)
+        elif wt == 1 or wt == 5:
+            n = 8 if wt == 1 else 4
+            if n > end - pos:
+                raise ProtoError("%s: field %d truncated" % (what, field))
+            pos += n
+        else:
+            raise ProtoError("%s: field %d: wire type %d not supported" % (what, field, wt))
+    return out
+
+
+def _utf8(buf, start, stop, what):
+    try:
+        return buf[start:stop].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtoError("%s is not valid UTF-8" % what)
+
+
+def _entry(buf, span):
+    ts = 0
+    line = ""
+    pairs = None
+    for field, start, stop in _ld_fields(buf, span[0], span[1], "EntryAdapter"):
+        if field == 1:
+            ts = _timestamp(buf, (start, stop))
+        elif field == 2:
+            line = _utf8(buf, start, stop, "line")
+        elif field == 3:
+            name = value = ""
+            for f2, s2, e2 in _ld_fields(buf, start, stop, "LabelPairAdapter"):
+                if f2 == 1:
+                    name = _utf8(buf, s2, e2, "structured metadata name")
+                elif f2 == 2:
+                    value = _utf8(buf, s2, e2, "structured metadata value")
+            if pairs is None:
+                pairs = []
+            pairs.append((name, value))
+    metadata = None
+    if pairs is not None:
+        metadata = _pairs_checked(pairs)
+    return (ts, str(ts), line, metadata)
+
+
+def parse_push_proto(decoded):
+    """A decoded (snappy-inflated) PushRequest -> the shape parse_push returns."""
+    out = []
+    try:
+        for field, wt, v in _fields(decoded, 0, len(decoded), "PushRequest"):
+            if field != 1:
+                continue
+            _want(wt, 2, "PushRequest", 1)
+            labels_raw = b""
+            entries = []
+            for f2, wt2, v2 in _fields(decoded, v[0], v[1], "StreamAdapter"):
+                if f2 == 1:
+                    _want(wt2, 2, "StreamAdapter", 1)
+                    labels_raw = decoded[v2[0] : v2[1]]
+                elif f2 == 2:
+                    _want(wt2, 2, "StreamAdapter", 2)
+                    entries.append(_entry(decoded, v2))
+                elif f2 == 3:
+                    _want(wt2, 0, "StreamAdapter", 3)
+            out.append((parse_label_string(labels_raw), entries))
+    except ProtoError as e:
+        raise RequestError(400, "decoding the protobuf PushRequest: %s" % e)
+    return out
+
+
+class _BadLabels(dict):
+    """A stream whose label string Loki's parser refuses: the stream is skipped."""
+
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
+
+
+_GO_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+               "v": "\v", "\\": "\\", '"': '"'}
+
+
+def _go_unquote(text, i):
+    """A Go string literal starting at text[i] (" or `): (bytes, index after)."""
+    q = text[i]
+    i += 1
+    out = bytearray()
+    if q == "`":
+        j = text.find("`", i)
+        if j < 0:
+            raise ValueError("unterminated raw string")
+        return text[i:j].encode("utf-8", "surrogateescape"), j + 1
+    while True:
+        if i >= len(text):
+            raise ValueError("unterminated quoted string")
+        c = text[i]
+        if c == '"':
+            return bytes(out), i + 1
+        if c == "\n":
+            raise ValueError("newline in string")
+        if c != "\\":
+            out += c.encode("utf-8", "surrogateescape")
+            i += 1
+            continue
+        if i + 1 >= len(text):
+            raise ValueError("unterminated quoted string")
+        e = text[i + 1]
+        i += 2
+        if e in _GO_ESCAPES:
+            out += _GO_ESCAPES[e].encode()
+        elif e == "x":
+            h = text[i : i + 2]
+            if len(h) != 2 or not all(ch in "0123456789abcdefABCDEF" for ch in h):
+                raise ValueError("invalid \\x escape")
+            out.append(int(h, 16))
+            i += 2
+        elif e in "01234567":
+            o = text[i - 1 : i + 2]
+            if len(o) != 3 or not all(ch in "01234567" for ch in o) or int(o, 8) > 255:
+                raise ValueError("invalid octal escape")
+            out.append(int(o, 8))
+            i += 2
+        elif e in "uU":
+            n = 4 if e == "u" else 8
+            h = text[i : i + n]
+            if len(h) != n or not all(ch in "0123456789abcdefABCDEF" for ch in h):
+                raise ValueError("invalid \\%s escape" % e)
+            cp = int(h, 16)
+            if 0xD800 <= cp <= 0xDFFF or cp > 0x10FFFF:
+                raise ValueError("escape \\%s%s is not a valid rune" % (e, h))
+            out += chr(cp).encode("utf-8")
+            i += n
+        else:
+            raise ValueError("unknown escape sequence \\%s" % e)
+
+
+def parse_label_string(raw):
+    """Loki's label parser on {a="b", c="d"}: a dict, _DupObject or _BadLabels."""
+    try:
+        text = raw.decode("utf-8", "surrogateescape")
+    except UnicodeDecodeError:  # pragma: no cover (surrogateescape never fails)
+        return _BadLabels("error parsing labels: invalid UTF-8 rune")
+
+    def bad(why):
+        return _BadLabels("error parsing labels %r: %s" % (text[:200], why))
+
+    i = 0
+    n = len(text)
+
+    def skip(i):
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    i = skip(i)
+    if i >= n or text[i] != "{":
+        return bad("syntax error: expected {")
+    i = skip(i + 1)
+    pairs = []
+    while i < n and text[i] != "}":
+        j = i
+        while j < n and (text[j].isascii() and (text[j].isalnum() or text[j] in "_:")):
+            j += 1
+        name = text[i:j]
+        if not name:
+            return bad("syntax error: expected a label name at offset %d" % i)
+        if not LABEL_NAME_RE.match(name):
+            return _BadLabels("error parsing labels: invalid label name %r" % name)
+        i = skip(j)
+        if i >= n or text[i] != "=" or text[i : i + 2] == "=~":
+            return bad("syntax error: expected = after %s" % name)
+        i = skip(i + 1)
+        if i >= n or text[i] not in "\"`":
+            return bad("syntax error: expected a quoted value for %s" % name)
+        try:
+            value_bytes, i = _go_unquote(text, i)
+        except ValueError as e:
+            return bad(str(e))
+        try:
+            value = value_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            return bad("invalid UTF-8 rune in the value of %s" % name)
+        pairs.append((name, value))
+        i = skip(i)
+        if i < n and text[i] == ",":
+            i = skip(i + 1)
+        elif i < n and text[i] != "}":
+            return bad("syntax error: expected , or } after the value of %s" % name)
+    if i >= n:
+        return bad("syntax error: missing }")
+    if skip(i + 1) != n:
+        return bad("syntax error: text after }")
+    return _pairs_checked(pairs)
+
+
+def _json_labels_as_written(labels):
+    """Loki 2.9.9's JSON decoder keeps label values escaped as they were sent."""
+    if isinstance(labels, (_DupObject, _BadLabels)):
+        return labels
+    return {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in labels.items()}
+
+
 def stream_error(labels):
     """Loki's per-stream label validation: a bad stream is skipped entirely."""
+    if isinstance(labels, _BadLabels):
+        return labels.error
     if isinstance(labels, _DupObject):
         return "stream has label name %r twice" % labels.dup
     if not labels:
@@ -289,13 +759,13 @@ def stream_error(labels):
     return None
 
 
-def entry_error(stream_name, ts_int, line, metadata, now_ns):
+def entry_error(stream_name, ts_int, line, metadata, now_ns, max_line=MAX_LINE_BYTES):
     """Loki's per-entry validation in the distributor (entry skipped)."""
     size = len(line) if line.isascii() else len(line.encode("utf-8"))
-    if size > MAX_LINE_BYTES:
+    if max_line and size > max_line:
         return (
             "Max entry size '%d' bytes exceeded for stream '%s' while adding an "
-            "entry with length '%d' bytes" % (MAX_LINE_BYTES, stream_name, size)
+            "entry with length '%d' bytes" % (max_line, stream_name, size)
         )
     if ts_int < now_ns - REJECT_OLDER_NS:
         return "entry for stream '%s' has timestamp too old: %d, oldest acceptable timestamp is: %d" % (
@@ -368,8 +838,12 @@ class Store:
             "delay_ms": 0,
             "delay_count": 0,
             "loki29": False,
+            "loki29_json_labels": False,
             "require_tenant": None,
             "require_auth": None,
+            "hang": False,
+            "burst_bytes": None,
+            "max_line_size": MAX_LINE_BYTES,
         }
 
     def reset(self):
@@ -385,6 +859,7 @@ class Store:
         errors = []
         stored = 0
         rejected = 0
+        max_line = self.faults["max_line_size"]
         for labels, entries in parsed:
             err = stream_error(labels)
             if err:
@@ -399,7 +874,7 @@ class Store:
             name = labels_text(labels)
             stored_here = 0
             for ts_int, ts_str, line, metadata in entries:
-                err = entry_error(name, ts_int, line, metadata, now_ns)
+                err = entry_error(name, ts_int, line, metadata, now_ns, max_line)
                 if err is None:
                     # Ingester rules: the duplicate check comes first, then
                     # the unordered-writes window behind the newest entry.
@@ -502,9 +977,17 @@ def _check_fault(key, value):
         if value is not None and not isinstance(value, str):
             raise RequestError(400, "%s must be a string or null" % key)
         return value
-    if key == "loki29":
+    if key in ("loki29", "loki29_json_labels", "hang"):
         if not isinstance(value, bool):
-            raise RequestError(400, "loki29 must be true or false")
+            raise RequestError(400, "%s must be true or false" % key)
+        return value
+    if key == "burst_bytes":
+        if value is not None and (not _is_int(value) or value < 0):
+            raise RequestError(400, "burst_bytes must be a non-negative integer or null")
+        return value
+    if key == "max_line_size":
+        if not _is_int(value) or value < 0:
+            raise RequestError(400, "max_line_size must be a non-negative integer (0: none)")
         return value
     if key == "delay_count":
         if not _is_int(value) or value < -1:
@@ -723,6 +1206,21 @@ class Handler(BaseHTTPRequestHandler):
                     return False
                 app.stopping.wait(min(remaining, 0.05))
 
+    def wait_hang(self):
+        """Never answer while hang is set; False when the client gave up meanwhile."""
+        app = self.server.app
+        while True:
+            with app.store.lock:
+                if not app.store.faults["hang"]:
+                    return True
+            if app.stopping.is_set():
+                return False
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable and self.peer_closed():
+                return False
+            if readable:
+                app.stopping.wait(0.05)
+
     def path_only(self):
         return self.path.split("?", 1)[0]
 
@@ -806,6 +1304,7 @@ class Handler(BaseHTTPRequestHandler):
             "bytes": 0,
             "decoded_bytes": 0,
             "encoding": (self.headers.get("Content-Encoding") or "").strip().lower() or "identity",
+            "format": None,
             "tenant": self.headers.get("X-Scope-OrgID"),
             "entries": 0,
             "stored": 0,
@@ -827,6 +1326,9 @@ class Handler(BaseHTTPRequestHandler):
                     delay_ms = faults["delay_ms"]
                     if faults["delay_count"] > 0:
                         faults["delay_count"] -= 1
+                hang = faults["hang"]
+            if hang and not self.wait_hang():
+                raise ClientGone()
             if delay_ms and not self.wait_delay(delay_ms / 1000.0):
                 # Like Loki when the client's context is cancelled: nothing
                 # is stored, and nobody is left to read an answer.
@@ -882,7 +1384,7 @@ class Handler(BaseHTTPRequestHandler):
             return status, text, headers
         if reject:
             try:
-                parsed = parse_push(inflate(body, self._encoding()))
+                parsed, _ = self.decode(body, record)
                 n = sum(len(entries) for _, entries in parsed)
             except RequestError:
                 n = 0
@@ -894,31 +1396,20 @@ class Handler(BaseHTTPRequestHandler):
         if need_tenant is not None and self.headers.get("X-Scope-OrgID") != need_tenant:
             return 401, "no org id", ()
 
-        encoding = self._encoding()
-        raw_type = self.headers.get("Content-Type")
-        decoded = inflate(body, encoding)
-        record["decoded_bytes"] = len(decoded)
-        mtype = parse_content_type(raw_type)
-        if mtype is None:
-            if raw_type is None or not raw_type.strip():
-                raise RequestError(400, "mime: no media type")
-            raise RequestError(400, "mime: invalid media type %r" % raw_type)
-        if mtype != "application/json":
-            # Loki decodes any other type as snappy-compressed protobuf.
-            raise RequestError(
-                400,
-                "unsupported content type %r: decoded as protobuf and that failed" % raw_type,
-            )
-        if len(decoded) > MAX_DECODED_BYTES:
-            raise RequestError(
-                500,
-                "rpc error: code = ResourceExhausted desc = grpc: received message "
-                "larger than max (%d vs. %d): the push exceeds the limit"
-                % (len(decoded), MAX_DECODED_BYTES),
-            )
-        parsed = parse_push(decoded)
+        parsed, json_labels_raw = self.decode(body, record)
         n = sum(len(entries) for _, entries in parsed)
         record["entries"] = n
+        with store.lock:
+            burst = store.faults["burst_bytes"]
+        if burst is not None:
+            total = sum(utf8_len(line) for _, entries in parsed for _, _, line, _ in entries)
+            if total > burst:
+                with store.lock:
+                    store.counters["rejected_entries"] += n
+                user = self.headers.get("X-Scope-OrgID") or "fake"
+                return 429, RATE_LIMIT_TEXT % (user, burst, n, total), ()
+        if json_labels_raw:
+            parsed = [(_json_labels_as_written(labels), entries) for labels, entries in parsed]
         if loki29:
             for labels, entries in parsed:
                 if any(md for _, _, _, md in entries):
@@ -938,6 +1429,45 @@ class Handler(BaseHTTPRequestHandler):
 
     def _encoding(self):
         return (self.headers.get("Content-Encoding") or "").strip().lower()
+
+    def decode(self, body, record):
+        """Content-Encoding, then JSON or protobuf+snappy by Content-Type, as Loki does.
+
+        Returns (parsed streams, whether JSON label values are to be kept as
+        written, Loki 2.9 style)."""
+        store = self.server.app.store
+        raw_type = self.headers.get("Content-Type")
+        decoded = inflate(body, self._encoding())
+        record["decoded_bytes"] = len(decoded)
+        mtype = parse_content_type(raw_type)
+        if mtype is None:
+            if raw_type is None or not raw_type.strip():
+                raise RequestError(400, "mime: no media type")
+            raise RequestError(400, "mime: invalid media type %r" % raw_type)
+        if mtype != "application/json":
+            # Loki decodes any other type as snappy-compressed protobuf.
+            record["format"] = "protobuf"
+            try:
+                decoded = snappy_decode(decoded, MAX_INFLATE_BYTES)
+            except RequestError as e:
+                raise RequestError(
+                    e.status, "Content-Type %r is decoded as protobuf: %s" % (raw_type, e.text)
+                )
+            record["decoded_bytes"] = len(decoded)
+        else:
+            record["format"] = "json"
+        if len(decoded) > MAX_DECODED_BYTES:
+            raise RequestError(
+                500,
+                "rpc error: code = ResourceExhausted desc = grpc: received message "
+                "larger than max (%d vs. %d): the push exceeds the limit"
+                % (len(decoded), MAX_DECODED_BYTES),
+            )
+        if record["format"] == "protobuf":
+            return parse_push_proto(decoded), False
+        with store.lock:
+            raw_labels = store.faults["loki29_json_labels"]
+        return parse_push(decoded), raw_labels
 
 
 class Server(ThreadingHTTPServer):

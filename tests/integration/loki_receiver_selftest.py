@@ -773,6 +773,445 @@ class Faults(ReceiverCase):
         self.assertEqual(cm.exception.code, 400)
 
 
+# ---- an independent protobuf + snappy writer, for the receiver's decoder -----
+
+
+def pb_varint(v):
+    if v < 0:
+        v += 1 << 64
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def pb_key(field, wt):
+    return pb_varint((field << 3) | wt)
+
+
+def pb_bytes(field, data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return pb_key(field, 2) + pb_varint(len(data)) + data
+
+
+def pb_uint(field, v):
+    return pb_key(field, 0) + pb_varint(v)
+
+
+def pb_entry(ts, line, metadata=None, extra=b""):
+    sec, nanos = divmod(int(ts), NS)
+    stamp = (pb_uint(1, sec) if sec else b"") + (pb_uint(2, nanos) if nanos else b"")
+    out = pb_bytes(1, stamp) + pb_bytes(2, line)
+    for name, value in (metadata or {}).items():
+        out += pb_bytes(3, pb_bytes(1, name) + pb_bytes(2, value))
+    return out + extra
+
+
+def pb_stream(labels, *entries, extra=b""):
+    """labels: a Prometheus-form string, or a dict quoted here like Go's strconv.Quote."""
+    if isinstance(labels, dict):
+        labels = "{" + ", ".join("%s=%s" % (k, go_quote(v)) for k, v in labels.items()) + "}"
+    out = pb_bytes(1, labels)
+    for e in entries:
+        out += pb_bytes(2, e if isinstance(e, bytes) else pb_entry(*e))
+    return pb_bytes(1, out + extra)
+
+
+def pb_push(*streams):
+    return b"".join(streams)
+
+
+def go_quote(value):
+    out = ['"']
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append("\\x%02x" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def snappy_literals(data):
+    """Snappy block made of literals only (every literal length form used)."""
+    out = bytearray(pb_varint(len(data)))
+    pos = 0
+    sizes = [1, 60, 61, 300, 70000]  # tag forms: inline, 1-, 2- and 3-byte lengths
+    k = 0
+    while pos < len(data):
+        n = min(sizes[k % len(sizes)], len(data) - pos)
+        k += 1
+        out += _snappy_literal(data[pos : pos + n])
+        pos += n
+    return bytes(out)
+
+
+def _snappy_literal(chunk):
+    n = len(chunk) - 1
+    if n < 60:
+        head = bytes([n << 2])
+    else:
+        nb = (n.bit_length() + 7) // 8
+        head = bytes([(59 + nb) << 2]) + n.to_bytes(nb, "little")
+    return head + chunk
+
+
+def snappy_compress(data):
+    """A small greedy Snappy block compressor (copies with 1-, 2- and 4-byte offsets)."""
+    out = bytearray(pb_varint(len(data)))
+    table = {}
+    pos = 0
+    lit_start = 0
+    k = 0
+    while pos + 4 <= len(data):
+        key = data[pos : pos + 4]
+        cand = table.get(key)
+        table[key] = pos
+        if cand is None or pos - cand > 65535:
+            pos += 1
+            continue
+        ln = 4
+        while pos + ln < len(data) and data[cand + ln] == data[pos + ln] and ln < 64:
+            ln += 1
+        if lit_start < pos:
+            out += _snappy_literal(data[lit_start:pos])
+        off = pos - cand
+        k += 1
+        if 4 <= ln <= 11 and off < 2048 and k % 3 != 0:
+            out += bytes([1 | ((ln - 4) << 2) | ((off >> 8) << 5), off & 0xFF])
+        elif k % 3 == 1:
+            out += bytes([3 | ((ln - 1) << 2)]) + off.to_bytes(4, "little")
+        else:
+            out += bytes([2 | ((ln - 1) << 2)]) + off.to_bytes(2, "little")
+        pos += ln
+        lit_start = pos
+    if lit_start < len(data):
+        out += _snappy_literal(data[lit_start:])
+    return bytes(out)
+
+
+PB = "application/x-protobuf"
+
+
+class ProtobufPushes(ReceiverCase):
+    def push_pb(self, expect, raw, compress=snappy_compress, **kw):
+        kw.setdefault("ctype", PB)
+        return self.assertPush(expect, compress(raw), **kw)
+
+    def test_protobuf_push_stored_exactly(self):
+        t = now()
+        tricky = 'quo"te\\back\nnew\ttab \u00e9\u20ac\U0001f600'
+        md = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"}
+        raw = pb_push(
+            pb_stream({"service_name": tricky, "env": "a\"b"},
+                      (t, '{"msg":"one"}', md), (t + 1, "two \u00e9 \"q\" \\"), (t + 2, "")),
+            pb_stream('{service_name="w", x=`raw \\ "str"`, y="\\u00e9\\xc3\\xa9\\101"}',
+                      (t, "w")),
+        )
+        for compress in (snappy_compress, snappy_literals):
+            with self.subTest(compress=compress.__name__):
+                self.r.control("POST", "/control/reset", {})
+                self.push_pb(204, raw, compress)
+                got = self.r.stored()
+                self.assertEqual(
+                    got[key(service_name=tricky, env='a"b')],
+                    [(str(t), '{"msg":"one"}', md), (str(t + 1), "two \u00e9 \"q\" \\", None),
+                     (str(t + 2), "", None)],
+                )
+                self.assertEqual(got[key(service_name="w", x='raw \\ "str"', y="\u00e9\u00e9A")],
+                                 [(str(t), "w", None)])
+                req = self.r.entries()["requests"][-1]
+                self.assertEqual((req["format"], req["decoded_bytes"], req["entries"]),
+                                 ("protobuf", len(raw), 4))
+                self.assertEqual(self.r.counters()["accepted"], 4)
+
+    def test_snappy_copy_forms_and_overlaps(self):
+        t = now()
+        line = "abcabcabcabc" + "x" * 300 + "0123456789" * 50 + "abcabc"
+        raw = pb_push(pb_stream({"a": "copies"}, (t, line), (t + 1, line)))
+        packed = snappy_compress(raw)
+        self.assertLess(len(packed), len(raw) // 2)  # copies really were used
+        self.assertPush(204, packed, ctype=PB)
+        # Hand-made: literal "ab", overlapping copy of 10 at offset 2 (1-byte
+        # form), copy of 3 at offset 4 (2-byte form), of 2 at offset 1 (4-byte form).
+        line2 = "ab" + "ababababab" + "aba" + "aa"
+        body2 = pb_push(pb_stream({"a": "hand"}, (t, line2)))
+        prefix = body2[: body2.index(b"ab" + b"abababab")]
+        block = bytearray(pb_varint(len(body2)))
+        block += _snappy_literal(prefix + b"ab")
+        block += bytes([1 | ((10 - 4) << 2), 2])
+        block += bytes([2 | ((3 - 1) << 2)]) + (4).to_bytes(2, "little")
+        block += bytes([3 | ((2 - 1) << 2)]) + (1).to_bytes(4, "little")
+        self.assertPush(204, bytes(block), ctype=PB)
+        got = self.r.stored()
+        self.assertEqual([e[1] for e in got[key(a="copies")]], [line, line])
+        self.assertEqual(got[key(a="hand")], [(str(t), line2, None)])
+
+    def test_protobuf_with_gzip_content_encoding(self):
+        t = now()
+        raw = pb_push(pb_stream({"a": "gz"}, (t, "zipped")))
+        self.assertPush(204, gzip.compress(snappy_literals(raw)), ctype=PB, encoding="gzip")
+        self.assertPush(204, snappy_literals(pb_push(pb_stream({"a": "gz"}, (t + 1, "s")))),
+                        ctype=PB, encoding="snappy")
+        self.assertEqual([e[1] for e in self.r.stored()[key(a="gz")]], ["zipped", "s"])
+
+    def test_corrupt_snappy_refused_whole(self):
+        t = now()
+        raw = pb_push(pb_stream({"a": "b"}, (t, "x" * 100)))
+        good = snappy_compress(raw)
+        framed = b"\xff\x06\x00\x00sNaPpY" + b"\x01" + good  # the stream format
+        cases = [
+            ("framed format", framed),
+            ("raw protobuf", raw),
+            ("empty", b""),
+            ("length too big", pb_varint(len(raw) + 1) + good[len(pb_varint(len(raw))):]),
+            ("length too small", pb_varint(len(raw) - 1) + good[len(pb_varint(len(raw))):]),
+            ("truncated", good[:-3]),
+            ("offset zero", pb_varint(8) + _snappy_literal(b"abcd") + bytes([1, 0])),
+            ("offset past start", pb_varint(12) + _snappy_literal(b"abcd") + bytes([1 | (4 << 2), 9])),
+            ("bad header varint", b"\xff" * 11),
+        ]
+        for name, wire in cases:
+            with self.subTest(name=name):
+                _, text = self.assertPush(400, wire, ctype=PB)
+                self.assertIn("snappy: corrupt input", text)
+        self.assertEqual(self.r.stored(), {})
+        self.assertEqual(self.r.counters()["accepted"], 0)
+
+    def test_malformed_protobuf_refused_whole(self):
+        t = now()
+        ok = pb_stream({"svc": "good"}, (t, "good"))
+        entry_ok = pb_entry(t, "x")
+        cases = [
+            ("truncated varint", ok + b"\x0a\xff"),
+            ("length past end", ok + b"\x0a\x7f\x0a"),
+            ("group wire type", ok + pb_key(1, 3)),
+            ("field zero", ok + pb_key(0, 0) + b"\x00"),
+            ("streams as varint", ok + pb_uint(1, 5)),
+            ("labels as varint", ok + pb_bytes(1, pb_uint(1, 7))),
+            ("entry as varint", ok + pb_bytes(1, pb_bytes(1, '{a="b"}') + pb_uint(2, 1))),
+            ("line not UTF-8", ok + pb_stream({"a": "b"}, pb_bytes(1, b"") + pb_bytes(2, b"x\xff"))),
+            ("metadata not UTF-8", ok + pb_stream({"a": "b"}, entry_ok + pb_bytes(3, pb_bytes(1, "k") + pb_bytes(2, b"\xc3")))),
+            ("nanos negative", ok + pb_stream({"a": "b"}, pb_bytes(1, pb_uint(1, t // NS) + pb_uint(2, -1)) + pb_bytes(2, "x"))),
+            ("nanos 1e9", ok + pb_stream({"a": "b"}, pb_bytes(1, pb_uint(1, t // NS) + pb_uint(2, NS)) + pb_bytes(2, "x"))),
+            ("seconds overflow", ok + pb_stream({"a": "b"}, pb_bytes(1, pb_uint(1, 2**62)) + pb_bytes(2, "x"))),
+            ("varint 11 bytes", ok + pb_bytes(1, pb_bytes(1, '{a="b"}') + pb_key(3, 0) + b"\xff" * 10 + b"\x01")),
+        ]
+        for name, raw in cases:
+            with self.subTest(name=name):
+                _, text = self.assertPush(400, snappy_literals(raw), ctype=PB)
+                self.assertIn("protobuf", text)
+        self.assertEqual(self.r.stored(), {})
+
+    def test_unknown_fields_and_hash_skipped(self):
+        t = now()
+        raw = pb_push(
+            pb_stream({"a": "u"}, pb_entry(t, "x", extra=pb_uint(9, 1) + pb_bytes(10, "?")),
+                      extra=pb_uint(3, 12345) + pb_bytes(7, "unknown")),
+            pb_uint(5, 1),
+        )
+        self.assertPush(204, snappy_compress(raw), ctype=PB)
+        self.assertEqual(self.r.stored()[key(a="u")], [(str(t), "x", None)])
+
+    def test_label_strings_parsed_as_loki_does(self):
+        t = now()
+        good = [
+            ('{a="b"}', {"a": "b"}),
+            ('  { a = "b" , c="d", }  ', {"a": "b", "c": "d"}),
+            ('{a="\\"\\\\\\n\\t\\a\\b\\f\\r\\v"}', {"a": '"\\\n\t\a\b\f\r\v'}),
+            ('{a="\\U0001F600\\u20ac\\342\\202\\254"}', {"a": "\U0001f600\u20ac\u20ac"}),
+            ('{a=`multi\nline \\n`}', {"a": "multi\nline \\n"}),
+            ('{:x="1", _y="2"}', {":x": "1", "_y": "2"}),
+        ]
+        for i, (text, labels) in enumerate(good):
+            with self.subTest(text=text):
+                self.assertPush(204, snappy_literals(pb_stream(text, (t + i, "ok"))), ctype=PB)
+                self.assertIn(tuple(sorted(labels.items())), self.r.stored())
+        bad = [
+            ("invalid UTF-8 byte", b'{service_name="caf\xe9"}', "invalid UTF-8 rune"),
+            ("invalid UTF-8 escape", b'{a="\\xff"}', "invalid UTF-8 rune"),
+            ("surrogate escape", b'{a="\\ud800"}', "not a valid rune"),
+            ("single quote escape", b'{a="\\\'"}', "unknown escape"),
+            ("unknown escape", b'{a="\\q"}', "unknown escape"),
+            ("raw newline", b'{a="x\ny"}', "newline"),
+            ("unterminated", b'{a="x}', "unterminated"),
+            ("no braces", b'a="x"', "expected {"),
+            ("missing close", b'{a="x"', "missing }"),
+            ("trailing text", b'{a="x"} junk', "text after"),
+            ("not equals", b'{a!="x"}', "expected ="),
+            ("regex op", b'{a=~"x"}', "expected ="),
+            ("unquoted value", b"{a=x}", "quoted value"),
+            ("bad name", b'{1a="x"}', "invalid label name"),
+            ("dotted name", b'{service.name="x"}', "expected ="),
+            ("twice", b'{a="1", a="2"}', "twice"),
+            ("empty", b"{}", "at least one label"),
+            ("empty string", b"", "expected {"),
+            ("sixteen names", ("{" + ", ".join('l%02d="v"' % i for i in range(16)) + "}").encode(), "limit 15"),
+            ("value too long", ('{v="%s"}' % ("x" * 2049)).encode(), "too long"),
+        ]
+        for i, (name, text, why) in enumerate(bad):
+            with self.subTest(name=name):
+                self.r.control("POST", "/control/reset", {})
+                raw = pb_push(pb_stream({"svc": "good"}, (t + i, "kept")),
+                              pb_stream(text, (t + i, "lost"), (t + i + 1, "lost too")))
+                _, got = self.assertPush(400, snappy_compress(raw), ctype=PB)
+                self.assertIn(why, got)
+                self.assertEqual(self.r.stored(), {key(svc="good"): [(str(t + i), "kept", None)]})
+                c = self.r.counters()
+                self.assertEqual((c["accepted"], c["rejected_entries"]), (1, 2))
+
+    def test_entry_rules_apply_to_protobuf(self):
+        t = now()
+        s = {"svc": "rules"}
+        md_bad = {"trace.id": "1"}
+        raw = pb_push(pb_stream(
+            s,
+            (t, "first"),
+            (t, "first"),  # duplicate: dropped silently
+            (t + 1, "y" * 262145),  # over max_line_size
+            (t + 2, "md", md_bad),
+            (t - 2 * HOUR, "too far behind"),
+            (t - 8 * DAY, "too old"),
+            (t + 3, "last"),
+        ))
+        _, text = self.push_pb(400, raw)
+        for why in ("Max entry size '262144'", "invalid structured metadata name",
+                    "too far behind", "too old"):
+            self.assertIn(why, text)
+        self.assertEqual([e[1] for e in self.r.stored()[key(**s)]], ["first", "last"])
+        c = self.r.counters()
+        self.assertEqual((c["accepted"], c["duplicates_dropped"], c["rejected_entries"]), (2, 1, 4))
+
+    def test_metadata_rules_and_loki29_on_protobuf(self):
+        t = now()
+        raw = pb_stream({"a": "m"}, (t, "x", {"k": "1"}), pb_entry(t + 1, "y") +
+                        pb_bytes(3, pb_bytes(1, "k") + pb_bytes(2, "1")) +
+                        pb_bytes(3, pb_bytes(1, "k") + pb_bytes(2, "2")))
+        _, text = self.push_pb(400, raw)
+        self.assertIn("twice", text)
+        self.assertEqual([e[1] for e in self.r.stored()[key(a="m")]], ["x"])
+        self.r.faults(loki29=True)
+        try:
+            _, text = self.push_pb(400, pb_stream({"a": "m29"}, (t, "x", {"trace_id": "1"})))
+            self.assertIn("structured metadata is not allowed", text)
+            self.push_pb(204, pb_stream({"a": "m29"}, (t, "x")))
+        finally:
+            self.r.faults(loki29=False)
+        self.assertEqual(self.r.stored()[key(a="m29")], [(str(t), "x", None)])
+
+    def test_decoded_size_limit_protobuf(self):
+        t = now()
+        raw = pb_push(pb_stream({"a": "big"}, *[(t + i, "x" * 200000) for i in range(21)]))
+        self.assertGreater(len(raw), 4194304)
+        _, text = self.push_pb(500, raw, snappy_literals)
+        self.assertIn("exceeds the limit", text)
+        self.assertEqual(self.r.stored(), {})
+
+
+class MoreFaults(ReceiverCase):
+    def tearDown(self):
+        self.r.control("POST", "/control/reset", {})
+
+    def test_burst_limit_429_with_lokis_text(self):
+        self.r.faults(burst_bytes=100)
+        t = now()
+        big = body(stream({"b": "x"}, (str(t), "a" * 60), (str(t + 1), "\u20ac" * 20)))
+        resp, text = self.assertPush(429, big, headers={"X-Scope-OrgID": "acme"})
+        self.assertEqual(
+            text,
+            "ingestion rate limit exceeded for user acme (limit: 100 bytes/sec) while "
+            "attempting to ingest '2' lines totaling '120' bytes, reduce log volume or "
+            "contact your Loki administrator to see if the limit can be increased",
+        )
+        raw = pb_push(pb_stream({"b": "x"}, (t, "a" * 101)))
+        _, text = self.assertPush(429, snappy_compress(raw), ctype=PB)
+        self.assertIn("user fake", text)
+        self.assertIn("'1' lines totaling '101' bytes", text)
+        self.assertEqual(self.r.stored(), {})
+        self.assertEqual(self.r.counters()["rejected_entries"], 3)
+        self.assertPush(204, body(stream({"b": "x"}, (str(t), "a" * 100))))  # at the burst
+        self.r.faults(burst_bytes=None)
+        self.assertPush(204, big)
+        self.assertEqual(len(self.r.stored()[key(b="x")]), 3)
+
+    def test_partial_400_with_max_line_size(self):
+        view = self.r.faults(max_line_size=10)
+        self.assertEqual(view["max_line_size"], 10)
+        t = now()
+        for fmt in ("json", "protobuf"):
+            with self.subTest(format=fmt):
+                self.r.control("POST", "/control/reset", {})
+                self.r.faults(max_line_size=10)
+                lines = [(t, "0123456789"), (t + 1, "0123456789x"), (t + 2, "short")]
+                if fmt == "json":
+                    _, text = self.assertPush(400, body(stream({"p": "x"}, *[(str(a), b) for a, b in lines])))
+                else:
+                    _, text = self.assertPush(400, snappy_compress(pb_stream({"p": "x"}, *lines)), ctype=PB)
+                self.assertIn("Max entry size '10' bytes exceeded", text)
+                self.assertIn("length '11' bytes", text)
+                self.assertEqual([e[1] for e in self.r.stored()[key(p="x")]], ["0123456789", "short"])
+                req = self.r.entries()["requests"][-1]
+                self.assertEqual((req["status"], req["stored"], req["entries"]), (400, 2, 3))
+        self.r.faults(max_line_size=0)  # Loki 2.9's default: no limit
+        self.assertPush(204, body(stream({"p": "big"}, (str(t), "z" * (1 << 20)))))
+        self.assertEqual(len(self.r.stored()[key(p="big")][0][1]), 1 << 20)
+
+    def test_hang_never_answers(self):
+        self.r.faults(hang=True)
+        c = self.r.conn(timeout=0.4)
+        with self.assertRaises(socket.timeout):
+            self.r.push(body(stream({"h": "x"}, (str(now()), "never"))), conn=c)
+        c.close()
+        reqs = wait_for(lambda: self.r.entries()["requests"], 10, "the abandoned request's record")
+        self.assertEqual(reqs[0]["status"], 499)
+        # A push waiting in a hang is processed once the hang is cleared.
+        result = {}
+
+        def later():
+            result["status"] = self.r.push(body(stream({"h": "x"}, (str(now()), "late"))))[0]
+
+        th = threading.Thread(target=later)
+        th.start()
+        wait_for(lambda: self.r.counters()["pushes"] == 2, 10, "the second push to arrive")
+        self.assertNotIn("status", result)
+        self.r.faults(hang=False)
+        th.join(10)
+        self.assertEqual(result.get("status"), 204)
+        self.assertEqual([e[1] for e in self.r.stored()[key(h="x")]], ["late"])
+
+    def test_loki29_json_labels_kept_escaped(self):
+        t = now()
+        tricky = 'quo"te\\back\nnl'
+        self.r.faults(loki29_json_labels=True)
+        self.assertPush(204, body(stream({"service_name": tricky}, (str(t), "json"))))
+        self.assertPush(204, snappy_compress(pb_stream({"service_name": tricky}, (t, "pb"))), ctype=PB)
+        got = self.r.stored()
+        self.assertEqual([e[1] for e in got[key(service_name='quo\\"te\\\\back\\nnl')]], ["json"])
+        self.assertEqual([e[1] for e in got[key(service_name=tricky)]], ["pb"])
+
+    def test_new_fault_settings_validated(self):
+        for b in ({"hang": 1}, {"burst_bytes": -1}, {"burst_bytes": "1"}, {"max_line_size": None},
+                  {"max_line_size": -5}, {"loki29_json_labels": "yes"}):
+            with self.subTest(body=b):
+                status, _ = self.r.control("POST", "/control/faults", b)
+                self.assertEqual(status, 400)
+        view = self.r.faults(hang=False, burst_bytes=5, max_line_size=0, loki29_json_labels=True)
+        self.assertEqual((view["hang"], view["burst_bytes"], view["max_line_size"],
+                          view["loki29_json_labels"]), (False, 5, 0, True))
+        self.r.control("POST", "/control/reset", {})
+        _, view = self.r.control("GET", "/control/faults")
+        self.assertEqual((view["burst_bytes"], view["max_line_size"]), (None, 262144))
+
+
 class Control(ReceiverCase):
     def test_reset_clears_everything(self):
         t = now()

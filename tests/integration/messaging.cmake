@@ -18,7 +18,13 @@ if(TARGET spanlog-kafka_static)
   sl_add_test(test_kafka_propagation
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_kafka_propagation.c
             ${CMAKE_CURRENT_LIST_DIR}/msg_spans.c ${CMAKE_CURRENT_SOURCE_DIR}/unit/core_capture.c
-    LIBS spanlog-kafka_static LABELS threads TIMEOUT 300)
+    LIBS spanlog-kafka_static TIMEOUT 300)
+  # Not labelled `threads`: ThreadSanitizer cannot run librdkafka. Debian's
+  # build starts its threads with C11 thrd_create, which glibc implements
+  # without going through pthread_create, so TSan never sees those threads
+  # start and crashes in its allocator on their first malloc (seen with
+  # GCC 12's TSan on Debian 12). The test still runs in the normal, ASan
+  # and clang builds.
 endif()
 # The examples: HTTP -> NATS -> worker in one trace (scripts/queue-demo.sh,
 # the README's command, on the built binaries), and the Kafka worker's

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +54,14 @@ static void on_end(const sl_span_data *d, void *user)
         }
     }
     s.nevents = d->event_count;
+    s.nlinks = d->link_count;
+    for (size_t i = 0; i < d->link_count && i < SL_SPAN_MAX_LINKS; i++) {
+        const sl_span_link_data *l = &d->links[i];
+        sl_trace_id_to_hex(l->trace_id, s.links[i].trace_id);
+        sl_span_id_to_hex(l->span_id, s.links[i].span_id);
+        snprintf(s.links[i].tracestate, sizeof s.links[i].tracestate, "%s",
+                 l->tracestate);
+    }
     pthread_mutex_lock(&r->mu);
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 64;

@@ -32,6 +32,12 @@ typedef struct rec_span {
     rec_attr attrs[SL_SPAN_MAX_ATTRIBUTES];
     size_t nattrs;
     size_t nevents;
+    size_t nlinks; /* all of them; the first SL_SPAN_MAX_LINKS kept below */
+    struct {
+        char trace_id[SL_TRACE_ID_HEX_LEN + 1];
+        char span_id[SL_SPAN_ID_HEX_LEN + 1];
+        char tracestate[SL_TRACESTATE_MAX + 1];
+    } links[SL_SPAN_MAX_LINKS];
 } rec_span;
 
 typedef struct span_rec {

@@ -31,6 +31,7 @@ static rd_kafka_t *producer;
 static capture cap;
 static sl_logger *lg;
 static span_rec spans;
+static bool link_mode; /* consume() sets link_to_message from it */
 
 static int64_t now_ms(void)
 {
@@ -157,6 +158,7 @@ static void consume(const char *topic, int want, seen *s)
     sl_kafka_process_options_init(&o);
     o.logger = lg;
     o.consumer_group = "billing";
+    o.link_to_message = link_mode;
     rd_kafka_topic_partition_list_add(parts, topic, 0)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
     assert_int_equal(rd_kafka_assign(c, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -276,6 +278,53 @@ static void test_tracestate_and_baggage(void **state)
     assert_null(sl_baggage_current());
 }
 
+static void produce_raw(const char *topic, const char *const *hdrs, size_t n);
+
+/* Link mode: the consumer span starts a new trace linked to the producer's
+ * context (tracestate kept on the link); the handler's records carry the
+ * new trace; a record without context gets no link. */
+static void test_link_mode(void **state)
+{
+    const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    sl_span_context parent;
+    seen s = {0};
+    (void)state;
+    make_topic("linked", 1);
+    assert_int_equal(sl_traceparent_parse(tp, strlen(tp), &parent), SL_OK);
+    assert_int_equal(sl_tracestate_parse("vendor=abc", 10, &parent), SL_OK);
+    sl_span *req = sl_span_start_with_parent("POST /linked", SL_SPAN_SERVER, &parent);
+    produce("linked", "k", "linked-1", NULL);
+    sl_span_end(req);
+    produce_raw("linked", (const char *const[]){"x-other", "1"}, 2);
+    link_mode = true;
+    consume("linked", 2, &s);
+    link_mode = false;
+
+    const rec_span *prod = span_rec_find(&spans, "send linked", SL_SPAN_PRODUCER, 0);
+    const rec_span *cons = span_rec_find(&spans, "process linked", SL_SPAN_CONSUMER, 0);
+    assert_non_null(prod);
+    assert_non_null(cons);
+    assert_string_equal(prod->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_string_not_equal(cons->trace_id, prod->trace_id);
+    assert_string_equal(cons->parent_id, "");
+    assert_int_equal(cons->nlinks, 1);
+    assert_string_equal(cons->links[0].trace_id, prod->trace_id);
+    assert_string_equal(cons->links[0].span_id, prod->span_id);
+    assert_string_equal(cons->links[0].tracestate, "vendor=abc");
+
+    const rec_span *bare = span_rec_find(&spans, "process linked", SL_SPAN_CONSUMER, 1);
+    assert_non_null(bare);
+    assert_int_equal(bare->nlinks, 0);
+    assert_string_equal(bare->parent_id, "");
+
+    json_t *all = msg_records(&cap, "handled", "linked");
+    assert_int_equal(json_array_size(all), 2);
+    assert_string_equal(get_str(json_array_get(all, 0), "traceId"), cons->trace_id);
+    assert_string_equal(get_str(json_array_get(all, 0), "spanId"), cons->span_id);
+    assert_string_equal(get_str(json_array_get(all, 1), "traceId"), bare->trace_id);
+    json_decref(all);
+}
+
 /* A record with exactly these headers (not through spanlog). */
 static void produce_raw(const char *topic, const char *const *hdrs, size_t n)
 {
@@ -283,17 +332,25 @@ static void produce_raw(const char *topic, const char *const *hdrs, size_t n)
     for (size_t i = 0; i + 1 < n; i += 2) {
         rd_kafka_header_add(h, hdrs[i], -1, hdrs[i + 1], -1);
     }
-    assert_int_equal(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
-                                       RD_KAFKA_V_PARTITION(0),
-                                       RD_KAFKA_V_VALUE("raw", 3),
-                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                       RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END),
-                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    /* produceva: producev's macros are GNU statement expressions (clang -Wpedantic). */
+    rd_kafka_vu_t vu[4];
+    memset(vu, 0, sizeof vu);
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = topic;
+    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[1].u.i32 = 0;
+    vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[2].u.mem.ptr = "raw";
+    vu[2].u.mem.size = 3;
+    vu[3].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[3].u.headers = h;
+    assert_null(rd_kafka_produceva(producer, vu, 4));
     assert_int_equal(rd_kafka_flush(producer, WAIT_MS), RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
 static void check_new_trace(const char *topic, const char *const *hdrs, size_t n,
-                            const char *notice, const char *level, const char *bad_trace)
+                            const char *notice, const char *level, const char *reason,
+                            const char *bad_trace)
 {
     char name[64];
     seen s = {0};
@@ -311,6 +368,9 @@ static void check_new_trace(const char *topic, const char *const *hdrs, size_t n
     json_t *said = msg_only_record(&cap, notice, topic);
     assert_string_equal(get_str(said, "level"), level);
     assert_string_equal(get_str(said, "traceId"), cons->trace_id);
+    if (reason != NULL) {
+        assert_string_equal(get_str(said, "reason"), reason);
+    }
     json_decref(said);
     json_t *o = msg_only_record(&cap, "handled", topic);
     assert_string_equal(get_str(o, "traceId"), cons->trace_id);
@@ -327,11 +387,11 @@ static void test_missing_and_malformed(void **state)
         "TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
     (void)state;
     check_new_trace("k.none", none, 2, "message without trace context, new trace", "info",
-                    NULL);
+                    NULL, NULL);
     check_new_trace("k.bad", bad, 4, "message trace context invalid, new trace", "warn",
-                    "4bf92f3577b34da6a3ce929d0e0e4736");
+                    "invalid", "4bf92f3577b34da6a3ce929d0e0e4736");
     check_new_trace("k.twice", twice, 4, "message trace context invalid, new trace",
-                    "warn", "4bf92f3577b34da6a3ce929d0e0e4736");
+                    "warn", "repeated", "4bf92f3577b34da6a3ce929d0e0e4736");
 }
 
 static void test_other_headers_untouched(void **state)
@@ -514,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_context_survives),
         cmocka_unit_test(test_tracestate_and_baggage),
         cmocka_unit_test(test_missing_and_malformed),
+        cmocka_unit_test(test_link_mode),
         cmocka_unit_test(test_other_headers_untouched),
         cmocka_unit_test(test_handler_error_and_misuse),
         cmocka_unit_test(test_ten_thousand_four_threads),

@@ -3,7 +3,8 @@
  * things go right or are refused outright: every record arrives exactly once
  * with its line byte-identical to what the fd sink wrote for it, labels and
  * structured metadata as configured, order and strictly increasing
- * timestamps within each stream; tenant, bearer and basic auth; gzip off;
+ * timestamps within each stream, in both encodings (protobuf+snappy, the
+ * default, and JSON+gzip); tenant, bearer and basic auth; JSON with gzip off;
  * the Loki 2.9 metadata fallback; one rejected batch; long lines truncated
  * or dropped; invalid labels refused at creation.
  */
@@ -44,9 +45,8 @@ static json_t *stream_with(json_t *snap, const char *level)
 
 /* ---- exactly once, byte-identical, labels, metadata, order -------------- */
 
-static void test_exactly_once_identical(void **state)
+static void exactly_once_identical(sl_loki_encoding encoding)
 {
-    (void)state;
     char file[300];
     snprintf(file, sizeof(file), "%s/fd.log", LK.dir);
     sl_loki_options o;
@@ -57,6 +57,9 @@ static void test_exactly_once_identical(void **state)
     o.labels_text = "team=core";
     o.level_label = true;
     o.batch_bytes = 16 << 10; /* several batches */
+    if (encoding == SL_LOKI_ENCODING_JSON) {
+        o.encoding = SL_LOKI_ENCODING_JSON;
+    }
     sl_sink *loki = NULL;
     sl_logger *lg = make_logger(&o, file, &loki);
 
@@ -103,12 +106,17 @@ static void test_exactly_once_identical(void **state)
     json_t *counters = json_object_get(snap, "counters");
     assert_int_equal(json_integer_value(json_object_get(counters, "duplicates_dropped")),
                      0);
-    /* Every push was gzip. */
+    /* Every push was protobuf+snappy (the default, left untouched above), or
+     * gzipped JSON. */
+    bool pb = encoding == SL_LOKI_ENCODING_PROTOBUF;
     json_t *reqs = json_object_get(snap, "requests");
     for (size_t i = 0; i < json_array_size(reqs); i++) {
         json_t *rq = json_array_get(reqs, i);
         assert_int_equal(json_integer_value(json_object_get(rq, "status")), 204);
-        assert_string_equal(json_string_value(json_object_get(rq, "encoding")), "gzip");
+        assert_string_equal(json_string_value(json_object_get(rq, "format")),
+                            pb ? "protobuf" : "json");
+        assert_string_equal(json_string_value(json_object_get(rq, "encoding")),
+                            pb ? "identity" : "gzip");
     }
 
     /* The fd sink's lines, in log order. */
@@ -179,6 +187,18 @@ static void test_exactly_once_identical(void **state)
     free(text);
     unlink(file);
     json_decref(snap);
+}
+
+static void test_exactly_once_identical(void **state)
+{
+    (void)state;
+    exactly_once_identical(SL_LOKI_ENCODING_PROTOBUF);
+}
+
+static void test_exactly_once_identical_json(void **state)
+{
+    (void)state;
+    exactly_once_identical(SL_LOKI_ENCODING_JSON);
 }
 
 /* ---- many threads: exactly once, each thread's order kept ---------------- */
@@ -260,6 +280,7 @@ static void test_tenant_and_auth(void **state)
     lk_options(&LK, &o);
     o.tenant = "acme";
     o.bearer_token = "xyz";
+    o.encoding = SL_LOKI_ENCODING_JSON;
     o.gzip = false;
     sl_sink *loki = NULL;
     sl_logger *lg = make_logger(&o, NULL, &loki);
@@ -498,6 +519,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_exactly_once_identical, lk_reset),
+        cmocka_unit_test_setup(test_exactly_once_identical_json, lk_reset),
         cmocka_unit_test_setup(test_threads_exactly_once, lk_reset),
         cmocka_unit_test_setup(test_tenant_and_auth, lk_reset),
         cmocka_unit_test_setup(test_loki29_fallback, lk_reset),

@@ -37,6 +37,7 @@ static natsConnection *nc;
 static capture cap;
 static sl_logger *lg;
 static span_rec spans;
+static bool link_mode; /* subscribe() sets link_to_message from it */
 
 static int handler(sl_nats_delivery *d, void *user)
 {
@@ -126,6 +127,7 @@ static natsSubscription *subscribe(const char *subject, seen *s, sl_nats_handler
     o.user = s;
     o.logger = lg;
     o.queue_group = "workers";
+    o.link_to_message = link_mode;
     assert_int_equal(sl_nats_handler_new(&o, h), SL_OK);
     assert_int_equal(
         natsConnection_QueueSubscribe(&sub, nc, subject, "workers", sl_nats_on_msg, *h),
@@ -257,10 +259,63 @@ static void publish_raw(const char *subject, const char *const *hdrs, size_t n)
     natsMsg_Destroy(m);
 }
 
+/* Link mode: the consumer span starts a new trace linked to the producer's
+ * context (tracestate kept on the link); the handler's records carry the
+ * new trace; a message without context gets no link. */
+static void test_link_mode(void **state)
+{
+    const char *subject = "orders.linked";
+    const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    sl_span_context parent;
+    sl_nats_handler *h;
+    seen s;
+    (void)state;
+    link_mode = true;
+    natsSubscription *sub = subscribe(subject, &s, &h);
+    link_mode = false;
+
+    assert_int_equal(sl_traceparent_parse(tp, strlen(tp), &parent), SL_OK);
+    assert_int_equal(sl_tracestate_parse("vendor=abc", 10, &parent), SL_OK);
+    sl_span *req = sl_span_start_with_parent("POST /linked", SL_SPAN_SERVER, &parent);
+    assert_int_equal(sl_nats_publish_traced(nc, subject, "l1", 2), NATS_OK);
+    sl_span_end(req);
+    assert_int_equal(wait_count(&s.mu, &s.n, 1, WAIT_MS), 1);
+    publish_raw(subject, (const char *const[]){"x-other", "1"}, 2);
+    assert_int_equal(wait_count(&s.mu, &s.n, 2, WAIT_MS), 2);
+
+    const rec_span *prod =
+        span_rec_wait(&spans, "publish orders.linked", SL_SPAN_PRODUCER, 0, WAIT_MS);
+    const rec_span *cons =
+        span_rec_wait(&spans, "process orders.linked", SL_SPAN_CONSUMER, 0, WAIT_MS);
+    const rec_span *bare =
+        span_rec_wait(&spans, "process orders.linked", SL_SPAN_CONSUMER, 1, WAIT_MS);
+    assert_non_null(prod);
+    assert_non_null(cons);
+    assert_non_null(bare);
+    assert_string_equal(prod->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_string_not_equal(cons->trace_id, prod->trace_id);
+    assert_string_equal(cons->parent_id, "");
+    assert_int_equal(cons->nlinks, 1);
+    assert_string_equal(cons->links[0].trace_id, prod->trace_id);
+    assert_string_equal(cons->links[0].span_id, prod->span_id);
+    assert_string_equal(cons->links[0].tracestate, "vendor=abc");
+    assert_int_equal(bare->nlinks, 0);
+    assert_string_equal(bare->parent_id, "");
+
+    json_t *all = msg_records(&cap, "handled", subject);
+    assert_int_equal(json_array_size(all), 2);
+    assert_string_equal(get_str(json_array_get(all, 0), "traceId"), cons->trace_id);
+    assert_string_equal(get_str(json_array_get(all, 0), "spanId"), cons->span_id);
+    assert_string_equal(get_str(json_array_get(all, 1), "traceId"), bare->trace_id);
+    json_decref(all);
+    unsubscribe(sub, h, &s);
+}
+
 /* A message with these headers starts a new trace, said in one record. */
 static void check_new_trace(const char *subject, const char *const *hdrs, size_t n,
                             const char *notice, const char *level,
-                            const char *propagation, const char *bad_trace)
+                            const char *propagation, const char *reason,
+                            const char *bad_trace)
 {
     sl_nats_handler *h;
     seen s;
@@ -279,6 +334,11 @@ static void check_new_trace(const char *subject, const char *const *hdrs, size_t
     json_t *said = msg_only_record(&cap, notice, subject);
     assert_string_equal(get_str(said, "level"), level);
     assert_string_equal(get_str(said, "propagation"), propagation);
+    if (reason != NULL) {
+        assert_string_equal(get_str(said, "reason"), reason);
+    } else {
+        assert_null(json_object_get(said, "reason"));
+    }
     assert_string_equal(get_str(said, "traceId"), cons->trace_id);
     json_decref(said);
     json_t *o = msg_only_record(&cap, "handled", subject);
@@ -298,12 +358,12 @@ static void test_missing_and_malformed(void **state)
         "Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
     (void)state;
     check_new_trace("q.none", none, 2, "message without trace context, new trace", "info",
-                    "new", NULL);
+                    "new", NULL, NULL);
     check_new_trace("q.bad", bad, 4, "message trace context invalid, new trace", "warn",
-                    "restarted", NULL);
+                    "restarted", "invalid", NULL);
     /* W3C: a repeated traceparent is invalid, whatever its values. */
     check_new_trace("q.twice", twice, 4, "message trace context invalid, new trace",
-                    "warn", "restarted", "4bf92f3577b34da6a3ce929d0e0e4736");
+                    "warn", "restarted", "repeated", "4bf92f3577b34da6a3ce929d0e0e4736");
 }
 
 static void test_other_headers_untouched(void **state)
@@ -483,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_context_survives),
         cmocka_unit_test(test_tracestate_and_baggage),
         cmocka_unit_test(test_missing_and_malformed),
+        cmocka_unit_test(test_link_mode),
         cmocka_unit_test(test_other_headers_untouched),
         cmocka_unit_test(test_handler_error),
         cmocka_unit_test(test_jetstream),

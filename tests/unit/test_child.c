@@ -1,7 +1,8 @@
 /*
  * test_child.c - child loggers: bound fields in order after the trace keys,
  * the parent unaffected, children of children, values copied at creation,
- * levels, and every order of freeing (run under ASan to catch the rest).
+ * levels (set on a parent, they reach its children), and every order of freeing (run
+ * under ASan to catch the rest).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -184,6 +185,72 @@ static void test_levels_are_per_logger(void **unused)
     capture_clear(&c);
 }
 
+/*
+ * Setting a logger's level reaches its existing children (raising a service
+ * to debug at runtime reaches every request logger), except a child whose
+ * level was set on itself; freeing a middle logger leaves its children
+ * following the grandparent.
+ */
+static void test_level_reaches_children(void **unused)
+{
+    (void)unused;
+    capture c;
+    capture_init(&c);
+    sl_logger *root = root_logger(&c); /* debug */
+    sl_logger_set_level(root, SL_LEVEL_INFO);
+    sl_logger *req = sl_child(root, SL_STR("requestId", "r1"));
+    sl_logger *sub = sl_child(req, SL_STR("step", "db"));
+    sl_logger *other = sl_child(root, SL_STR("requestId", "r2"));
+    sl_debug(sub, "hidden");
+    assert_int_equal(c.n, 0);
+
+    sl_logger_set_level(root, SL_LEVEL_DEBUG);
+    assert_int_equal(sl_logger_get_level(req), SL_LEVEL_DEBUG);
+    assert_int_equal(sl_logger_get_level(sub), SL_LEVEL_DEBUG);
+    assert_int_equal(sl_logger_get_level(other), SL_LEVEL_DEBUG);
+    sl_debug(sub, "grandchild debug");
+    assert_int_equal(c.n, 1);
+    json_t *r = capture_parse(&c, 0);
+    assert_string_equal(get_str(r, "msg"), "grandchild debug");
+    assert_string_equal(get_str(r, "requestId"), "r1");
+    json_decref(r);
+
+    /* An explicit level on req: it stops following, and its child follows it. */
+    sl_logger_set_level(req, SL_LEVEL_ERROR);
+    sl_logger_set_level(root, SL_LEVEL_TRACE);
+    assert_int_equal(sl_logger_get_level(req), SL_LEVEL_ERROR);
+    assert_int_equal(sl_logger_get_level(sub), SL_LEVEL_ERROR);
+    assert_int_equal(sl_logger_get_level(other), SL_LEVEL_TRACE);
+    sl_logger_set_level(req, SL_LEVEL_WARN);
+    assert_int_equal(sl_logger_get_level(sub), SL_LEVEL_WARN);
+
+    /* Following again: the parent's level now, and later changes. */
+    sl_logger_inherit_level(req);
+    assert_int_equal(sl_logger_get_level(req), SL_LEVEL_TRACE);
+    assert_int_equal(sl_logger_get_level(sub), SL_LEVEL_TRACE);
+    sl_logger_set_level(root, SL_LEVEL_WARN);
+    assert_int_equal(sl_logger_get_level(sub), SL_LEVEL_WARN);
+    sl_logger_inherit_level(root); /* a root has no parent: no change */
+    sl_logger_inherit_level(NULL);
+    assert_int_equal(sl_logger_get_level(root), SL_LEVEL_WARN);
+
+    /* req freed: sub follows root. */
+    sl_logger_free(req);
+    sl_logger_set_level(root, SL_LEVEL_ERROR);
+    assert_int_equal(sl_logger_get_level(sub), SL_LEVEL_ERROR);
+    /* root freed first: the survivors keep their level and still log. */
+    sl_logger_free(root);
+    assert_int_equal(sl_logger_get_level(other), SL_LEVEL_ERROR);
+    sl_logger_set_level(other, SL_LEVEL_INFO);
+    sl_info(other, "orphan");
+    sl_info(sub, "not at error");
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.lines[1].msg, "orphan");
+    sl_logger_free(sub);
+    sl_logger_free(other);
+    capture_clear(&c);
+}
+
 static void test_bad_arguments(void **unused)
 {
     (void)unused;
@@ -261,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_bound_fields_in_order),
         cmocka_unit_test(test_children_of_children),
         cmocka_unit_test(test_levels_are_per_logger),
+        cmocka_unit_test(test_level_reaches_children),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_every_freeing_order),
     };

@@ -738,6 +738,8 @@ static void test_docs_are_the_tables(void **state)
                 known = strstr(SL_CMAKE_OPTIONS, quoted) != NULL ||
                         /* a macro of common.h, or a variable of the tests */
                         strncmp(name, "SPANLOG_VERSION", 15) == 0 ||
+                        /* the linker version node, SPANLOG_0.2 */
+                        (name[8] >= '0' && name[8] <= '9') ||
                         !strcmp(name, "SPANLOG_RSYSLOGD") ||
                         !strcmp(name, "SPANLOG_WRITE_DOCS");
                 for (size_t t = 0; !known && table_at(t) != NULL; t++) {

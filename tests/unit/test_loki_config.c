@@ -31,6 +31,9 @@ static void test_defaults(void **state)
     assert_int_equal(o.line_limit, 256u << 10);
     assert_true(o.truncate_long_lines);
     assert_true(o.gzip);
+    /* Protobuf by default: Loki 2.9's JSON decoder stores label values with
+     * their escapes (docs/loki.md). */
+    assert_int_equal(o.encoding, SL_LOKI_ENCODING_PROTOBUF);
     assert_int_equal(o.backoff_min_ms, 500);
     assert_int_equal(o.backoff_max_ms, 300000);
     assert_int_equal(o.request_timeout_ms, 10000);
@@ -99,8 +102,24 @@ static void test_label_errors(void **state)
     expect_error(svc, 1, NULL, false, "\"service_name\"", "sets it itself");
     sl_loki_label lvl[] = {{"level", "x"}};
     expect_error(lvl, 1, NULL, true, "\"level\"", "sets it itself");
-    sl_loki_label bad_utf8[] = {{"env", "\xff\xfe"}};
-    expect_error(bad_utf8, 1, NULL, false, "\"env\"", "UTF-8");
+    /* Loki's own limits on names and values (a repaired value counts as sent). */
+    char long_name[1026], long_value[2050];
+    memset(long_name, 'n', 1025);
+    long_name[1025] = '\0';
+    memset(long_value, 'v', 2049);
+    long_value[2049] = '\0';
+    sl_loki_label too_long_name[] = {{long_name, "x"}};
+    expect_error(too_long_name, 1, NULL, false, "\"nnnn", "longer than Loki's 1024");
+    sl_loki_label too_long_value[] = {{"env", long_value}};
+    expect_error(too_long_value, 1, NULL, false, "\"env\"", "longer than Loki's 2048");
+    memset(long_value, 0xff, 683); /* 683 x U+FFFD: 2049 bytes once repaired */
+    long_value[683] = '\0';
+    expect_error(too_long_value, 1, NULL, false, "\"env\"", "longer than Loki's 2048");
+    long_value[682] = '\0'; /* 2046 bytes once repaired: fits */
+    sl__loki_config fits;
+    sl_error fits_err;
+    assert_int_equal(build(too_long_value, 1, NULL, false, &fits, &fits_err), SL_OK);
+    sl__loki_config_free(&fits);
     expect_error(NULL, 0, "env=prod,bad name=x", false, "\"bad name\"", "invalid name");
     expect_error(NULL, 0, "env=prod,novalue", false, "\"novalue\"", "name=value");
     sl_loki_label one[] = {{"env", "prod"}};
@@ -151,6 +170,38 @@ static void test_labels_json(void **state)
     sl__loki_config_free(&cfg); /* a freed config frees again harmlessly */
 }
 
+/* Ill-formed UTF-8 in a static label value is repaired as record strings are,
+ * in both encodings, instead of making Loki refuse every push. */
+static void test_labels_utf8_repaired(void **state)
+{
+    (void)state;
+    sl_loki_label labels[] = {{"env", "caf\xe9 \xf0\x9f\x98"}, {"ok", "\xc3\xa9"}};
+    sl__loki_config cfg;
+    sl_error err;
+    assert_int_equal(build(labels, 2,
+                           "t=a\xff"
+                           "b",
+                           false, &cfg, &err),
+                     SL_OK);
+    char buf[512];
+    snprintf(buf, sizeof(buf), "{\"service_name\":\"s\"%s}", cfg.labels_json);
+    json_t *j = json_loads(buf, 0, NULL);
+    assert_non_null(j);
+    /* One U+FFFD per maximal subpart: E9 alone, then F0 9F 98 as one. */
+    assert_string_equal(json_string_value(json_object_get(j, "env")),
+                        "caf\xef\xbf\xbd \xef\xbf\xbd");
+    assert_string_equal(json_string_value(json_object_get(j, "ok")), "\xc3\xa9");
+    assert_string_equal(json_string_value(json_object_get(j, "t")), "a\xef\xbf\xbd"
+                                                                    "b");
+    json_decref(j);
+    assert_string_equal(cfg.labels_prom, ", env=\"caf\xef\xbf\xbd \xef\xbf\xbd\", "
+                                         "ok=\"\xc3\xa9\", t=\"a\xef\xbf\xbd"
+                                         "b\"");
+    assert_int_equal(sl__loki_repaired_len("a\xff\xc3", 3), 7);
+    assert_int_equal(sl__loki_repaired_len("\xe2\x82\xac", 3), 3);
+    sl__loki_config_free(&cfg);
+}
+
 static void test_urls_and_ranges(void **state)
 {
     (void)state;
@@ -168,9 +219,33 @@ static void test_urls_and_ranges(void **state)
     assert_string_equal(cfg.push_url, "https://loki.example/base/loki/api/v1/push");
     sl__loki_config_free(&cfg);
 
+    o.url = "HTTPS://loki.example:8443?tenant=a";
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_OK);
+    assert_string_equal(cfg.push_url,
+                        "https://loki.example:8443/loki/api/v1/push?tenant=a");
+    sl__loki_config_free(&cfg);
+    o.url = "Http://u:pw@gw/base/?x=1";
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_OK);
+    assert_string_equal(cfg.push_url, "http://u:pw@gw/base/loki/api/v1/push?x=1");
+    sl__loki_config_free(&cfg);
+    o.url = "http://[::1]:3100/loki/api/v1/push";
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_OK);
+    assert_string_equal(cfg.push_url, "http://[::1]:3100/loki/api/v1/push");
+    sl__loki_config_free(&cfg);
+
     o.url = "ftp://x";
     assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
     assert_non_null(strstr(err.text, "url"));
+    /* Never a sink whose every push fails, and never the password echoed. */
+    o.url = "http://user:hunter2@loki:3100/\r\nX-Evil: 1";
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_non_null(strstr(err.text, "CR or LF"));
+    assert_non_null(strstr(err.text, "***@loki:3100"));
+    assert_null(strstr(err.text, "hunter2"));
+    assert_null(strstr(err.text, "user"));
+    o.url = "http://";
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_non_null(strstr(err.text, "no host"));
     o.url = NULL;
     assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
     o.url = "http://x";
@@ -256,6 +331,27 @@ static void test_env(void **state)
     assert_int_equal(sl_loki_sink_from_url("http://127.0.0.1:9", &sink, &err), SL_EINVAL);
     assert_string_equal(err.name, "SPANLOG_LOKI_LABELS");
     assert_int_equal(err.position, 9); /* where bad.name starts */
+    /* What "loki:URL" reports: the label by name, and the variable it came from. */
+    sl_error e;
+    sl_error_init(&e);
+    sink = (sl_sink *)1;
+    assert_int_equal(sl_loki_sink_from_url("http://127.0.0.1:9", &sink, &e), SL_EINVAL);
+    assert_null(sink);
+    assert_int_equal(e.code, SL_EINVAL);
+    assert_string_equal(e.name, "SPANLOG_LOKI_LABELS");
+    assert_non_null(strstr(e.text, "\"bad.name\""));
+    assert_non_null(strstr(e.text, "invalid name"));
+    sl_error_init(&e);
+    assert_int_equal(sl_loki_sink_from_url("http://a:sekrit@\n", &sink, &e), SL_EINVAL);
+    assert_string_equal(e.name, "url");
+    assert_null(strstr(e.text, "sekrit"));
+    assert_null(strstr(e.value, "sekrit"));
+    setenv("SPANLOG_LOKI_BATCH_BYTES", "lots", 1);
+    sl_error_init(&e);
+    assert_int_equal(sl_loki_sink_from_url("http://127.0.0.1:9", &sink, &e), SL_EPARSE);
+    assert_string_equal(e.name, "SPANLOG_LOKI_BATCH_BYTES");
+    assert_non_null(strstr(e.text, "lots"));
+    unsetenv("SPANLOG_LOKI_BATCH_BYTES");
     sl_loki_options_init(&o);
     assert_int_equal(sl_loki_options_from_env(&o, &err), SL_OK);
     assert_int_equal(sl_loki_sink_new(&o, &sink, &err), SL_EINVAL);
@@ -305,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_label_names),
         cmocka_unit_test(test_label_errors),
         cmocka_unit_test(test_labels_json),
+        cmocka_unit_test(test_labels_utf8_repaired),
         cmocka_unit_test(test_urls_and_ranges),
         cmocka_unit_test(test_env),
         cmocka_unit_test(test_constructor_and_stats),

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "adapters/loki/loki_internal.h"
 
@@ -306,6 +307,12 @@ static void test_prom_quote(void **state)
         {"new\nline", "\"new\\nline\""},
         {"tab\tx\x01", "\"tab\\x09x\\x01\""},
         {"caf\xc3\xa9", "\"caf\xc3\xa9\""},
+        /* Ill-formed UTF-8 repaired as record strings are: one U+FFFD per
+         * maximal subpart (Loki refuses the label string otherwise). */
+        {"caf\xe9", "\"caf\xef\xbf\xbd\""},
+        {"a\xe2\x82", "\"a\xef\xbf\xbd\""},
+        {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},
+        {"\xf0\x9f\x98\x80\xc0\xaf", "\"\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd\""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sl__jw w;
@@ -314,6 +321,58 @@ static void test_prom_quote(void **state)
         assert_int_equal(w.len, strlen(cases[i].out));
         assert_memory_equal(w.buf, cases[i].out, w.len);
         sl__jw_free(&w);
+    }
+    /* NUL too, as the JSON writer does. */
+    sl__jw w;
+    sl__jw_init_growable(&w, 8, 1024);
+    sl__loki_prom_quote(&w, "a\0b", 3);
+    assert_int_equal(w.len, 7);
+    assert_memory_equal(w.buf,
+                        "\"a\xef\xbf\xbd"
+                        "b\"",
+                        7);
+    sl__jw_free(&w);
+}
+
+/* The protobuf label value and the JSON one decode to the same text, for
+ * every byte string of up to two bytes from a set of awkward bytes. */
+static void test_prom_quote_matches_json_writer(void **state)
+{
+    (void)state;
+    static const unsigned char bytes[] = {'a',  0x00, 0x7f, 0x80, 0xbf, 0xc0, 0xc2, 0xe0,
+                                          0xe2, 0xed, 0xf0, 0xf4, 0xf5, 0xff, 0x9f, 0xa0};
+    enum { NB = sizeof(bytes) };
+    for (size_t k = 0; k < NB * NB * NB; k++) {
+        char in[3] = {(char)bytes[k % NB], (char)bytes[(k / NB) % NB],
+                      (char)bytes[k / (NB * NB)]};
+        sl__jw pw, jw;
+        sl__jw_init_growable(&pw, 16, 1024);
+        sl__jw_init_growable(&jw, 16, 1024);
+        sl__loki_prom_quote(&pw, in, 3);
+        sl__jw_string(&jw, in, 3);
+        json_t *j = json_loadb(jw.buf, jw.len, JSON_DECODE_ANY, NULL);
+        assert_non_null(j);
+        const char *text = json_string_value(j);
+        size_t tlen = json_string_length(j);
+        /* No quote, backslash or control among the bytes but 0x7f and NUL:
+         * the quoted form is the text itself, 0x7f escaped as \x7f. */
+        char expect[64];
+        size_t e = 0;
+        expect[e++] = '"';
+        for (size_t i = 0; i < tlen; i++) {
+            if (text[i] == 0x7f) {
+                memcpy(expect + e, "\\x7f", 4);
+                e += 4;
+            } else {
+                expect[e++] = text[i];
+            }
+        }
+        expect[e++] = '"';
+        assert_int_equal(pw.len, e);
+        assert_memory_equal(pw.buf, expect, e);
+        json_decref(j);
+        sl__jw_free(&pw);
+        sl__jw_free(&jw);
     }
 }
 
@@ -342,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_snappy_roundtrip),
         cmocka_unit_test(test_push_request),
         cmocka_unit_test(test_prom_quote),
+        cmocka_unit_test(test_prom_quote_matches_json_writer),
         cmocka_unit_test(test_config_labels_prom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -172,6 +172,40 @@ static void assert_correlated(json_t *rec)
     assert_string_equal(str(rec, "correlationId"), corr);
 }
 
+/*
+ * The --stats line of sink `index` (0-based): stderr also carries the
+ * library's diagnostics, so only lines that start with '{' count. Fails the
+ * test when that line is missing or not JSON.
+ */
+static json_t *stats_line(const struct run *r, size_t index)
+{
+    size_t k = 0;
+    for (const char *p = r->err; *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        if (len > 0 && p[0] == '{' && k++ == index) {
+            json_error_t jerr;
+            json_t *j = json_loadb(p, len, 0, &jerr);
+            if (j == NULL) {
+                fail_msg("stats line not JSON: %s (%s)", jerr.text, r->err);
+            }
+            return j;
+        }
+        p += len + (nl != NULL);
+    }
+    fail_msg("no stats line %zu in: %s", index, r->err);
+    return NULL;
+}
+
+static json_int_t stat_of(const json_t *stats, const char *key)
+{
+    json_t *v = json_object_get(stats, key);
+    if (!json_is_integer(v)) {
+        fail_msg("stats key %s missing or not an integer", key);
+    }
+    return json_integer_value(v);
+}
+
 static void test_lines_become_records(void **state)
 {
     const char in[] = "first line\nsecond \"quoted\" \\ line\r\n\nlast without newline";
@@ -278,11 +312,10 @@ static void test_hostile_lines(void **state)
     }
     assert_true((size_t)(last - prev) <= 65536);
     /* --stats: one JSON object per sink on stderr. */
-    json_error_t jerr;
-    json_t *stats = json_loads(r.err, 0, &jerr);
-    assert_non_null(stats);
-    assert_int_equal(json_integer_value(json_object_get(stats, "written")), 4);
-    assert_int_equal(json_integer_value(json_object_get(stats, "dropped")), 0);
+    json_t *stats = stats_line(&r, 0);
+    assert_int_equal(stat_of(stats, "written"), 4);
+    assert_int_equal(stat_of(stats, "dropped"), 0);
+    assert_string_equal(str(stats, "target"), "stdout");
     json_decref(stats);
     for (int i = 0; i < 4; i++) {
         json_decref(rec[i]);
@@ -296,14 +329,13 @@ static void test_closed_stdout_counts_drops_and_fails(void **state)
     const char *args[] = {"--stats", NULL};
     struct run r = run_pipe(args, NULL, in, sizeof(in) - 1, 1);
     assert_int_equal(r.status, 1);
-    json_error_t jerr;
-    json_t *stats = json_loads(r.err, 0, &jerr);
-    if (stats == NULL) {
-        fail_msg("stats not JSON: %s (%s)", jerr.text, r.err);
-    }
-    assert_int_equal(json_integer_value(json_object_get(stats, "written")), 0);
-    assert_int_equal(json_integer_value(json_object_get(stats, "dropped")), 3);
+    json_t *stats = stats_line(&r, 0);
+    assert_int_equal(stat_of(stats, "written"), 0);
+    assert_int_equal(stat_of(stats, "dropped"), 3);
     json_decref(stats);
+    /* Exit 1 is explained, and the library named the sink's trouble. */
+    assert_non_null(strstr(r.err, "spanlog-pipe: 3 records dropped; exit status 1\n"));
+    assert_non_null(strstr(r.err, "spanlog: fd stdout: write to fd 1: Broken pipe"));
     run_free(&r);
 }
 
@@ -335,17 +367,90 @@ static void test_file_sink_and_profile(void **state)
 
 static void test_usage_errors(void **state)
 {
-    const char *bad[][3] = {
-        {"--level", "loud", NULL}, {"--sink", "carrier-pigeon:x", NULL},
-        {"--format", "xml", NULL}, {"--nope", NULL, NULL},
-        {"--level", NULL, NULL},   {"--max-record-bytes", "-5", NULL}};
+    /* Each bad command line, and the exact message it must give. */
+    struct {
+        const char *args[3];
+        const char *msg;
+    } bad[] = {
+        {{"--level", "loud", NULL}, "spanlog-pipe: unknown level loud\n"},
+        {{"--sink", "carrier-pigeon:x", NULL}, "spanlog-pipe: sink carrier-pigeon:x: "},
+        {{"--format", "xml", NULL}, "spanlog-pipe: unknown format xml\n"},
+        {{"--nope", NULL, NULL}, "spanlog-pipe: unknown option --nope\n"},
+        {{"--bogus", "x", NULL}, "spanlog-pipe: unknown option --bogus\n"},
+        {{"stray", NULL, NULL}, "spanlog-pipe: unknown argument stray\n"},
+        {{"--level", NULL, NULL}, "spanlog-pipe: --level needs a value\n"},
+        {{"--max-record-bytes", "-5", NULL},
+         "spanlog-pipe: --max-record-bytes must be a whole number of bytes from 1024 to "
+         "67108864, not \"-5\"\n"},
+        {{"--max-record-bytes", "5", NULL},
+         "spanlog-pipe: --max-record-bytes must be a whole number of bytes from 1024 to "
+         "67108864, not \"5\"\n"},
+        {{"--flush-timeout", "-5", NULL},
+         "spanlog-pipe: --flush-timeout must be a whole number of milliseconds from 0 to "
+         "3600000, not \"-5\"\n"},
+        {{"--flush-timeout", "1e3", NULL},
+         "spanlog-pipe: --flush-timeout must be a whole number of milliseconds from 0 to "
+         "3600000, not \"1e3\"\n"},
+    };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct run r = run_pipe(bad[i], NULL, "x\n", 2, 0);
+        struct run r = run_pipe(bad[i].args, NULL, "x\n", 2, 0);
         assert_int_equal(r.status, 2);
         assert_int_equal(r.out_len, 0);
-        assert_true(strlen(r.err) > 0);
+        if (strncmp(r.err, bad[i].msg, strlen(bad[i].msg)) != 0) {
+            fail_msg("case %zu: stderr is \"%s\", expected to start with \"%s\"", i,
+                     r.err, bad[i].msg);
+        }
         run_free(&r);
     }
+}
+
+static void test_help_states_exit_codes(void **state)
+{
+    const char *args[] = {"--help", NULL};
+    struct run r = run_pipe(args, NULL, "", 0, 0);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "exit status:\n"));
+    assert_non_null(strstr(r.out, "  0  every record was delivered\n"));
+    assert_non_null(strstr(r.out, "  1  some record was dropped"));
+    assert_non_null(strstr(r.out, "  2  usage or setup error\n"));
+    assert_non_null(strstr(r.out, "1024 to 67108864"));
+    assert_non_null(strstr(r.out, "0 to 3600000"));
+    run_free(&r);
+}
+
+/*
+ * Loki unreachable: the records still queued when the flush deadline runs
+ * out are dropped at shutdown, and --stats, printed after it, counts them.
+ * (It used to print before closing: "dropped":0 and exit 0.)
+ */
+static void test_stats_are_final_after_shutdown(void **state)
+{
+    /* Bound but not listening: every connection is refused, and no other
+     * test can take the port meanwhile. */
+    int port = 0;
+    int sock = loopback_socket(SOCK_STREAM, &port);
+    char target[64];
+    snprintf(target, sizeof(target), "loki:http://127.0.0.1:%d", port);
+    const char *args[] = {"--sink", target, "--stats", "--flush-timeout", "300", NULL};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct run r = run_pipe(args, NULL, "a\nb\n", 4, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(r.status, 1);
+    json_t *stats = stats_line(&r, 0);
+    assert_string_equal(str(stats, "sink"), "loki");
+    assert_int_equal(stat_of(stats, "written"), 0);
+    assert_int_equal(stat_of(stats, "dropped"), 2);
+    json_decref(stats);
+    assert_non_null(strstr(r.err, "spanlog-pipe: 2 records dropped; exit status 1\n"));
+    /* The library told stderr which sink lost what. */
+    char want[96];
+    snprintf(want, sizeof(want), "spanlog: loki http://127.0.0.1:%d: ", port);
+    assert_non_null(strstr(r.err, want));
+    fprintf(stderr, "stats after shutdown: %.2f s\n",
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    close(sock);
+    run_free(&r);
 }
 
 static void test_empty_input(void **state)
@@ -436,10 +541,9 @@ static void test_pipe_to_loki(void **state)
     struct run r = run_pipe(args, NULL, in, sizeof(in) - 1, 0);
     assert_int_equal(r.status, 0); /* the pipe flushes: everything acknowledged */
     json_error_t jerr;
-    json_t *stats = json_loads(r.err, 0, &jerr);
-    assert_non_null(stats);
-    assert_int_equal(json_integer_value(json_object_get(stats, "written")), 3);
-    assert_int_equal(json_integer_value(json_object_get(stats, "dropped")), 0);
+    json_t *stats = stats_line(&r, 0);
+    assert_int_equal(stat_of(stats, "written"), 3);
+    assert_int_equal(stat_of(stats, "dropped"), 0);
     json_decref(stats);
 
     char url[128];
@@ -530,6 +634,8 @@ int main(void)
         cmocka_unit_test(test_closed_stdout_counts_drops_and_fails),
         cmocka_unit_test(test_file_sink_and_profile),
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_help_states_exit_codes),
+        cmocka_unit_test(test_stats_are_final_after_shutdown),
         cmocka_unit_test(test_empty_input),
 #if SPANLOG_WITH_LOKI
         cmocka_unit_test(test_pipe_to_loki),

@@ -650,6 +650,22 @@ static void test_options_and_profiles(void **unused)
     bad = o;
     bad.service = longname;
     assert_int_equal(sl_logger_new(&bad, &lg), SL_EINVAL);
+    /* 300 bytes once escaped, whatever the profile's key (the key is not counted). */
+    for (int prof = 0; prof <= SL_PROFILE_PINO; prof++) {
+        bad = o;
+        bad.profile = (sl_profile)prof;
+        bad.service = longname;
+        longname[300] = '\0';
+        assert_int_equal(sl_logger_new(&bad, &lg), SL_OK);
+        sl_logger_free(lg);
+        longname[298] = '"'; /* escaped: two bytes, 301 in all */
+        assert_int_equal(sl_logger_new(&bad, &lg), SL_EINVAL);
+        longname[298] = 's';
+        longname[300] = 's';
+        longname[301] = '\0';
+        assert_int_equal(sl_logger_new(&bad, &lg), SL_EINVAL);
+        longname[301] = 's';
+    }
     bad.max_record_bytes = 1024;
     bad.level = SL_LEVEL_OFF;
     bad.service = "ok";

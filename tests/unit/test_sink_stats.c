@@ -133,7 +133,9 @@ static void test_state_name_and_null_handling(void **unused)
     sl_sink_count_dropped(NULL, 1);
     sl_sink_report_error(NULL, SL_EIO, "x");
     sl_sink_set_error_callback(NULL, NULL, NULL);
-    sl_sink_stats z = {7, 7, 7};
+    sl_sink_stats z;
+    sl_sink_stats_init(&z);
+    z.written = z.dropped = z.errors = 7;
     sl_sink_get_stats(NULL, &z);
     assert_true(z.written == 0 && z.dropped == 0 && z.errors == 0);
     sl_sink_get_stats(s, NULL);

@@ -19,7 +19,8 @@
  * sl_kafka_process extracts the record's context, makes its baggage
  * current, starts a CONSUMER span "process <topic>" as a child of it (a new
  * trace when there is none or it is invalid; that is said once, in one
- * record), with messaging.system "kafka", messaging.destination.name,
+ * record; with opts->link_to_message, always a new trace linked to it), with
+ * messaging.system "kafka", messaging.destination.name,
  * messaging.destination.partition.id, messaging.kafka.offset,
  * messaging.kafka.message.key, messaging.consumer.group.name and
  * messaging.message.body.size; gives your function a child logger bound
@@ -36,6 +37,8 @@
  */
 #ifndef SPANLOG_KAFKA_H
 #define SPANLOG_KAFKA_H
+
+#include <stdbool.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -74,14 +77,14 @@ typedef struct sl_kafka_record {
 SL_API void sl_kafka_record_init(sl_kafka_record *rec);
 
 /*
- * Enqueues rec on producer rk (rd_kafka_producev, key and value copied)
+ * Enqueues rec on producer rk (rd_kafka_produceva, key and value copied)
  * inside a PRODUCER span "send <topic>", a child of the calling thread's
  * current context, with messaging.system "kafka",
  * messaging.destination.name, messaging.operation.type "send",
  * messaging.destination.partition.id (when given), messaging.kafka.message.key
  * and messaging.message.body.size. The span covers the enqueue, not the
  * broker's acknowledgement (librdkafka reports that later, on another
- * thread, in the delivery report). Returns what rd_kafka_producev returned
+ * thread, in the delivery report). Returns the error code rd_kafka_produceva gave
  * (RD_KAFKA_RESP_ERR__INVALID_ARG for NULL rk, rec or topic, or rec not
  * from sl_kafka_record_init; RD_KAFKA_RESP_ERR__FAIL when no header
  * list could be made); on failure the span's status is ERROR with
@@ -115,9 +118,17 @@ typedef struct sl_kafka_process_options {
     sl_logger *logger; /* borrowed; parent of the per-record loggers; NULL: none */
     const char
         *consumer_group; /* messaging.consumer.group.name (your group.id); NULL: none */
+    /* Link mode (default false: child mode). When true, the CONSUMER span
+     * is the root of a NEW trace carrying one link to the record's context
+     * (its ids, flags and tracestate), instead of being its child, as the
+     * messaging conventions allow for batch receives; a record without a
+     * valid context gets no link (the new trace is said once, as in child
+     * mode). d->log's records carry the new trace's ids. Read only during
+     * the call, like the rest of opts; any thread. */
+    bool link_to_message;
 } sl_kafka_process_options;
 
-/* Defaults: no logger, no group. NULL: no-op. */
+/* Defaults: no logger, no group, link_to_message false. NULL: no-op. */
 SL_API void sl_kafka_process_options_init(sl_kafka_process_options *opts);
 
 /*

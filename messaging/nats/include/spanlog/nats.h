@@ -12,7 +12,8 @@
  * extracts the context from the headers, makes the baggage current, starts
  * a CONSUMER span "process <subject>" as a child of the message's context
  * (a new trace when it has none, or an invalid one; that is said once, in
- * one record), makes a child logger bound to the message, runs your
+ * one record) or, with link_to_message, the root of a new trace linked to
+ * the message's context; makes a child logger bound to the message, runs your
  * function, sets the span status from its result and ends the span:
  *
  *   static int work(sl_nats_delivery *d, void *user) {
@@ -121,11 +122,21 @@ typedef struct sl_nats_handler_options {
     sl_logger *logger; /* borrowed; parent of the per-message child loggers; NULL: none */
     const char *queue_group; /* messaging.consumer.group.name; copied; NULL: none */
     bool destroy_msg; /* sl_nats_on_msg destroys the message after fn (default true) */
+    /* Link mode (default false: child mode). When true, the CONSUMER span
+     * of each message is the root of a NEW trace carrying one link to the
+     * message's context (its ids, flags and tracestate), instead of being
+     * its child, as the messaging conventions allow for batch receives; a
+     * message without a valid context gets no link (and the new trace is
+     * said once, as in child mode). d->log's records carry the new trace's
+     * ids. Copied into the handler at sl_nats_handler_new: the handler
+     * stays immutable and thread-safe. */
+    bool link_to_message;
 } sl_nats_handler_options;
 
 typedef struct sl_nats_handler sl_nats_handler;
 
-/* Defaults: no fn, no logger, no queue group, destroy_msg true. NULL: no-op. */
+/* Defaults: no fn, no logger, no queue group, destroy_msg true,
+ * link_to_message false. NULL: no-op. */
 SL_API void sl_nats_handler_options_init(sl_nats_handler_options *opts);
 
 /*

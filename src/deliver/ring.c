@@ -1,5 +1,6 @@
 /*
- * queue.c - the bounded byte ring between logging threads and the worker.
+ * ring.c - the delivery runtime's bounded byte ring between logging threads
+ * and the worker (moved here from the Loki sink, now shared by every sink).
  *
  * One allocation, made when the sink is created; records are copied into
  * contiguous slots, so the caller's thread never allocates. The ring is
@@ -17,11 +18,11 @@
  */
 #include <string.h>
 
-#include "adapters/loki/loki_internal.h"
+#include "deliver/ring.h"
 
 #define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 
-sl_status sl__loki_ring_init(sl__loki_ring *r, size_t cap)
+sl_status sl__ring_init(sl__ring *r, size_t cap)
 {
     memset(r, 0, sizeof(*r));
     cap &= ~(size_t)7u;
@@ -33,27 +34,27 @@ sl_status sl__loki_ring_init(sl__loki_ring *r, size_t cap)
     return SL_OK;
 }
 
-void sl__loki_ring_free(sl__loki_ring *r)
+void sl__ring_free(sl__ring *r)
 {
     sl__free(r->buf);
     memset(r, 0, sizeof(*r));
 }
 
-void sl__loki_ring_clear(sl__loki_ring *r)
+void sl__ring_clear(sl__ring *r)
 {
     r->head = r->tail = r->used = 0;
     r->records = 0;
-    r->line_bytes = 0;
+    r->weight = 0;
 }
 
-size_t sl__loki_slot_size(size_t service_len, size_t line_len)
+size_t sl__ring_slot_size(size_t len)
 {
-    return ALIGN8(sizeof(sl__loki_slot) + service_len + line_len);
+    return ALIGN8(sizeof(sl__ring_slot) + len);
 }
 
-sl__loki_slot *sl__loki_ring_reserve(sl__loki_ring *r, size_t size)
+sl__ring_slot *sl__ring_reserve(sl__ring *r, size_t size)
 {
-    if (size > r->cap || size < sizeof(sl__loki_slot)) {
+    if (size > r->cap || size < sizeof(sl__ring_slot)) {
         return NULL;
     }
     if (r->used == 0) {
@@ -77,58 +78,58 @@ sl__loki_slot *sl__loki_ring_reserve(sl__loki_ring *r, size_t size)
             return NULL;
         }
     }
-    sl__loki_slot *s = (sl__loki_slot *)(void *)(r->buf + at);
+    sl__ring_slot *s = (sl__ring_slot *)(void *)(r->buf + at);
     s->size = (uint32_t)size;
     return s;
 }
 
-void sl__loki_ring_commit(sl__loki_ring *r, sl__loki_slot *s)
+void sl__ring_commit(sl__ring *r, sl__ring_slot *s)
 {
     size_t at = (size_t)((char *)s - r->buf);
     if (at != r->tail) {
         /* Wrapped to 0: mark the skipped end so the reader jumps over it. */
         size_t skip = r->cap - r->tail;
-        if (skip >= sizeof(sl__loki_slot)) {
-            ((sl__loki_slot *)(void *)(r->buf + r->tail))->size = 0;
+        if (skip >= sizeof(sl__ring_slot)) {
+            ((sl__ring_slot *)(void *)(r->buf + r->tail))->size = 0;
         }
         r->used += skip;
     }
     r->tail = at + s->size;
     r->used += s->size;
     r->records++;
-    r->line_bytes += s->line_len;
+    r->weight += s->weight;
 }
 
 /* Moves head past a skipped end, if it is at one. */
-static void skip_end(sl__loki_ring *r)
+static void skip_end(sl__ring *r)
 {
     size_t rest = r->cap - r->head;
-    if (r->used > 0 && (rest < sizeof(sl__loki_slot) ||
-                        ((sl__loki_slot *)(void *)(r->buf + r->head))->size == 0)) {
+    if (r->used > 0 && (rest < sizeof(sl__ring_slot) ||
+                        ((sl__ring_slot *)(void *)(r->buf + r->head))->size == 0)) {
         r->used -= rest;
         r->head = 0;
     }
 }
 
-sl__loki_slot *sl__loki_ring_peek(sl__loki_ring *r)
+sl__ring_slot *sl__ring_peek(sl__ring *r)
 {
     if (r->records == 0) {
         return NULL;
     }
     skip_end(r);
-    return (sl__loki_slot *)(void *)(r->buf + r->head);
+    return (sl__ring_slot *)(void *)(r->buf + r->head);
 }
 
-void sl__loki_ring_pop(sl__loki_ring *r)
+void sl__ring_pop(sl__ring *r)
 {
-    sl__loki_slot *s = sl__loki_ring_peek(r);
+    sl__ring_slot *s = sl__ring_peek(r);
     if (s == NULL) {
         return;
     }
     r->head += s->size;
     r->used -= s->size;
     r->records--;
-    r->line_bytes -= s->line_len;
+    r->weight -= s->weight;
     if (r->records == 0) {
         /* Anything left is a skipped end: the ring is empty, rewind it. */
         r->head = r->tail = r->used = 0;
