@@ -32,6 +32,10 @@ typedef struct env_config {
     const char *redact_censor;
     bool redact_remove;
     const char *level_file; /* read by sl_signals_install (control.c) */
+    /* Read where they are used, checked here: the span sampler
+     * (src/trace/sampler.c) and the console's colors (src/pretty.c). */
+    const char *sampler, *sampler_arg;
+    const char *no_color, *force_color;
 } env_config;
 
 enum { CONSOLE_NONE, CONSOLE_PRETTY, CONSOLE_AUTO };
@@ -92,6 +96,15 @@ static const sl__opt core_opts[] = {
     SL__O_ENUM(env_config, diag, "stderr", diag_names, "SPANLOG_DIAG", NULL,
                "where a sink without an error callback tells its errors and drops "
                "(sl_set_diagnostics)"),
+    SL__O_STR(env_config, sampler, "parentbased_always_on", "OTEL_TRACES_SAMPLER", NULL,
+              "the span sampler: always_on, always_off, traceidratio, parentbased_* "
+              "(span.h)"),
+    SL__O_STR(env_config, sampler_arg, NULL, "OTEL_TRACES_SAMPLER_ARG", NULL,
+              "the ratio of the traceidratio samplers, 0 to 1"),
+    SL__O_STR(env_config, no_color, NULL, "NO_COLOR", NULL,
+              "any value: the console format never colors (no-color.org)"),
+    SL__O_STR(env_config, force_color, NULL, "FORCE_COLOR", NULL,
+              "any value but 0: the console format colors even when not a terminal"),
 };
 
 const sl__opt_table sl__core_options = {"Logger (sl_logger_from_env)", core_opts,
@@ -120,6 +133,18 @@ static sl_status split_keys(char *list, const char **keys, size_t *n, sl_error *
  */
 static sl_status filters(const env_config *c, sl_logger *lg, sl_error *err)
 {
+    sl_sampler sm;
+    if (lg == NULL && c->sampler != NULL &&
+        sl_sampler_parse(c->sampler, c->sampler_arg, &sm) != SL_OK) {
+        /* The value named is the sampler's, or its argument's. */
+        return sl__error_set(
+            err, SL_EPARSE, "OTEL_TRACES_SAMPLER", c->sampler, -1,
+            "OTEL_TRACES_SAMPLER=%s%s%s: expected always_on, always_off, "
+            "traceidratio or parentbased_* (with OTEL_TRACES_SAMPLER_ARG "
+            "a ratio from 0 to 1)",
+            c->sampler, c->sampler_arg != NULL ? " with ARG=" : "",
+            c->sampler_arg != NULL ? c->sampler_arg : "");
+    }
     if (c->sampling != NULL) {
         sl_sampling_options so;
         sl_status st = sl_sampling_parse(c->sampling, &so, err);
