@@ -102,27 +102,35 @@ static sl_status parse_u32(const char *text, void *field, void *base, int *pos)
         SL__O_STR(O, client_key, NULL, X SIG "CLIENT_KEY", NULL,                         \
                   "the " SIGNAL " client key")
 
+/* The batch processor's variables, for P = "OTEL_BSP_" or "OTEL_BLRP_". */
+#define BATCH_ROWS(P, DELAY, WHAT)                                                       \
+    SL__O_INT(O, schedule_delay_ms, DELAY, 0, INT32_MAX, P "SCHEDULE_DELAY", NULL,       \
+              "a batch of " WHAT " waits at most this, in ms"),                          \
+        SL__O_INT(O, export_timeout_ms, "30000", 0, INT32_MAX, P "EXPORT_TIMEOUT", NULL, \
+                  "a batch retried this long (ms) is dropped"),                          \
+        SL__O_SIZE(O, max_queue_size, "2048", 0, MAXSIZE, P "MAX_QUEUE_SIZE", NULL,      \
+                   WHAT " waiting to be exported"),                                      \
+        SL__O_SIZE(O, max_export_batch_size, "512", 0, MAXSIZE,                          \
+                   P "MAX_EXPORT_BATCH_SIZE", NULL,                                      \
+                   WHAT " per request (at most max_queue_size)")
+/* The attribute limits: the general variable, then the signal's own
+ * (P = "OTEL_SPAN_" or "OTEL_LOGRECORD_"). */
+#define LIMIT_ROWS(P, WHAT)                                                              \
+    SL__O_CUSTOM(O, attribute_count_limit, "128", parse_u32, U32,                        \
+                 "OTEL_ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per span or record"),   \
+        SL__O_CUSTOM(O, attribute_count_limit, NULL, parse_u32, U32,                     \
+                     P "ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per " WHAT),           \
+        SL__O_CUSTOM(O, attribute_value_length_limit, "0", parse_u32, U32,               \
+                     "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", NULL,                          \
+                     "bytes of an attribute value; 0: unlimited"),                       \
+        SL__O_CUSTOM(O, attribute_value_length_limit, NULL, parse_u32, U32,              \
+                     P "ATTRIBUTE_VALUE_LENGTH_LIMIT", NULL,                             \
+                     "bytes of a " WHAT " attribute value")
+
 static const sl__opt traces_opts[] = {
     EXPORT_ROWS("TRACES_", "traces"),
-    SL__O_INT(O, schedule_delay_ms, "5000", 0, INT32_MAX, "OTEL_BSP_SCHEDULE_DELAY", NULL,
-              "a batch of spans waits at most this, in ms"),
-    SL__O_INT(O, export_timeout_ms, "30000", 0, INT32_MAX, "OTEL_BSP_EXPORT_TIMEOUT",
-              NULL, "a batch retried this long (ms) is dropped"),
-    SL__O_SIZE(O, max_queue_size, "2048", 0, MAXSIZE, "OTEL_BSP_MAX_QUEUE_SIZE", NULL,
-               "spans waiting to be exported"),
-    SL__O_SIZE(O, max_export_batch_size, "512", 0, MAXSIZE,
-               "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", NULL,
-               "spans per request (at most max_queue_size)"),
-    SL__O_CUSTOM(O, attribute_count_limit, "128", parse_u32, U32,
-                 "OTEL_ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per span or record"),
-    SL__O_CUSTOM(O, attribute_count_limit, NULL, parse_u32, U32,
-                 "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per span"),
-    SL__O_CUSTOM(O, attribute_value_length_limit, "0", parse_u32, U32,
-                 "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", NULL,
-                 "bytes of an attribute value; 0: unlimited"),
-    SL__O_CUSTOM(O, attribute_value_length_limit, NULL, parse_u32, U32,
-                 "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", NULL,
-                 "bytes of a span attribute value"),
+    BATCH_ROWS("OTEL_BSP_", "5000", "spans"),
+    LIMIT_ROWS("OTEL_SPAN_", "span"),
     SL__O_CUSTOM(O, event_count_limit, "128", parse_u32, U32,
                  "OTEL_SPAN_EVENT_COUNT_LIMIT", NULL, "events per span"),
     SL__O_CUSTOM(O, link_count_limit, "128", parse_u32, U32, "OTEL_SPAN_LINK_COUNT_LIMIT",
@@ -135,25 +143,8 @@ static const sl__opt traces_opts[] = {
 
 static const sl__opt logs_opts[] = {
     EXPORT_ROWS("LOGS_", "logs"),
-    SL__O_INT(O, schedule_delay_ms, "1000", 0, INT32_MAX, "OTEL_BLRP_SCHEDULE_DELAY",
-              NULL, "a batch of records waits at most this, in ms"),
-    SL__O_INT(O, export_timeout_ms, "30000", 0, INT32_MAX, "OTEL_BLRP_EXPORT_TIMEOUT",
-              NULL, "a batch retried this long (ms) is dropped"),
-    SL__O_SIZE(O, max_queue_size, "2048", 0, MAXSIZE, "OTEL_BLRP_MAX_QUEUE_SIZE", NULL,
-               "records waiting to be exported"),
-    SL__O_SIZE(O, max_export_batch_size, "512", 0, MAXSIZE,
-               "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", NULL,
-               "records per request (at most max_queue_size)"),
-    SL__O_CUSTOM(O, attribute_count_limit, "128", parse_u32, U32,
-                 "OTEL_ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per span or record"),
-    SL__O_CUSTOM(O, attribute_count_limit, NULL, parse_u32, U32,
-                 "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per record"),
-    SL__O_CUSTOM(O, attribute_value_length_limit, "0", parse_u32, U32,
-                 "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", NULL,
-                 "bytes of an attribute value; 0: unlimited"),
-    SL__O_CUSTOM(O, attribute_value_length_limit, NULL, parse_u32, U32,
-                 "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", NULL,
-                 "bytes of a record attribute value"),
+    BATCH_ROWS("OTEL_BLRP_", "1000", "records"),
+    LIMIT_ROWS("OTEL_LOGRECORD_", "record"),
 };
 #undef O
 #undef X
@@ -161,6 +152,8 @@ static const sl__opt logs_opts[] = {
 #undef PROTO
 #undef MAXSIZE
 #undef EXPORT_ROWS
+#undef BATCH_ROWS
+#undef LIMIT_ROWS
 
 const sl__opt_table sl__otlp_traces_options = {
     "OTLP span export (sl_otlp_options, traces)", traces_opts, SL__NOPTS(traces_opts)};
