@@ -159,7 +159,10 @@ sl_status sl__opt_set(const sl__opt *o, void *base, const char *text, const char
                       sl_error *err);
 
 /* Every option with a variable that is set and non-empty. String fields
- * then point into the environment. */
+ * then point into the environment. Every field of today's tables is in the
+ * first version of its struct (SL__*_V1), so a caller's struct of any
+ * accepted size holds it; a row added for a later field must be skipped
+ * when the caller's `size` does not reach it. */
 sl_status sl__opts_from_env(const sl__opt_table *t, void *base, sl_error *err);
 
 /*

@@ -15,6 +15,10 @@
 #include "internal.h"
 #include "spanlog/syslog.h"
 
+/* The first version of the options struct (src/internal.h, "ABI: sized
+ * structs"). */
+#define SL__SYSLOG_OPTIONS_V1 SL__V1_SIZE(sl_syslog_options, tls_key_file)
+
 /* Largest head: the fixed header fields take at most ~520 bytes; the rest
  * is room for the structured data. */
 #define SL__SYSLOG_HEAD_MAX 4096

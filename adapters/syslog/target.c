@@ -278,10 +278,11 @@ sl_status sl_syslog_sink_new_target(const sl_syslog_options *base, const char *t
     }
     *out = NULL;
     sl_syslog_options o;
-    if (base != NULL) {
-        o = *base;
-    } else {
-        sl_syslog_options_init(&o);
+    sl_syslog_options_init(&o);
+    /* The caller's struct, as far as its size reaches, over our defaults. */
+    if (base != NULL && !sl__abi_options(&o, sizeof o, base, SL__SYSLOG_OPTIONS_V1)) {
+        return sl__error_set(err, SL_EINVAL, "base", NULL, -1,
+                             "syslog: options not prepared by sl_syslog_options_init");
     }
     char *copy = sl__strdup(target ? target : "");
     if (copy == NULL) {
