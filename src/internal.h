@@ -43,11 +43,9 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
 #define SL__SINK_STATS_V1       SL__V1_SIZE(sl_sink_stats, errors)
 #define SL__LOGGER_STATS_V1     SL__V1_SIZE(sl_logger_stats, child_failures)
 #define SL__LOGGER_OPTIONS_V1   SL__V1_SIZE(sl_logger_options, head_keys)
-#define SL__FD_OPTIONS_V1       SL__V1_SIZE(sl_fd_sink_options, compress)
-#define SL__SYSLOG_OPTIONS_V1   SL__V1_SIZE(sl_syslog_options, tls_key_file)
-#define SL__LOKI_OPTIONS_V1     SL__V1_SIZE(sl_loki_options, connect_timeout_ms)
-#define SL__LOKI_STATS_V1       SL__V1_SIZE(sl_loki_stats, last_error)
-#define SL__ERROR_V1            SL__V1_SIZE(sl_error, position)
+/* (An adapter's own structs' V1 sizes are the adapter's: e.g.
+ * SL__LOKI_OPTIONS_V1 in adapters/loki/loki_internal.h.) */
+#define SL__ERROR_V1 SL__V1_SIZE(sl_error, position)
 
 /* Bytes of a stats struct to write for a caller whose struct says
  * `caller_size`: at least v1 (every caller has those), at most ours. */
@@ -397,12 +395,5 @@ const char *sl__baggage_value(const sl_baggage *b, const char *key, size_t key_l
 /* ---- hostname / pid, cached (fork-aware) --------------------------------- */
 const char *sl__hostname(void);
 int sl__pid(void);
-
-/* ---- hooks into adapters/otlp (built with SPANLOG_WITH_OTLP) ----------- */
-/* otlp:URL for sl_sink_from_uri ("" or NULL: the endpoint from OTEL_*). */
-sl_status sl__otlp_sink_from_uri(const char *rest, sl_sink **out);
-/* For sl_logger_from_env: installs the span exporter and adds an otlp: log
- * sink as the OTEL_* variables ask; sink_list is SPANLOG_SINK (or NULL). */
-sl_status sl__otlp_env_setup(sl_logger *lg, const char *service, const char *sink_list);
 
 #endif /* SPANLOG_INTERNAL_H */

@@ -15,6 +15,10 @@
 #include "internal.h"
 #include "spanlog/syslog.h"
 
+/* The first version of the options struct (src/internal.h, "ABI: sized
+ * structs"). */
+#define SL__SYSLOG_OPTIONS_V1 SL__V1_SIZE(sl_syslog_options, tls_key_file)
+
 /* Largest head: the fixed header fields take at most ~520 bytes; the rest
  * is room for the structured data. */
 #define SL__SYSLOG_HEAD_MAX 4096
@@ -52,6 +56,13 @@ typedef struct sl__syslog_frame {
     size_t msg_len;
     bool truncated; /* msg was cut to respect max_message */
 } sl__syslog_frame;
+
+/*
+ * Checks what sl_syslog_sink_new() needs of the options, without opening
+ * anything: ranges and names from the option table (target.c), the
+ * transport's rules, SD-IDs. Fills err naming the option.
+ */
+sl_status sl__syslog_options_check(const sl_syslog_options *o, sl_error *err);
 
 /*
  * Prepares *f from the options for `transport` (resolving the AUTO format
