@@ -15,9 +15,9 @@
  *             spanlog-buffered: the same sink in buffered mode (64 KiB, the
  *             default); spanlog-buffered-4k: with a 4 KiB buffer, the size
  *             of the stdio buffer behind spdlog's file sink; spanlog-async:
- *             the asynchronous mode (1 MiB ring, BLOCK with a 100 ms bound,
- *             a writer thread, writev), drained and counted like spdlog's
- *             async logger
+ *             the asynchronous mode (a 1 MiB ring per thread, BLOCK with
+ *             a 100 ms bound, a writer thread, writev), drained and counted
+ *             like spdlog's async logger
  *   disabled  sl_debug() with the 4 fields on an info logger
  *   sample    one record on stdout, for the driver's key check
  *   loop      --records N records into the null sink on one thread, nothing
