@@ -351,6 +351,67 @@ static void test_close_deadline(void **state)
     close(fds[0]);
 }
 
+/* ---- ring lifetimes ---------------------------------------------------------- */
+
+static void *put_100(void *p)
+{
+    for (int i = 0; i < 100; i++) {
+        put(p, SL_LEVEL_INFO, 0, 1, i, (size_t)(i % 64));
+    }
+    return NULL;
+}
+
+/*
+ * A thread's ring outlives the thread (written, then released by the
+ * writer) and a sink outlives none of its rings' threads: this thread keeps
+ * a ring of a freed sink in its list, which its next record on another sink
+ * drops. Every record written once, in each thread's order.
+ */
+static void test_ring_lifetimes(void **state)
+{
+    (void)state;
+    char path1[256], path2[256];
+    temp_path(path1, sizeof path1, "async-life1");
+    temp_path(path2, sizeof path2, "async-life2");
+    sl_sink *s1 = new_async(path1, -1, 0, SL_FD_OVERFLOW_BLOCK, 30000, SL_LEVEL_OFF);
+    for (int i = 0; i < 100; i++) {
+        put(s1, SL_LEVEL_INFO, 0, 0, i, (size_t)(i % 64)); /* this thread's ring */
+    }
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, put_100, s1), 0);
+    pthread_join(th, NULL); /* exited with records possibly still queued */
+    assert_int_equal(sl_sink_flush(s1, 5000), SL_OK);
+    sl_sink_stats st = stats(s1);
+    assert_int_equal(st.written, 200);
+    assert_int_equal(st.dropped, 0);
+    sl_sink_free(s1, 1000); /* this thread's ring on s1 stays until it logs */
+
+    sl_sink *s2 = new_async(path2, -1, 0, SL_FD_OVERFLOW_BLOCK, 30000, SL_LEVEL_OFF);
+    for (int i = 0; i < 100; i++) {
+        put(s2, SL_LEVEL_INFO, 0, 0, i, 10);
+    }
+    assert_int_equal(sl_sink_flush(s2, 5000), SL_OK);
+    st = stats(s2);
+    assert_int_equal(st.written, 100);
+    assert_int_equal(st.dropped, 0);
+    sl_sink_free(s2, 1000);
+
+    size_t len;
+    char *data = slurp(path1, &len);
+    seen sn;
+    memset(&sn, 0, sizeof sn);
+    assert_int_equal(for_each_line(data, len, check_thread_line, &sn), 200);
+    assert_int_equal(sn.next[0], 100);
+    assert_int_equal(sn.next[1], 100);
+    free(data);
+    data = slurp(path2, &len);
+    int next = 0;
+    assert_int_equal(for_each_line(data, len, check_order_line, &next), 100);
+    free(data);
+    unlink(path1);
+    unlink(path2);
+}
+
 /* ---- fork and exit -------------------------------------------------------------- */
 
 static void check_fork_line(json_t *obj, void *user)
@@ -440,7 +501,7 @@ int main(void)
         cmocka_unit_test(test_overflow_drop),  cmocka_unit_test(test_overflow_block),
         cmocka_unit_test(test_block_no_loss),  cmocka_unit_test(test_flush_sync_oversize),
         cmocka_unit_test(test_close_deadline), cmocka_unit_test(test_fork),
-        cmocka_unit_test(test_exit),
+        cmocka_unit_test(test_exit),           cmocka_unit_test(test_ring_lifetimes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
