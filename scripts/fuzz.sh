@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(traceparent tracestate baggage extract record syslog loki env)
+[ ${#targets[@]} -eq 0 ] && targets=(traceparent tracestate baggage extract record syslog loki env otlp)
 scripts/deps.sh
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DSPANLOG_FUZZ=ON \
     -DSPANLOG_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo \

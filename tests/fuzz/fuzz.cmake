@@ -5,6 +5,9 @@
 # -DSPANLOG_FUZZ=ON (clang): also the libFuzzer binaries, fuzz_<name>, with
 # the library instrumented for coverage (scripts/fuzz.sh runs them).
 set(SL_FUZZ_TARGETS traceparent tracestate baggage extract record syslog env)
+if(NOT DEFINED SPANLOG_WITH_OTLP OR SPANLOG_WITH_OTLP)
+  list(APPEND SL_FUZZ_TARGETS otlp)
+endif()
 if(NOT DEFINED SPANLOG_WITH_LOKI OR SPANLOG_WITH_LOKI)
   list(APPEND SL_FUZZ_TARGETS loki)
 endif()
