@@ -41,7 +41,10 @@ static void charge_step2(sl_logger *log, const char *user, int cents)
 int main(void)
 {
     sl_logger *log = NULL;
-    if (sl_logger_from_env("billing", &log) != SL_OK) {
+    sl_error err;
+    sl_error_init(&err);
+    if (sl_logger_from_env("billing", &log, &err) != SL_OK) {
+        fprintf(stderr, "billing: %s\n", err.text);
         return 1;
     }
     sl_span *span = sl_span_start("nightly billing", SL_SPAN_INTERNAL);

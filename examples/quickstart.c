@@ -15,9 +15,11 @@
 int main(void)
 {
     sl_logger *log = NULL;
-    sl_status st = sl_logger_from_env("checkout", &log);
+    sl_error err; /* what is wrong, should the environment be */
+    sl_error_init(&err);
+    sl_status st = sl_logger_from_env("checkout", &log, &err);
     if (st != SL_OK) {
-        fprintf(stderr, "spanlog: %s\n", sl_strerror(st));
+        fprintf(stderr, "spanlog: %s\n", err.text); /* e.g. SPANLOG_LEVEL: expected ... */
         return 1;
     }
     sl_info(log, "service started", SL_STR("version", SPANLOG_VERSION_STRING));

@@ -38,7 +38,8 @@ function(sl_messaging_lib name option pkg header)
                         C_VISIBILITY_PRESET hidden)
   target_compile_definitions(spanlog_${name}_obj PRIVATE _GNU_SOURCE)
   target_include_directories(spanlog_${name}_obj PRIVATE ${PROJECT_SOURCE_DIR}
-                             ${PROJECT_SOURCE_DIR}/include ${dir}/${name}/include)
+                             ${PROJECT_SOURCE_DIR}/include ${PROJECT_BINARY_DIR}/include
+                             ${dir}/${name}/include)
   target_link_libraries(spanlog_${name}_obj PRIVATE PkgConfig::SLDEP_${up})
 
   add_library(spanlog-${name} SHARED $<TARGET_OBJECTS:spanlog_${name}_obj>)

@@ -1,43 +1,113 @@
 /*
  * env.c - sl_logger_from_env(): a ready logger from the environment.
  *
- *   SPANLOG_LEVEL             trace|debug|info|warn|error|fatal|off (default info)
- *   OTEL_SERVICE_NAME         overrides the service name given in code
- *   SPANLOG_FORMAT            default|otel|ecs|pino, or pretty|auto (console)
- *   SPANLOG_MAX_RECORD_BYTES  record size limit (default 65536)
- *   SPANLOG_CALLER            1/true: write the caller's file, line, function
- *   SPANLOG_BAGGAGE_KEYS      comma-separated baggage keys copied into records
- *   SPANLOG_SINK              comma-separated sink targets (sl_sink_from_uri),
- *                             default "stdout"
- *   SPANLOG_SYSLOG            adds a syslog sink for this target ("" = /dev/log)
- *   SPANLOG_LOKI_URL          adds a Loki sink (its other options: loki.h)
- *   SPANLOG_SAMPLING          log sampling and a rate cap (filter.h)
- *   SPANLOG_REDACT            keys and paths to redact, with _CENSOR, _REMOVE
+ * The core's variables are declared once, in sl__core_options below (the
+ * logger's options, the sink list, the filters, and SPANLOG_DIAG and
+ * SPANLOG_LEVEL_FILE, which diag.c and control.c read when they need them
+ * and which are checked here); each adapter declares its own (its option
+ * table, the variable that adds one of its sinks: SPANLOG_SYSLOG,
+ * SPANLOG_LOKI_URL, and an env_setup for OTEL_*), read through the registry
+ * (config.h). Every target and every filter is checked before any sink is
+ * opened.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "core.h"
 #include "internal.h"
 
-static int env_flag(const char *v)
+/* What the environment fills: the logger's options and the core's lists. */
+typedef struct env_config {
+    sl_logger_options lo;
+    const char *sink;         /* comma-separated targets */
+    const char *baggage_keys; /* comma-separated keys */
+    int console;              /* SPANLOG_FORMAT: CONSOLE_* */
+    int diag;                 /* SPANLOG_DIAG, checked here, read by diag.c */
+    const char *sampling;     /* SPANLOG_SAMPLING: sl_sampling_parse */
+    const char *redact;       /* comma-separated paths */
+    const char *redact_censor;
+    bool redact_remove;
+    const char *level_file; /* read by sl_signals_install (control.c) */
+} env_config;
+
+enum { CONSOLE_NONE, CONSOLE_PRETTY, CONSOLE_AUTO };
+
+/*
+ * SPANLOG_FORMAT: a profile (key names of JSON records), or pretty / auto:
+ * the human console format for the stdout and stderr sinks (files and
+ * network sinks keep JSON); auto does so only when stdout is a terminal, so
+ * that a service run by hand is readable and the same service under a
+ * supervisor or in a container writes JSON.
+ */
+static sl_status parse_format(const char *text, void *field, void *base, int *pos)
 {
-    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
-                         strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
+    env_config *c = base;
+    if (strcasecmp(text, "pretty") == 0 || strcasecmp(text, "auto") == 0) {
+        c->console = (text[0] | 0x20) == 'p' ? CONSOLE_PRETTY : CONSOLE_AUTO;
+        return SL_OK;
+    }
+    c->console = CONSOLE_NONE;
+    return sl_profile_parse(text, (sl_profile *)field);
 }
 
+static const char *const diag_names[] = {"off", "stderr", NULL};
+_Static_assert(SL_DIAG_OFF == 0 && SL_DIAG_STDERR == 1, "diag_names follows sl_diag");
+
+static const sl__opt core_opts[] = {
+    SL__O_CUSTOM(env_config, lo.level, "info", sl__opt_parse_level, SL__LEVEL_GRAMMAR,
+                 "SPANLOG_LEVEL", NULL,
+                 "the logger's level (aliases: warning, err, critical, crit, none)"),
+    SL__O_STR(env_config, lo.service, NULL, "OTEL_SERVICE_NAME", NULL,
+              "the service name; overrides the one given in code"),
+    SL__O_CUSTOM(env_config, lo.profile, "default", parse_format,
+                 "default, otel, ecs, pino, pretty or auto", "SPANLOG_FORMAT", NULL,
+                 "key names of the record (docs/record-schema.md); pretty: the console "
+                 "format on stdout and stderr, auto: pretty when stdout is a terminal"),
+    SL__O_SIZE(env_config, lo.max_record_bytes, "65536" /* SL__DEFAULT_RECORD_BYTES */,
+               SL__MIN_RECORD_BYTES, SL__MAX_RECORD_BYTES, "SPANLOG_MAX_RECORD_BYTES",
+               NULL, "record size limit in bytes, newline included"),
+    SL__O_BOOL(env_config, lo.caller_info, "false", "SPANLOG_CALLER", NULL,
+               "write the caller's file, line and function"),
+    SL__O_STR(env_config, baggage_keys, NULL, "SPANLOG_BAGGAGE_KEYS", NULL,
+              "comma-separated baggage keys copied into every record (at most 16)"),
+    SL__O_STR(env_config, sink, "stdout", "SPANLOG_SINK", NULL,
+              "comma-separated sink targets (see Sink targets); all are checked "
+              "before any is opened"),
+    SL__O_STR(env_config, sampling, NULL, "SPANLOG_SAMPLING", NULL,
+              "log sampling and a rate cap, `first:N,thereafter:N,per:1s,max:N,"
+              "keep:LEVEL` (filter.h)"),
+    SL__O_STR(env_config, redact, NULL, "SPANLOG_REDACT", NULL,
+              "comma-separated keys and paths to redact (at most 64; filter.h)"),
+    SL__O_STR(env_config, redact_censor, NULL, "SPANLOG_REDACT_CENSOR", NULL,
+              "what a redacted value becomes; unset: `[REDACTED]`"),
+    SL__O_BOOL(env_config, redact_remove, "false", "SPANLOG_REDACT_REMOVE", NULL,
+               "remove redacted keys instead of censoring them"),
+    SL__O_STR(env_config, level_file, NULL, "SPANLOG_LEVEL_FILE", NULL,
+              "sl_signals_install: SIGHUP sets the level from this file's first word "
+              "(control.h)"),
+    SL__O_ENUM(env_config, diag, "stderr", diag_names, "SPANLOG_DIAG", NULL,
+               "where a sink without an error callback tells its errors and drops "
+               "(sl_set_diagnostics)"),
+};
+
+const sl__opt_table sl__core_options = {"Logger (sl_logger_from_env)", core_opts,
+                                        SL__NOPTS(core_opts)};
+
 /* Splits `list` (a copy the caller frees) into at most SL_MAX_BAGGAGE_KEYS keys. */
-static sl_status split_keys(char *list, const char **keys, size_t *n)
+static sl_status split_keys(char *list, const char **keys, size_t *n, sl_error *err)
 {
     *n = 0;
     char *save = NULL;
     for (char *t = strtok_r(list, ", \t", &save); t != NULL;
          t = strtok_r(NULL, ", \t", &save)) {
         if (*n == SL_MAX_BAGGAGE_KEYS) {
-            return SL_ERANGE;
+            return sl__error_set(err, SL_ERANGE, "SPANLOG_BAGGAGE_KEYS", NULL,
+                                 (int)(t - list), "SPANLOG_BAGGAGE_KEYS: at most %d keys",
+                                 SL_MAX_BAGGAGE_KEYS);
         }
         keys[(*n)++] = t;
     }
@@ -45,79 +115,29 @@ static sl_status split_keys(char *list, const char **keys, size_t *n)
 }
 
 /*
- * SPANLOG_FORMAT=pretty writes the human console format to the stdout and
- * stderr sinks (files and network sinks keep JSON); =auto does so only
- * when stdout is a terminal, so that a service run by hand is readable and
- * the same service under a supervisor or in a container writes JSON.
+ * SPANLOG_SAMPLING and SPANLOG_REDACT* (spanlog/filter.h), parsed and
+ * checked before any sink is opened; applied to lg when it is not NULL.
  */
-static bool console_format(const char *v)
+static sl_status filters(const env_config *c, sl_logger *lg, sl_error *err)
 {
-    return strcasecmp(v, "pretty") == 0 || strcasecmp(v, "auto") == 0;
-}
-
-static bool pretty_wanted(void)
-{
-    const char *v = getenv("SPANLOG_FORMAT");
-    if (v == NULL) {
-        return false;
-    }
-    return strcasecmp(v, "pretty") == 0 || (strcasecmp(v, "auto") == 0 && isatty(1) == 1);
-}
-
-static sl_status read_options(const char *service, sl_logger_options *o)
-{
-    sl_logger_options_init(o);
-    const char *svc = getenv("OTEL_SERVICE_NAME");
-    o->service = (svc != NULL && *svc != '\0') ? svc : service;
-
-    const char *v = getenv("SPANLOG_LEVEL");
-    if (v != NULL && *v != '\0' && sl_level_parse(v, &o->level) != SL_OK) {
-        return SL_EPARSE;
-    }
-    v = getenv("SPANLOG_FORMAT");
-    if (v != NULL && *v != '\0' && !console_format(v) &&
-        sl_profile_parse(v, &o->profile) != SL_OK) {
-        return SL_EPARSE;
-    }
-    v = getenv("SPANLOG_MAX_RECORD_BYTES");
-    if (v != NULL && *v != '\0') {
-        char *end = NULL;
-        errno = 0;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (errno != 0 || end == v || *end != '\0' || v[0] == '-') {
-            return SL_EPARSE;
-        }
-        o->max_record_bytes = (size_t)n;
-    }
-    o->caller_info = env_flag(getenv("SPANLOG_CALLER"));
-    return SL_OK;
-}
-
-/*
- * SPANLOG_SAMPLING (first:N,thereafter:N,per:1s,max:N,keep:LEVEL) and
- * SPANLOG_REDACT (comma-separated paths), SPANLOG_REDACT_CENSOR,
- * SPANLOG_REDACT_REMOVE (1/true/yes/on): spanlog/filter.h.
- */
-static sl_status filters_from_env(sl_logger *lg)
-{
-    const char *v = getenv("SPANLOG_SAMPLING");
-    if (v != NULL && *v != '\0') {
+    if (c->sampling != NULL) {
         sl_sampling_options so;
-        sl_status st = sl_sampling_parse(v, &so, NULL);
-        if (st == SL_OK) {
-            st = sl_logger_set_sampling(lg, &so);
+        sl_status st = sl_sampling_parse(c->sampling, &so, err);
+        if (st == SL_OK && lg != NULL &&
+            (st = sl_logger_set_sampling(lg, &so)) != SL_OK) {
+            sl__error_set(err, st, "SPANLOG_SAMPLING", c->sampling, -1,
+                          "SPANLOG_SAMPLING: %s", sl_strerror(st));
         }
         if (st != SL_OK) {
             return st;
         }
     }
-    v = getenv("SPANLOG_REDACT");
-    if (v == NULL || *v == '\0') {
+    if (c->redact == NULL) {
         return SL_OK;
     }
-    char *copy = sl__strdup(v);
+    char *copy = sl__strdup(c->redact);
     if (copy == NULL) {
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "out of memory");
     }
     const char *paths[64];
     size_t n = 0;
@@ -126,121 +146,222 @@ static sl_status filters_from_env(sl_logger *lg)
     for (char *t = strtok_r(copy, ", \t", &save); t != NULL && st == SL_OK;
          t = strtok_r(NULL, ", \t", &save)) {
         if (n == sizeof(paths) / sizeof(paths[0])) {
-            st = SL_ERANGE;
+            st = sl__error_set(err, SL_ERANGE, "SPANLOG_REDACT", NULL, (int)(t - copy),
+                               "SPANLOG_REDACT: at most %zu paths", n);
         } else {
             paths[n++] = t;
         }
     }
-    if (st == SL_OK) {
+    if (st == SL_OK && lg != NULL) {
         sl_redact_options ro;
         sl_redact_options_init(&ro);
         ro.paths = paths;
         ro.npaths = n;
-        const char *c = getenv("SPANLOG_REDACT_CENSOR");
-        if (c != NULL) {
-            ro.censor = c;
+        if (c->redact_censor != NULL) {
+            ro.censor = c->redact_censor;
         }
-        ro.remove = env_flag(getenv("SPANLOG_REDACT_REMOVE"));
-        st = sl_logger_set_redaction(lg, &ro);
+        ro.remove = c->redact_remove;
+        if ((st = sl_logger_set_redaction(lg, &ro)) != SL_OK) {
+            sl__error_set(err, st, "SPANLOG_REDACT", NULL, -1,
+                          "SPANLOG_REDACT: a path is not valid (%s)", sl_strerror(st));
+        }
     }
     sl__free(copy);
     return st;
 }
 
-/* Adds one sink by target; the logger owns it from then on. */
-static sl_status add_target(sl_logger *lg, const char *target)
+/* ---- the sink plan: every target checked before any is opened ------------ */
+
+typedef struct target {
+    char *uri;       /* owned */
+    const char *var; /* the variable it came from */
+} target;
+
+typedef struct plan {
+    target *t;
+    size_t n, cap;
+} plan;
+
+static void plan_free(plan *p)
 {
-    sl_sink *sink = NULL;
-    if (pretty_wanted() &&
-        (strcmp(target, "stdout") == 0 || strcmp(target, "stderr") == 0)) {
-        target = target[3] == 'o' ? "pretty:stdout" : "pretty:stderr";
+    for (size_t i = 0; i < p->n; i++) {
+        sl__free(p->t[i].uri);
     }
-    sl_status st = sl_sink_from_uri(target, &sink);
-    if (st != SL_OK) {
-        return st;
-    }
-    return sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE);
+    sl__free(p->t);
 }
 
-static sl_status add_sink_list(sl_logger *lg, const char *list)
+/* Adds "prefix" + text (text of length len), from variable var, to the plan. */
+static sl_status plan_add(plan *p, const char *var, const char *prefix, const char *text,
+                          size_t len)
 {
-    char *copy = sl__strdup(list);
-    if (copy == NULL) {
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 4;
+        target *t = sl__realloc(p->t, cap * sizeof *t);
+        if (t == NULL) {
+            return SL_ENOMEM;
+        }
+        p->t = t;
+        p->cap = cap;
+    }
+    size_t plen = strlen(prefix);
+    char *uri = sl__malloc(plen + len + 1);
+    if (uri == NULL) {
         return SL_ENOMEM;
     }
-    sl_status st = SL_OK;
-    char *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t != NULL && st == SL_OK;
-         t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ' || *t == '\t') {
-            t++;
+    memcpy(uri, prefix, plen);
+    memcpy(uri + plen, text, len);
+    uri[plen + len] = '\0';
+    p->t[p->n].uri = uri;
+    p->t[p->n++].var = var;
+    return SL_OK;
+}
+
+static sl_status plan_list(plan *p, const char *list, int console)
+{
+    /* SPANLOG_FORMAT=pretty|auto turns the stdout and stderr targets into
+     * the console format (auto: when stdout is a terminal). */
+    bool pretty =
+        console == CONSOLE_PRETTY || (console == CONSOLE_AUTO && isatty(1) == 1);
+    const char *s = list;
+    while (*s != '\0') {
+        const char *e = strchr(s, ',');
+        if (e == NULL) {
+            e = s + strlen(s);
         }
-        size_t n = strlen(t);
-        while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) {
-            t[--n] = '\0';
+        const char *a = s, *b = e;
+        sl__trim_blanks(&a, &b);
+        size_t n = (size_t)(b - a);
+        if (pretty && ((n == 6 && strncasecmp(a, "stdout", 6) == 0) ||
+                       (n == 6 && strncasecmp(a, "stderr", 6) == 0))) {
+            sl_status st = plan_add(p, "SPANLOG_SINK", "pretty:", a, n);
+            if (st != SL_OK) {
+                return st;
+            }
+        } else if (b > a) {
+            sl_status st = plan_add(p, "SPANLOG_SINK", "", a, n);
+            if (st != SL_OK) {
+                return st;
+            }
         }
-        if (n > 0) {
-            st = add_target(lg, t);
-        }
+        s = *e == ',' ? e + 1 : e;
     }
-    sl__free(copy);
+    return SL_OK;
+}
+
+static sl_status plan_var(plan *p, const char *var, const char *scheme, bool empty_ok)
+{
+    const char *v = var != NULL ? getenv(var) : NULL;
+    if (v == NULL || (v[0] == '\0' && !empty_ok)) {
+        return SL_OK;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s%s", scheme, v[0] != '\0' ? ":" : "");
+    return plan_add(p, var, prefix, v, strlen(v));
+}
+
+/* SPANLOG_SINK, then each adapter's own variable (SPANLOG_SYSLOG, ...), and
+ * those of adapters left out of the build, which are then refused. */
+static sl_status plan_build(plan *p, const char *list, int console)
+{
+    sl_status st = plan_list(p, list, console);
+    for (size_t i = 0; st == SL_OK && sl__adapters[i] != NULL; i++) {
+        const sl__adapter *a = sl__adapters[i];
+        st = plan_var(p, a->env_target, a->schemes[0], a->env_target_empty_ok);
+    }
+    for (size_t i = 0; st == SL_OK && sl__adapters_absent[i].name != NULL; i++) {
+        st = plan_var(p, sl__adapters_absent[i].env_target, sl__adapters_absent[i].name,
+                      false);
+    }
     return st;
 }
 
-sl_status sl_logger_from_env(const char *service, sl_logger **out)
+/* A target's error that names no variable (or only "target") names the
+ * variable the target came from. */
+static void name_target_var(const target *t, sl_error *err)
+{
+    if (err != NULL && err->size >= SL__ERROR_V1 && err->code != SL_OK &&
+        (err->name[0] == '\0' || strcmp(err->name, "target") == 0)) {
+        snprintf(err->name, sizeof err->name, "%s", t->var);
+    }
+}
+
+sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err)
 {
     if (out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "out", NULL, -1,
+                             "sl_logger_from_env: out is NULL");
     }
     *out = NULL;
-    sl_logger_options o;
-    sl_status st = read_options(service, &o);
+    env_config c;
+    memset(&c, 0, sizeof c);
+    sl_logger_options_init(&c.lo);
+    c.sink = "stdout";
+    c.lo.service = service;
+    sl_status st = sl__opts_from_env(&sl__core_options, &c, err);
     if (st != SL_OK) {
         return st;
     }
     const char *keys[SL_MAX_BAGGAGE_KEYS];
     char *key_list = NULL;
-    const char *v = getenv("SPANLOG_BAGGAGE_KEYS");
-    if (v != NULL && *v != '\0') {
-        if ((key_list = sl__strdup(v)) == NULL) {
-            return SL_ENOMEM;
+    if (c.baggage_keys != NULL) {
+        if ((key_list = sl__strdup(c.baggage_keys)) == NULL) {
+            return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "out of memory");
         }
-        if ((st = split_keys(key_list, keys, &o.nbaggage_keys)) != SL_OK) {
+        if ((st = split_keys(key_list, keys, &c.lo.nbaggage_keys, err)) != SL_OK) {
             sl__free(key_list);
             return st;
         }
-        o.baggage_keys = keys;
-    }
-    sl_logger *lg = NULL;
-    st = sl_logger_new(&o, &lg);
-    sl__free(key_list); /* the logger copied the keys */
-    if (st != SL_OK) {
-        return st;
-    }
-    st = filters_from_env(lg);
-    const char *list = getenv("SPANLOG_SINK");
-    if (st == SL_OK) {
-        st = add_sink_list(lg, (list != NULL && *list != '\0') ? list : "stdout");
+        c.lo.baggage_keys = keys;
     }
 
-    const char *syslog_target = getenv("SPANLOG_SYSLOG");
-    if (st == SL_OK && syslog_target != NULL) {
-        char buf[512];
-        int n = snprintf(buf, sizeof(buf), "syslog:%s", syslog_target);
-        st = (n < 0 || (size_t)n >= sizeof(buf)) ? SL_ERANGE : add_target(lg, buf);
+    plan p = {0};
+    st = plan_build(&p, c.sink, c.console);
+    if (st != SL_OK) {
+        sl__error_set(err, st, NULL, NULL, -1, "out of memory");
     }
-    const char *loki = getenv("SPANLOG_LOKI_URL");
-    if (st == SL_OK && loki != NULL && *loki != '\0') {
-        char buf[2048];
-        int n = snprintf(buf, sizeof(buf), "loki:%s", loki);
-        st = (n < 0 || (size_t)n >= sizeof(buf)) ? SL_ERANGE : add_target(lg, buf);
+    for (size_t i = 0; st == SL_OK && i < p.n; i++) {
+        sl_sink *none = NULL;
+        st = sl__sink_target(p.t[i].uri, true, &none, err);
+        if (st != SL_OK) {
+            name_target_var(&p.t[i], err);
+        }
     }
-#ifdef SPANLOG_WITH_OTLP
     if (st == SL_OK) {
-        /* OTEL_TRACES_EXPORTER / OTEL_LOGS_EXPORTER and the OTLP endpoints */
-        st = sl__otlp_env_setup(lg, o.service, list);
+        st = filters(&c, NULL, err);
     }
-#endif
+    for (size_t i = 0; st == SL_OK && sl__adapters[i] != NULL; i++) {
+        if (sl__adapters[i]->env_setup != NULL) {
+            st = sl__adapters[i]->env_setup(NULL, c.lo.service, c.sink, true, err);
+        }
+    }
+    sl_logger *lg = NULL;
+    if (st == SL_OK) {
+        st = sl_logger_new(&c.lo, &lg);
+        if (st != SL_OK) {
+            sl__error_set(err, st, NULL, NULL, -1, "logger options: %s", sl_strerror(st));
+        }
+    }
+    sl__free(key_list); /* the logger copied the keys */
+    if (st == SL_OK) {
+        st = filters(&c, lg, err);
+    }
+    for (size_t i = 0; st == SL_OK && i < p.n; i++) {
+        sl_sink *sink = NULL;
+        st = sl__sink_target(p.t[i].uri, false, &sink, err);
+        if (st != SL_OK) {
+            name_target_var(&p.t[i], err);
+        } else if ((st = sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE)) != SL_OK) {
+            /* Not the target: a Loki URL may hold credentials. */
+            sl__error_set(err, st, p.t[i].var, NULL, -1, "%s: cannot add a sink: %s",
+                          p.t[i].var, sl_strerror(st));
+        }
+    }
+    plan_free(&p);
+    for (size_t i = 0; st == SL_OK && sl__adapters[i] != NULL; i++) {
+        if (sl__adapters[i]->env_setup != NULL) {
+            st = sl__adapters[i]->env_setup(lg, c.lo.service, c.sink, false, err);
+        }
+    }
     if (st != SL_OK) {
         sl_logger_free(lg);
         return st;

@@ -380,11 +380,4 @@ const char *sl__baggage_value(const sl_baggage *b, const char *key, size_t key_l
 const char *sl__hostname(void);
 int sl__pid(void);
 
-/* ---- hooks into adapters/otlp (built with SPANLOG_WITH_OTLP) ----------- */
-/* otlp:URL for sl_sink_from_uri ("" or NULL: the endpoint from OTEL_*). */
-sl_status sl__otlp_sink_from_uri(const char *rest, sl_sink **out);
-/* For sl_logger_from_env: installs the span exporter and adds an otlp: log
- * sink as the OTEL_* variables ask; sink_list is SPANLOG_SINK (or NULL). */
-sl_status sl__otlp_env_setup(sl_logger *lg, const char *service, const char *sink_list);
-
 #endif /* SPANLOG_INTERNAL_H */

@@ -1,210 +1,113 @@
 /*
  * sink_uri.c - sl_sink_from_uri(): one textual way to name a sink, shared by
- * SPANLOG_SINK and spanlog-pipe --sink.
+ * SPANLOG_SINK and spanlog-pipe --sink. "null" is the core's; every other
+ * scheme belongs to an adapter found in the registry (config.h).
  */
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "config.h"
 #include "internal.h"
 
-static int has_prefix(const char *s, const char *prefix)
+/* The adapter whose scheme starts uri ("scheme" or "scheme:..."). */
+static const sl__adapter *find(const char *uri, const char **scheme, const char **rest)
 {
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static sl_status fd_sink_fmt(int fd, const char *path, int format, sl_sink **out)
-{
-    sl_fd_sink_options o;
-    sl_fd_sink_options_init(&o);
-    o.fd = fd;
-    o.path = path;
-    o.format = format;
-    return sl_fd_sink_new(&o, out);
-}
-
-static sl_status fd_sink(int fd, const char *path, sl_sink **out)
-{
-    return fd_sink_fmt(fd, path, SL_FD_FORMAT_JSON, out);
-}
-
-/* "10485760", "512k", "10M", "1G" (powers of 1024). */
-static bool parse_bytes(const char *v, uint64_t *out)
-{
-    char *end = NULL;
-    if (*v < '0' || *v > '9') {
-        return false;
-    }
-    unsigned long long n = strtoull(v, &end, 10);
-    uint64_t mul = 1;
-    if (*end == 'k' || *end == 'K') {
-        mul = 1024;
-        end++;
-    } else if (*end == 'M') {
-        mul = 1024 * 1024;
-        end++;
-    } else if (*end == 'G') {
-        mul = 1024ull * 1024 * 1024;
-        end++;
-    }
-    if (*end != '\0' || n > UINT64_MAX / mul) {
-        return false;
-    }
-    *out = (uint64_t)n * mul;
-    return true;
-}
-
-static bool parse_flag(const char *v, bool *out)
-{
-    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
-        strcmp(v, "on") == 0) {
-        *out = true;
-        return true;
-    }
-    if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
-        strcmp(v, "off") == 0) {
-        *out = false;
-        return true;
-    }
-    return false;
-}
-
-/* One rotation option; false when the key or its value is not known. */
-static bool file_option(sl_fd_sink_options *o, const char *k, const char *v)
-{
-    if (strcmp(k, "max_bytes") == 0) {
-        return parse_bytes(v, &o->max_bytes);
-    }
-    if (strcmp(k, "max_files") == 0) {
-        uint64_t n;
-        if (!parse_bytes(v, &n) || n == 0 || n > 100000) {
-            return false;
+    for (size_t i = 0; sl__adapters[i] != NULL; i++) {
+        for (const char *const *s = sl__adapters[i]->schemes; *s != NULL; s++) {
+            size_t n = strlen(*s);
+            if (strncasecmp(uri, *s, n) == 0 &&
+                (uri[n] == '\0' || uri[n] == ':' || uri[n] == '?')) {
+                *scheme = *s;
+                /* "stdout?buffered=1": the rest is only the query. */
+                *rest = uri[n] == ':' ? uri + n + 1 : uri[n] == '?' ? uri + n : NULL;
+                return sl__adapters[i];
+            }
         }
-        o->max_files = (unsigned)n;
-        return true;
     }
-    if (strcmp(k, "rotate") == 0) {
-        if (strcmp(v, "daily") == 0) {
-            o->rotate = SL_ROTATE_DAILY;
-            return true;
-        }
-        if (strcmp(v, "hourly") == 0) {
-            o->rotate = SL_ROTATE_HOURS;
-            o->rotate_hours = 1;
-            return true;
-        }
-        char *end = NULL;
-        unsigned long h = strtoul(v, &end, 10);
-        if (end != v && strcmp(end, "h") == 0 && h > 0 && h <= 24) {
-            o->rotate = SL_ROTATE_HOURS;
-            o->rotate_hours = (unsigned)h;
-            return true;
-        }
-        return false;
-    }
-    if (strcmp(k, "compress") == 0) {
-        return parse_flag(v, &o->compress);
-    }
-    if (strcmp(k, "utc") == 0) {
-        return parse_flag(v, &o->utc);
-    }
-    return false;
+    return NULL;
 }
 
-/*
- * file:PATH?max_bytes=10M&max_files=5&rotate=daily|hourly|6h&compress=1&utc=1
- * (stdout.h). The whole query is checked before the file is opened.
- */
-static sl_status file_sink_query(const char *spec, sl_sink **out)
+/* The part before ':' names an adapter this build left out. */
+static const char *absent(const char *uri)
 {
-    char *copy = sl__strdup(spec);
-    if (copy == NULL) {
-        return SL_ENOMEM;
+    size_t n = strcspn(uri, ":");
+    for (size_t i = 0; sl__adapters_absent[i].name != NULL; i++) {
+        const char *name = sl__adapters_absent[i].name;
+        if (strlen(name) == n && strncasecmp(uri, name, n) == 0) {
+            return name;
+        }
     }
-    char *q = strchr(copy, '?');
-    *q++ = '\0';
-    sl_fd_sink_options o;
-    sl_fd_sink_options_init(&o);
-    o.fd = -1;
-    o.path = copy;
-    sl_status st = *copy == '\0' ? SL_EPARSE : SL_OK;
-    char *save = NULL;
-    for (char *kv = strtok_r(q, "&", &save); kv != NULL && st == SL_OK;
-         kv = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(kv, '=');
-        if (eq == NULL) {
-            st = SL_EPARSE;
+    return NULL;
+}
+
+static void known_targets(char *buf, size_t cap)
+{
+    size_t len = (size_t)snprintf(buf, cap, "null");
+    for (size_t i = 0; sl__adapters[i] != NULL && len < cap; i++) {
+        int w = snprintf(buf + len, cap - len, ", %s", sl__adapters[i]->usage);
+        if (w < 0) {
             break;
         }
-        *eq = '\0';
-        if (!file_option(&o, kv, eq + 1)) {
-            st = SL_EPARSE;
+        len += (size_t)w;
+    }
+}
+
+sl_status sl__sink_target(const char *uri, bool check_only, sl_sink **out, sl_error *err)
+{
+    *out = NULL;
+    if (strcasecmp(uri, "null") == 0) {
+        return check_only ? SL_OK : sl_null_sink_new(out);
+    }
+    const char *scheme = NULL, *rest = NULL;
+    const sl__adapter *a = find(uri, &scheme, &rest);
+    if (a == NULL) {
+        const char *name = absent(uri);
+        if (name != NULL) {
+            return sl__error_set(err, SL_ENOTSUP, NULL, name, 0,
+                                 "sink \"%s\": this spanlog was built without %s", name,
+                                 name);
         }
+        char known[256];
+        known_targets(known, sizeof known);
+        /* Only the scheme is echoed: what follows may hold credentials. */
+        char scheme_text[64];
+        snprintf(scheme_text, sizeof scheme_text, "%.*s", (int)strcspn(uri, ":?"), uri);
+        return sl__error_set(err, SL_EPARSE, NULL, scheme_text, 0,
+                             "sink \"%s\": unknown sink (known: %s)", scheme_text, known);
     }
-    if (st == SL_OK) {
-        st = sl_fd_sink_new(&o, out);
+    sl_status st = a->open(scheme, rest, check_only, out, err);
+    if (st == SL_OK && *out != NULL) {
+        /* Diagnostics name the sink by what it was made from. */
+        sl__sink_set_target(*out, rest != NULL                     ? rest
+                                  : strcasecmp(uri, "syslog") == 0 ? "/dev/log"
+                                                                   : uri);
     }
-    sl__free(copy);
     return st;
 }
 
-static sl_status from_uri(const char *uri, sl_sink **out)
+sl_status sl_sink_from_uri(const char *uri, sl_sink **out, sl_error *err)
 {
     if (uri == NULL || out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, NULL, NULL, -1,
+                             "sl_sink_from_uri: uri or out is NULL");
     }
     *out = NULL;
-    if (strcmp(uri, "stdout") == 0) {
-        return fd_sink(1, NULL, out);
+    /* Checked whole first, so that a bad option opens no file or socket. */
+    sl_sink *none = NULL;
+    sl_status st = sl__sink_target(uri, true, &none, err);
+    if (st != SL_OK) {
+        return st;
     }
-    if (strcmp(uri, "stderr") == 0) {
-        return fd_sink(2, NULL, out);
-    }
-    if (strcmp(uri, "pretty") == 0 || strcmp(uri, "pretty:stdout") == 0) {
-        return fd_sink_fmt(1, NULL, SL_FD_FORMAT_PRETTY, out);
-    }
-    if (strcmp(uri, "pretty:stderr") == 0) {
-        return fd_sink_fmt(2, NULL, SL_FD_FORMAT_PRETTY, out);
-    }
-    if (strcmp(uri, "null") == 0) {
-        return sl_null_sink_new(out);
-    }
-    if (has_prefix(uri, "file:")) {
-        const char *path = uri + strlen("file:");
-        if (*path == '\0') {
-            return SL_EPARSE;
-        }
-        return strchr(path, '?') != NULL ? file_sink_query(path, out)
-                                         : fd_sink(-1, path, out);
-    }
-    if (strcmp(uri, "syslog") == 0) {
-        return sl_syslog_sink_from_target("", out);
-    }
-    if (has_prefix(uri, "syslog:")) {
-        return sl_syslog_sink_from_target(uri + strlen("syslog:"), out);
-    }
-    if (has_prefix(uri, "loki:")) {
-        const char *url = uri + strlen("loki:");
-        return *url == '\0' ? SL_EPARSE : sl_loki_sink_from_url(url, out);
-    }
-#ifdef SPANLOG_WITH_OTLP
-    if (strcmp(uri, "otlp") == 0) {
-        return sl__otlp_sink_from_uri(NULL, out);
-    }
-    if (has_prefix(uri, "otlp:")) {
-        return sl__otlp_sink_from_uri(uri + strlen("otlp:"), out);
-    }
-#endif
-    return SL_EPARSE;
+    return sl__sink_target(uri, false, out, err);
 }
 
-sl_status sl_sink_from_uri(const char *uri, sl_sink **out)
+sl_status sl_sink_uri_check(const char *uri, sl_error *err)
 {
-    sl_status st = from_uri(uri, out);
-    if (st == SL_OK) {
-        /* Diagnostics name the sink by what it was made from. */
-        const char *colon = strchr(uri, ':');
-        const char *target = colon != NULL ? colon + 1 : uri;
-        sl__sink_set_target(*out, strcmp(uri, "syslog") == 0 ? "/dev/log" : target);
+    if (uri == NULL) {
+        return sl__error_set(err, SL_EINVAL, NULL, NULL, -1,
+                             "sl_sink_uri_check: uri is NULL");
     }
-    return st;
+    sl_sink *none = NULL;
+    return sl__sink_target(uri, true, &none, err);
 }

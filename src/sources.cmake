@@ -8,5 +8,5 @@ list(APPEND SL_SOURCES src/sink.c src/lifecycle.c src/diag.c)
 # The delivery runtime under every background sink (src/deliver/deliver.h).
 list(APPEND SL_SOURCES src/deliver/ring.c src/deliver/backoff.c src/deliver/deliver.c)
 list(APPEND SL_SOURCES src/logger.c src/record.c src/field.c src/profile.c)
-list(APPEND SL_SOURCES src/env.c src/sink_uri.c src/pretty.c)
+list(APPEND SL_SOURCES src/config.c src/env.c src/sink_uri.c src/pretty.c)
 list(APPEND SL_SOURCES src/filter.c src/sampling.c src/redact.c src/control.c)

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include <spanlog/spanlog.h>
-#ifdef SPANLOG_WITH_OTLP
+#if SPANLOG_WITH_OTLP
 #include <spanlog/otlp.h>
 #endif
 
@@ -176,10 +176,10 @@ static int make_logger(const struct args *a, sl_logger **lg)
         fprintf(stderr, "spanlog-pipe: logger: %s\n", sl_strerror(st));
         return -1;
     }
-#ifdef SPANLOG_WITH_OTLP
-    /* OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_*: the run span is exported. */
     sl_error err;
     sl_error_init(&err);
+#if SPANLOG_WITH_OTLP
+    /* OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_*: the run span is exported. */
     st = sl_otlp_setup_from_env(o.service, &err);
     if (st != SL_OK && st != SL_ENOENT) {
         fprintf(stderr, "spanlog-pipe: otlp: %s\n",
@@ -187,12 +187,21 @@ static int make_logger(const struct args *a, sl_logger **lg)
         return -1;
     }
 #endif
+    /* Every target is checked before any is opened. */
+    for (size_t i = 0; i < a->nsinks; i++) {
+        if (sl_sink_uri_check(a->sinks[i], &err) != SL_OK) {
+            fprintf(stderr, "spanlog-pipe: sink %s: %s\n", a->sinks[i], err.text);
+            return -1;
+        }
+    }
     for (size_t i = 0; i < a->nsinks; i++) {
         sl_sink *sink = NULL;
-        st = sl_sink_from_uri(a->sinks[i], &sink);
-        if (st == SL_OK) {
-            st = sl_logger_add_sink(*lg, sink, SL_LEVEL_TRACE);
+        st = sl_sink_from_uri(a->sinks[i], &sink, &err);
+        if (st != SL_OK) {
+            fprintf(stderr, "spanlog-pipe: sink %s: %s\n", a->sinks[i], err.text);
+            return -1;
         }
+        st = sl_logger_add_sink(*lg, sink, SL_LEVEL_TRACE);
         if (st != SL_OK) {
             fprintf(stderr, "spanlog-pipe: sink %s: %s\n", a->sinks[i], sl_strerror(st));
             return -1;

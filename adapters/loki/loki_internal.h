@@ -91,19 +91,18 @@ size_t sl__loki_repaired_len(const char *s, size_t n);
 
 /*
  * Validates opts and fills cfg (zeroed first). On error returns SL_EINVAL
- * (or SL_ENOMEM) with a message in errbuf naming the option or label and why.
+ * (or SL_ENOMEM) with err naming the option (its field) or label and why.
  */
 sl_status sl__loki_config_build(const sl_loki_options *opts, sl__loki_config *cfg,
-                                char *errbuf, size_t errlen);
+                                sl_error *err);
 void sl__loki_config_free(sl__loki_config *cfg);
 
 /*
- * sl_loki_sink_from_url() with the reason of a failure in err (may be NULL):
- * its name is the variable, option or label at fault (a bad static label
- * from SPANLOG_LOKI_LABELS is named), its text the sink's message. What a
- * "loki:URL" sink target's constructor calls.
+ * "URL[?key=value&...]": the defaults, then SPANLOG_LOKI_*, then url and its
+ * query's options (options.c). check_only validates without creating.
  */
-sl_status sl__loki_sink_from_url(const char *url, sl_sink **out, sl_error *err);
+sl_status sl__loki_open_url(const char *url, bool check_only, sl_sink **out,
+                            sl_error *err);
 
 /* ---- a queued record (sink.c writes it, worker.c reads it) --------------- */
 

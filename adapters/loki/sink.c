@@ -124,36 +124,32 @@ static void deliver_options(const sl__loki_config *cfg, sl__deliver_options *o)
     o->max_batch_age_ms = cfg->max_batch_age_ms;
 }
 
-sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *errbuf,
-                           size_t errlen)
+sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, sl_error *err)
 {
-    if (errbuf != NULL && errlen > 0) {
-        errbuf[0] = '\0';
-    }
     if (out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "out", NULL, -1, "loki: out is NULL");
     }
     *out = NULL;
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
-        snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1,
-                 "loki: libcurl failed to initialise");
-        return SL_EIO;
+        return sl__error_set(err, SL_EIO, NULL, NULL, -1,
+                             "loki: libcurl failed to initialise");
     }
     /* The caller's struct, as far as its size reaches, over our defaults. */
     sl_loki_options sized;
     sl_loki_options_init(&sized);
     if (opts != NULL) {
         if (!sl__abi_options(&sized, sizeof(sized), opts, SL__LOKI_OPTIONS_V1)) {
-            return SL_EINVAL; /* not prepared by sl_loki_options_init */
+            return sl__error_set(err, SL_EINVAL, "opts", NULL, -1,
+                                 "loki: options not prepared by sl_loki_options_init");
         }
         opts = &sized;
     }
     sl__loki *L = sl__calloc(1, sizeof(*L));
     if (L == NULL) {
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "loki: out of memory");
     }
-    sl_status st = sl__loki_config_build(opts, &L->cfg, errbuf, errlen);
+    sl_status st = sl__loki_config_build(opts, &L->cfg, err);
     if (st != SL_OK) {
         sl__free(L);
         return st;
@@ -164,7 +160,7 @@ sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *err
     if (st != SL_OK) {
         sl__loki_config_free(&L->cfg);
         sl__free(L);
-        return st;
+        return sl__error_set(err, st, NULL, NULL, -1, "loki: %s", sl_strerror(st));
     }
     L->sink = sink;
     if (L->cfg.truncate_long_lines) {
@@ -176,9 +172,9 @@ sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *err
     deliver_options(&L->cfg, &dopt);
     st = sl__deliver_new(&dopt, &sl__loki_deliver_ops, L, sink, &L->d);
     if (st != SL_OK) {
-        snprintf(errbuf ? errbuf : (char[1]){0}, errbuf ? errlen : 1,
-                 st == SL_ENOMEM ? "loki: out of memory for the queue"
-                                 : "loki: cannot start the worker thread");
+        sl__error_set(err, st, NULL, NULL, -1,
+                      st == SL_ENOMEM ? "loki: out of memory for the queue"
+                                      : "loki: cannot start the worker thread");
         sl_sink_free(sink, 0);
         return st;
     }
@@ -186,42 +182,12 @@ sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out, char *err
     return SL_OK;
 }
 
-sl_status sl__loki_sink_from_url(const char *url, sl_sink **out, sl_error *err)
+sl_status sl_loki_sink_from_url(const char *url, sl_sink **out, sl_error *err)
 {
     if (url == NULL || out == NULL) {
-        return sl__error_set(err, SL_EINVAL, "loki", NULL, -1,
-                             "loki: no URL or no place for the sink");
+        return sl__error_set(err, SL_EINVAL, NULL, NULL, -1, "loki: url or out is NULL");
     }
-    char text[sizeof(((sl_error *)0)->text)];
-    text[0] = '\0';
-    sl_loki_options o;
-    sl_loki_options_init(&o);
-    sl_status st = sl_loki_options_from_env(&o, text, sizeof(text));
-    if (st == SL_OK) {
-        o.url = url;
-        st = sl_loki_sink_new(&o, out, text, sizeof(text));
-    }
-    if (st != SL_OK) {
-        /* The label, option or variable at fault is named in the text; a
-         * label from the environment came through SPANLOG_LOKI_LABELS. */
-        char name[64] = "loki";
-        if (!strncmp(text, "SPANLOG_", 8)) {
-            /* "SPANLOG_LOKI_X: expected ..." from sl_loki_options_from_env */
-            size_t n = strcspn(text, ":");
-            snprintf(name, sizeof(name), "%.*s", (int)n, text);
-        } else if (!strncmp(text, "loki label", 10) && o.labels_text != NULL) {
-            snprintf(name, sizeof(name), "SPANLOG_LOKI_LABELS");
-        } else if (!strncmp(text, "loki url", 8)) {
-            snprintf(name, sizeof(name), "url");
-        }
-        sl__error_set(err, st, name, NULL, -1, "%s", text[0] ? text : sl_strerror(st));
-    }
-    return st;
-}
-
-sl_status sl_loki_sink_from_url(const char *url, sl_sink **out)
-{
-    return sl__loki_sink_from_url(url, out, NULL);
+    return sl__loki_open_url(url, false, out, err);
 }
 
 sl_status sl_loki_get_stats(const sl_sink *sink, sl_loki_stats *out)

@@ -1,4 +1,6 @@
 # sources of adapters/loki: the Loki push sink (see adapters/loki/loki_internal.h)
+# Built with -DSPANLOG_WITH_LOKI=ON (the default); it links libcurl and zlib.
+find_package(ZLIB REQUIRED)
 list(APPEND SL_SOURCES
   adapters/loki/options.c
   adapters/loki/labels.c
@@ -9,4 +11,10 @@ list(APPEND SL_SOURCES
   adapters/loki/http.c
   adapters/loki/sink.c
   adapters/loki/worker.c)
+list(APPEND SL_ADAPTERS loki)
+# What the library links, what the static library's users need (installed
+# CMake package: find_dependency; pkg-config: Requires.private).
+list(APPEND SL_LINK_LIBS ZLIB::ZLIB)
+list(APPEND SL_FIND_DEPENDENCIES ZLIB)
+list(APPEND SL_PC_REQUIRES zlib)
 include(adapters/http/sources.cmake)

@@ -5,8 +5,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "adapters/otlp/otlp_exporter.h"
+#include "config.h"
 
 #define STACK_ITEM 2048
 #define MAX_ITEM   (4u << 20)
@@ -165,70 +167,170 @@ void sl_otlp_sink_get_stats(const sl_sink *sink, sl_otlp_stats *out)
     sl__otlp_pipe_stats(&s->pipe, out);
 }
 
-sl_status sl__otlp_sink_from_uri(const char *rest, sl_sink **out)
+/* ---- the registry entry ----------------------------------------------------- */
+
+/* The logs options from OTEL_* and SPANLOG_BAGGAGE_KEYS (keys point into
+ * *keybuf, which the caller frees), with `rest` ("otlp:URL") as endpoint. */
+static sl_status log_options(sl_otlp_options *o, const char *rest, char **keybuf,
+                             const char **keys, sl_error *err)
 {
-    sl_otlp_options o;
-    sl_otlp_options_init(&o, SL_OTLP_LOGS);
-    sl_status st = sl_otlp_options_from_env(&o, NULL);
+    sl_otlp_options_init(o, SL_OTLP_LOGS);
+    *keybuf = NULL;
+    sl_status st = sl_otlp_options_from_env(o, err);
     if (st != SL_OK) {
         return st;
     }
-    char *keybuf = NULL;
-    const char *keys[SL_MAX_BAGGAGE_KEYS];
-    o.nbaggage_keys = env_baggage_keys(&keybuf, keys, SL_MAX_BAGGAGE_KEYS);
-    o.baggage_keys = keys;
+    o->nbaggage_keys = env_baggage_keys(keybuf, keys, SL_MAX_BAGGAGE_KEYS);
+    o->baggage_keys = keys;
     if (rest != NULL && rest[0] != '\0') {
         /* A URL with a path is used as given (Loki 3: .../otlp/v1/logs);
          * a bare base gets /v1/logs. */
         const char *host = strstr(rest, "://");
         const char *path = host != NULL ? strchr(host + 3, '/') : NULL;
         if (path != NULL && path[1] != '\0') {
-            o.endpoint = rest;
+            o->endpoint = rest;
         } else {
-            o.endpoint = NULL;
-            o.base_endpoint = rest;
+            o->endpoint = NULL;
+            o->base_endpoint = rest;
         }
     }
-    st = sl_otlp_log_sink_new(&o, out, NULL);
+    return SL_OK;
+}
+
+/* Makes the sink, or (check_only) checks what the constructor would. */
+static sl_status make(const sl_otlp_options *o, bool check_only, sl_sink **out,
+                      sl_error *err)
+{
+    if (!check_only) {
+        return sl_otlp_log_sink_new(o, out, err);
+    }
+    sl__otlp_config c;
+    sl_status st = sl__otlp_config_init(&c, o, err);
+    if (st == SL_OK) {
+        sl__otlp_config_free(&c);
+    }
+    return st;
+}
+
+/* "otlp" or "otlp:URL": the OTEL_* logs options, then the URL. */
+static sl_status otlp_open(const char *scheme, const char *rest, bool check_only,
+                           sl_sink **out, sl_error *err)
+{
+    sl_otlp_options o;
+    char *keybuf;
+    const char *keys[SL_MAX_BAGGAGE_KEYS];
+    sl_status st = log_options(&o, rest, &keybuf, keys, err);
+    if (st == SL_OK) {
+        st = make(&o, check_only, out, err);
+    }
     sl__free(keybuf);
     return st;
 }
 
-sl_status sl__otlp_env_setup(sl_logger *lg, const char *service, const char *sink_list)
+/*
+ * sl_logger_from_env: the span exporter (OTEL_TRACES_EXPORTER, or an
+ * endpoint) and an otlp log sink (OTEL_LOGS_EXPORTER, or a logs endpoint)
+ * unless SPANLOG_SINK has one already. check_only: every variable parsed
+ * and checked, nothing installed.
+ */
+static sl_status otlp_env_setup(sl_logger *lg, const char *service, const char *sink_list,
+                                bool check_only, sl_error *err)
 {
-    sl_status st = sl_otlp_setup_from_env(service, NULL);
-    if (st != SL_OK && st != SL_ENOENT) {
+    int traces = 0, choice = 0;
+    sl_status st = sl__otlp_exporter_choice(
+        "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &traces, err);
+    if (st != SL_OK) {
         return st;
     }
-    int choice = 0;
+    if (check_only && traces != 0) {
+        sl_otlp_options t;
+        sl_otlp_options_init(&t, SL_OTLP_TRACES);
+        if ((st = sl_otlp_options_from_env(&t, err)) != SL_OK ||
+            (st = make(&t, true, NULL, err)) != SL_OK) {
+            return st;
+        }
+    } else if (!check_only) {
+        st = sl_otlp_setup_from_env(service, err);
+        if (st != SL_OK && st != SL_ENOENT) {
+            return st;
+        }
+    }
     const char *v = getenv("OTEL_LOGS_EXPORTER");
     if (v != NULL && v[0] != '\0') {
         st = sl__otlp_exporter_choice("OTEL_LOGS_EXPORTER",
-                                      "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", &choice, NULL);
+                                      "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", &choice, err);
         if (st != SL_OK) {
             return st;
         }
     } else {
+        /* The general endpoint exports spans; logs need their own ask. */
         const char *e = getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
-        const char *off = getenv("OTEL_SDK_DISABLED");
-        choice = e != NULL && e[0] != '\0' && !(off != NULL && strcmp(off, "true") == 0);
+        bool off = false;
+        const char *d = getenv("OTEL_SDK_DISABLED");
+        if (d != NULL && d[0] != '\0' && sl__parse_bool(d, &off) != SL_OK) {
+            return sl__error_set(err, SL_EPARSE, "OTEL_SDK_DISABLED", d, 0,
+                                 "OTEL_SDK_DISABLED: expected %s, got \"%s\"",
+                                 SL__BOOL_GRAMMAR, d);
+        }
+        choice = e != NULL && e[0] != '\0' && !off;
     }
     if (choice == 0 || (choice == 1 && sink_list != NULL && strstr(sink_list, "otlp"))) {
         return SL_OK; /* none asked, or SPANLOG_SINK has it already */
     }
     sl_otlp_options o;
-    sl_otlp_options_init(&o, SL_OTLP_LOGS);
-    if ((st = sl_otlp_options_from_env(&o, NULL)) != SL_OK) {
-        return st;
-    }
-    char *keybuf = NULL;
+    char *keybuf;
     const char *keys[SL_MAX_BAGGAGE_KEYS];
-    o.nbaggage_keys = env_baggage_keys(&keybuf, keys, SL_MAX_BAGGAGE_KEYS);
-    o.baggage_keys = keys;
+    st = log_options(&o, NULL, &keybuf, keys, err);
     o.default_service = service;
     o.console = choice == 2;
     sl_sink *sink = NULL;
-    st = sl_otlp_log_sink_new(&o, &sink, NULL);
+    if (st == SL_OK) {
+        st = make(&o, check_only, &sink, err);
+    }
     sl__free(keybuf);
-    return st == SL_OK ? sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE) : st;
+    if (st != SL_OK || check_only) {
+        return st;
+    }
+    st = sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE);
+    if (st != SL_OK) {
+        sl__error_set(err, st, "OTEL_LOGS_EXPORTER", NULL, -1,
+                      "otlp: cannot add the log sink: %s", sl_strerror(st));
+    }
+    return st;
 }
+
+static const char *const otlp_schemes[] = {"otlp", NULL};
+
+/* The variables that are not options of one signal (the per-signal ones:
+ * docs/otlp.md, read by sl_otlp_options_from_env). */
+typedef struct otlp_env {
+    const char *traces_exporter, *logs_exporter, *resource_attributes;
+    bool sdk_disabled;
+} otlp_env;
+
+static const sl__opt otlp_opts[] = {
+    SL__O_STR(otlp_env, traces_exporter, NULL, "OTEL_TRACES_EXPORTER", NULL,
+              "`otlp`, `console` or `none`: export spans (default: when an endpoint "
+              "is set)"),
+    SL__O_STR(otlp_env, logs_exporter, NULL, "OTEL_LOGS_EXPORTER", NULL,
+              "`otlp`, `console` or `none`: add an otlp log sink to "
+              "sl_logger_from_env"),
+    SL__O_BOOL(otlp_env, sdk_disabled, "false", "OTEL_SDK_DISABLED", NULL,
+               "export nothing"),
+    SL__O_STR(otlp_env, resource_attributes, NULL, "OTEL_RESOURCE_ATTRIBUTES", NULL,
+              "resource attributes, `k=v,k=v` (percent-encoded values)"),
+};
+
+static const sl__opt_table otlp_table = {"OTLP export (docs/otlp.md)", otlp_opts,
+                                         SL__NOPTS(otlp_opts)};
+
+const sl__adapter sl__adapter_otlp = {
+    .name = "otlp",
+    .schemes = otlp_schemes,
+    .usage = "otlp[:URL]",
+    .env_prefix = "OTEL_",
+    .env_target = NULL,
+    .opts = &otlp_table,
+    .open = otlp_open,
+    .env_setup = otlp_env_setup,
+};

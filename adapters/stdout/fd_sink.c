@@ -405,67 +405,67 @@ static const sl_sink_vtable fd_vtable = {
 
 /* ---- construction ------------------------------------------------------------------ */
 
-void sl_fd_sink_options_init_size(sl_fd_sink_options *opts, size_t size)
-{
-    sl_fd_sink_options d;
-    memset(&d, 0, sizeof d);
-    d.fd = 1;
-    d.buffer_size = SL_FD_DEFAULT_BUFFER;
-    d.queue_bytes = SL__FD_DEFAULT_QUEUE;
-    d.overflow = SL_FD_OVERFLOW_DROP;
-    d.block_ms = SL__FD_DEFAULT_BLOCK_MS;
-    d.sync_level = SL_LEVEL_OFF;
-    sl__abi_init(opts, size, &d, sizeof d);
-}
-
-sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
+sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out, sl_error *err)
 {
     if (out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "out", NULL, -1, "fd sink: out is NULL");
     }
     *out = NULL;
     sl_fd_sink_options defaults;
     sl_fd_sink_options_init(&defaults);
     if (opts != NULL &&
         !sl__abi_options(&defaults, sizeof defaults, opts, SL__FD_OPTIONS_V1)) {
-        return SL_EINVAL; /* not prepared by sl_fd_sink_options_init */
+        return sl__error_set(err, SL_EINVAL, "opts", NULL, -1,
+                             "fd sink: options not prepared by sl_fd_sink_options_init");
     }
     opts = &defaults;
     size_t cap = opts->buffer_size == 0 ? SL_FD_DEFAULT_BUFFER : opts->buffer_size;
     if (opts->buffered && cap < SL_FD_MIN_BUFFER) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "buffer_size", NULL, -1,
+                             "fd sink buffer_size: at least %d bytes", SL_FD_MIN_BUFFER);
     }
     if (opts->path == NULL && (opts->fd < 0 || fcntl(opts->fd, F_GETFD) < 0)) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "fd", NULL, -1,
+                             "fd sink: fd %d is not an open file descriptor", opts->fd);
     }
     if ((opts->format != SL_FD_FORMAT_JSON && opts->format != SL_FD_FORMAT_PRETTY) ||
         (unsigned)opts->color > (unsigned)SL_COLOR_NEVER ||
         (opts->async && (opts->format == SL_FD_FORMAT_PRETTY || opts->max_bytes > 0 ||
                          opts->rotate != SL_ROTATE_NONE || opts->compress))) {
-        return SL_EINVAL; /* the console format is written by the caller's thread */
+        /* the console format is written by the caller's thread */
+        return sl__error_set(err, SL_EINVAL, "async", NULL, -1,
+                             "fd sink: async is only for JSON without rotation, and "
+                             "format, color must be known values");
     }
     if (opts->async) {
         sl_status st = sl__fd_async_check(opts);
         if (st != SL_OK) {
-            return st;
+            return sl__error_set(
+                err, st, "queue_bytes", NULL, -1,
+                "fd sink async: queue_bytes 0 or at least 4096, overflow "
+                "drop or block, block_ms >= 0");
         }
         int fd = opts->fd;
         if (opts->path != NULL) {
             fd = open(opts->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
             if (fd < 0) {
-                return SL_EIO;
+                int e = errno;
+                return sl__error_set(err, SL_EIO, "path", opts->path, -1, "file %s: %s",
+                                     opts->path, strerror(e));
             }
         }
         st = sl__fd_async_new(opts, fd, opts->path != NULL || opts->close_fd, out);
         if (st != SL_OK && opts->path != NULL) {
             close(fd);
         }
-        return st;
+        return st != SL_OK ? sl__error_set(err, st, NULL, NULL, -1, "fd sink async: %s",
+                                           sl_strerror(st))
+                           : SL_OK;
     }
 
     fd_sink *s = sl__calloc(1, sizeof *s);
     if (s == NULL) {
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "fd sink: out of memory");
     }
     s->buffered = opts->buffered;
     if (s->buffered) {
@@ -473,13 +473,14 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
         s->buf = sl__malloc(cap);
         if (s->buf == NULL) {
             sl__free(s);
-            return SL_ENOMEM;
+            return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1,
+                                 "fd sink: out of memory");
         }
     }
     if (sl__fd_mutex_init(&s->mu) != 0) {
         sl__free(s->buf);
         sl__free(s);
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "fd sink: out of memory");
     }
     atomic_init(&s->stalled, false);
     s->pretty = opts->format == SL_FD_FORMAT_PRETTY;
@@ -493,10 +494,12 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
                      0644);
         s->close_fd = true;
         if (s->fd < 0) {
+            int e = errno;
             pthread_mutex_destroy(&s->mu);
             sl__free(s->buf);
             sl__free(s);
-            return SL_EIO;
+            return sl__error_set(err, SL_EIO, "path", opts->path, -1, "file %s: %s",
+                                 opts->path, strerror(e));
         }
         sl_status rst = sl__rotor_new(opts, s->fd, &s->rotor);
         if (rst != SL_OK) {
@@ -504,7 +507,12 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
             pthread_mutex_destroy(&s->mu);
             sl__free(s->buf);
             sl__free(s);
-            return rst;
+            return sl__error_set(
+                err, rst, rst == SL_ENOTSUP ? "compress" : "rotate", NULL, -1,
+                rst == SL_ENOTSUP ? "file %s: compress needs zlib, which this spanlog "
+                                    "was built without"
+                                  : "file %s: rotation options out of range",
+                opts->path);
         }
     } else {
         s->fd = opts->fd;
@@ -523,7 +531,7 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
         sl__free(s->buf);
         sl__free(s);
         *out = NULL;
-        return st;
+        return sl__error_set(err, st, NULL, NULL, -1, "fd sink: %s", sl_strerror(st));
     }
     s->sink = *out;
     return SL_OK;
@@ -531,5 +539,5 @@ sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out)
 
 sl_status sl_stdout_sink_new(sl_sink **out)
 {
-    return sl_fd_sink_new(NULL, out);
+    return sl_fd_sink_new(NULL, out, NULL);
 }

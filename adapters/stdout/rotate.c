@@ -40,7 +40,7 @@
 #include "adapters/stdout/rotate.h"
 #include "internal.h"
 
-#ifdef SPANLOG_HAVE_ZLIB
+#if SPANLOG_WITH_GZIP
 #include <zlib.h>
 #endif
 
@@ -127,7 +127,7 @@ typedef struct gz_job {
     char name[];
 } gz_job;
 
-#ifdef SPANLOG_HAVE_ZLIB
+#if SPANLOG_WITH_GZIP
 static bool gzip_file(const char *name)
 {
     char tmp[4200], dst[4200];
@@ -160,7 +160,7 @@ static bool gzip_file(const char *name)
 static void *gzip_main(void *arg)
 {
     gz_job *j = arg;
-#ifdef SPANLOG_HAVE_ZLIB
+#if SPANLOG_WITH_GZIP
     (void)gzip_file(j->name);
 #endif
     sl__rotor *r = j->r;
@@ -416,7 +416,7 @@ sl_status sl__rotor_new(const sl_fd_sink_options *o, int fd, sl__rotor **out)
          (o->rotate_hours == 0 || o->rotate_hours > 24 || 24 % o->rotate_hours != 0))) {
         return SL_EINVAL;
     }
-#ifndef SPANLOG_HAVE_ZLIB
+#if !SPANLOG_WITH_GZIP
     if (o->compress) {
         return SL_ENOTSUP;
     }

@@ -274,32 +274,29 @@ static sl_status resolve(sl__syslog *s, const sl_syslog_options *o)
     return SL_OK;
 }
 
-sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out)
+sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out, sl_error *err)
 {
     if (out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "out", NULL, -1, "syslog sink: out is NULL");
     }
     *out = NULL;
     sl_syslog_options defaults;
     sl_syslog_options_init(&defaults);
     if (opts != NULL &&
         !sl__abi_options(&defaults, sizeof(defaults), opts, SL__SYSLOG_OPTIONS_V1)) {
-        return SL_EINVAL; /* not prepared by sl_syslog_options_init */
+        return sl__error_set(err, SL_EINVAL, "opts", NULL, -1,
+                             "syslog: options not prepared by sl_syslog_options_init");
     }
     opts = &defaults;
     bool stream = opts->transport == SL_SYSLOG_TCP || opts->transport == SL_SYSLOG_TLS;
-    if ((unsigned)opts->transport > SL_SYSLOG_TLS ||
-        (unsigned)opts->framing > SL_SYSLOG_FRAMING_LF || opts->timeout_ms < 0 ||
-        opts->connect_timeout_ms <= 0 || opts->reconnect_min_ms <= 0 ||
-        opts->reconnect_max_ms < opts->reconnect_min_ms || opts->queue_bytes < 65536 ||
-        /* RFC 5425 frames with octet counting only */
-        (opts->transport == SL_SYSLOG_TLS &&
-         opts->framing != SL_SYSLOG_FRAMING_OCTET_COUNTING)) {
-        return SL_EINVAL;
+    sl_status st = sl__syslog_options_check(opts, err);
+    if (st != SL_OK) {
+        return st;
     }
     sl__syslog *s = sl__calloc(1, sizeof *s);
     if (s == NULL) {
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1,
+                             "syslog sink: out of memory");
     }
     s->fd = -1;
     s->transport = opts->transport;
@@ -309,19 +306,30 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out)
     s->reconnect_min_ms = opts->reconnect_min_ms;
     s->reconnect_max_ms = opts->reconnect_max_ms;
     s->queue_bytes = opts->queue_bytes;
-    sl_status st = sl__syslog_fmt_init(&s->fmt, opts, opts->transport);
-    if (st == SL_OK) {
-        st = resolve(s, opts);
+    st = sl__syslog_fmt_init(&s->fmt, opts, opts->transport);
+    if (st != SL_OK) {
+        sl__error_set(err, st, NULL, NULL, -1, "syslog sink: invalid options");
+    } else if ((st = resolve(s, opts)) != SL_OK) {
+        bool un = opts->transport == SL_SYSLOG_UNIX;
+        const char *what = un                   ? opts->path
+                           : opts->host != NULL ? opts->host
+                                                : "127.0.0.1";
+        sl__error_set(err, st, un ? "path" : "host", what, -1,
+                      un ? "syslog sink: socket path too long: %s"
+                         : "syslog sink: cannot resolve host %s",
+                      what);
     }
     if (st == SL_OK && !stream) {
         s->fd = socket(s->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (s->fd < 0) {
-            st = SL_EIO;
+            char buf[128];
+            st = sl__error_set(err, SL_EIO, NULL, NULL, -1, "syslog sink: socket: %s",
+                               sl__syslog_errtext(errno, buf, sizeof buf));
         }
     }
     sl_sink *sink = NULL;
-    if (st == SL_OK) {
-        st = sl_sink_new(&syslog_vtable, s, &sink);
+    if (st == SL_OK && (st = sl_sink_new(&syslog_vtable, s, &sink)) != SL_OK) {
+        sl__error_set(err, st, NULL, NULL, -1, "syslog sink: %s", sl_strerror(st));
     }
     if (st != SL_OK) {
         if (s->fd >= 0) {
@@ -343,11 +351,16 @@ sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out)
     dopt.backoff_max_ms = s->reconnect_max_ms;
     dopt.max_batch_age_ms = 0; /* kept until sent: the queue's bound drops */
     if (stream) {
-        char err[256] = "";
-        st = s->transport == SL_SYSLOG_TLS ? sl__syslog_tls_new(s, opts, err, sizeof err)
-                                           : SL_OK;
-        if (st == SL_OK) {
-            st = sl__syslog_tcp_new(s);
+        char tls_err[256] = "";
+        st = s->transport == SL_SYSLOG_TLS
+                 ? sl__syslog_tls_new(s, opts, tls_err, sizeof tls_err)
+                 : SL_OK;
+        if (st != SL_OK) {
+            sl__error_set(err, st, "tls", NULL, -1, "syslog %s: %s", s->where,
+                          tls_err[0] != '\0' ? tls_err : sl_strerror(st));
+        } else if ((st = sl__syslog_tcp_new(s)) != SL_OK) {
+            sl__error_set(err, st, NULL, NULL, -1, "syslog %s: cannot start: %s",
+                          s->where, sl_strerror(st));
         }
         /* The batch joins the queue's bytes in memory: keep it small. */
         dopt.batch_bytes =

@@ -5,7 +5,16 @@ list(APPEND SL_SOURCES
   adapters/syslog/sanitize.c
   adapters/syslog/target.c
   adapters/syslog/sink.c
-  adapters/syslog/tcp.c
-  adapters/syslog/tls.c)
-
-# TLS (RFC 5425) links OpenSSL: see the top-level CMakeLists.txt.
+  adapters/syslog/tcp.c)
+# TLS (RFC 5425) links OpenSSL; -DSPANLOG_WITH_SYSLOG_TLS=OFF leaves it out
+# (tls:// targets are then refused with SL_ENOTSUP).
+if(SPANLOG_WITH_SYSLOG_TLS)
+  find_package(OpenSSL REQUIRED)
+  list(APPEND SL_SOURCES adapters/syslog/tls.c)
+  list(APPEND SL_LINK_LIBS OpenSSL::SSL OpenSSL::Crypto)
+  list(APPEND SL_FIND_DEPENDENCIES OpenSSL)
+  list(APPEND SL_PC_REQUIRES libssl libcrypto)
+else()
+  list(APPEND SL_SOURCES adapters/syslog/tls_none.c)
+endif()
+list(APPEND SL_ADAPTERS syslog)

@@ -54,6 +54,13 @@ typedef struct sl__syslog_frame {
 } sl__syslog_frame;
 
 /*
+ * Checks what sl_syslog_sink_new() needs of the options, without opening
+ * anything: ranges and names from the option table (target.c), the
+ * transport's rules, SD-IDs. Fills err naming the option.
+ */
+sl_status sl__syslog_options_check(const sl_syslog_options *o, sl_error *err);
+
+/*
  * Prepares *f from the options for `transport` (resolving the AUTO format
  * and the transport's default size). Returns SL_EINVAL for a facility out of
  * range, an invalid SD-ID (empty allowed for trace_sd_id only, at most 32

@@ -1,41 +1,21 @@
 /*
- * target.c - syslog options: defaults, facility names, and the textual
- * targets "unix:/path", "udp://host:port", "tcp://host:port?k=v&...".
+ * target.c - syslog options, declared once in the option table below
+ * (defaults, variables, URI keys, ranges), facility names, the textual
+ * targets "unix:/path", "udp://host:port", "tcp://host:port?k=v&...", and
+ * the adapter's entry in the registry.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "adapters/syslog/syslog_format.h"
+#include "config.h"
 
-static void syslog_defaults(sl_syslog_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->transport = SL_SYSLOG_UNIX;
-    o->path = "/dev/log";
-    o->host = "127.0.0.1";
-    o->port = 0; /* the transport's: 514, or 6514 for tls */
-    o->format = SL_SYSLOG_FORMAT_AUTO;
-    o->framing = SL_SYSLOG_FRAMING_OCTET_COUNTING;
-    o->msg = SL_SYSLOG_MSG_JSON;
-    o->facility = SL_SYSLOG_FACILITY_USER;
-    o->include_pid = true;
-    o->trace_sd_id = "opentelemetry";
-    o->trace_flags = true;
-    o->fields_sd_id = "fields@32473";
-    o->connect_timeout_ms = 2000;
-    o->reconnect_min_ms = 100;
-    o->reconnect_max_ms = 10000;
-    o->queue_bytes = 4u << 20;
-    o->tls_verify = true;
-}
-
-void sl_syslog_options_init_size(sl_syslog_options *opts, size_t size)
-{
-    sl_syslog_options d;
-    syslog_defaults(&d);
-    sl__abi_init(opts, size, &d, sizeof d);
-}
+_Static_assert(sizeof(sl_syslog_format) == sizeof(int) &&
+                   sizeof(sl_syslog_framing) == sizeof(int) &&
+                   sizeof(sl_syslog_msg) == sizeof(int) &&
+                   sizeof(sl_syslog_transport) == sizeof(int),
+               "option tables store enums as int");
 
 static const char *const facility_names[24] = {
     "kern",   "user",     "mail",    "daemon",       "auth",     "syslog",
@@ -43,27 +23,14 @@ static const char *const facility_names[24] = {
     "ntp",    "security", "console", "solaris-cron", "local0",   "local1",
     "local2", "local3",   "local4",  "local5",       "local6",   "local7"};
 
-static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    if (s == NULL || *s < '0' || *s > '9') {
-        return false;
-    }
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end != '\0' || v > max) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 sl_status sl_syslog_facility_parse(const char *name, int *out)
 {
     if (name == NULL || out == NULL) {
         return SL_EINVAL;
     }
-    unsigned long v;
-    if (parse_uint(name, 23, &v)) {
+    long long v;
+    int pos;
+    if (sl__parse_int(name, 0, 23, &v, &pos) == SL_OK) {
         *out = (int)v;
         return SL_OK;
     }
@@ -76,106 +43,185 @@ sl_status sl_syslog_facility_parse(const char *name, int *out)
     return SL_EPARSE;
 }
 
-/* One "key=value" of the query; `o`'s strings point into the caller's copy. */
-static sl_status apply_param(sl_syslog_options *o, char *kv)
+static sl_status parse_facility(const char *text, void *field, void *base, int *pos)
 {
-    char *val = strchr(kv, '=');
-    if (val == NULL) {
-        return SL_EPARSE;
+    return sl_syslog_facility_parse(text, (int *)field);
+}
+
+static sl_status parse_port(const char *text, void *field, void *base, int *pos)
+{
+    long long v;
+    sl_status st = sl__parse_int(text, 0, 65535, &v, pos);
+    if (st == SL_OK) {
+        *(uint16_t *)field = (uint16_t)v;
     }
-    *val++ = '\0';
-    unsigned long n;
-    if (strcmp(kv, "format") == 0) {
-        if (strcasecmp(val, "rfc5424") == 0) {
-            o->format = SL_SYSLOG_FORMAT_RFC5424;
-        } else if (strcasecmp(val, "rfc3164") == 0) {
-            o->format = SL_SYSLOG_FORMAT_RFC3164;
-        } else if (strcasecmp(val, "local") == 0) {
-            o->format = SL_SYSLOG_FORMAT_LOCAL;
-        } else {
-            return SL_EPARSE;
-        }
-    } else if (strcmp(kv, "facility") == 0) {
-        return sl_syslog_facility_parse(val, &o->facility);
-    } else if (strcmp(kv, "framing") == 0) {
-        if (strcasecmp(val, "octet") == 0) {
-            o->framing = SL_SYSLOG_FRAMING_OCTET_COUNTING;
-        } else if (strcasecmp(val, "lf") == 0) {
-            o->framing = SL_SYSLOG_FRAMING_LF;
-        } else {
-            return SL_EPARSE;
-        }
-    } else if (strcmp(kv, "msg") == 0) {
-        if (strcasecmp(val, "json") == 0) {
-            o->msg = SL_SYSLOG_MSG_JSON;
-        } else if (strcasecmp(val, "text") == 0) {
-            o->msg = SL_SYSLOG_MSG_TEXT;
-        } else {
-            return SL_EPARSE;
-        }
-    } else if (strcmp(kv, "app") == 0) {
-        o->app_name = val;
-    } else if (strcmp(kv, "msgid") == 0) {
-        o->msgid = val;
-    } else if (strcmp(kv, "hostname") == 0) {
-        o->hostname = val;
-    } else if (strcmp(kv, "max") == 0 && parse_uint(val, 1ul << 30, &n)) {
-        o->max_message_size = n;
-    } else if (strcmp(kv, "timeout_ms") == 0 && parse_uint(val, 3600000, &n)) {
-        o->timeout_ms = (int)n;
-    } else if (strcmp(kv, "fields") == 0 && parse_uint(val, 1, &n)) {
-        o->fields_sd = n == 1;
-    } else if (strcmp(kv, "verify") == 0 && parse_uint(val, 1, &n)) {
-        o->tls_verify = n == 1;
-    } else if (strcmp(kv, "ca") == 0) {
-        o->tls_ca_file = val;
-    } else if (strcmp(kv, "servername") == 0) {
-        o->tls_server_name = val;
-    } else if (strcmp(kv, "cert") == 0) {
-        o->tls_cert_file = val;
-    } else if (strcmp(kv, "key") == 0) {
-        o->tls_key_file = val;
-    } else {
-        return SL_EPARSE;
+    return st;
+}
+
+static const char *const transport_names[] = {"unix", "udp", "tcp", "tls", NULL};
+static const char *const format_names[] = {"auto", "rfc5424", "rfc3164", "local", NULL};
+static const char *const framing_names[] = {"octet", "lf", NULL};
+static const char *const msg_names[] = {"json", "text", NULL};
+
+#define O  sl_syslog_options
+#define MS 3600000
+static const sl__opt syslog_opts[] = {
+    SL__O_ENUM(O, transport, "unix", transport_names, NULL, NULL,
+               "set by the target: unix:, udp://, tcp://, tls://"),
+    SL__O_STR(O, path, "/dev/log", NULL, NULL, "unix: the socket's path"),
+    SL__O_STR(O, host, "127.0.0.1", NULL, NULL, "udp, tcp, tls: name or address"),
+    SL__O_CUSTOM(O, port, "0", parse_port, "a port number 0 to 65535", NULL, NULL,
+                 "0: 514, or 6514 for tls"),
+    SL__O_ENUM(O, format, "auto", format_names, "SPANLOG_SYSLOG_FORMAT", "format",
+               "auto: local for unix, rfc5424 for udp, tcp, tls"),
+    SL__O_CUSTOM(O, facility, "user", parse_facility,
+                 "a facility name (kern, user, daemon, local0..local7, ...) or 0 to 23",
+                 "SPANLOG_SYSLOG_FACILITY", "facility", "the facility of every record"),
+    SL__O_ENUM(O, framing, "octet", framing_names, "SPANLOG_SYSLOG_FRAMING", "framing",
+               "tcp: octet counting (RFC 6587) or LF; tls needs octet"),
+    SL__O_ENUM(O, msg, "json", msg_names, "SPANLOG_SYSLOG_MSG", "msg",
+               "MSG is the JSON line, or the record's message text only"),
+    SL__O_STR(O, app_name, NULL, "SPANLOG_SYSLOG_APP", "app",
+              "APP-NAME / TAG; unset: the record's service, else the program"),
+    SL__O_STR(O, msgid, NULL, "SPANLOG_SYSLOG_MSGID", "msgid",
+              "RFC 5424 MSGID; unset: -"),
+    SL__O_STR(O, hostname, NULL, "SPANLOG_SYSLOG_HOSTNAME", "hostname",
+              "HOSTNAME; unset: gethostname()"),
+    SL__O_BOOL(O, include_pid, "true", NULL, NULL, "write PROCID / [PID]"),
+    SL__O_STR(O, trace_sd_id, "opentelemetry", NULL, NULL,
+              "SD-ID of the trace ids' element; empty leaves them out"),
+    SL__O_BOOL(O, trace_flags, "true", NULL, NULL, "add trace_flags to that element"),
+    SL__O_BOOL(O, fields_sd, "false", "SPANLOG_SYSLOG_FIELDS", "fields",
+               "the logger's bound fields as an SD element"),
+    SL__O_STR(O, fields_sd_id, "fields@32473", NULL, NULL, "SD-ID of that element"),
+    SL__O_BOOL(O, bom, "false", NULL, NULL, "UTF-8 BOM before MSG (RFC 5424)"),
+    SL__O_SIZE(O, max_message_size, "0", 0, 1 << 30, "SPANLOG_SYSLOG_MAX", "max",
+               "bytes per message; 0: unix 131072, udp 2048, tcp no limit; else >= 480"),
+    SL__O_INT(O, timeout_ms, "0", 0, MS, "SPANLOG_SYSLOG_TIMEOUT_MS", "timeout_ms",
+              "how long a log call may wait for room; 0: never wait"),
+    SL__O_INT(O, connect_timeout_ms, "2000", 1, MS, NULL, NULL, "tcp: connect timeout"),
+    SL__O_INT(O, reconnect_min_ms, "100", 1, MS, NULL, NULL, "tcp: first backoff"),
+    SL__O_INT(O, reconnect_max_ms, "10000", 1, MS, NULL, NULL,
+              "tcp: backoff cap (>= reconnect_min_ms)"),
+    SL__O_SIZE(O, queue_bytes, "4194304", 0, 1ll << 40, "SPANLOG_SYSLOG_QUEUE_BYTES",
+               "queue_bytes", "tcp: bounded queue of frames (minimum 65536)"),
+    SL__O_BOOL(O, tls_verify, "true", "SPANLOG_SYSLOG_TLS_VERIFY", "verify",
+               "tls: verify the server's certificate and name"),
+    SL__O_STR(O, tls_ca_file, NULL, "SPANLOG_SYSLOG_TLS_CA", "ca",
+              "tls: PEM file of trusted CAs; unset: the system's store"),
+    SL__O_STR(O, tls_server_name, NULL, "SPANLOG_SYSLOG_TLS_SERVERNAME", "servername",
+              "tls: name to verify and send as SNI; unset: host"),
+    SL__O_STR(O, tls_cert_file, NULL, "SPANLOG_SYSLOG_TLS_CERT", "cert",
+              "tls: client certificate chain (PEM)"),
+    SL__O_STR(O, tls_key_file, NULL, "SPANLOG_SYSLOG_TLS_KEY", "key",
+              "tls: its private key (PEM)"),
+};
+#undef O
+#undef MS
+
+static const sl__opt_table syslog_table = {"syslog (sl_syslog_options)", syslog_opts,
+                                           SL__NOPTS(syslog_opts)};
+
+void sl_syslog_options_init_size(sl_syslog_options *opts, size_t size)
+{
+    sl_syslog_options d;
+    sl__opts_init(&syslog_table, opts, size, &d, sizeof d);
+}
+
+sl_status sl__syslog_options_check(const sl_syslog_options *o, sl_error *err)
+{
+    sl_status st = sl__opts_check(&syslog_table, o, err);
+    if (st != SL_OK) {
+        return st;
+    }
+    bool stream = o->transport == SL_SYSLOG_TCP || o->transport == SL_SYSLOG_TLS;
+#if !SPANLOG_WITH_SYSLOG_TLS
+    if (o->transport == SL_SYSLOG_TLS) {
+        return sl__error_set(err, SL_ENOTSUP, "transport", "tls", -1,
+                             "syslog tls: this spanlog was built without TLS "
+                             "(SPANLOG_WITH_SYSLOG_TLS=OFF)");
+    }
+#endif
+    if (o->facility < 0 || o->facility > 23) {
+        return sl__error_set(err, SL_EINVAL, "facility", NULL, -1,
+                             "syslog facility: %d is out of range (0 to 23)",
+                             o->facility);
+    }
+    if (o->reconnect_max_ms < o->reconnect_min_ms) {
+        return sl__error_set(err, SL_EINVAL, "reconnect_max_ms", NULL, -1,
+                             "syslog reconnect_max_ms: at least reconnect_min_ms (%d)",
+                             o->reconnect_min_ms);
+    }
+    if (stream && o->queue_bytes < 65536) {
+        return sl__error_set(err, SL_EINVAL, "queue_bytes", NULL, -1,
+                             "syslog queue_bytes: at least 65536 for tcp and tls");
+    }
+    if (o->transport == SL_SYSLOG_TLS && o->framing != SL_SYSLOG_FRAMING_OCTET_COUNTING) {
+        /* RFC 5425 frames with octet counting only */
+        return sl__error_set(err, SL_EINVAL, "framing", "lf", -1,
+                             "syslog tls: framing must be octet (RFC 5425)");
+    }
+    if (o->max_message_size != 0 && o->max_message_size < SL__SYSLOG_MIN_MESSAGE) {
+        return sl__error_set(err, SL_EINVAL, "max_message_size", NULL, -1,
+                             "syslog max_message_size: 0 or at least %d bytes",
+                             SL__SYSLOG_MIN_MESSAGE);
+    }
+    sl__syslog_fmt f; /* fills a struct, opens nothing */
+    if (sl__syslog_fmt_init(&f, o, o->transport) != SL_OK) {
+        return sl__error_set(err, SL_EINVAL, "trace_sd_id", NULL, -1,
+                             "syslog trace_sd_id or fields_sd_id: not a valid SD-ID "
+                             "(1 to 32 printable ASCII characters, no = ] \" or space)");
     }
     return SL_OK;
 }
 
-/* "host:port", "[v6]:port", "host", "[v6]" in place. */
-static sl_status split_host_port(char *s, sl_syslog_options *o, uint16_t default_port)
+/* "host:port", "[v6]:port", "host", "[v6]" in place; pos: offset of s in the target. */
+static sl_status split_host_port(char *s, int pos, sl_syslog_options *o,
+                                 uint16_t default_port, const char *target, sl_error *err)
 {
     char *port = NULL;
     if (*s == '[') {
         char *close = strchr(s, ']');
         if (close == NULL || close == s + 1) {
-            return SL_EPARSE;
+            return sl__error_set(err, SL_EPARSE, "target", target, pos,
+                                 "syslog target \"%s\": unterminated or empty [address]",
+                                 target);
         }
         *close = '\0';
         o->host = s + 1;
         if (close[1] == ':') {
             port = close + 2;
         } else if (close[1] != '\0') {
-            return SL_EPARSE;
+            return sl__error_set(err, SL_EPARSE, "target", target,
+                                 pos + (int)(close + 1 - s),
+                                 "syslog target \"%s\": expected :port after ]", target);
         }
     } else {
         char *colon = strchr(s, ':');
         if (colon != NULL) {
             if (strchr(colon + 1, ':') != NULL) {
-                return SL_EPARSE; /* a bare IPv6 address needs brackets */
+                return sl__error_set(err, SL_EPARSE, "target", target, pos,
+                                     "syslog target \"%s\": an IPv6 address needs "
+                                     "brackets ([::1]:514)",
+                                     target);
             }
             *colon = '\0';
             port = colon + 1;
         }
         if (*s == '\0') {
-            return SL_EPARSE;
+            return sl__error_set(err, SL_EPARSE, "target", target, pos,
+                                 "syslog target \"%s\": no host", target);
         }
         o->host = s;
     }
     o->port = default_port;
     if (port != NULL) {
-        unsigned long v;
-        if (!parse_uint(port, 65535, &v) || v == 0) {
-            return SL_EPARSE;
+        long long v;
+        int p;
+        if (sl__parse_int(port, 1, 65535, &v, &p) != SL_OK) {
+            return sl__error_set(
+                err, SL_EPARSE, "target", target, pos + (int)(port - s) + p,
+                "syslog target \"%s\": expected a port from 1 to 65535", target);
         }
         o->port = (uint16_t)v;
     }
@@ -183,51 +229,54 @@ static sl_status split_host_port(char *s, sl_syslog_options *o, uint16_t default
 }
 
 /* Fills *o from target, with strings pointing into `copy` (a writable copy). */
-static sl_status parse_target(char *copy, sl_syslog_options *o)
+static sl_status parse_target(char *copy, const char *target, sl_syslog_options *o,
+                              sl_error *err)
 {
     char *query = strchr(copy, '?');
     if (query != NULL) {
         *query++ = '\0';
     }
+    static const struct {
+        const char *prefix;
+        sl_syslog_transport transport;
+        uint16_t port;
+    } schemes[] = {{"udp://", SL_SYSLOG_UDP, 514},
+                   {"tcp://", SL_SYSLOG_TCP, 514},
+                   {"tls://", SL_SYSLOG_TLS, 6514}};
     sl_status st = SL_OK;
     if (*copy == '\0') {
         o->transport = SL_SYSLOG_UNIX;
         o->path = "/dev/log";
-    } else if (strncmp(copy, "unix:", 5) == 0) {
+    } else if (strncasecmp(copy, "unix:", 5) == 0) {
         o->transport = SL_SYSLOG_UNIX;
-        o->path = copy + 5;
-        if (*o->path == '\0') {
-            o->path = "/dev/log";
-        }
-    } else if (strncmp(copy, "udp://", 6) == 0) {
-        o->transport = SL_SYSLOG_UDP;
-        st = split_host_port(copy + 6, o, 514);
-    } else if (strncmp(copy, "tcp://", 6) == 0) {
-        o->transport = SL_SYSLOG_TCP;
-        st = split_host_port(copy + 6, o, 514);
-    } else if (strncmp(copy, "tls://", 6) == 0) {
-        o->transport = SL_SYSLOG_TLS;
-        st = split_host_port(copy + 6, o, 6514);
+        o->path = copy[5] != '\0' ? copy + 5 : "/dev/log";
     } else {
-        return SL_EPARSE;
-    }
-    while (st == SL_OK && query != NULL && *query != '\0') {
-        char *next = strchr(query, '&');
-        if (next != NULL) {
-            *next++ = '\0';
+        size_t i = 0;
+        while (i < 3 && strncasecmp(copy, schemes[i].prefix, 6) != 0) {
+            i++;
         }
-        st = apply_param(o, query);
-        query = next;
+        if (i == 3) {
+            return sl__error_set(err, SL_EPARSE, "target", target, 0,
+                                 "syslog target \"%s\": expected unix:PATH, udp://, "
+                                 "tcp:// or tls://HOST[:PORT]",
+                                 target);
+        }
+        o->transport = schemes[i].transport;
+        st = split_host_port(copy + 6, 6, o, schemes[i].port, target, err);
+    }
+    if (st == SL_OK && query != NULL) {
+        st = sl__opts_from_query(&syslog_table, o, query, "syslog target", err);
     }
     return st;
 }
 
 sl_status sl_syslog_sink_new_target(const sl_syslog_options *base, const char *target,
-                                    sl_sink **out)
+                                    sl_sink **out, sl_error *err)
 {
     if (out == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "out", NULL, -1, "syslog sink: out is NULL");
     }
+    *out = NULL;
     sl_syslog_options o;
     if (base != NULL) {
         o = *base;
@@ -236,18 +285,58 @@ sl_status sl_syslog_sink_new_target(const sl_syslog_options *base, const char *t
     }
     char *copy = sl__strdup(target ? target : "");
     if (copy == NULL) {
-        return SL_ENOMEM;
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "out of memory");
     }
-    sl_status st = parse_target(copy, &o);
+    sl_status st = parse_target(copy, target ? target : "", &o, err);
     if (st == SL_OK) {
         /* The sink copies what it keeps, so the copy can go afterwards. */
-        st = sl_syslog_sink_new(&o, out);
+        st = sl_syslog_sink_new(&o, out, err);
     }
     sl__free(copy);
     return st;
 }
 
-sl_status sl_syslog_sink_from_target(const char *target, sl_sink **out)
+sl_status sl_syslog_sink_from_target(const char *target, sl_sink **out, sl_error *err)
 {
-    return sl_syslog_sink_new_target(NULL, target, out);
+    return sl_syslog_sink_new_target(NULL, target, out, err);
 }
+
+/* ---- the registry entry ----------------------------------------------------- */
+
+/* "syslog[:TARGET]": the defaults, then SPANLOG_SYSLOG_*, then the target. */
+static sl_status syslog_open(const char *scheme, const char *rest, bool check_only,
+                             sl_sink **out, sl_error *err)
+{
+    sl_syslog_options o;
+    sl_syslog_options_init(&o);
+    sl_status st = sl__opts_from_env(&syslog_table, &o, err);
+    if (st != SL_OK) {
+        return st;
+    }
+    const char *target = rest != NULL ? rest : "";
+    char *copy = sl__strdup(target);
+    if (copy == NULL) {
+        return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "out of memory");
+    }
+    st = parse_target(copy, target, &o, err);
+    if (st == SL_OK) {
+        st = check_only ? sl__syslog_options_check(&o, err)
+                        : sl_syslog_sink_new(&o, out, err);
+        sl__opts_name_env(&syslog_table, &o, err);
+    }
+    sl__free(copy);
+    return st;
+}
+
+static const char *const syslog_schemes[] = {"syslog", NULL};
+
+const sl__adapter sl__adapter_syslog = {
+    .name = "syslog",
+    .schemes = syslog_schemes,
+    .usage = "syslog[:unix:PATH|udp://|tcp://|tls://HOST[:PORT]][?key=value&...]",
+    .env_prefix = "SPANLOG_SYSLOG_",
+    .env_target = "SPANLOG_SYSLOG",
+    .env_target_empty_ok = true,
+    .opts = &syslog_table,
+    .open = syslog_open,
+};

@@ -1,5 +1,14 @@
 # examples/http_service: included by examples/CMakeLists.txt.
 # libmicrohttpd for the server side, libcurl for the downstream calls.
+# The example calls libcurl itself: without it (a build without the Loki
+# sink need not have it) the example is not built.
+if(NOT TARGET CURL::libcurl)
+  find_package(CURL QUIET)
+  if(NOT CURL_FOUND)
+    message(STATUS "examples: no libcurl, http_service is not built")
+    return()
+  endif()
+endif()
 if(NOT TARGET PkgConfig::MHD)
   pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 endif()

@@ -183,13 +183,17 @@ static sl_status add_loki(sl_logger *lg, const char *url)
         return SL_ENOMEM;
     }
     snprintf(uri, n, "loki:%s", url);
-    st = sl_sink_from_uri(uri, &sink);
+    sl_error err;
+    sl_error_init(&err);
+    st = sl_sink_from_uri(uri, &sink, &err);
     free(uri);
-    if (st == SL_OK) {
-        st = sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE);
-    }
     if (st != SL_OK) {
-        fprintf(stderr, "http_service: --loki %s: %s\n", url, sl_strerror(st));
+        fprintf(stderr, "http_service: --loki: %s\n", err.text);
+        return st;
+    }
+    st = sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE);
+    if (st != SL_OK) {
+        fprintf(stderr, "http_service: --loki: %s\n", sl_strerror(st));
     }
     return st;
 }
@@ -202,10 +206,11 @@ static sl_status add_loki(sl_logger *lg, const char *url)
  */
 static sl_status make_logger(const svc_config *cfg, sl_logger **out)
 {
-    sl_status st = sl_logger_from_env("http_service", out);
+    sl_error err;
+    sl_error_init(&err);
+    sl_status st = sl_logger_from_env("http_service", out, &err);
     if (st != SL_OK) {
-        fprintf(stderr, "http_service: logger from the environment: %s\n",
-                sl_strerror(st));
+        fprintf(stderr, "http_service: %s\n", err.text);
         return st;
     }
     if (cfg->level_given) {

@@ -133,7 +133,10 @@ int main(int argc, char **argv)
                 "[--max-messages N] | --mock [--max-messages N]\n");
         return 2;
     }
-    if (sl_logger_from_env("kafka-worker", &log) != SL_OK) {
+    sl_error env_err;
+    sl_error_init(&env_err);
+    if (sl_logger_from_env("kafka-worker", &log, &env_err) != SL_OK) {
+        fprintf(stderr, "kafka-worker: %s\n", env_err.text);
         return 1;
     }
     signal(SIGINT, on_signal);

@@ -131,7 +131,10 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* libnats' threads inherit it */
-    if (sl_logger_from_env("queue-worker", &log) != SL_OK) {
+    sl_error err;
+    sl_error_init(&err);
+    if (sl_logger_from_env("queue-worker", &log, &err) != SL_OK) {
+        fprintf(stderr, "queue-worker: %s\n", err.text);
         return 1;
     }
     if (cfg.log_spans) {

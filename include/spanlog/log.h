@@ -277,26 +277,30 @@ SL_API void sl_logger_options_init_size(sl_logger_options *opts, size_t size);
 SL_API sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out);
 
 /*
- * A ready logger from the environment. It reads:
- *   SPANLOG_LEVEL             trace|debug|info|warn|error|fatal|off (default info)
- *   OTEL_SERVICE_NAME         overrides `service`
- *   SPANLOG_FORMAT            default|otel|ecs|pino
- *   SPANLOG_MAX_RECORD_BYTES  record size limit (default 65536)
- *   SPANLOG_CALLER            write the caller's file, line and function
- *   SPANLOG_BAGGAGE_KEYS      comma-separated baggage keys copied into records
- *   SPANLOG_SINK              comma-separated sink targets (sl_sink_from_uri),
- *                             default "stdout"
- *   SPANLOG_SYSLOG            adds a syslog sink for this target ("" = /dev/log)
- *   SPANLOG_LOKI_URL          adds a Loki sink; its other SPANLOG_LOKI_*
- *                             variables are listed in loki.h
- * and, library-wide, SPANLOG_DIAG (sink.h: sl_set_diagnostics) and the
- * OTEL_TRACES_SAMPLER variables (span.h). An unparseable variable is an
- * error (SL_EPARSE) rather than silently ignored. The sinks it makes are
+ * A ready logger from the environment: SPANLOG_LEVEL (default info),
+ * OTEL_SERVICE_NAME (overrides `service`), SPANLOG_FORMAT (a profile name,
+ * or pretty|auto for the console), SPANLOG_MAX_RECORD_BYTES, SPANLOG_CALLER
+ * (a bool), SPANLOG_BAGGAGE_KEYS, SPANLOG_SAMPLING and SPANLOG_REDACT*
+ * (filter.h), SPANLOG_LEVEL_FILE (control.h), and the sinks of SPANLOG_SINK
+ * (default "stdout"; targets as for sl_sink_from_uri). Adapters add their
+ * own variables: SPANLOG_SYSLOG and SPANLOG_LOKI_URL each add a sink,
+ * SPANLOG_SYSLOG_* and SPANLOG_LOKI_* set their options, OTEL_* set up the
+ * OTLP exporters; library-wide, SPANLOG_DIAG (sink.h: sl_set_diagnostics)
+ * and the OTEL_TRACES_SAMPLER variables (span.h). Every variable, with its
+ * type, default and range: docs/configuration.md. Booleans are
+ * 1/0/true/false/yes/no/on/off (case-insensitive), numbers decimal digits
+ * only (no blanks, no '+'). Every sink target is parsed and checked before
+ * any sink is opened. A value that does not follow its grammar is an error
+ * (SL_EPARSE, or SL_ERANGE out of range), never silently ignored; err (may
+ * be NULL; initialise it with sl_error_init) names the variable, the value
+ * (never a secret) and the position of the fault. The sinks it makes are
  * reachable through the logger (sl_logger_sink_at, sl_logger_sink_by_name)
  * for statistics and error callbacks; until a callback is set, their errors
- * and drops are told on stderr.
+ * and drops are told on stderr. On success *out belongs to the caller
+ * (sl_logger_free). Call it from one thread at a time, while nothing
+ * changes the environment.
  */
-SL_API sl_status sl_logger_from_env(const char *service, sl_logger **out);
+SL_API sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err);
 
 /*
  * Adds a sink; records at or above min_level (and the logger's level) reach

@@ -120,43 +120,43 @@ SL_API void sl_loki_options_init_size(sl_loki_options *opts, size_t size);
 
 /*
  * Overrides fields of *opts from the environment, for every variable that
- * is set and non-empty. String fields then point into the environment (copy
- * them if the environment may change before the sink is created):
- *   SPANLOG_LOKI_URL, SPANLOG_LOKI_TENANT, SPANLOG_LOKI_LABELS ("k=v,k=v"),
- *   SPANLOG_LOKI_USER, SPANLOG_LOKI_PASSWORD, SPANLOG_LOKI_TOKEN,
- *   SPANLOG_LOKI_CA_FILE, SPANLOG_LOKI_TLS_VERIFY (0/1),
- *   SPANLOG_LOKI_LEVEL_LABEL (0/1), SPANLOG_LOKI_METADATA (0/1),
- *   SPANLOG_LOKI_GZIP (0/1), SPANLOG_LOKI_QUEUE_BYTES, SPANLOG_LOKI_BATCH_BYTES,
- *   SPANLOG_LOKI_BATCH_MS, SPANLOG_LOKI_TIMEOUT_MS,
- *   SPANLOG_LOKI_OVERFLOW (drop_newest | drop_oldest | block),
- *   SPANLOG_LOKI_ENCODING (json | protobuf).
- * Returns SL_OK, SL_EINVAL (opts NULL) or SL_EPARSE for an unparseable value,
- * naming the variable in errbuf (when errbuf is not NULL).
+ * is set and non-empty: SPANLOG_LOKI_URL, SPANLOG_LOKI_LABELS ("k=v,k=v"),
+ * SPANLOG_LOKI_QUEUE_BYTES, ... one per option (the full list, with types,
+ * defaults and ranges: docs/configuration.md). Booleans are
+ * 1/0/true/false/yes/no/on/off, numbers decimal digits only. String fields
+ * then point into the environment (copy them if the environment may change
+ * before the sink is created).
+ * Returns SL_OK, SL_EINVAL (opts NULL), SL_EPARSE (a value that does not
+ * follow its grammar) or SL_ERANGE (a number out of range), with err (may
+ * be NULL) naming the variable and the value (never a password or token).
+ * *opts may be partly updated on error. Thread-safe if nothing changes the
+ * environment meanwhile.
  */
-SL_API sl_status sl_loki_options_from_env(sl_loki_options *opts, char *errbuf,
-                                          size_t errlen);
+SL_API sl_status sl_loki_options_from_env(sl_loki_options *opts, sl_error *err);
 
 /*
  * Creates the sink and starts its worker. Labels are validated here: an
  * invalid, too long or duplicate name, an empty or too long value, or more
- * than 15 labels is SL_EINVAL with a message naming the label and the reason
- * in errbuf (may be NULL). Other errors: SL_EINVAL (NULL arguments, no URL or
- * one that fails the strict check, an option out of range; a URL's
- * user:password never appears in errbuf), SL_ENOMEM, SL_EIO (the worker
- * thread or libcurl could not start).
+ * than 15 labels is SL_EINVAL with err (may be NULL) naming the label and
+ * the reason (err's name is "labels_text" with the label's position, or
+ * "labels"); an option out of range names the option (its field name).
+ * Other errors: SL_EINVAL (NULL arguments, no URL or one that fails the
+ * strict check, an option out of range; a URL's user:password never appears
+ * in err), SL_ENOMEM, SL_EIO (the worker thread or libcurl could not start).
  * On success *out belongs to the caller until it is given to a logger
  * (sl_logger_add_sink) or freed with sl_sink_free(); on failure *out is NULL.
  * Thread-safe (libcurl's global init is done once, internally).
  */
 SL_API sl_status sl_loki_sink_new(const sl_loki_options *opts, sl_sink **out,
-                                  char *errbuf, size_t errlen);
+                                  sl_error *err);
 
 /*
  * The options from the environment (sl_loki_options_from_env) with `url`
  * instead of SPANLOG_LOKI_URL: what "loki:URL" sink targets use. Returns what
- * sl_loki_options_from_env or sl_loki_sink_new return (no error text).
+ * sl_loki_options_from_env or sl_loki_sink_new return, with err (may be NULL) filled; an
+ * error of an option read from the environment names its variable.
  */
-SL_API sl_status sl_loki_sink_from_url(const char *url, sl_sink **out);
+SL_API sl_status sl_loki_sink_from_url(const char *url, sl_sink **out, sl_error *err);
 
 /* ---- statistics --------------------------------------------------------- */
 

@@ -191,14 +191,33 @@ SL_API sl_status sl_null_sink_new(sl_sink **out);
 /*
  * Creates a sink from a textual target, as used by SPANLOG_SINK and
  * spanlog-pipe --sink:
- *   "stdout", "stderr", "null", "file:PATH" (O_APPEND),
+ *   "stdout", "stderr", "null", "file:PATH" (O_APPEND), each of the first
+ *   and the last optionally with "?buffered=1&buffer_size=N",
  *   "syslog:" ("syslog:unix:/dev/log", "syslog:udp://host:port",
- *   "syslog:tcp://host:port"; "syslog" alone is the local socket),
- *   "loki:URL" (the push endpoint's base URL, options from the environment).
- * Returns SL_EINVAL (NULL), SL_EPARSE (unknown scheme or malformed target),
- * or what the adapter's constructor returns.
+ *   "syslog:tcp://host:port?key=value"; "syslog" alone is the local socket;
+ *   options from SPANLOG_SYSLOG_* first),
+ *   "loki:URL" (the push endpoint's base URL, used whole; options from
+ *   SPANLOG_LOKI_*).
+ * Schemes are case-insensitive; the keys and variables of every adapter
+ * are listed in docs/configuration.md. The whole target is parsed and
+ * checked before anything is opened.
+ * Returns SL_EINVAL (NULL), SL_EPARSE (unknown scheme, malformed target or
+ * unknown key), SL_ERANGE (a number out of range), SL_ENOTSUP (an adapter
+ * this build left out, e.g. loki with -DSPANLOG_WITH_LOKI=OFF), or what the
+ * adapter's constructor returns; err (may be NULL) says what is wrong, with
+ * the option or variable, the value (never a secret) and the position.
+ * On success *out belongs to the caller (give it to a logger or free it);
+ * on failure *out is NULL. Thread-safe.
  */
-SL_API sl_status sl_sink_from_uri(const char *uri, sl_sink **out);
+SL_API sl_status sl_sink_from_uri(const char *uri, sl_sink **out, sl_error *err);
+
+/*
+ * Parses and checks a target as sl_sink_from_uri() does, without opening
+ * anything (no file, socket or thread), so that a list of targets can be
+ * checked whole before any is opened. Returns SL_OK or sl_sink_from_uri's
+ * errors, with err (may be NULL) filled. Thread-safe.
+ */
+SL_API sl_status sl_sink_uri_check(const char *uri, sl_error *err);
 
 #ifdef __cplusplus
 }

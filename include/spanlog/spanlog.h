@@ -5,6 +5,7 @@
 #ifndef SPANLOG_SPANLOG_H
 #define SPANLOG_SPANLOG_H
 
+#include "spanlog/features.h" /* generated: what this build contains */
 #include "common.h"
 #include "trace.h"
 #include "log.h"
@@ -17,6 +18,8 @@
 #include "pretty.h"
 #include "stdout.h"
 #include "syslog.h"
+#if SPANLOG_WITH_LOKI
 #include "loki.h"
+#endif
 
 #endif /* SPANLOG_SPANLOG_H */

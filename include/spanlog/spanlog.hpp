@@ -99,11 +99,12 @@ class logger
     logger(const logger &) = delete;
     logger &operator=(const logger &) = delete;
 
-    /* sl_logger_from_env(); an empty handle (get() == NULL) on failure. */
-    static logger from_env(const char *service) noexcept
+    /* sl_logger_from_env(); an empty handle (get() == NULL) on failure,
+     * with err (may be NULL, else prepared by sl_error_init) saying why. */
+    static logger from_env(const char *service, sl_error *err = nullptr) noexcept
     {
         sl_logger *lg = nullptr;
-        (void)sl_logger_from_env(service, &lg);
+        (void)sl_logger_from_env(service, &lg, err);
         return logger(lg);
     }
     /* sl_logger_child_or_null() with these bound fields. */

@@ -117,11 +117,14 @@ SL_API void sl_fd_sink_options_init_size(sl_fd_sink_options *opts, size_t size);
 /*
  * Creates the sink. opts NULL: stdout, unbuffered. Returns SL_EINVAL (bad
  * fd or options: a buffer or queue under 4 KiB, an unknown overflow
- * policy, a negative block_ms), SL_EIO (path could not be opened),
- * SL_ENOMEM. The async mode starts its writer thread on the first record.
- * The caller keeps ownership of opts (path is copied when needed).
+ * policy, a negative block_ms), SL_EIO (path could not be opened: err has
+ * the path and the system's reason), SL_ENOMEM; err (may be NULL) is
+ * filled on failure and *out is NULL. The async mode starts its writer
+ * thread on the first record. The caller keeps ownership of opts (path is
+ * copied when needed). Thread-safe.
  */
-SL_API sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out);
+SL_API sl_status sl_fd_sink_new(const sl_fd_sink_options *opts, sl_sink **out,
+                                sl_error *err);
 
 /* Shorthand for sl_fd_sink_new() on fd 1, unbuffered. */
 SL_API sl_status sl_stdout_sink_new(sl_sink **out);

@@ -126,8 +126,9 @@ typedef struct sl_syslog_options {
     SL__ABI_TEST_TAIL
 } sl_syslog_options;
 
-/* Fills *opts with the defaults above and sets its size (a macro: the
- * caller's sizeof, see sl_logger_options_init). */
+/* Fills *opts with the defaults above (docs/configuration.md) and sets its
+ * size (a macro: the caller's sizeof, see sl_logger_options_init). NULL is a
+ * no-op. */
 SL_API void sl_syslog_options_init_size(sl_syslog_options *opts, size_t size);
 #define sl_syslog_options_init(opts)                                                     \
     sl_syslog_options_init_size((opts), sizeof(sl_syslog_options))
@@ -137,11 +138,14 @@ SL_API void sl_syslog_options_init_size(sl_syslog_options *opts, size_t size);
  * sink does not need the daemon to be there: a missing or refusing daemon
  * means records are dropped and counted (unix, udp) or queued (tcp) until it
  * comes. Returns SL_EINVAL (an option out of range, an invalid SD-ID, an
- * unreadable TLS CA, certificate or key file),
- * SL_ENOENT (host name not resolvable), SL_EIO (socket or thread creation
- * failed), SL_ENOMEM.
+ * unreadable TLS CA, certificate or key file: err keeps OpenSSL's text),
+ * SL_ENOTSUP (tls in a build without TLS), SL_ENOENT (host name not
+ * resolvable), SL_EIO (socket or thread creation failed), SL_ENOMEM; err
+ * (may be NULL) says which option and why. *out is NULL on failure.
+ * Thread-safe.
  */
-SL_API sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out);
+SL_API sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out,
+                                    sl_error *err);
 
 /*
  * Creates the sink from a target: "unix:/path", "udp://host:port",
@@ -150,16 +154,22 @@ SL_API sl_status sl_syslog_sink_new(const sl_syslog_options *opts, sl_sink **out
  * optionally followed by "?key=value&..." with keys format
  * (rfc5424|rfc3164|local), facility (a name or a number), framing
  * (octet|lf), msg (json|text), app, msgid, hostname, max (bytes),
- * timeout_ms, fields (0|1), and for tls ca (a file), servername, verify
- * (0|1), cert, key. NULL or "" is the local socket /dev/log.
- * `base` (may be NULL) gives every other option; the target overrides it.
- * Returns SL_EPARSE for a malformed target, else as sl_syslog_sink_new().
+ * timeout_ms, fields (a bool), queue_bytes, and for tls ca (a file),
+ * servername, verify (a bool), cert, key (docs/configuration.md). Booleans
+ * are 1/0/true/false/yes/no/on/off, numbers decimal digits only. NULL or ""
+ * is the local socket /dev/log. `base` (may be NULL) gives every other
+ * option; the target overrides it. The environment is not read (the
+ * "syslog:TARGET" sink target of sl_sink_from_uri reads SPANLOG_SYSLOG_*).
+ * Returns SL_EPARSE for a malformed target or an unknown key, with err's
+ * position at the fault, else as sl_syslog_sink_new().
  */
 SL_API sl_status sl_syslog_sink_new_target(const sl_syslog_options *base,
-                                           const char *target, sl_sink **out);
+                                           const char *target, sl_sink **out,
+                                           sl_error *err);
 
-/* sl_syslog_sink_new_target(NULL, target, out). */
-SL_API sl_status sl_syslog_sink_from_target(const char *target, sl_sink **out);
+/* sl_syslog_sink_new_target(NULL, target, out, err). */
+SL_API sl_status sl_syslog_sink_from_target(const char *target, sl_sink **out,
+                                            sl_error *err);
 
 /*
  * Parses a facility name ("kern", "user", "mail", "daemon", "auth", "syslog",

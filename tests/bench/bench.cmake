@@ -57,7 +57,7 @@ endif()
 # pino-loki, both pushing into one lean receiver (libmicrohttpd + zlib +
 # jansson) that counts bytes on the wire and entries.
 pkg_check_modules(SL_BENCH_MHD QUIET IMPORTED_TARGET libmicrohttpd)
-if(SL_BENCH_MHD_FOUND)
+if(SL_BENCH_MHD_FOUND AND SPANLOG_WITH_LOKI)
   add_executable(bench_loki_recv loki_recv.c)
   target_compile_definitions(bench_loki_recv PRIVATE _GNU_SOURCE)
   target_link_libraries(bench_loki_recv PRIVATE PkgConfig::SL_BENCH_MHD PkgConfig::JANSSON
@@ -65,7 +65,7 @@ if(SL_BENCH_MHD_FOUND)
 else()
   message(STATUS "spanlog bench: no libmicrohttpd, the Loki comparison is not built")
 endif()
-if(EXISTS ${PROJECT_SOURCE_DIR}/include/spanlog/loki.h)
+if(SPANLOG_WITH_LOKI)
   add_executable(bench_cmp_spanlog_loki cmp_spanlog_loki.c ${SL_BENCH_ALLOC})
   target_link_libraries(bench_cmp_spanlog_loki PRIVATE sl_bench_common spanlog_static)
 endif()

@@ -232,7 +232,7 @@ int main(int argc, char **argv)
             unlink(path);
             fo.path = path;
         }
-        st = sl_fd_sink_new(&fo, &sink);
+        st = sl_fd_sink_new(&fo, &sink, NULL);
     } else {
         fprintf(stderr, "spanlog: no bench %s\n", a.bench);
         return 2;

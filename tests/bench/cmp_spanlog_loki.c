@@ -49,11 +49,12 @@ int main(int argc, char **argv)
     lo.block_timeout_ms = 10000;
     lo.batch_age_ms = 100;
     lo.gzip = strcmp(a.impl, "spanlog-nogzip") != 0;
-    char err[256] = "";
+    sl_error err;
+    sl_error_init(&err);
     sl_sink *sink = NULL;
-    sl_status st = sl_loki_sink_new(&lo, &sink, err, sizeof(err));
+    sl_status st = sl_loki_sink_new(&lo, &sink, &err);
     if (st != SL_OK) {
-        fprintf(stderr, "spanlog: loki sink: %s %s\n", sl_strerror(st), err);
+        fprintf(stderr, "spanlog: loki sink: %s %s\n", sl_strerror(st), err.text);
         return 1;
     }
     sl_logger_options o;

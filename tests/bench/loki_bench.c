@@ -230,9 +230,10 @@ static sl_sink *make_loki(int port, bool gzip, size_t queue_bytes, sl_loki_encod
     o.queue_bytes = queue_bytes;
     o.request_timeout_ms = 60000;
     sl_sink *s = NULL;
-    char err[256];
-    if (sl_loki_sink_new(&o, &s, err, sizeof(err)) != SL_OK) {
-        fprintf(stderr, "loki_bench: %s\n", err);
+    sl_error err;
+    sl_error_init(&err);
+    if (sl_loki_sink_new(&o, &s, &err) != SL_OK) {
+        fprintf(stderr, "loki_bench: %s\n", err.text);
         exit(1);
     }
     return s;

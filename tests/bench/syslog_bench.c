@@ -113,7 +113,8 @@ static int bench_rsyslog(rsl *r, const char *name, sl_syslog_transport transport
     so.tls_ca_file = r->ca;
     so.timeout_ms = 5000; /* measure delivery, not drops */
     sl_sink *sink;
-    if (sl_logger_new(&lo, &lg) != SL_OK || sl_syslog_sink_new(&so, &sink) != SL_OK ||
+    if (sl_logger_new(&lo, &lg) != SL_OK ||
+        sl_syslog_sink_new(&so, &sink, NULL) != SL_OK ||
         sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE) != SL_OK) {
         fprintf(stderr, "setup failed\n");
         return -1;

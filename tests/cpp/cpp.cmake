@@ -38,6 +38,6 @@ foreach(variant stdatomic volatile)
   add_test(NAME headers_c11_${variant}
            COMMAND ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -Wpedantic -Werror -U__GNUC__
                    -U__clang__ -D__atomic_load_n=sl_no_such_builtin ${extra}
-                   -I${PROJECT_SOURCE_DIR}/include -fsyntax-only
+                   -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_BINARY_DIR}/include -fsyntax-only
                    ${CMAKE_CURRENT_SOURCE_DIR}/cpp/any_c11.c)
 endforeach()

@@ -14,14 +14,14 @@ libdir=$(dirname "$lib")
 deps=$(pkg-config --cflags --libs jansson cmocka)
 # The C tests' capture helpers, compiled as C: the same parser and checks.
 # shellcheck disable=SC2086
-"${CC:-cc}" -std=c11 -D_GNU_SOURCE $san -I"$src/include" -I"$src/tests" $(pkg-config --cflags jansson cmocka) \
+"${CC:-cc}" -std=c11 -D_GNU_SOURCE $san -I"$src/include" -I"$build/include" -I"$src/tests" $(pkg-config --cflags jansson cmocka) \
     -c "$src/tests/unit/core_capture.c" -o "$tmp/core_capture.o"
 n=0
 for cxx in "$@"; do
     for std in c++17 c++20; do
         out="$tmp/test_cpp_$(basename "$cxx")_$std"
         # shellcheck disable=SC2086
-        "$cxx" -std="$std" -Wall -Wextra -Wpedantic -Werror $san -I"$src/include" \
+        "$cxx" -std="$std" -Wall -Wextra -Wpedantic -Werror $san -I"$src/include" -I"$build/include" \
             -fmacro-prefix-map="$src/"= \
             -I"$src/tests" "$src/tests/cpp/test_cpp.cpp" "$tmp/core_capture.o" -o "$out" \
             -L"$libdir" -lspanlog -Wl,-rpath,"$libdir" $deps -pthread

@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     sl_logger *lg = NULL;
-    sl_status st = sl_logger_from_env("fuzz", &lg);
+    sl_status st = sl_logger_from_env("fuzz", &lg, NULL);
     FUZZ_CHECK(st <= 0 && sl_strerror(st) != NULL);
     if (st != SL_OK) {
         FUZZ_CHECK(lg == NULL);
@@ -95,11 +95,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     sl_loki_options lo;
     sl_loki_options_init(&lo);
-    char err[256], err2[256];
-    memset(err, 'x', sizeof err);
-    st = sl_loki_options_from_env(&lo, err, sizeof err);
+    sl_error err, err2;
+    sl_error_init(&err);
+    sl_error_init(&err2);
+    st = sl_loki_options_from_env(&lo, &err);
     if (st != SL_OK) {
-        FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL);
+        FUZZ_CHECK(memchr(err.text, '\0', sizeof err.text) != NULL);
+        FUZZ_CHECK(err.code == st && err.name[0] != '\0');
         /* Secrets never reach the text: with every letter and digit of the
          * password and token rotated (same character classes, so the same
          * validity), the error must read the same. */
@@ -121,11 +123,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         sl_loki_options lo2;
         sl_loki_options_init(&lo2);
-        FUZZ_CHECK(sl_loki_options_from_env(&lo2, err2, sizeof err2) == st);
-        if (strcmp(err, err2) != 0) {
-            fprintf(stderr, "error text depends on a secret:\n  %s\n  %s\n", err, err2);
+        FUZZ_CHECK(sl_loki_options_from_env(&lo2, &err2) == st);
+        if (strcmp(err.text, err2.text) != 0) {
+            fprintf(stderr, "error text depends on a secret:\n  %s\n  %s\n", err.text,
+                    err2.text);
         }
-        FUZZ_CHECK(strcmp(err, err2) == 0);
+        FUZZ_CHECK(strcmp(err.text, err2.text) == 0 &&
+                   strcmp(err.value, err2.value) == 0);
     }
     return 0;
 }

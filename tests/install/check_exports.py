@@ -6,12 +6,11 @@ import re
 import subprocess
 import sys
 
-# Headers named after the directory are skipped (adapters left out of the build).
-lib, incdir, skip = sys.argv[1], pathlib.Path(sys.argv[2]), set(sys.argv[3:])
+# The headers: a directory (every *.h in it) or the installed headers' list.
+lib, args = sys.argv[1], [pathlib.Path(a) for a in sys.argv[2:]]
+headers = sorted(args[0].glob("*.h")) if len(args) == 1 and args[0].is_dir() else args
 declared = set()
-for h in sorted(incdir.glob("*.h")):
-    if h.name in skip:
-        continue
+for h in headers:
     text = re.sub(r"/\*.*?\*/", "", h.read_text(), flags=re.S)
     for m in re.finditer(r"\bSL_API\b([^;{]*?)\b(sl_\w+)\s*\(", text):
         declared.add(m.group(2))

@@ -2,6 +2,9 @@
 # they exist only when the examples are built. Both start the service and a
 # recording downstream peer on 127.0.0.1 (ports picked by the kernel).
 if(TARGET http_service)
+  if(NOT TARGET CURL::libcurl)
+    find_package(CURL REQUIRED) # the example found it (examples/http_service)
+  endif()
   if(NOT TARGET PkgConfig::MHD)
     pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
   endif()

@@ -342,10 +342,11 @@ int lk_reset(void **state)
 sl_logger *lk_logger(const sl_loki_options *o, const char *service, const char *fd_file,
                      sl_sink **loki)
 {
-    char err[256];
-    sl_status st = sl_loki_sink_new(o, loki, err, sizeof(err));
+    sl_error err;
+    sl_error_init(&err);
+    sl_status st = sl_loki_sink_new(o, loki, &err);
     if (st != SL_OK) {
-        fprintf(stderr, "sl_loki_sink_new: %s: %s\n", sl_strerror(st), err);
+        fprintf(stderr, "sl_loki_sink_new: %s: %s\n", sl_strerror(st), err.text);
         return NULL;
     }
     sl_logger_options lo;
@@ -366,7 +367,7 @@ sl_logger *lk_logger(const sl_loki_options *o, const char *service, const char *
         sl_fd_sink_options_init(&fo);
         fo.path = fd_file;
         sl_sink *fd = NULL;
-        if (sl_fd_sink_new(&fo, &fd) != SL_OK ||
+        if (sl_fd_sink_new(&fo, &fd, NULL) != SL_OK ||
             sl_logger_add_sink(lg, fd, SL_LEVEL_TRACE) != SL_OK) {
             sl_logger_free(lg);
             return NULL;

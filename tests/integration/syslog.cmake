@@ -10,7 +10,9 @@ sl_add_test(test_syslog_volume
   SOURCES integration/test_syslog_volume.c integration/rsyslog_harness.c
     integration/syslog_suite.c
   LABELS threads integration TIMEOUT 900)
-sl_add_test(test_syslog_tls
-  SOURCES integration/test_syslog_tls.c integration/rsyslog_harness.c
-    integration/syslog_suite.c
-  LABELS threads integration TIMEOUT 600)
+if(SPANLOG_WITH_SYSLOG_TLS)
+  sl_add_test(test_syslog_tls
+    SOURCES integration/test_syslog_tls.c integration/rsyslog_harness.c
+      integration/syslog_suite.c
+    LABELS threads integration TIMEOUT 600)
+endif()

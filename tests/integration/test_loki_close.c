@@ -36,8 +36,7 @@ static void test_free_cancels_request_in_flight(void **state)
     o.request_timeout_ms = 30000;
     o.service_name = "close-test";
     sl_sink *sink;
-    char err[256];
-    assert_int_equal(sl_loki_sink_new(&o, &sink, err, sizeof err), SL_OK);
+    assert_int_equal(sl_loki_sink_new(&o, &sink, NULL), SL_OK);
     sl_logger_options lo;
     sl_logger_options_init(&lo);
     sl_logger *log;
@@ -93,7 +92,7 @@ static void test_close_reports_closed(void **state)
     sl_loki_options_init(&o);
     o.url = url;
     sl_sink *sink;
-    assert_int_equal(sl_loki_sink_new(&o, &sink, NULL, 0), SL_OK);
+    assert_int_equal(sl_loki_sink_new(&o, &sink, NULL), SL_OK);
     report r = {0, ""};
     sl_sink_set_error_callback(sink, on_error, &r);
     for (int i = 0; i < 10; i++) {

@@ -504,11 +504,12 @@ static void test_invalid_label_at_creation(void **state)
     o.labels = labels;
     o.nlabels = 2;
     sl_sink *s = NULL;
-    char err[256];
-    assert_int_equal(sl_loki_sink_new(&o, &s, err, sizeof(err)), SL_EINVAL);
+    sl_error err;
+    sl_error_init(&err);
+    assert_int_equal(sl_loki_sink_new(&o, &s, &err), SL_EINVAL);
     assert_null(s);
-    assert_non_null(strstr(err, "\"trace.id\""));
-    assert_non_null(strstr(err, "invalid name"));
+    assert_non_null(strstr(err.text, "\"trace.id\""));
+    assert_non_null(strstr(err.text, "invalid name"));
     json_t *snap = lk_entries(&LK);
     assert_int_equal(json_array_size(json_object_get(snap, "requests")), 0);
     json_decref(snap);

@@ -122,7 +122,7 @@ static void test_otel_service_name_non_utf8(void **state)
     setenv("SPANLOG_LOKI_BATCH_MS", "50", 1);
     setenv("OTEL_SERVICE_NAME", "\xc3(otel", 1);
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env(NULL, &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env(NULL, &lg, NULL), SL_OK);
     for (int i = 0; i < 5; i++) {
         sl_info(lg, "from env", SL_INT("i", i));
     }
@@ -236,10 +236,12 @@ static void test_service_300_bytes_whole(void **state)
     memset(longer, 's', 301);
     longer[301] = '\0';
     o.service_name = longer;
-    char err[256];
+    sl_error err;
+    sl_error_init(&err);
     sl_sink *bad = NULL;
-    assert_int_equal(sl_loki_sink_new(&o, &bad, err, sizeof(err)), SL_EINVAL);
-    assert_non_null(strstr(err, "service_name"));
+    assert_int_equal(sl_loki_sink_new(&o, &bad, &err), SL_EINVAL);
+    assert_string_equal(err.name, "service_name");
+    assert_non_null(strstr(err.text, "service_name"));
 }
 
 /* ---- Loki 2.9's partial 400 ------------------------------------------------- */

@@ -581,7 +581,7 @@ static void test_logger_from_env(void **state)
     setenv("OTEL_BLRP_SCHEDULE_DELAY", "50", 1);
     setenv("SPANLOG_SINK", "null", 1);
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env("from-env", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("from-env", &lg, NULL), SL_OK);
     assert_non_null(sl_otlp_global_exporter());
     sl_span *s = sl_span_start_with_parent("env-span", SL_SPAN_SERVER, NULL);
     sl_info(lg, "inside");
@@ -701,7 +701,7 @@ static void test_uri_with_path(void **state)
     snprintf(uri, sizeof uri, "otlp:%s/otlp/v1/logs", OR.base);
     setenv("OTEL_BLRP_SCHEDULE_DELAY", "50", 1);
     sl_sink *sink = NULL;
-    assert_int_equal(sl_sink_from_uri(uri, &sink), SL_OK);
+    assert_int_equal(sl_sink_from_uri(uri, &sink, NULL), SL_OK);
     unsetenv("OTEL_BLRP_SCHEDULE_DELAY");
     sl_logger *lg = NULL;
     assert_int_equal(sl_logger_new(NULL, &lg), SL_OK);

@@ -213,7 +213,7 @@ static void run_case(const tcase *tc)
     so.fields_sd = true;
     so.timeout_ms = 1000; /* nothing may be dropped here */
     sl_sink *sink;
-    assert_int_equal(sl_syslog_sink_new(&so, &sink), SL_OK);
+    assert_int_equal(sl_syslog_sink_new(&so, &sink, NULL), SL_OK);
     capture cap;
     memset(&cap, 0, sizeof cap);
     sl_sink *cs;
@@ -496,7 +496,7 @@ static void test_ipv6_targets(void **state)
         sl_logger *lg;
         assert_int_equal(sl_logger_new(&lo, &lg), SL_OK);
         sl_sink *sink;
-        assert_int_equal(sl_syslog_sink_from_target(target, &sink), SL_OK);
+        assert_int_equal(sl_syslog_sink_from_target(target, &sink, NULL), SL_OK);
         capture cap;
         memset(&cap, 0, sizeof cap);
         sl_sink *cs;

@@ -67,7 +67,7 @@ static sl_logger *tls_logger(sl_syslog_options *so, sl_sink **sink, errors *e)
     lo.max_record_bytes = 256 * 1024;
     sl_logger *lg;
     assert_int_equal(sl_logger_new(&lo, &lg), SL_OK);
-    assert_int_equal(sl_syslog_sink_new(so, sink), SL_OK);
+    assert_int_equal(sl_syslog_sink_new(so, sink, NULL), SL_OK);
     sl_sink_set_error_callback(*sink, on_error, e);
     assert_int_equal(sl_logger_add_sink(lg, *sink, SL_LEVEL_TRACE), SL_OK);
     return lg;

@@ -52,7 +52,7 @@ static sl_logger *volume_logger(const sl_syslog_options *so, sl_sink **sink)
     lo.service = "volume";
     sl_logger *lg;
     assert_int_equal(sl_logger_new(&lo, &lg), SL_OK);
-    assert_int_equal(sl_syslog_sink_new(so, sink), SL_OK);
+    assert_int_equal(sl_syslog_sink_new(so, sink, NULL), SL_OK);
     sl_sink_set_error_callback(*sink, print_sink_error, NULL);
     assert_int_equal(sl_logger_add_sink(lg, *sink, SL_LEVEL_TRACE), SL_OK);
     return lg;

@@ -109,7 +109,7 @@ static void test_sink_options(void **unused)
     assert_int_equal(f->fd, 1);
     f->path = "/dev/null";
     sl_sink *fd = NULL;
-    assert_int_equal(sl_fd_sink_new(f, &fd), SL_OK);
+    assert_int_equal(sl_fd_sink_new(f, &fd, NULL), SL_OK);
     sl_sink_free(fd, 0);
 
     int port = 0;
@@ -121,7 +121,7 @@ static void test_sink_options(void **unused)
     s->transport = SL_SYSLOG_UDP;
     s->port = (uint16_t)port;
     sl_sink *sys = NULL;
-    assert_int_equal(sl_syslog_sink_new(s, &sys), SL_OK);
+    assert_int_equal(sl_syslog_sink_new(s, &sys, NULL), SL_OK);
     sl_sink_free(sys, 0);
     close(rx);
 
@@ -131,7 +131,7 @@ static void test_sink_options(void **unused)
     assert_int_equal(l->connect_timeout_ms, 5000);
     l->url = "http://127.0.0.1:9";
     sl_sink *loki = NULL;
-    assert_int_equal(sl_loki_sink_new(l, &loki, NULL, 0), SL_OK);
+    assert_int_equal(sl_loki_sink_new(l, &loki, NULL), SL_OK);
     sl_loki_stats *ls = guarded(sizeof(*ls));
     sl_loki_stats_init(ls);
     assert_int_equal(sl_loki_get_stats(loki, ls), SL_OK);
@@ -156,11 +156,11 @@ static void test_unprepared_options_refused(void **unused)
     sl_fd_sink_options f;
     memset(&f, 0, sizeof(f));
     sl_sink *s = NULL;
-    assert_int_equal(sl_fd_sink_new(&f, &s), SL_EINVAL);
+    assert_int_equal(sl_fd_sink_new(&f, &s, NULL), SL_EINVAL);
     sl_loki_options l;
     memset(&l, 0, sizeof(l));
     l.url = "http://127.0.0.1:9";
-    assert_int_equal(sl_loki_sink_new(&l, &s, NULL, 0), SL_EINVAL);
+    assert_int_equal(sl_loki_sink_new(&l, &s, NULL), SL_EINVAL);
     assert_null(s);
 }
 

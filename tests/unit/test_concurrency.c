@@ -66,7 +66,7 @@ static void test_threads_into_one_file(void **unused)
     sl_fd_sink_options_init(&fo);
     fo.path = path;
     sl_sink *sink = NULL;
-    assert_int_equal(sl_fd_sink_new(&fo, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&fo, &sink, NULL), SL_OK);
     assert_int_equal(sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE), SL_OK);
 
     pthread_barrier_t start;

@@ -186,7 +186,7 @@ static void test_env_syslog_without_socket_is_not_silent(void **state)
     err_capture c;
     capture_stderr(&c);
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env("svc", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("svc", &lg, NULL), SL_OK);
     sl_info(lg, "nobody hears this");
     /* Delivery is the worker's (src/deliver): settled once the flush returns. */
     (void)sl_logger_flush(lg, 5000);
@@ -240,7 +240,7 @@ static void test_sinks_and_stats_through_the_logger(void **state)
     snprintf(list, sizeof(list), "null, file:%s", path);
     setenv("SPANLOG_SINK", list, 1);
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env("svc", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("svc", &lg, NULL), SL_OK);
     sl_logger *kid = sl_child(lg, SL_STR("k", "v"));
     assert_int_equal(sl_logger_sink_count(kid), 2);
     assert_string_equal(sl_sink_name(sl_logger_sink_at(kid, 0)), "null");

@@ -1,5 +1,5 @@
 /*
- * test_env.c - sl_logger_from_env() and sl_sink_from_uri(): every variable,
+ * test_env.c - sl_logger_from_env(, NULL) and sl_sink_from_uri(, NULL): every variable,
  * every bad value, records read back from the file sink they name.
  */
 #include <setjmp.h>
@@ -70,7 +70,7 @@ static void test_defaults_write_info_to_the_sink(void **state)
     char path[64];
     sink_to_file(path, sizeof(path));
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env("checkout", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("checkout", &lg, NULL), SL_OK);
     assert_int_equal(sl_logger_get_level(lg), SL_LEVEL_INFO);
     sl_debug(lg, "hidden");
     sl_info(lg, "shown");
@@ -92,7 +92,7 @@ static void test_every_variable(void **state)
     setenv("SPANLOG_MAX_RECORD_BYTES", "2048", 1);
     setenv("SPANLOG_CALLER", "true", 1);
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env("from-code", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("from-code", &lg, NULL), SL_OK);
     assert_int_equal(sl_logger_get_level(lg), SL_LEVEL_DEBUG);
     sl_span *span = sl_span_start("s", SL_SPAN_INTERNAL);
     char big[4096];
@@ -131,14 +131,14 @@ static void test_bad_values_are_errors(void **state)
         clear_env(NULL);
         setenv(bad[i][0], bad[i][1], 1);
         sl_logger *lg = (sl_logger *)&lg; /* must be reset to NULL */
-        assert_int_equal(sl_logger_from_env("s", &lg), want[i]);
+        assert_int_equal(sl_logger_from_env("s", &lg, NULL), want[i]);
         assert_null(lg);
     }
     clear_env(NULL);
     setenv("SPANLOG_MAX_RECORD_BYTES", "100", 1); /* below the 1024 minimum */
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env("s", &lg), SL_EINVAL);
-    assert_int_equal(sl_logger_from_env("s", NULL), SL_EINVAL);
+    assert_int_equal(sl_logger_from_env("s", &lg, NULL), SL_ERANGE);
+    assert_int_equal(sl_logger_from_env("s", NULL, NULL), SL_EINVAL);
 }
 
 static void test_sink_list_and_uris(void **state)
@@ -149,7 +149,7 @@ static void test_sink_list_and_uris(void **state)
     snprintf(list, sizeof(list), " null , file:%s ,", path);
     setenv("SPANLOG_SINK", list, 1);
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env(NULL, &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env(NULL, &lg, NULL), SL_OK);
     sl_warn(lg, "twice?");
     sl_logger_free(lg);
     json_t *r[4];
@@ -158,18 +158,18 @@ static void test_sink_list_and_uris(void **state)
     json_decref(r[0]);
 
     sl_sink *s = (sl_sink *)&s;
-    assert_int_equal(sl_sink_from_uri(NULL, &s), SL_EINVAL);
-    assert_int_equal(sl_sink_from_uri("stdout", NULL), SL_EINVAL);
-    const char *bad[] = {"", "STDOUT", "file:", "loki:", "http://x", "stdout2"};
+    assert_int_equal(sl_sink_from_uri(NULL, &s, NULL), SL_EINVAL);
+    assert_int_equal(sl_sink_from_uri("stdout", NULL, NULL), SL_EINVAL);
+    const char *bad[] = {"", "file:", "http://x", "stdout2"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         s = (sl_sink *)&s;
-        assert_int_equal(sl_sink_from_uri(bad[i], &s), SL_EPARSE);
+        assert_int_equal(sl_sink_from_uri(bad[i], &s, NULL), SL_EPARSE);
         assert_null(s);
     }
-    assert_int_equal(sl_sink_from_uri("file:/nonexistent-dir/x.log", &s), SL_EIO);
-    const char *good[] = {"stdout", "stderr", "null"};
+    assert_int_equal(sl_sink_from_uri("file:/nonexistent-dir/x.log", &s, NULL), SL_EIO);
+    const char *good[] = {"stdout", "stderr", "null", "STDOUT", "Null"}; /* RFC 3986 */
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        assert_int_equal(sl_sink_from_uri(good[i], &s), SL_OK);
+        assert_int_equal(sl_sink_from_uri(good[i], &s, NULL), SL_OK);
         assert_non_null(s);
         sl_sink_free(s, 0);
     }
@@ -185,7 +185,7 @@ static void test_syslog_variable(void **state)
     setenv("SPANLOG_SINK", "null", 1);
     setenv("SPANLOG_SYSLOG", target, 1);
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env("env-syslog", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("env-syslog", &lg, NULL), SL_OK);
     sl_warn(lg, "to syslog");
     sl_logger_free(lg);
     struct pollfd pfd = {.fd = s, .events = POLLIN};
@@ -200,10 +200,11 @@ static void test_syslog_variable(void **state)
 
     setenv("SPANLOG_SYSLOG", "carrier://pigeon", 1);
     lg = (sl_logger *)&lg;
-    assert_int_equal(sl_logger_from_env("s", &lg), SL_EPARSE);
+    assert_int_equal(sl_logger_from_env("s", &lg, NULL), SL_EPARSE);
     assert_null(lg);
 }
 
+#if SPANLOG_WITH_LOKI
 /*
  * SPANLOG_LOKI_URL adds a Loki sink. Nothing listens on the port, so a flush
  * cannot be acknowledged: the timeout proves the sink is there and queued it.
@@ -217,18 +218,33 @@ static void test_loki_variable(void **state)
     setenv("SPANLOG_SINK", "null", 1);
     setenv("SPANLOG_LOKI_URL", url, 1);
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env("env-loki", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("env-loki", &lg, NULL), SL_OK);
     sl_info(lg, "queued for Loki");
     assert_int_equal(sl_logger_flush(lg, 300), SL_ETIMEDOUT);
     sl_logger_free(lg);
 
     setenv("SPANLOG_SINK", "null", 1);
     unsetenv("SPANLOG_LOKI_URL");
-    assert_int_equal(sl_logger_from_env("env-loki", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("env-loki", &lg, NULL), SL_OK);
     sl_info(lg, "no Loki now");
     assert_int_equal(sl_logger_flush(lg, 300), SL_OK);
     sl_logger_free(lg);
 }
+#else
+/* A build without the Loki sink refuses SPANLOG_LOKI_URL, naming it. */
+static void test_loki_variable(void **state)
+{
+    setenv("SPANLOG_SINK", "null", 1);
+    setenv("SPANLOG_LOKI_URL", "http://127.0.0.1:3100", 1);
+    sl_logger *lg = NULL;
+    sl_error err;
+    sl_error_init(&err);
+    assert_int_equal(sl_logger_from_env("env-loki", &lg, &err), SL_ENOTSUP);
+    assert_null(lg);
+    assert_string_equal(err.name, "SPANLOG_LOKI_URL");
+    assert_non_null(strstr(err.text, "without loki"));
+}
+#endif
 
 int main(void)
 {

@@ -56,7 +56,7 @@ static sl_sink *new_async(const char *path, int fd, size_t queue, sl_fd_overflow
     o.block_ms = block_ms;
     o.sync_level = sync_level;
     sl_sink *sink = NULL;
-    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &sink, NULL), SL_OK);
     return sink;
 }
 
@@ -75,19 +75,19 @@ static void test_options(void **state)
     o.async = true;
     sl_sink *s = NULL;
     o.queue_bytes = 100;
-    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EINVAL);
+    assert_int_equal(sl_fd_sink_new(&o, &s, NULL), SL_EINVAL);
     o.queue_bytes = 4096;
     o.overflow = (sl_fd_overflow)7;
-    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EINVAL);
+    assert_int_equal(sl_fd_sink_new(&o, &s, NULL), SL_EINVAL);
     o.overflow = SL_FD_OVERFLOW_BLOCK;
     o.block_ms = -1;
-    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EINVAL);
+    assert_int_equal(sl_fd_sink_new(&o, &s, NULL), SL_EINVAL);
     assert_null(s);
     o.block_ms = 0;
     o.path = "/nonexistent-dir/x.log";
-    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EIO);
+    assert_int_equal(sl_fd_sink_new(&o, &s, NULL), SL_EIO);
     o.path = NULL;
-    assert_int_equal(sl_fd_sink_new(&o, &s), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &s, NULL), SL_OK);
     assert_string_equal(sl_sink_name(s), "fd");
     sl_sink_free(s, 100); /* never written: no thread was started */
 }

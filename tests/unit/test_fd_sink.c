@@ -46,24 +46,24 @@ static void test_options(void **state)
     sl_fd_sink_options_init(NULL);
 
     sl_sink *s = (sl_sink *)1;
-    assert_int_equal(sl_fd_sink_new(NULL, NULL), SL_EINVAL);
+    assert_int_equal(sl_fd_sink_new(NULL, NULL, NULL), SL_EINVAL);
     o.fd = -1;
-    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EINVAL);
+    assert_int_equal(sl_fd_sink_new(&o, &s, NULL), SL_EINVAL);
     assert_null(s);
     o.fd = 1000; /* not open */
-    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EINVAL);
+    assert_int_equal(sl_fd_sink_new(&o, &s, NULL), SL_EINVAL);
     sl_fd_sink_options_init(&o);
     o.buffered = true;
     o.buffer_size = 1024;
-    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EINVAL);
+    assert_int_equal(sl_fd_sink_new(&o, &s, NULL), SL_EINVAL);
     sl_fd_sink_options_init(&o);
     o.path = "/nonexistent-dir/x/y.log";
-    assert_int_equal(sl_fd_sink_new(&o, &s), SL_EIO);
+    assert_int_equal(sl_fd_sink_new(&o, &s, NULL), SL_EIO);
 
     assert_int_equal(sl_stdout_sink_new(&s), SL_OK);
     assert_string_equal(sl_sink_name(s), "fd");
     sl_sink_free(s, 0);
-    assert_int_equal(sl_fd_sink_new(NULL, &s), SL_OK);
+    assert_int_equal(sl_fd_sink_new(NULL, &s, NULL), SL_OK);
     sl_sink_free(s, 0);
 }
 
@@ -93,7 +93,7 @@ static int append_process(const char *path, int p)
     sl_fd_sink_options_init(&o);
     o.path = path;
     sl_sink *sink;
-    if (sl_fd_sink_new(&o, &sink) != SL_OK) {
+    if (sl_fd_sink_new(&o, &sink, NULL) != SL_OK) {
         return 2;
     }
     pthread_t th[APPEND_THREADS];
@@ -216,7 +216,7 @@ static void test_eagain_full_pipe(void **state)
     sl_fd_sink_options_init(&o);
     o.fd = fds[1];
     sl_sink *sink;
-    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &sink, NULL), SL_OK);
     err_log e = {0};
     sl_sink_set_error_callback(sink, on_error, &e);
 
@@ -325,7 +325,7 @@ static void run_slow_reader(size_t pad, int threads, int count)
     sl_fd_sink_options_init(&o);
     o.fd = fds[1];
     sl_sink *sink;
-    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &sink, NULL), SL_OK);
 
     reader r = {fds[0], 1000, NULL, 0, 0};
     pthread_t rt;
@@ -373,7 +373,7 @@ static void test_closed_fd(void **state)
     sl_fd_sink_options_init(&o);
     o.fd = fd;
     sl_sink *sink;
-    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &sink, NULL), SL_OK);
     err_log e = {0};
     sl_sink_set_error_callback(sink, on_error, &e);
     close(fd);
@@ -410,7 +410,7 @@ static void test_epipe(void **state)
     o.fd = fds[1];
     o.close_fd = true;
     sl_sink *sink;
-    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &sink, NULL), SL_OK);
     err_log e = {0};
     sl_sink_set_error_callback(sink, on_error, &e);
     put(sink, SL_LEVEL_INFO, 0, 0, 0, 10);
@@ -438,7 +438,7 @@ static void test_buffered_rules(void **state)
     o.buffered = true;
     o.buffer_size = 4096;
     sl_sink *sink;
-    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &sink, NULL), SL_OK);
 
     char line[8192];
     size_t one = make_line(line, sizeof line, 0, 0, 0, 300);
@@ -516,7 +516,7 @@ static void test_buffered_at_exit(void **state)
         o.path = path;
         o.buffered = true;
         sl_sink *sink;
-        if (sl_fd_sink_new(&o, &sink) != SL_OK) {
+        if (sl_fd_sink_new(&o, &sink, NULL) != SL_OK) {
             _exit(2);
         }
         for (int i = 0; i < 10; i++) {
@@ -564,7 +564,7 @@ static void test_buffered_fork(void **state)
     o.path = path;
     o.buffered = true;
     sl_sink *sink;
-    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &sink, NULL), SL_OK);
     for (int i = 0; i < 5; i++) {
         put(sink, SL_LEVEL_INFO, 0, 0, i, 20);
     }
@@ -618,7 +618,7 @@ static void fork_under_load(bool buffered)
     o.path = path;
     o.buffered = buffered;
     sl_sink *sink;
-    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &sink, NULL), SL_OK);
     atomic_int stop;
     atomic_init(&stop, 0);
     busy_arg a = {sink, &stop};
@@ -710,7 +710,7 @@ static void test_alloc_failures(void **state)
         fail_at = k;
         n_calls = 0;
         sl_sink *sink = NULL;
-        sl_status st = sl_fd_sink_new(&o, &sink);
+        sl_status st = sl_fd_sink_new(&o, &sink, NULL);
         if (st == SL_OK) {
             fail_at = -1;
             sl_sink_free(sink, 0);

@@ -67,7 +67,7 @@ static int process_main(const char *path, int p)
     sl_fd_sink_options_init(&o);
     o.path = path;
     sl_sink *sink;
-    if (sl_fd_sink_new(&o, &sink) != SL_OK ||
+    if (sl_fd_sink_new(&o, &sink, NULL) != SL_OK ||
         sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE)) {
         return 3;
     }
@@ -184,7 +184,7 @@ static void test_sink_level(void **state)
     sl_fd_sink_options_init(&o);
     o.path = path;
     sl_sink *sink;
-    assert_int_equal(sl_fd_sink_new(&o, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&o, &sink, NULL), SL_OK);
     assert_int_equal(sl_logger_add_sink(lg, sink, SL_LEVEL_WARN), SL_OK);
     sl_info(lg, "quiet");
     sl_warn(lg, "loud", SL_DOUBLE("ratio", 0.5));
@@ -211,7 +211,8 @@ static void test_buffered_at_exit(void **state)
         o.path = path;
         o.buffered = true;
         sl_sink *sink;
-        if (sl_logger_new(NULL, &lg) != SL_OK || sl_fd_sink_new(&o, &sink) != SL_OK ||
+        if (sl_logger_new(NULL, &lg) != SL_OK ||
+            sl_fd_sink_new(&o, &sink, NULL) != SL_OK ||
             sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE) != SL_OK) {
             _exit(2);
         }

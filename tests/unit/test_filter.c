@@ -295,14 +295,14 @@ static void test_sampling_from_env(void **state)
     setenv("SPANLOG_SAMPLING", "first:2,per:60m", 1);
     setenv("SPANLOG_SINK", "null", 1);
     sl_logger *lg = NULL;
-    assert_int_equal(sl_logger_from_env("svc", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("svc", &lg, NULL), SL_OK);
     for (int i = 0; i < 7; i++) {
         sl_info(lg, "x");
     }
     assert_int_equal(stats_of(lg).sampled, 5);
     sl_logger_free(lg);
     setenv("SPANLOG_SAMPLING", "first:two", 1);
-    assert_int_equal(sl_logger_from_env("svc", &lg), SL_EPARSE);
+    assert_int_equal(sl_logger_from_env("svc", &lg, NULL), SL_EPARSE);
     assert_null(lg);
     unsetenv("SPANLOG_SAMPLING");
     unsetenv("SPANLOG_SINK");
@@ -476,7 +476,7 @@ static void test_redact_options_checked_and_env(void **state)
     setenv("SPANLOG_REDACT", "password, card.number", 1);
     setenv("SPANLOG_REDACT_CENSOR", "***", 1);
     setenv("SPANLOG_SINK", "null", 1);
-    assert_int_equal(sl_logger_from_env("svc", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("svc", &lg, NULL), SL_OK);
     sl_info(lg, "m", SL_STR("password", "p"), SL_STR("x", "y"));
     assert_int_equal(stats_of(lg).redacted, 1);
     sl_logger_free(lg);

@@ -56,7 +56,7 @@ static void test_label_names(void **state)
 
 /* Builds a config from labels; returns the status, message in err. */
 static sl_status build(const sl_loki_label *labels, size_t n, const char *text,
-                       bool level, sl__loki_config *cfg, char *err, size_t errlen)
+                       bool level, sl__loki_config *cfg, sl_error *err)
 {
     sl_loki_options o;
     sl_loki_options_init(&o);
@@ -65,18 +65,21 @@ static sl_status build(const sl_loki_label *labels, size_t n, const char *text,
     o.nlabels = n;
     o.labels_text = text;
     o.level_label = level;
-    err[0] = '\0';
-    return sl__loki_config_build(&o, cfg, err, errlen);
+    sl_error_init(err);
+    return sl__loki_config_build(&o, cfg, err);
 }
 
 static void expect_error(const sl_loki_label *labels, size_t n, const char *text,
                          bool level, const char *want1, const char *want2)
 {
     sl__loki_config cfg;
-    char err[256];
-    assert_int_equal(build(labels, n, text, level, &cfg, err, sizeof(err)), SL_EINVAL);
-    if (strstr(err, want1) == NULL || (want2 != NULL && strstr(err, want2) == NULL)) {
-        fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", err, want1, want2 ? want2 : "");
+    sl_error err;
+    sl_error_init(&err);
+    assert_int_equal(build(labels, n, text, level, &cfg, &err), SL_EINVAL);
+    if (strstr(err.text, want1) == NULL ||
+        (want2 != NULL && strstr(err.text, want2) == NULL)) {
+        fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", err.text, want1,
+                 want2 ? want2 : "");
     }
     assert_null(cfg.push_url);
     assert_null(cfg.labels_json);
@@ -114,9 +117,8 @@ static void test_label_errors(void **state)
     expect_error(too_long_value, 1, NULL, false, "\"env\"", "longer than Loki's 2048");
     long_value[682] = '\0'; /* 2046 bytes once repaired: fits */
     sl__loki_config fits;
-    char fits_err[256];
-    assert_int_equal(
-        build(too_long_value, 1, NULL, false, &fits, fits_err, sizeof(fits_err)), SL_OK);
+    sl_error fits_err;
+    assert_int_equal(build(too_long_value, 1, NULL, false, &fits, &fits_err), SL_OK);
     sl__loki_config_free(&fits);
     expect_error(NULL, 0, "env=prod,bad name=x", false, "\"bad name\"", "invalid name");
     expect_error(NULL, 0, "env=prod,novalue", false, "\"novalue\"", "name=value");
@@ -132,8 +134,9 @@ static void test_label_errors(void **state)
         many[i].value = "v";
     }
     sl__loki_config cfg;
-    char err[256];
-    assert_int_equal(build(many, 14, NULL, false, &cfg, err, sizeof(err)), SL_OK);
+    sl_error err;
+    sl_error_init(&err);
+    assert_int_equal(build(many, 14, NULL, false, &cfg, &err), SL_OK);
     sl__loki_config_free(&cfg);
     expect_error(many, 15, NULL, false, "\"l14\"", "too many");
     expect_error(many, 14, NULL, true, "\"l13\"", "too many");
@@ -144,10 +147,10 @@ static void test_labels_json(void **state)
     (void)state;
     sl_loki_label labels[] = {{"env", "pr\"od"}, {"region", "eu-1"}};
     sl__loki_config cfg;
-    char err[256];
-    assert_int_equal(
-        build(labels, 2, " team = core , k8s:ns=web ", true, &cfg, err, sizeof(err)),
-        SL_OK);
+    sl_error err;
+    sl_error_init(&err);
+    assert_int_equal(build(labels, 2, " team = core , k8s:ns=web ", true, &cfg, &err),
+                     SL_OK);
     assert_int_equal(cfg.nlabels, 4);
     assert_true(cfg.level_label);
     assert_string_equal(cfg.push_url, "http://127.0.0.1:3100/loki/api/v1/push");
@@ -174,11 +177,11 @@ static void test_labels_utf8_repaired(void **state)
     (void)state;
     sl_loki_label labels[] = {{"env", "caf\xe9 \xf0\x9f\x98"}, {"ok", "\xc3\xa9"}};
     sl__loki_config cfg;
-    char err[256];
+    sl_error err;
     assert_int_equal(build(labels, 2,
                            "t=a\xff"
                            "b",
-                           false, &cfg, err, sizeof(err)),
+                           false, &cfg, &err),
                      SL_OK);
     char buf[512];
     snprintf(buf, sizeof(buf), "{\"service_name\":\"s\"%s}", cfg.labels_json);
@@ -204,87 +207,89 @@ static void test_urls_and_ranges(void **state)
     (void)state;
     sl_loki_options o;
     sl__loki_config cfg;
-    char err[256];
+    sl_error err;
+    sl_error_init(&err);
     sl_loki_options_init(&o);
     o.url = "http://loki:3100/loki/api/v1/push";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_OK);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_OK);
     assert_string_equal(cfg.push_url, "http://loki:3100/loki/api/v1/push");
     sl__loki_config_free(&cfg);
     o.url = "https://loki.example/base///";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_OK);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_OK);
     assert_string_equal(cfg.push_url, "https://loki.example/base/loki/api/v1/push");
     sl__loki_config_free(&cfg);
 
     o.url = "HTTPS://loki.example:8443?tenant=a";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_OK);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_OK);
     assert_string_equal(cfg.push_url,
                         "https://loki.example:8443/loki/api/v1/push?tenant=a");
     sl__loki_config_free(&cfg);
     o.url = "Http://u:pw@gw/base/?x=1";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_OK);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_OK);
     assert_string_equal(cfg.push_url, "http://u:pw@gw/base/loki/api/v1/push?x=1");
     sl__loki_config_free(&cfg);
     o.url = "http://[::1]:3100/loki/api/v1/push";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_OK);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_OK);
     assert_string_equal(cfg.push_url, "http://[::1]:3100/loki/api/v1/push");
     sl__loki_config_free(&cfg);
 
     o.url = "ftp://x";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
-    assert_non_null(strstr(err, "url"));
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_non_null(strstr(err.text, "url"));
     /* Never a sink whose every push fails, and never the password echoed. */
     o.url = "http://user:hunter2@loki:3100/\r\nX-Evil: 1";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
-    assert_non_null(strstr(err, "CR or LF"));
-    assert_non_null(strstr(err, "***@loki:3100"));
-    assert_null(strstr(err, "hunter2"));
-    assert_null(strstr(err, "user"));
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_non_null(strstr(err.text, "CR or LF"));
+    assert_non_null(strstr(err.text, "***@loki:3100"));
+    assert_null(strstr(err.text, "hunter2"));
+    assert_null(strstr(err.text, "user"));
     o.url = "http://";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
-    assert_non_null(strstr(err, "no host"));
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_non_null(strstr(err.text, "no host"));
     o.url = NULL;
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
     o.url = "http://x";
     o.queue_bytes = 1000;
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
-    assert_non_null(strstr(err, "queue_bytes"));
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_non_null(strstr(err.text, "queue_bytes"));
     sl_loki_options_init(&o);
     o.url = "http://x";
     o.batch_bytes = 5u << 20;
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
     sl_loki_options_init(&o);
     o.url = "http://x";
     o.queue_bytes = 128u << 10; /* line_limit 256 KiB cannot fit twice */
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
-    assert_non_null(strstr(err, "line_limit"));
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_non_null(strstr(err.text, "line_limit"));
     sl_loki_options_init(&o);
     o.url = "http://x";
     o.username = "u";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
     sl_loki_options_init(&o);
     o.url = "http://x";
     o.backoff_max_ms = 10;
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
-    assert_int_equal(sl__loki_config_build(NULL, &cfg, err, sizeof(err)), SL_EINVAL);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_int_equal(sl__loki_config_build(NULL, &cfg, &err), SL_EINVAL);
     /* Header values cannot smuggle a second header, and a secret is never echoed. */
     sl_loki_options_init(&o);
     o.url = "http://x";
     o.tenant = "acme\r\nX-Evil: 1";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
-    assert_non_null(strstr(err, "tenant"));
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_non_null(strstr(err.text, "tenant"));
     sl_loki_options_init(&o);
     o.url = "http://x";
     o.bearer_token = "tok\nen-secret";
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
-    assert_non_null(strstr(err, "bearer_token"));
-    assert_null(strstr(err, "secret"));
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
+    assert_non_null(strstr(err.text, "bearer_token"));
+    assert_null(strstr(err.text, "secret"));
 }
 
 static void test_env(void **state)
 {
     (void)state;
     sl_loki_options o;
-    char err[256];
+    sl_error err;
+    sl_error_init(&err);
     sl_loki_options_init(&o);
     setenv("SPANLOG_LOKI_URL", "http://127.0.0.1:9", 1);
     setenv("SPANLOG_LOKI_TENANT", "acme", 1);
@@ -295,7 +300,7 @@ static void test_env(void **state)
     setenv("SPANLOG_LOKI_QUEUE_BYTES", "1048576", 1);
     setenv("SPANLOG_LOKI_OVERFLOW", "drop_oldest", 1);
     setenv("SPANLOG_LOKI_BATCH_MS", "50", 1);
-    assert_int_equal(sl_loki_options_from_env(&o, err, sizeof(err)), SL_OK);
+    assert_int_equal(sl_loki_options_from_env(&o, &err), SL_OK);
     assert_string_equal(o.url, "http://127.0.0.1:9");
     assert_string_equal(o.tenant, "acme");
     assert_string_equal(o.labels_text, "env=prod,team=core");
@@ -307,50 +312,52 @@ static void test_env(void **state)
     assert_int_equal(o.batch_age_ms, 50);
 
     setenv("SPANLOG_LOKI_GZIP", "maybe", 1);
-    assert_int_equal(sl_loki_options_from_env(&o, err, sizeof(err)), SL_EPARSE);
-    assert_non_null(strstr(err, "SPANLOG_LOKI_GZIP"));
+    assert_int_equal(sl_loki_options_from_env(&o, &err), SL_EPARSE);
+    assert_non_null(strstr(err.text, "SPANLOG_LOKI_GZIP"));
     unsetenv("SPANLOG_LOKI_GZIP");
     setenv("SPANLOG_LOKI_QUEUE_BYTES", "12x", 1);
-    assert_int_equal(sl_loki_options_from_env(&o, err, sizeof(err)), SL_EPARSE);
-    assert_non_null(strstr(err, "SPANLOG_LOKI_QUEUE_BYTES"));
+    assert_int_equal(sl_loki_options_from_env(&o, &err), SL_EPARSE);
+    assert_non_null(strstr(err.text, "SPANLOG_LOKI_QUEUE_BYTES"));
     unsetenv("SPANLOG_LOKI_QUEUE_BYTES");
     setenv("SPANLOG_LOKI_OVERFLOW", "sometimes", 1);
-    assert_int_equal(sl_loki_options_from_env(&o, err, sizeof(err)), SL_EPARSE);
-    assert_non_null(strstr(err, "SPANLOG_LOKI_OVERFLOW"));
+    assert_int_equal(sl_loki_options_from_env(&o, &err), SL_EPARSE);
+    assert_non_null(strstr(err.text, "SPANLOG_LOKI_OVERFLOW"));
     unsetenv("SPANLOG_LOKI_OVERFLOW");
-    assert_int_equal(sl_loki_options_from_env(NULL, err, sizeof(err)), SL_EINVAL);
+    assert_int_equal(sl_loki_options_from_env(NULL, &err), SL_EINVAL);
 
     /* The constructor reports bad labels from the environment by name. */
     setenv("SPANLOG_LOKI_LABELS", "env=prod,bad.name=x", 1);
     sl_sink *sink = (sl_sink *)1;
-    assert_int_equal(sl_loki_sink_from_url("http://127.0.0.1:9", &sink), SL_EINVAL);
+    assert_int_equal(sl_loki_sink_from_url("http://127.0.0.1:9", &sink, &err), SL_EINVAL);
+    assert_string_equal(err.name, "SPANLOG_LOKI_LABELS");
+    assert_int_equal(err.position, 9); /* where bad.name starts */
     /* What "loki:URL" reports: the label by name, and the variable it came from. */
     sl_error e;
     sl_error_init(&e);
     sink = (sl_sink *)1;
-    assert_int_equal(sl__loki_sink_from_url("http://127.0.0.1:9", &sink, &e), SL_EINVAL);
+    assert_int_equal(sl_loki_sink_from_url("http://127.0.0.1:9", &sink, &e), SL_EINVAL);
     assert_null(sink);
     assert_int_equal(e.code, SL_EINVAL);
     assert_string_equal(e.name, "SPANLOG_LOKI_LABELS");
     assert_non_null(strstr(e.text, "\"bad.name\""));
     assert_non_null(strstr(e.text, "invalid name"));
     sl_error_init(&e);
-    assert_int_equal(sl__loki_sink_from_url("http://a:sekrit@\n", &sink, &e), SL_EINVAL);
+    assert_int_equal(sl_loki_sink_from_url("http://a:sekrit@\n", &sink, &e), SL_EINVAL);
     assert_string_equal(e.name, "url");
     assert_null(strstr(e.text, "sekrit"));
     assert_null(strstr(e.value, "sekrit"));
     setenv("SPANLOG_LOKI_BATCH_BYTES", "lots", 1);
     sl_error_init(&e);
-    assert_int_equal(sl__loki_sink_from_url("http://127.0.0.1:9", &sink, &e), SL_EPARSE);
+    assert_int_equal(sl_loki_sink_from_url("http://127.0.0.1:9", &sink, &e), SL_EPARSE);
     assert_string_equal(e.name, "SPANLOG_LOKI_BATCH_BYTES");
     assert_non_null(strstr(e.text, "lots"));
     unsetenv("SPANLOG_LOKI_BATCH_BYTES");
     sl_loki_options_init(&o);
-    assert_int_equal(sl_loki_options_from_env(&o, err, sizeof(err)), SL_OK);
-    assert_int_equal(sl_loki_sink_new(&o, &sink, err, sizeof(err)), SL_EINVAL);
+    assert_int_equal(sl_loki_options_from_env(&o, &err), SL_OK);
+    assert_int_equal(sl_loki_sink_new(&o, &sink, &err), SL_EINVAL);
     assert_null(sink);
-    assert_non_null(strstr(err, "\"bad.name\""));
-    assert_null(strstr(err, "sekrit"));
+    assert_non_null(strstr(err.text, "\"bad.name\""));
+    assert_null(strstr(err.text, "sekrit"));
     unsetenv("SPANLOG_LOKI_LABELS");
     unsetenv("SPANLOG_LOKI_URL");
     unsetenv("SPANLOG_LOKI_TENANT");
@@ -366,10 +373,11 @@ static void test_constructor_and_stats(void **state)
     sl_loki_options_init(&o);
     o.url = "http://127.0.0.1:9";
     sl_sink *sink = NULL;
-    char err[256];
-    assert_int_equal(sl_loki_sink_new(NULL, &sink, err, sizeof(err)), SL_EINVAL);
-    assert_int_equal(sl_loki_sink_new(&o, NULL, err, sizeof(err)), SL_EINVAL);
-    assert_int_equal(sl_loki_sink_new(&o, &sink, NULL, 0), SL_OK);
+    sl_error err;
+    sl_error_init(&err);
+    assert_int_equal(sl_loki_sink_new(NULL, &sink, &err), SL_EINVAL);
+    assert_int_equal(sl_loki_sink_new(&o, NULL, &err), SL_EINVAL);
+    assert_int_equal(sl_loki_sink_new(&o, &sink, NULL), SL_OK);
     assert_string_equal(sl_sink_name(sink), "loki");
     sl_loki_stats st;
     assert_int_equal(sl_loki_get_stats(sink, &st), SL_OK);

@@ -62,8 +62,9 @@ static void test_constructor_each_allocation(void **state)
         atomic_store(&failures, 0);
         atomic_store(&countdown, k);
         sl_sink *s = NULL;
-        char err[256];
-        sl_status st = sl_loki_sink_new(&o, &s, err, sizeof(err));
+        sl_error err;
+        sl_error_init(&err);
+        sl_status st = sl_loki_sink_new(&o, &s, &err);
         /* Stop failing before teardown: the worker may still allocate. */
         atomic_store(&countdown, -1);
         if (st == SL_OK) {
@@ -93,7 +94,7 @@ static void test_worker_under_failures(void **state)
     o.backoff_max_ms = 20;
     o.batch_age_ms = 5;
     sl_sink *s = NULL;
-    assert_int_equal(sl_loki_sink_new(&o, &s, NULL, 0), SL_OK);
+    assert_int_equal(sl_loki_sink_new(&o, &s, NULL), SL_OK);
     char line[128];
     for (long k = 0; k < 40; k++) {
         /* Every few allocations fail while records are written and batched. */

@@ -385,13 +385,14 @@ static void test_config_labels_prom(void **state)
     o.labels_text = "env=pr\"od,team=core";
     o.encoding = SL_LOKI_ENCODING_PROTOBUF;
     sl__loki_config cfg;
-    char err[128];
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_OK);
+    sl_error err;
+    sl_error_init(&err);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_OK);
     assert_string_equal(cfg.labels_prom, ", env=\"pr\\\"od\", team=\"core\"");
     assert_int_equal(cfg.encoding, SL_LOKI_ENCODING_PROTOBUF);
     sl__loki_config_free(&cfg);
     o.encoding = (sl_loki_encoding)7;
-    assert_int_equal(sl__loki_config_build(&o, &cfg, err, sizeof(err)), SL_EINVAL);
+    assert_int_equal(sl__loki_config_build(&o, &cfg, &err), SL_EINVAL);
 }
 
 int main(void)

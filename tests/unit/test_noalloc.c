@@ -61,7 +61,7 @@ static void test_no_allocation_per_record(void **unused)
     sl_fd_sink_options fo;
     sl_fd_sink_options_init(&fo);
     fo.path = "/dev/null";
-    assert_int_equal(sl_fd_sink_new(&fo, &fd_sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&fo, &fd_sink, NULL), SL_OK);
     assert_int_equal(sl_logger_add_sink(lg, null_sink, SL_LEVEL_TRACE), SL_OK);
     assert_int_equal(sl_logger_add_sink(lg, fd_sink, SL_LEVEL_INFO), SL_OK);
     sl_logger *child = sl_child(lg, SL_STR("requestId", "r-42"), SL_INT("attempt", 1));

@@ -18,7 +18,10 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include "spanlog/features.h"
+#if SPANLOG_WITH_LOKI
 #include <curl/curl.h>
+#endif
 #include <jansson.h>
 
 #include "unit/loopback.h"
@@ -460,6 +463,7 @@ static void test_empty_input(void **state)
 
 /* ---- through the adapters: Loki (the strict receiver) and syslog (UDP) ---- */
 
+#if SPANLOG_WITH_LOKI
 static size_t collect(char *p, size_t size, size_t n, void *user)
 {
     char **buf = user;
@@ -579,6 +583,8 @@ static void test_pipe_to_loki(void **state)
     run_free(&r);
 }
 
+#endif /* SPANLOG_WITH_LOKI */
+
 static void test_pipe_to_syslog_udp(void **state)
 {
     int port = 0;
@@ -631,7 +637,9 @@ int main(void)
         cmocka_unit_test(test_help_states_exit_codes),
         cmocka_unit_test(test_stats_are_final_after_shutdown),
         cmocka_unit_test(test_empty_input),
+#if SPANLOG_WITH_LOKI
         cmocka_unit_test(test_pipe_to_loki),
+#endif
         cmocka_unit_test(test_pipe_to_syslog_udp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

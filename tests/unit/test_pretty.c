@@ -241,7 +241,7 @@ static size_t pty_record(char *out, size_t cap)
     fo.format = SL_FD_FORMAT_PRETTY;
     fo.utc = true;
     sl_sink *sink = NULL;
-    assert_int_equal(sl_fd_sink_new(&fo, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&fo, &sink, NULL), SL_OK);
     sl_logger *lg = NULL;
     assert_int_equal(sl_logger_new(NULL, &lg), SL_OK);
     assert_int_equal(sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE), SL_OK);
@@ -307,7 +307,7 @@ static char *env_output(const char *format)
     unsetenv("SPANLOG_SYSLOG");
     unsetenv("SPANLOG_LOKI_URL");
     sl_logger *lg = NULL;
-    sl_status st = sl_logger_from_env("svc", &lg);
+    sl_status st = sl_logger_from_env("svc", &lg, NULL);
     if (st == SL_OK) {
         sl_info(lg, "hello", SL_INT("n", 1));
         sl_logger_free(lg);

@@ -66,7 +66,7 @@ static int teardown(void **state)
 static sl_logger *file_logger(const sl_fd_sink_options *fo)
 {
     sl_sink *sink = NULL;
-    assert_int_equal(sl_fd_sink_new(fo, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(fo, &sink, NULL), SL_OK);
     sl_logger_options lo;
     sl_logger_options_init(&lo);
     lo.level = SL_LEVEL_TRACE;
@@ -233,7 +233,7 @@ static void test_size_rotation_across_processes(void **state)
         if (pid[p] == 0) {
             sl_fd_sink_options fo = rotating(max, 1000);
             sl_sink *sink = NULL;
-            if (sl_fd_sink_new(&fo, &sink) != SL_OK) {
+            if (sl_fd_sink_new(&fo, &sink, NULL) != SL_OK) {
                 _exit(3);
             }
             sl_logger *lg = NULL;
@@ -322,7 +322,7 @@ static void test_daily_and_hourly_rotation(void **state)
     fo.rotate = SL_ROTATE_DAILY;
     fo.utc = true;
     sl_sink *sink = NULL;
-    assert_int_equal(sl_fd_sink_new(&fo, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&fo, &sink, NULL), SL_OK);
     write_at(sink, utc_ns(2026, 12, 2, 23, 59, 58), "{\"n\":1}\n");
     write_at(sink, utc_ns(2026, 12, 2, 23, 59, 59), "{\"n\":2}\n");
     write_at(sink, utc_ns(2026, 12, 3, 0, 0, 1), "{\"n\":3}\n");
@@ -350,7 +350,7 @@ static void test_daily_and_hourly_rotation(void **state)
     fo.rotate = SL_ROTATE_HOURS;
     fo.rotate_hours = 6;
     fo.utc = true;
-    assert_int_equal(sl_fd_sink_new(&fo, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&fo, &sink, NULL), SL_OK);
     for (int h = 0; h < 24; h += 3) {
         char line[32];
         snprintf(line, sizeof line, "{\"h\":%d}\n", h);
@@ -373,7 +373,7 @@ static void test_daily_and_hourly_rotation(void **state)
     free(t);
 
     fo.rotate_hours = 5; /* does not divide a day */
-    assert_int_equal(sl_fd_sink_new(&fo, &sink), SL_EINVAL);
+    assert_int_equal(sl_fd_sink_new(&fo, &sink, NULL), SL_EINVAL);
 }
 
 static void test_compressed_rotation(void **state)
@@ -480,7 +480,7 @@ static void test_full_disk_counts_and_recovers(void **state)
     sl_fd_sink_options_init(&fo);
     fo.path = fp;
     sl_sink *sink = NULL;
-    assert_int_equal(sl_fd_sink_new(&fo, &sink), SL_OK);
+    assert_int_equal(sl_fd_sink_new(&fo, &sink, NULL), SL_OK);
     sl_sink_set_error_callback(sink, on_error, NULL);
     errors_seen = 0;
     sl_logger *lg = NULL;
@@ -523,7 +523,7 @@ static void test_file_uri_options(void **state)
     char uri[512];
     snprintf(uri, sizeof uri, "file:%s?max_bytes=2k&max_files=2", path);
     sl_sink *sink = NULL;
-    assert_int_equal(sl_sink_from_uri(uri, &sink), SL_OK);
+    assert_int_equal(sl_sink_from_uri(uri, &sink, NULL), SL_OK);
     sl_logger *lg = NULL;
     assert_int_equal(sl_logger_new(NULL, &lg), SL_OK);
     assert_int_equal(sl_logger_add_sink(lg, sink, SL_LEVEL_TRACE), SL_OK);
@@ -535,18 +535,34 @@ static void test_file_uri_options(void **state)
     each_file(count_line, &n, 2048, &files);
     assert_int_equal(files, 3);
 
-    const char *bad[] = {"?max_bytes=lots", "?rotate=weekly",  "?colour=1",
-                         "?max_files=0",    "?compress=maybe", "?max_bytes"};
+    /* Out of range is SL_ERANGE (the one number grammar), the rest SL_EPARSE;
+     * the error names the key and the value. */
+    const struct {
+        const char *q, *key;
+        sl_status st;
+    } bad[] = {{"?max_bytes=lots", "max_bytes", SL_EPARSE},
+               {"?rotate=weekly", "rotate", SL_EPARSE},
+               {"?rotate=5h", "rotate", SL_ERANGE},
+               {"?colour=1", "colour", SL_EPARSE},
+               {"?max_files=0", "max_files", SL_ERANGE},
+               {"?max_files= 2", "max_files", SL_EPARSE},
+               {"?max_bytes=+2k", "max_bytes", SL_EPARSE},
+               {"?compress=maybe", "compress", SL_EPARSE},
+               {"?max_bytes", "max_bytes", SL_EPARSE}};
     char other[256];
     snprintf(other, sizeof other, "%s/other.log", dir);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        snprintf(uri, sizeof uri, "file:%s%s", other, bad[i]);
-        assert_int_equal(sl_sink_from_uri(uri, &sink), SL_EPARSE);
+        snprintf(uri, sizeof uri, "file:%s%s", other, bad[i].q);
+        sl_error e;
+        sl_error_init(&e);
+        assert_int_equal(sl_sink_from_uri(uri, &sink, &e), bad[i].st);
+        assert_string_equal(e.name, bad[i].key);
+        assert_non_null(strstr(e.text, bad[i].key));
         struct stat st;
         assert_int_not_equal(stat(other, &st), 0); /* nothing created */
     }
     snprintf(uri, sizeof uri, "file:%s?rotate=6h&utc=1", other);
-    assert_int_equal(sl_sink_from_uri(uri, &sink), SL_OK);
+    assert_int_equal(sl_sink_from_uri(uri, &sink, NULL), SL_OK);
     sl_sink_free(sink, 100);
     unlink(other);
 }

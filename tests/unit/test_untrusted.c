@@ -335,13 +335,13 @@ static void test_fifo_without_reader_does_not_block(void **unused)
 
     /* No reader: refused at once (before, open(2) blocked here forever). */
     sl_logger *lg = NULL;
-    assert_int_not_equal(sl_logger_from_env("svc", &lg), SL_OK);
+    assert_int_not_equal(sl_logger_from_env("svc", &lg, NULL), SL_OK);
     assert_null(lg);
 
     /* With a reader the sink works, and records arrive whole. */
     int rd = open(path, O_RDONLY | O_NONBLOCK);
     assert_true(rd >= 0);
-    assert_int_equal(sl_logger_from_env("svc", &lg), SL_OK);
+    assert_int_equal(sl_logger_from_env("svc", &lg, NULL), SL_OK);
     sl_info(lg, "through the fifo", SL_INT("n", 7));
     char buf[4096];
     ssize_t n = read(rd, buf, sizeof buf - 1);
