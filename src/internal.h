@@ -48,6 +48,7 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
 #define SL__LOKI_OPTIONS_V1     SL__V1_SIZE(sl_loki_options, connect_timeout_ms)
 #define SL__LOKI_STATS_V1       SL__V1_SIZE(sl_loki_stats, last_error)
 #define SL__ERROR_V1            SL__V1_SIZE(sl_error, position)
+#define SL__CARRIER_V1          SL__V1_SIZE(sl_carrier, get_n)
 
 /* Bytes of a stats struct to write for a caller whose struct says
  * `caller_size`: at least v1 (every caller has those), at most ours. */
