@@ -85,6 +85,11 @@ void sl__diag(const char *fmt, ...) SL__PRINTF(1, 2);
 /* v with thousands separators ("1,024") into out; returns out. */
 const char *sl__diag_count(uint64_t v, char out[32]);
 
+/* sink.c: tells the event callback (if any) the drops not told yet, rate
+ * limited. Call it only where no lock of the sink is held (the delivery
+ * worker between batches): the callback may log to the same sink. */
+void sl__sink_tell_drops(sl_sink *sink);
+
 /* sink.c: what the sink was made from ("http://h:3100", "/dev/log"), named
  * in its diagnostics. Copied; NULL clears it. */
 void sl__sink_set_target(sl_sink *sink, const char *target);

@@ -15,3 +15,4 @@ sl_add_test(test_level_threads SOURCES unit/test_level_threads.c LABELS threads 
 sl_add_test(test_untrusted SOURCES unit/test_untrusted.c unit/core_capture.c TIMEOUT 120)
 sl_add_test(test_url SOURCES unit/test_url.c)
 sl_add_test(test_sink_uri_secrets SOURCES unit/test_sink_uri_secrets.c TIMEOUT 60)
+sl_add_test(test_sink_events SOURCES unit/test_sink_events.c LABELS threads TIMEOUT 60)
