@@ -53,6 +53,7 @@ typedef struct batch_ent {
 } batch_ent;
 
 struct sl__deliver {
+    sl__ring_slot *open_slot; /* between sl__deliver_begin and _commit; mu held */
     sl__deliver_options o;
     sl__deliver_ops ops;
     void *user;
@@ -647,30 +648,21 @@ static void drop_now_locked(sl__deliver *d, uint64_t *counter)
     sl_sink_count_dropped_reason(d->sink, 1, code, why);
 }
 
-sl_status sl__deliver_push(sl__deliver *d, const sl__deliver_part *parts, size_t nparts,
-                           uint32_t weight)
+char *sl__deliver_begin(sl__deliver *d, size_t len, sl_status *st)
 {
-    size_t len = 0;
-    for (size_t i = 0; i < nparts && i < MAX_PARTS; i++) {
-        len += parts[i].len;
-    }
     size_t size = sl__ring_slot_size(len);
     pthread_mutex_lock(&d->mu);
-    if (nparts > MAX_PARTS) {
-        /* An adapter's bug, but still no record lost uncounted. */
-        drop_now_locked(d, &d->st.dropped_too_large);
-        pthread_mutex_unlock(&d->mu);
-        return SL_EINVAL;
-    }
     if (d->closed || d->closing) {
         drop_now_locked(d, &d->st.dropped_closed);
         pthread_mutex_unlock(&d->mu);
-        return SL_ECLOSED;
+        *st = SL_ECLOSED;
+        return NULL;
     }
     if (size > d->q.cap || len > UINT32_MAX) {
         drop_now_locked(d, &d->st.dropped_too_large);
         pthread_mutex_unlock(&d->mu);
-        return SL_ERANGE;
+        *st = SL_ERANGE;
+        return NULL;
     }
     if (!d->worker_running && worker_start(d) != SL_OK) {
         /* Queue anyway: the next push tries to start it again. */
@@ -715,14 +707,19 @@ sl_status sl__deliver_push(sl__deliver *d, const sl__deliver_part *parts, size_t
     if (slot == NULL) {
         drop_now_locked(d, &d->st.dropped_queue_full);
         pthread_mutex_unlock(&d->mu);
-        return SL_EAGAIN;
-    }
-    char *dst = sl__ring_data(slot);
-    for (size_t i = 0; i < nparts && i < MAX_PARTS; i++) {
-        memcpy(dst, parts[i].data, parts[i].len);
-        dst += parts[i].len;
+        *st = SL_EAGAIN;
+        return NULL;
     }
     slot->len = (uint32_t)len;
+    d->open_slot = slot;
+    *st = SL_OK;
+    return sl__ring_data(slot);
+}
+
+void sl__deliver_commit(sl__deliver *d, uint32_t weight)
+{
+    sl__ring_slot *slot = d->open_slot;
+    d->open_slot = NULL;
     slot->weight = weight;
     sl__ring_commit(&d->q, slot);
     d->enq_seq++;
@@ -734,6 +731,32 @@ sl_status sl__deliver_push(sl__deliver *d, const sl__deliver_part *parts, size_t
         pthread_cond_signal(&d->work_cv);
     }
     pthread_mutex_unlock(&d->mu);
+}
+
+sl_status sl__deliver_push(sl__deliver *d, const sl__deliver_part *parts, size_t nparts,
+                           uint32_t weight)
+{
+    if (nparts > MAX_PARTS) {
+        /* An adapter's bug, but still no record lost uncounted. */
+        pthread_mutex_lock(&d->mu);
+        drop_now_locked(d, &d->st.dropped_too_large);
+        pthread_mutex_unlock(&d->mu);
+        return SL_EINVAL;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        len += parts[i].len;
+    }
+    sl_status st;
+    char *dst = sl__deliver_begin(d, len, &st);
+    if (dst == NULL) {
+        return st;
+    }
+    for (size_t i = 0; i < nparts; i++) {
+        memcpy(dst, parts[i].data, parts[i].len);
+        dst += parts[i].len;
+    }
+    sl__deliver_commit(d, weight);
     return SL_OK;
 }
 

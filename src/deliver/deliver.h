@@ -203,6 +203,19 @@ typedef struct sl__deliver_part {
 sl_status sl__deliver_push(sl__deliver *d, const sl__deliver_part *parts, size_t nparts,
                            uint32_t weight);
 
+/*
+ * The same in two steps, for a sink that writes its entry in place instead
+ * of gathering parts: sl__deliver_begin reserves `len` bytes and returns
+ * where to write them, with the runtime's lock held; the caller fills all
+ * `len` bytes, touches nothing else of the runtime, and calls
+ * sl__deliver_commit, which queues the entry and releases the lock. NULL
+ * (with *st as sl__deliver_push would return, the drop already counted)
+ * when the entry cannot be queued: then the lock is not held and there is
+ * nothing to commit. The returned pointer is 8-byte aligned.
+ */
+char *sl__deliver_begin(sl__deliver *d, size_t len, sl_status *st);
+void sl__deliver_commit(sl__deliver *d, uint32_t weight);
+
 /* Queue bytes an entry of `len` data bytes takes (header and alignment). */
 size_t sl__deliver_entry_size(size_t len);
 
