@@ -437,6 +437,18 @@ void sl__sink_tell_drops(sl_sink *sink)
 
 /* ---- errors ---------------------------------------------------------------- */
 
+/* Takes the error kept from before a callback was set: true, with the errors
+ * counted since it in *suppressed, when there was one. */
+static bool take_pending(sl_sink *sink, uint64_t *suppressed)
+{
+    if (__atomic_load_n(&sink->pending_state, __ATOMIC_ACQUIRE) != 2) {
+        return false;
+    }
+    __atomic_store_n(&sink->pending_state, 0, __ATOMIC_RELAXED);
+    *suppressed = __atomic_exchange_n(&sink->suppressed, 0, __ATOMIC_ACQ_REL);
+    return true;
+}
+
 void sl_sink_set_error_callback(sl_sink *sink, sl_error_fn fn, void *user)
 {
     if (sink == NULL) {
@@ -445,9 +457,8 @@ void sl_sink_set_error_callback(sl_sink *sink, sl_error_fn fn, void *user)
     sink->on_event = NULL;
     sink->on_error = fn;
     sink->on_error_user = user;
-    if (fn != NULL && __atomic_load_n(&sink->pending_state, __ATOMIC_ACQUIRE) == 2) {
-        __atomic_store_n(&sink->pending_state, 0, __ATOMIC_RELAXED);
-        uint64_t suppressed = __atomic_exchange_n(&sink->suppressed, 0, __ATOMIC_ACQ_REL);
+    uint64_t suppressed;
+    if (fn != NULL && take_pending(sink, &suppressed)) {
         fn(user, sink, sink->pending_code, sink->pending_text, suppressed);
     }
 }
@@ -475,9 +486,8 @@ void sl_sink_set_event_callback(sl_sink *sink, sl_sink_event_fn fn, void *user)
     if (fn == NULL) {
         return;
     }
-    if (__atomic_load_n(&sink->pending_state, __ATOMIC_ACQUIRE) == 2) {
-        __atomic_store_n(&sink->pending_state, 0, __ATOMIC_RELAXED);
-        uint64_t suppressed = __atomic_exchange_n(&sink->suppressed, 0, __ATOMIC_ACQ_REL);
+    uint64_t suppressed;
+    if (take_pending(sink, &suppressed)) {
         tell_error(sink, sink->pending_code, sink->pending_text, suppressed);
     }
     tell_drops(sink, true); /* the drops counted before it was installed */

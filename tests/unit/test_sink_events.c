@@ -122,16 +122,28 @@ static sl_logger *logger_on(sl_sink *sink)
     return lg;
 }
 
+/* A dropper sink (failing writes when `fail`) on a logger, the event
+ * callback set first when `install`. */
+static sl_logger *dropper_logger(events *e, dropper *dr, bool fail, bool install,
+                                 sl_sink **sink)
+{
+    events_init(e);
+    pthread_mutex_init(&dr->mu, NULL);
+    dr->fail = fail;
+    assert_int_equal(sl_sink_new(&drop_vt, dr, sink), SL_OK);
+    if (install) {
+        sl_sink_set_event_callback(*sink, on_event, e);
+    }
+    return logger_on(*sink);
+}
+
 static void test_drops_told_with_count_and_reason(void **state)
 {
     (void)state;
     events e;
-    events_init(&e);
-    dropper dr = {PTHREAD_MUTEX_INITIALIZER, false};
+    dropper dr;
     sl_sink *sink = NULL;
-    assert_int_equal(sl_sink_new(&drop_vt, &dr, &sink), SL_OK);
-    sl_sink_set_event_callback(sink, on_event, &e);
-    sl_logger *lg = logger_on(sink);
+    sl_logger *lg = dropper_logger(&e, &dr, false, true, &sink);
     for (int i = 0; i < 10; i++) {
         sl_info(lg, "lost");
     }
@@ -163,12 +175,9 @@ static void test_errors_and_drops_told_apart(void **state)
 {
     (void)state;
     events e;
-    events_init(&e);
-    dropper dr = {PTHREAD_MUTEX_INITIALIZER, true};
+    dropper dr;
     sl_sink *sink = NULL;
-    assert_int_equal(sl_sink_new(&drop_vt, &dr, &sink), SL_OK);
-    sl_sink_set_event_callback(sink, on_event, &e);
-    sl_logger *lg = logger_on(sink);
+    sl_logger *lg = dropper_logger(&e, &dr, true, true, &sink);
     sl_info(lg, "lost");
     /* the error is reported outside the lock: the drop goes first, then it */
     assert_int_equal(e.n, 2);
@@ -189,11 +198,9 @@ static void test_installed_late_and_replaced(void **state)
 {
     (void)state;
     events e;
-    events_init(&e);
-    dropper dr = {PTHREAD_MUTEX_INITIALIZER, true};
+    dropper dr;
     sl_sink *sink = NULL;
-    assert_int_equal(sl_sink_new(&drop_vt, &dr, &sink), SL_OK);
-    sl_logger *lg = logger_on(sink);
+    sl_logger *lg = dropper_logger(&e, &dr, true, false, &sink);
     sl_info(lg, "before any callback"); /* to stderr (off here), error kept */
     sl_info(lg, "again");
     sl_sink_set_event_callback(sink, on_event, &e);
