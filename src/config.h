@@ -191,6 +191,9 @@ typedef struct sl__adapter {
     const char *env_target;     /* set: sl_logger_from_env adds a sink, or NULL */
     bool env_target_empty_ok;   /* an empty env_target value still adds one */
     const sl__opt_table *opts;  /* NULL: none */
+    /* Further tables of the adapter (OTLP's per-signal variables), NULL
+     * terminated, or NULL: documented and checked like opts. */
+    const sl__opt_table *const *more;
     /*
      * Makes a sink from a target: `scheme` is the one matched, `rest` what
      * follows "scheme:" (NULL when the target is the bare scheme). With

@@ -32,6 +32,10 @@ typedef struct env_config {
     const char *redact_censor;
     bool redact_remove;
     const char *level_file; /* read by sl_signals_install (control.c) */
+    /* Read where they are used, checked here: the span sampler
+     * (src/trace/sampler.c) and the console's colors (src/pretty.c). */
+    const char *sampler, *sampler_arg;
+    const char *no_color, *force_color;
 } env_config;
 
 enum { CONSOLE_NONE, CONSOLE_PRETTY, CONSOLE_AUTO };
@@ -92,24 +96,34 @@ static const sl__opt core_opts[] = {
     SL__O_ENUM(env_config, diag, "stderr", diag_names, "SPANLOG_DIAG", NULL,
                "where a sink without an error callback tells its errors and drops "
                "(sl_set_diagnostics)"),
+    SL__O_STR(env_config, sampler, "parentbased_always_on", "OTEL_TRACES_SAMPLER", NULL,
+              "the span sampler: always_on, always_off, traceidratio, parentbased_* "
+              "(span.h)"),
+    SL__O_STR(env_config, sampler_arg, NULL, "OTEL_TRACES_SAMPLER_ARG", NULL,
+              "the ratio of the traceidratio samplers, 0 to 1"),
+    SL__O_STR(env_config, no_color, NULL, "NO_COLOR", NULL,
+              "any value: the console format never colors (no-color.org)"),
+    SL__O_STR(env_config, force_color, NULL, "FORCE_COLOR", NULL,
+              "any value but 0: the console format colors even when not a terminal"),
 };
 
 const sl__opt_table sl__core_options = {"Logger (sl_logger_from_env)", core_opts,
                                         SL__NOPTS(core_opts)};
 
-/* Splits `list` (a copy the caller frees) into at most SL_MAX_BAGGAGE_KEYS keys. */
-static sl_status split_keys(char *list, const char **keys, size_t *n, sl_error *err)
+/* Splits `list` (a copy the caller frees), separated by commas and blanks,
+ * into at most max items; more is SL_ERANGE naming var. */
+static sl_status split_list(char *list, const char **items, size_t max, size_t *n,
+                            const char *var, sl_error *err)
 {
     *n = 0;
     char *save = NULL;
     for (char *t = strtok_r(list, ", \t", &save); t != NULL;
          t = strtok_r(NULL, ", \t", &save)) {
-        if (*n == SL_MAX_BAGGAGE_KEYS) {
-            return sl__error_set(err, SL_ERANGE, "SPANLOG_BAGGAGE_KEYS", NULL,
-                                 (int)(t - list), "SPANLOG_BAGGAGE_KEYS: at most %d keys",
-                                 SL_MAX_BAGGAGE_KEYS);
+        if (*n == max) {
+            return sl__error_set(err, SL_ERANGE, var, NULL, (int)(t - list),
+                                 "%s: at most %zu items", var, max);
         }
-        keys[(*n)++] = t;
+        items[(*n)++] = t;
     }
     return SL_OK;
 }
@@ -120,6 +134,18 @@ static sl_status split_keys(char *list, const char **keys, size_t *n, sl_error *
  */
 static sl_status filters(const env_config *c, sl_logger *lg, sl_error *err)
 {
+    sl_sampler sm;
+    if (lg == NULL && c->sampler != NULL &&
+        sl_sampler_parse(c->sampler, c->sampler_arg, &sm) != SL_OK) {
+        /* The value named is the sampler's, or its argument's. */
+        return sl__error_set(
+            err, SL_EPARSE, "OTEL_TRACES_SAMPLER", c->sampler, -1,
+            "OTEL_TRACES_SAMPLER=%s%s%s: expected always_on, always_off, "
+            "traceidratio or parentbased_* (with OTEL_TRACES_SAMPLER_ARG "
+            "a ratio from 0 to 1)",
+            c->sampler, c->sampler_arg != NULL ? " with ARG=" : "",
+            c->sampler_arg != NULL ? c->sampler_arg : "");
+    }
     if (c->sampling != NULL) {
         sl_sampling_options so;
         sl_status st = sl_sampling_parse(c->sampling, &so, err);
@@ -141,17 +167,8 @@ static sl_status filters(const env_config *c, sl_logger *lg, sl_error *err)
     }
     const char *paths[64];
     size_t n = 0;
-    sl_status st = SL_OK;
-    char *save = NULL;
-    for (char *t = strtok_r(copy, ", \t", &save); t != NULL && st == SL_OK;
-         t = strtok_r(NULL, ", \t", &save)) {
-        if (n == sizeof(paths) / sizeof(paths[0])) {
-            st = sl__error_set(err, SL_ERANGE, "SPANLOG_REDACT", NULL, (int)(t - copy),
-                               "SPANLOG_REDACT: at most %zu paths", n);
-        } else {
-            paths[n++] = t;
-        }
-    }
+    sl_status st = split_list(copy, paths, sizeof paths / sizeof paths[0], &n,
+                              "SPANLOG_REDACT", err);
     if (st == SL_OK && lg != NULL) {
         sl_redact_options ro;
         sl_redact_options_init(&ro);
@@ -231,17 +248,14 @@ static sl_status plan_list(plan *p, const char *list, int console)
         const char *a = s, *b = e;
         sl__trim_blanks(&a, &b);
         size_t n = (size_t)(b - a);
-        if (pretty && ((n == 6 && strncasecmp(a, "stdout", 6) == 0) ||
-                       (n == 6 && strncasecmp(a, "stderr", 6) == 0))) {
-            sl_status st = plan_add(p, "SPANLOG_SINK", "pretty:", a, n);
-            if (st != SL_OK) {
-                return st;
-            }
-        } else if (b > a) {
-            sl_status st = plan_add(p, "SPANLOG_SINK", "", a, n);
-            if (st != SL_OK) {
-                return st;
-            }
+        bool to_console =
+            pretty && n == 6 &&
+            (strncasecmp(a, "stdout", 6) == 0 || strncasecmp(a, "stderr", 6) == 0);
+        sl_status st =
+            n > 0 ? plan_add(p, "SPANLOG_SINK", to_console ? "pretty:" : "", a, n)
+                  : SL_OK;
+        if (st != SL_OK) {
+            return st;
         }
         s = *e == ',' ? e + 1 : e;
     }
@@ -307,7 +321,8 @@ sl_status sl_logger_from_env(const char *service, sl_logger **out, sl_error *err
         if ((key_list = sl__strdup(c.baggage_keys)) == NULL) {
             return sl__error_set(err, SL_ENOMEM, NULL, NULL, -1, "out of memory");
         }
-        if ((st = split_keys(key_list, keys, &c.lo.nbaggage_keys, err)) != SL_OK) {
+        if ((st = split_list(key_list, keys, SL_MAX_BAGGAGE_KEYS, &c.lo.nbaggage_keys,
+                             "SPANLOG_BAGGAGE_KEYS", err)) != SL_OK) {
             sl__free(key_list);
             return st;
         }

@@ -28,6 +28,11 @@
 
 #include "deliver/deliver.h"
 #include "internal.h"
+
+/* The first versions of the Loki structs (src/internal.h, "ABI: sized
+ * structs"). */
+#define SL__LOKI_OPTIONS_V1 SL__V1_SIZE(sl_loki_options, connect_timeout_ms)
+#define SL__LOKI_STATS_V1   SL__V1_SIZE(sl_loki_stats, last_error)
 #include "spanlog/loki.h"
 
 #define SL__LOKI_MAX_LABELS 15         /* Loki's default max_label_names_per_series */

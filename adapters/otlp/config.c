@@ -11,6 +11,159 @@
 #include <strings.h>
 
 #include "adapters/otlp/otlp_exporter.h"
+#include "config.h"
+
+/* ---- the OTEL_* variables, one table per signal ------------------------------
+ *
+ * Each signal reads the general variable (OTEL_EXPORTER_OTLP_TIMEOUT) and
+ * then its own (OTEL_EXPORTER_OTLP_TRACES_TIMEOUT): two rows for one field,
+ * the general first, so that the specific one wins when both are set. The
+ * numbers follow the one grammar of config.h (digits only, no blanks). */
+
+/* OTEL_EXPORTER_OTLP_ENDPOINT: a base, /v1/<signal> appended; it replaces
+ * an endpoint set before (the specific variable, read after, wins). */
+static sl_status parse_base(const char *text, void *field, void *base, int *pos)
+{
+    sl_otlp_options *o = base;
+    o->base_endpoint = text;
+    o->endpoint = NULL;
+    return SL_OK;
+}
+
+static sl_status parse_protocol(const char *text, void *field, void *base, int *pos)
+{
+    if (strcasecmp(text, "http/protobuf") == 0) {
+        *(sl_otlp_protocol *)field = SL_OTLP_HTTP_PROTOBUF;
+    } else if (strcasecmp(text, "http/json") == 0) {
+        *(sl_otlp_protocol *)field = SL_OTLP_HTTP_JSON;
+    } else {
+        *pos = 0;
+        return strcasecmp(text, "grpc") == 0 ? SL_ENOTSUP : SL_EPARSE;
+    }
+    return SL_OK;
+}
+
+static sl_status parse_compression(const char *text, void *field, void *base, int *pos)
+{
+    if (strcasecmp(text, "gzip") == 0 || strcasecmp(text, "none") == 0) {
+        *(bool *)field = (text[0] | 0x20) == 'g';
+        return SL_OK;
+    }
+    *pos = 0;
+    return SL_ENOTSUP;
+}
+
+static sl_status parse_u32(const char *text, void *field, void *base, int *pos)
+{
+    long long v;
+    sl_status st = sl__parse_int(text, 0, UINT32_MAX, &v, pos);
+    if (st == SL_OK) {
+        *(uint32_t *)field = (uint32_t)v;
+    }
+    return st;
+}
+
+#define O       sl_otlp_options
+#define X       "OTEL_EXPORTER_OTLP_"
+#define U32     "0 to 4294967295"
+#define PROTO   "http/protobuf or http/json (grpc is not supported: use port 4318)"
+#define MAXSIZE (1 << 30)
+/* The rows both signals share, for SIG = "TRACES_" or "LOGS_". */
+#define EXPORT_ROWS(SIG, SIGNAL)                                                         \
+    SL__O_CUSTOM(O, base_endpoint, "http://localhost:4318", parse_base,                  \
+                 "an http(s) URL", X "ENDPOINT", NULL,                                   \
+                 "base URL of every signal; /v1/traces, /v1/logs appended"),             \
+        SL__O_STR(O, endpoint, NULL, X SIG "ENDPOINT", NULL,                             \
+                  "the " SIGNAL " URL, used as given"),                                  \
+        SL__O_SECRET(O, headers, X "HEADERS", NULL,                                      \
+                     "request headers, `k=v,k=v` (percent-encoded); never echoed"),      \
+        SL__O_SECRET(O, headers, X SIG "HEADERS", NULL, "the " SIGNAL " headers"),       \
+        SL__O_INT(O, timeout_ms, "10000", 0, INT32_MAX, X "TIMEOUT", NULL,               \
+                  "one export request, in ms"),                                          \
+        SL__O_INT(O, timeout_ms, NULL, 0, INT32_MAX, X SIG "TIMEOUT", NULL,              \
+                  "the " SIGNAL " request timeout"),                                     \
+        SL__O_CUSTOM(O, protocol, "http/protobuf", parse_protocol, PROTO, X "PROTOCOL",  \
+                     NULL, "request encoding"),                                          \
+        SL__O_CUSTOM(O, protocol, NULL, parse_protocol, PROTO, X SIG "PROTOCOL", NULL,   \
+                     "the " SIGNAL " encoding"),                                         \
+        SL__O_CUSTOM(O, gzip, "none", parse_compression, "gzip or none",                 \
+                     X "COMPRESSION", NULL, "request body compression"),                 \
+        SL__O_CUSTOM(O, gzip, NULL, parse_compression, "gzip or none",                   \
+                     X SIG "COMPRESSION", NULL, "the " SIGNAL " compression"),           \
+        SL__O_STR(O, certificate, NULL, X "CERTIFICATE", NULL,                           \
+                  "PEM CA bundle to verify the server; unset: the system's"),            \
+        SL__O_STR(O, certificate, NULL, X SIG "CERTIFICATE", NULL,                       \
+                  "the " SIGNAL " CA bundle"),                                           \
+        SL__O_STR(O, client_certificate, NULL, X "CLIENT_CERTIFICATE", NULL,             \
+                  "PEM client certificate (mTLS)"),                                      \
+        SL__O_STR(O, client_certificate, NULL, X SIG "CLIENT_CERTIFICATE", NULL,         \
+                  "the " SIGNAL " client certificate"),                                  \
+        SL__O_STR(O, client_key, NULL, X "CLIENT_KEY", NULL, "its PEM private key"),     \
+        SL__O_STR(O, client_key, NULL, X SIG "CLIENT_KEY", NULL,                         \
+                  "the " SIGNAL " client key")
+
+/* The batch processor's variables, for P = "OTEL_BSP_" or "OTEL_BLRP_". */
+#define BATCH_ROWS(P, DELAY, WHAT)                                                       \
+    SL__O_INT(O, schedule_delay_ms, DELAY, 0, INT32_MAX, P "SCHEDULE_DELAY", NULL,       \
+              "a batch of " WHAT " waits at most this, in ms"),                          \
+        SL__O_INT(O, export_timeout_ms, "30000", 0, INT32_MAX, P "EXPORT_TIMEOUT", NULL, \
+                  "a batch retried this long (ms) is dropped"),                          \
+        SL__O_SIZE(O, max_queue_size, "2048", 0, MAXSIZE, P "MAX_QUEUE_SIZE", NULL,      \
+                   WHAT " waiting to be exported"),                                      \
+        SL__O_SIZE(O, max_export_batch_size, "512", 0, MAXSIZE,                          \
+                   P "MAX_EXPORT_BATCH_SIZE", NULL,                                      \
+                   WHAT " per request (at most max_queue_size)")
+/* The attribute limits: the general variable, then the signal's own
+ * (P = "OTEL_SPAN_" or "OTEL_LOGRECORD_"). */
+#define LIMIT_ROWS(P, WHAT)                                                              \
+    SL__O_CUSTOM(O, attribute_count_limit, "128", parse_u32, U32,                        \
+                 "OTEL_ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per span or record"),   \
+        SL__O_CUSTOM(O, attribute_count_limit, NULL, parse_u32, U32,                     \
+                     P "ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per " WHAT),           \
+        SL__O_CUSTOM(O, attribute_value_length_limit, "0", parse_u32, U32,               \
+                     "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", NULL,                          \
+                     "bytes of an attribute value; 0: unlimited"),                       \
+        SL__O_CUSTOM(O, attribute_value_length_limit, NULL, parse_u32, U32,              \
+                     P "ATTRIBUTE_VALUE_LENGTH_LIMIT", NULL,                             \
+                     "bytes of a " WHAT " attribute value")
+
+static const sl__opt traces_opts[] = {
+    EXPORT_ROWS("TRACES_", "traces"),
+    BATCH_ROWS("OTEL_BSP_", "5000", "spans"),
+    LIMIT_ROWS("OTEL_SPAN_", "span"),
+    SL__O_CUSTOM(O, event_count_limit, "128", parse_u32, U32,
+                 "OTEL_SPAN_EVENT_COUNT_LIMIT", NULL, "events per span"),
+    SL__O_CUSTOM(O, link_count_limit, "128", parse_u32, U32, "OTEL_SPAN_LINK_COUNT_LIMIT",
+                 NULL, "links per span"),
+    SL__O_CUSTOM(O, event_attribute_count_limit, "128", parse_u32, U32,
+                 "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per event"),
+    SL__O_CUSTOM(O, link_attribute_count_limit, "128", parse_u32, U32,
+                 "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", NULL, "attributes per link"),
+};
+
+static const sl__opt logs_opts[] = {
+    EXPORT_ROWS("LOGS_", "logs"),
+    BATCH_ROWS("OTEL_BLRP_", "1000", "records"),
+    LIMIT_ROWS("OTEL_LOGRECORD_", "record"),
+};
+#undef O
+#undef X
+#undef U32
+#undef PROTO
+#undef MAXSIZE
+#undef EXPORT_ROWS
+#undef BATCH_ROWS
+#undef LIMIT_ROWS
+
+const sl__opt_table sl__otlp_traces_options = {
+    "OTLP span export (sl_otlp_options, traces)", traces_opts, SL__NOPTS(traces_opts)};
+const sl__opt_table sl__otlp_logs_options = {"OTLP log export (sl_otlp_options, logs)",
+                                             logs_opts, SL__NOPTS(logs_opts)};
+
+static const sl__opt_table *signal_table(sl_otlp_signal s)
+{
+    return s == SL_OTLP_LOGS ? &sl__otlp_logs_options : &sl__otlp_traces_options;
+}
 
 void sl_otlp_options_init(sl_otlp_options *o, sl_otlp_signal signal)
 {
@@ -20,241 +173,30 @@ void sl_otlp_options_init(sl_otlp_options *o, sl_otlp_signal signal)
     memset(o, 0, sizeof *o);
     o->size = sizeof *o;
     o->signal = signal;
-    o->base_endpoint = "http://localhost:4318";
-    o->protocol = SL_OTLP_HTTP_PROTOBUF;
-    o->timeout_ms = 10000;
+    /* What a variable sets: the table's defaults. */
+    sl__opts_defaults(signal_table(signal), o);
+    /* What none does. */
     o->tls_verify = true;
-    o->schedule_delay_ms = signal == SL_OTLP_LOGS ? 1000 : 5000;
-    o->export_timeout_ms = 30000;
-    o->max_queue_size = 2048;
-    o->max_export_batch_size = 512;
     o->queue_bytes = 16u << 20;
     o->backoff_min_ms = 1000;
     o->backoff_max_ms = 30000;
-    sl__otlp_limits l;
-    sl__otlp_limits_default(&l);
-    o->attribute_count_limit = l.attr_count;
-    o->attribute_value_length_limit = l.value_len;
-    o->event_count_limit = l.event_count;
-    o->link_count_limit = l.link_count;
-    o->event_attribute_count_limit = l.event_attr_count;
-    o->link_attribute_count_limit = l.link_attr_count;
-}
-
-/* ---- environment -------------------------------------------------------------- */
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
-/* The signal form (OTEL_EXPORTER_OTLP_TRACES_X) or the general one; *used
- * gets the name that was read. */
-static const char *otlp_env(sl_otlp_signal s, const char *x, char *used, size_t cap)
-{
-    snprintf(used, cap, "OTEL_EXPORTER_OTLP_%s_%s", s == SL_OTLP_LOGS ? "LOGS" : "TRACES",
-             x);
-    const char *v = env(used);
-    if (v == NULL) {
-        snprintf(used, cap, "OTEL_EXPORTER_OTLP_%s", x);
-        v = env(used);
+    if (signal == SL_OTLP_LOGS) {
+        /* Span limits are no variables of logs; the defaults all the same. */
+        sl__otlp_limits l;
+        sl__otlp_limits_default(&l);
+        o->event_count_limit = l.event_count;
+        o->link_count_limit = l.link_count;
+        o->event_attribute_count_limit = l.event_attr_count;
+        o->link_attribute_count_limit = l.link_attr_count;
     }
-    return v;
-}
-
-static sl_status parse_u64(const char *name, const char *v, uint64_t max, uint64_t *out,
-                           sl_error *err)
-{
-    const char *a = v, *b = v + strlen(v);
-    sl__trim_blanks(&a, &b);
-    uint64_t x = 0;
-    if (a == b) {
-        return sl__error_set(err, SL_EPARSE, name, v, 0, "%s: expected a number", name);
-    }
-    for (const char *p = a; p < b; p++) {
-        if (*p < '0' || *p > '9') {
-            return sl__error_set(err, SL_EPARSE, name, v, (int)(p - v),
-                                 "%s: expected a non-negative integer", name);
-        }
-        x = x * 10 + (uint64_t)(*p - '0');
-        if (x > max) {
-            return sl__error_set(err, SL_EPARSE, name, v, 0, "%s: at most %llu", name,
-                                 (unsigned long long)max);
-        }
-    }
-    *out = x;
-    return SL_OK;
-}
-
-static sl_status env_int(const char *name, int *out, sl_error *err)
-{
-    const char *v = env(name);
-    uint64_t x;
-    if (v == NULL) {
-        return SL_OK;
-    }
-    sl_status st = parse_u64(name, v, INT32_MAX, &x, err);
-    if (st == SL_OK) {
-        *out = (int)x;
-    }
-    return st;
-}
-
-static sl_status env_size(const char *name, size_t *out, sl_error *err)
-{
-    const char *v = env(name);
-    uint64_t x;
-    if (v == NULL) {
-        return SL_OK;
-    }
-    sl_status st = parse_u64(name, v, 1u << 30, &x, err);
-    if (st == SL_OK) {
-        *out = (size_t)x;
-    }
-    return st;
-}
-
-/* The first of the names that is set. */
-static sl_status env_u32(const char *name, const char *fallback, uint32_t *out,
-                         sl_error *err)
-{
-    const char *v = env(name);
-    if (v == NULL && fallback != NULL) {
-        name = fallback;
-        v = env(name);
-    }
-    uint64_t x;
-    if (v == NULL) {
-        return SL_OK;
-    }
-    sl_status st = parse_u64(name, v, UINT32_MAX, &x, err);
-    if (st == SL_OK) {
-        *out = (uint32_t)x;
-    }
-    return st;
-}
-
-sl_status sl__otlp_parse_protocol(const char *name, const char *v, sl_otlp_protocol *out,
-                                  sl_error *err)
-{
-    const char *a = v, *b = v + strlen(v);
-    sl__trim_blanks(&a, &b);
-    size_t n = (size_t)(b - a);
-    if (n == 13 && strncasecmp(a, "http/protobuf", n) == 0) {
-        *out = SL_OTLP_HTTP_PROTOBUF;
-    } else if (n == 9 && strncasecmp(a, "http/json", n) == 0) {
-        *out = SL_OTLP_HTTP_JSON;
-    } else if (n == 4 && strncasecmp(a, "grpc", n) == 0) {
-        return sl__error_set(err, SL_ENOTSUP, name, v, 0,
-                             "%s=grpc is not supported by spanlog: use http/protobuf "
-                             "(the default, port 4318) or http/json",
-                             name);
-    } else {
-        return sl__error_set(err, SL_EPARSE, name, v, 0,
-                             "%s: expected http/protobuf or http/json", name);
-    }
-    return SL_OK;
-}
-
-static sl_status parse_compression(const char *name, const char *v, bool *gzip,
-                                   sl_error *err)
-{
-    const char *a = v, *b = v + strlen(v);
-    sl__trim_blanks(&a, &b);
-    size_t n = (size_t)(b - a);
-    if (n == 4 && strncasecmp(a, "gzip", n) == 0) {
-        *gzip = true;
-    } else if (n == 4 && strncasecmp(a, "none", n) == 0) {
-        *gzip = false;
-    } else {
-        return sl__error_set(err, SL_ENOTSUP, name, v, 0,
-                             "%s: supported compressions are gzip and none", name);
-    }
-    return SL_OK;
 }
 
 sl_status sl_otlp_options_from_env(sl_otlp_options *o, sl_error *err)
 {
     if (o == NULL) {
-        return SL_EINVAL;
+        return sl__error_set(err, SL_EINVAL, "o", NULL, -1, "otlp: options are NULL");
     }
-    sl_otlp_signal s = o->signal;
-    char name[64];
-    const char *v;
-    sl_status st = SL_OK;
-    snprintf(name, sizeof name, "OTEL_EXPORTER_OTLP_%s_ENDPOINT",
-             s == SL_OTLP_LOGS ? "LOGS" : "TRACES");
-    if ((v = env(name)) != NULL) {
-        o->endpoint = v;
-    } else if ((v = env("OTEL_EXPORTER_OTLP_ENDPOINT")) != NULL) {
-        o->base_endpoint = v;
-        o->endpoint = NULL;
-    }
-    if ((v = otlp_env(s, "HEADERS", name, sizeof name)) != NULL) {
-        o->headers = v;
-    }
-    if ((v = otlp_env(s, "TIMEOUT", name, sizeof name)) != NULL) {
-        uint64_t x;
-        if ((st = parse_u64(name, v, INT32_MAX, &x, err)) != SL_OK) {
-            return st;
-        }
-        o->timeout_ms = (int)x;
-    }
-    if ((v = otlp_env(s, "PROTOCOL", name, sizeof name)) != NULL &&
-        (st = sl__otlp_parse_protocol(name, v, &o->protocol, err)) != SL_OK) {
-        return st;
-    }
-    if ((v = otlp_env(s, "COMPRESSION", name, sizeof name)) != NULL &&
-        (st = parse_compression(name, v, &o->gzip, err)) != SL_OK) {
-        return st;
-    }
-    if ((v = otlp_env(s, "CERTIFICATE", name, sizeof name)) != NULL) {
-        o->certificate = v;
-    }
-    if ((v = otlp_env(s, "CLIENT_CERTIFICATE", name, sizeof name)) != NULL) {
-        o->client_certificate = v;
-    }
-    if ((v = otlp_env(s, "CLIENT_KEY", name, sizeof name)) != NULL) {
-        o->client_key = v;
-    }
-    const char *p = s == SL_OTLP_LOGS ? "OTEL_BLRP_" : "OTEL_BSP_";
-    char n2[64];
-#define BATCH(suffix, fn, field)                                                         \
-    snprintf(n2, sizeof n2, "%s" suffix, p);                                             \
-    if ((st = fn(n2, &o->field, err)) != SL_OK) {                                        \
-        return st;                                                                       \
-    }
-    BATCH("SCHEDULE_DELAY", env_int, schedule_delay_ms)
-    BATCH("EXPORT_TIMEOUT", env_int, export_timeout_ms)
-    BATCH("MAX_QUEUE_SIZE", env_size, max_queue_size)
-    BATCH("MAX_EXPORT_BATCH_SIZE", env_size, max_export_batch_size)
-#undef BATCH
-    if (s == SL_OTLP_TRACES) {
-        if ((st = env_u32("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
-                          &o->attribute_count_limit, err)) != SL_OK ||
-            (st = env_u32("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-                          "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-                          &o->attribute_value_length_limit, err)) != SL_OK ||
-            (st = env_u32("OTEL_SPAN_EVENT_COUNT_LIMIT", NULL, &o->event_count_limit,
-                          err)) != SL_OK ||
-            (st = env_u32("OTEL_SPAN_LINK_COUNT_LIMIT", NULL, &o->link_count_limit,
-                          err)) != SL_OK ||
-            (st = env_u32("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", NULL,
-                          &o->event_attribute_count_limit, err)) != SL_OK ||
-            (st = env_u32("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", NULL,
-                          &o->link_attribute_count_limit, err)) != SL_OK) {
-            return st;
-        }
-    } else if ((st = env_u32("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT",
-                             "OTEL_ATTRIBUTE_COUNT_LIMIT", &o->attribute_count_limit,
-                             err)) != SL_OK ||
-               (st = env_u32("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-                             "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-                             &o->attribute_value_length_limit, err)) != SL_OK) {
-        return st;
-    }
-    return SL_OK;
+    return sl__opts_from_env(signal_table(o->signal), o, err);
 }
 
 /* ---- checks and the copy ------------------------------------------------------------

@@ -153,17 +153,23 @@ sl_sink *sl_otlp_exporter_sink(sl_otlp_exporter *e)
 static pthread_mutex_t global_mu = PTHREAD_MUTEX_INITIALIZER;
 static sl_otlp_exporter *global;
 
-static bool env_true(const char *name)
-{
-    const char *v = getenv(name);
-    return v != NULL && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
-                         strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0);
-}
-
 static bool env_set(const char *name)
 {
     const char *v = getenv(name);
     return v != NULL && v[0] != '\0';
+}
+
+sl_status sl__otlp_sdk_disabled(bool *out, sl_error *err)
+{
+    /* The one bool grammar (config.h); anything else is an error. */
+    const char *v = getenv("OTEL_SDK_DISABLED");
+    *out = false;
+    if (v != NULL && v[0] != '\0' && sl__parse_bool(v, out) != SL_OK) {
+        return sl__error_set(err, SL_EPARSE, "OTEL_SDK_DISABLED", v, 0,
+                             "OTEL_SDK_DISABLED: expected %s, got \"%s\"",
+                             SL__BOOL_GRAMMAR, v);
+    }
+    return SL_OK;
 }
 
 /* Which exporter a OTEL_*_EXPORTER list asks for: 0 none, 1 otlp, 2 console. */
@@ -171,7 +177,15 @@ sl_status sl__otlp_exporter_choice(const char *var, const char *endpoint_var, in
                                    sl_error *err)
 {
     *choice = 0;
-    if (env_true("OTEL_SDK_DISABLED")) {
+    /* The one bool grammar (config.h); anything else is an error. */
+    const char *off = getenv("OTEL_SDK_DISABLED");
+    bool disabled = false;
+    if (off != NULL && off[0] != '\0' && sl__parse_bool(off, &disabled) != SL_OK) {
+        return sl__error_set(err, SL_EPARSE, "OTEL_SDK_DISABLED", off, 0,
+                             "OTEL_SDK_DISABLED: expected %s, got \"%s\"",
+                             SL__BOOL_GRAMMAR, off);
+    }
+    if (disabled) {
         return SL_OK;
     }
     const char *v = getenv(var);

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 
 #include "adapters/otlp/otlp_internal.h"
+#include "config.h"
 #include "deliver/deliver.h"
 
 typedef struct sl__otlp_config {
@@ -36,8 +37,12 @@ typedef struct sl__otlp_config {
 sl_status sl__otlp_config_init(sl__otlp_config *c, const sl_otlp_options *o,
                                sl_error *err);
 void sl__otlp_config_free(sl__otlp_config *c);
-sl_status sl__otlp_parse_protocol(const char *name, const char *v, sl_otlp_protocol *out,
-                                  sl_error *err);
+/* OTEL_SDK_DISABLED, in the one bool grammar (unset: false). */
+sl_status sl__otlp_sdk_disabled(bool *out, sl_error *err);
+
+/* The OTEL_* variables of each signal (config.c), for the registry entry. */
+extern const sl__opt_table sl__otlp_traces_options;
+extern const sl__opt_table sl__otlp_logs_options;
 
 /* One exporter's pipe. */
 typedef struct sl__otlp_pipe {

@@ -265,12 +265,9 @@ static sl_status otlp_env_setup(sl_logger *lg, const char *service, const char *
     } else {
         /* The general endpoint exports spans; logs need their own ask. */
         const char *e = getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
-        bool off = false;
-        const char *d = getenv("OTEL_SDK_DISABLED");
-        if (d != NULL && d[0] != '\0' && sl__parse_bool(d, &off) != SL_OK) {
-            return sl__error_set(err, SL_EPARSE, "OTEL_SDK_DISABLED", d, 0,
-                                 "OTEL_SDK_DISABLED: expected %s, got \"%s\"",
-                                 SL__BOOL_GRAMMAR, d);
+        bool off;
+        if ((st = sl__otlp_sdk_disabled(&off, err)) != SL_OK) {
+            return st;
         }
         choice = e != NULL && e[0] != '\0' && !off;
     }
@@ -323,6 +320,8 @@ static const sl__opt otlp_opts[] = {
 
 static const sl__opt_table otlp_table = {"OTLP export (docs/otlp.md)", otlp_opts,
                                          SL__NOPTS(otlp_opts)};
+static const sl__opt_table *const otlp_more[] = {&sl__otlp_traces_options,
+                                                 &sl__otlp_logs_options, NULL};
 
 const sl__adapter sl__adapter_otlp = {
     .name = "otlp",
@@ -331,6 +330,7 @@ const sl__adapter sl__adapter_otlp = {
     .env_prefix = "OTEL_",
     .env_target = NULL,
     .opts = &otlp_table,
+    .more = otlp_more,
     .open = otlp_open,
     .env_setup = otlp_env_setup,
 };

@@ -42,6 +42,10 @@
 #include "internal.h"
 #include "spanlog/stdout.h"
 
+/* The first version of the options struct (src/internal.h, "ABI: sized
+ * structs"). */
+#define SL__FD_OPTIONS_V1 SL__V1_SIZE(sl_fd_sink_options, compress)
+
 #define SL_FD_EAGAIN_WAIT_MS  100
 #define SL_FD_PARTIAL_WAIT_MS 1000
 #define SL_FD_DEFAULT_BUFFER  (64 * 1024)

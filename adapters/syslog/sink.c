@@ -19,6 +19,10 @@
 
 #include "adapters/syslog/syslog_sink.h"
 
+/* The first version of the options struct (src/internal.h, "ABI: sized
+ * structs"). */
+#define SL__SYSLOG_OPTIONS_V1 SL__V1_SIZE(sl_syslog_options, tls_key_file)
+
 const char *sl__syslog_errtext(int e, char *buf, size_t cap)
 {
     /* GNU strerror_r: returns the text, maybe not in buf. */

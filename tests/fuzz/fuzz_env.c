@@ -8,23 +8,57 @@
  * logger and a known status; an accepted one gives a logger whose records
  * (through a capture sink added after) are one line of JSON within the
  * limit; Loki option error texts are NUL-terminated and do not depend on
- * SPANLOG_LOKI_PASSWORD or _TOKEN (never echo them).
+ * SPANLOG_LOKI_PASSWORD or _TOKEN (never echo them). And the one grammar
+ * (src/config.h) holds, checked against a reference written here: every
+ * bool or number variable of the core's table (and of Loki's, for
+ * sl_loki_options_from_env) that is accepted follows it, and one that does
+ * not makes the call fail, naming that variable or an earlier one.
  */
+#include <errno.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "config.h"
 #include "fuzz.h"
 #include "spanlog/spanlog.h"
 
 static const char *const vars[] = {
-    "OTEL_SERVICE_NAME",        "SPANLOG_LEVEL",           "SPANLOG_FORMAT",
-    "SPANLOG_MAX_RECORD_BYTES", "SPANLOG_CALLER",          "SPANLOG_BAGGAGE_KEYS",
-    "OTEL_TRACES_SAMPLER",      "OTEL_TRACES_SAMPLER_ARG", "SPANLOG_LOKI_BATCH_BYTES",
-    "SPANLOG_LOKI_BATCH_MS",    "SPANLOG_LOKI_CA_FILE",    "SPANLOG_LOKI_ENCODING",
-    "SPANLOG_LOKI_GZIP",        "SPANLOG_LOKI_LABELS",     "SPANLOG_LOKI_LEVEL_LABEL",
-    "SPANLOG_LOKI_METADATA",    "SPANLOG_LOKI_OVERFLOW",   "SPANLOG_LOKI_PASSWORD",
-    "SPANLOG_LOKI_QUEUE_BYTES", "SPANLOG_LOKI_TENANT",     "SPANLOG_LOKI_TIMEOUT_MS",
-    "SPANLOG_LOKI_TLS_VERIFY",  "SPANLOG_LOKI_TOKEN",      "SPANLOG_LOKI_USER",
+    "OTEL_SERVICE_NAME",
+    "SPANLOG_LEVEL",
+    "SPANLOG_FORMAT",
+    "SPANLOG_MAX_RECORD_BYTES",
+    "SPANLOG_CALLER",
+    "SPANLOG_BAGGAGE_KEYS",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "SPANLOG_LOKI_BATCH_BYTES",
+    "SPANLOG_LOKI_BATCH_MS",
+    "SPANLOG_LOKI_CA_FILE",
+    "SPANLOG_LOKI_ENCODING",
+    "SPANLOG_LOKI_GZIP",
+    "SPANLOG_LOKI_LABELS",
+    "SPANLOG_LOKI_LEVEL_LABEL",
+    "SPANLOG_LOKI_METADATA",
+    "SPANLOG_LOKI_OVERFLOW",
+    "SPANLOG_LOKI_PASSWORD",
+    "SPANLOG_LOKI_QUEUE_BYTES",
+    "SPANLOG_LOKI_TENANT",
+    "SPANLOG_LOKI_TIMEOUT_MS",
+    "SPANLOG_LOKI_TLS_VERIFY",
+    "SPANLOG_LOKI_TOKEN",
+    "SPANLOG_LOKI_USER",
+    /* added later: older inputs leave them unset */
+    "SPANLOG_DIAG",
+    "SPANLOG_SAMPLING",
+    "SPANLOG_REDACT",
+    "SPANLOG_REDACT_CENSOR",
+    "SPANLOG_REDACT_REMOVE",
+    "SPANLOG_LEVEL_FILE",
+    "SPANLOG_LOKI_LINE_LIMIT",
+    "SPANLOG_LOKI_JITTER",
+    "SPANLOG_LOKI_BACKOFF_MIN_MS",
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 
@@ -49,6 +83,91 @@ static const sl_sink_vtable cap_vt = {
 
 static char values[NVARS][512];
 
+/* ---- the grammar, written again from its definition ------------------------ */
+
+static bool ref_bool(const char *v)
+{
+    static const char *const words[] = {"1",   "0",  "true", "false",
+                                        "yes", "no", "on",   "off"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (strcasecmp(v, words[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Decimal digits, a '-' first only when lo < 0, nothing else, in [lo, hi]. */
+static bool ref_number(const char *v, long long lo, long long hi)
+{
+    const char *d = v[0] == '-' && lo < 0 ? v + 1 : v;
+    if (*d == '\0') {
+        return false;
+    }
+    for (const char *p = d; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9') {
+            return false;
+        }
+    }
+    errno = 0;
+    long long x = strtoll(v, NULL, 10);
+    return errno == 0 && x >= lo && x <= hi;
+}
+
+/* -1: not a bool or number row; else whether value follows the grammar. */
+static int grammatical(const sl__opt *o, const char *value)
+{
+    switch (o->type) {
+    case SL__OPT_BOOL:
+        return ref_bool(value);
+    case SL__OPT_INT:
+    case SL__OPT_SIZE:
+        return ref_number(value, o->min, o->max);
+    default:
+        return -1;
+    }
+}
+
+static const sl__opt *row(const sl__opt_table *t, const char *var)
+{
+    for (size_t i = 0; t != NULL && i < t->n; i++) {
+        if (t->opts[i].env != NULL && strcmp(t->opts[i].env, var) == 0) {
+            return &t->opts[i];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The call's status st against the grammar for the variables of table t:
+ * accepted, every bool and number set is grammatical; one that is not
+ * makes it fail, and the variable it names is one of the table's rows
+ * that is ungrammatical, or one read before (an earlier row).
+ */
+static void agrees(const sl__opt_table *t, sl_status st, const sl_error *err,
+                   const bool *set)
+{
+    int first_bad = -1;
+    for (size_t i = 0; i < t->n; i++) {
+        const sl__opt *o = &t->opts[i];
+        for (size_t v = 0; o->env != NULL && v < NVARS; v++) {
+            if (set[v] && strcmp(vars[v], o->env) == 0 && values[v][0] != '\0' &&
+                grammatical(o, values[v]) == 0 && first_bad < 0) {
+                first_bad = (int)i;
+            }
+        }
+    }
+    if (st == SL_OK) {
+        FUZZ_CHECK(first_bad < 0);
+        return;
+    }
+    const sl__opt *named = row(t, err->name);
+    if (first_bad >= 0 && named != NULL) {
+        /* The one named was read no later than the first bad one. */
+        FUZZ_CHECK(named - t->opts <= first_bad);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data, *end = p + size;
@@ -72,8 +191,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     sl_logger *lg = NULL;
-    sl_status st = sl_logger_from_env("fuzz", &lg, NULL);
+    sl_error e;
+    sl_error_init(&e);
+    sl_status st = sl_logger_from_env("fuzz", &lg, &e);
     FUZZ_CHECK(st <= 0 && sl_strerror(st) != NULL);
+    FUZZ_CHECK(st == SL_OK || (e.code == st && memchr(e.text, '\0', sizeof e.text)));
+    agrees(&sl__core_options, st, &e, set);
     if (st != SL_OK) {
         FUZZ_CHECK(lg == NULL);
     } else {
@@ -93,12 +216,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     (void)sl_sampler_from_env();
 
+#if !SPANLOG_WITH_LOKI
+    (void)set;
+#else
     sl_loki_options lo;
     sl_loki_options_init(&lo);
     sl_error err, err2;
     sl_error_init(&err);
     sl_error_init(&err2);
     st = sl_loki_options_from_env(&lo, &err);
+    for (size_t a = 0; sl__adapters[a] != NULL; a++) {
+        if (strcmp(sl__adapters[a]->name, "loki") == 0) {
+            agrees(sl__adapters[a]->opts, st, &err, set);
+        }
+    }
     if (st != SL_OK) {
         FUZZ_CHECK(memchr(err.text, '\0', sizeof err.text) != NULL);
         FUZZ_CHECK(err.code == st && err.name[0] != '\0');
@@ -131,5 +262,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(strcmp(err.text, err2.text) == 0 &&
                    strcmp(err.value, err2.value) == 0);
     }
+#endif
     return 0;
 }

@@ -15,4 +15,7 @@ target_compile_definitions(test_config PRIVATE SL_SOURCE_DIR="${PROJECT_SOURCE_D
 add_test(NAME linked_dependencies
          # SL_WITH_*: 0/1, set by CMakeLists.txt for features.h
          COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install/check_deps.sh ${PROJECT_BINARY_DIR}
-                 ${SL_WITH_LOKI} ${SL_WITH_SYSLOG_TLS})
+                 ${SL_WITH_LOKI} ${SL_WITH_SYSLOG_TLS} ${SL_WITH_OTLP})
+# Nothing under src/ includes or names an adapter (a grep of the sources).
+add_test(NAME core_names_no_adapter
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install/check_layering.sh ${PROJECT_SOURCE_DIR})
