@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(traceparent tracestate baggage extract record syslog loki env)
+[ ${#targets[@]} -eq 0 ] && targets=(traceparent tracestate baggage extract record syslog loki env otlp sink_uri)
 scripts/deps.sh
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DSPANLOG_FUZZ=ON \
     -DSPANLOG_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -24,7 +24,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$work"
     echo "== fuzz_$t for ${secs}s"
     build-fuzz/tests/"fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
-        -artifact_prefix="build-fuzz/crash-$t-" "$work" "tests/fuzz/corpus/$t" \
+        -artifact_prefix="$PWD/build-fuzz/crash-$t-" "$work" "tests/fuzz/corpus/$t" \
         "tests/fuzz/regressions/$t" 2>&1 |
         grep -E "DONE|stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|property failed|SUMMARY" || true
     [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz_$t failed" >&2; exit 1; }

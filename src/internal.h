@@ -45,7 +45,8 @@ sl_status sl__error_set(sl_error *err, sl_status code, const char *name,
 #define SL__LOGGER_OPTIONS_V1   SL__V1_SIZE(sl_logger_options, head_keys)
 /* (An adapter's own structs' V1 sizes are the adapter's: e.g.
  * SL__LOKI_OPTIONS_V1 in adapters/loki/loki_internal.h.) */
-#define SL__ERROR_V1 SL__V1_SIZE(sl_error, position)
+#define SL__ERROR_V1   SL__V1_SIZE(sl_error, position)
+#define SL__CARRIER_V1 SL__V1_SIZE(sl_carrier, get_n)
 
 /* Bytes of a stats struct to write for a caller whose struct says
  * `caller_size`: at least v1 (every caller has those), at most ours. */
@@ -81,6 +82,11 @@ void sl__diag(const char *fmt, ...) SL__PRINTF(1, 2);
 
 /* v with thousands separators ("1,024") into out; returns out. */
 const char *sl__diag_count(uint64_t v, char out[32]);
+
+/* sink.c: tells the event callback (if any) the drops not told yet, rate
+ * limited. Call it only where no lock of the sink is held (the delivery
+ * worker between batches): the callback may log to the same sink. */
+void sl__sink_tell_drops(sl_sink *sink);
 
 /* sink.c: what the sink was made from ("http://h:3100", "/dev/log"), named
  * in its diagnostics. Copied; NULL clears it. */

@@ -45,9 +45,18 @@ struct sl_sink {
     uint64_t dropped;
     uint64_t errors;
 
-    /* Error callback (setup-time) and its lock-free rate limiter. */
+    /* Error or event callback (setup-time, one of the two) and the
+     * lock-free rate limiter of errors. */
     sl_error_fn on_error;
     void *on_error_user;
+    sl_sink_event_fn on_event;
+    void *on_event_user;
+    /* Drops for the event callback: one not told yet (atomic 0/1), and the
+     * reason of the latest (atomic). */
+    int drop_pending;
+    int drop_code;
+    const char *drop_why;
+    uint64_t drops_evented; /* atomic: told to event callbacks (from the first drop) */
     int64_t last_report_ns; /* atomic; NEVER_REPORTED until the first report */
     uint64_t suppressed;    /* atomic; errors not reported since the last report */
 
@@ -203,11 +212,24 @@ static void sink_label(const sl_sink *sink, char *out, size_t cap)
     }
 }
 
-/* Reports the drops not reported yet; `force` ignores the rate limit. */
-static void diag_drops(sl_sink *sink, bool force)
+/*
+ * Tells the drops not told yet: to the event callback, or, with no callback
+ * at all, to stderr. `force` ignores the rate limit. With an event callback
+ * this runs only at a safe point (no lock of the sink held: see
+ * sl__sink_tell_drops), since the callback may log.
+ */
+static void tell_drops(sl_sink *sink, bool force)
 {
-    if (sink->on_error != NULL) {
-        return; /* the owner of the callback reads the counters */
+    sl_sink_event_fn ev_fn = sink->on_event;
+    if (ev_fn == NULL && sink->on_error != NULL) {
+        return; /* the owner of the error callback reads the counters */
+    }
+    /* An event callback hears of every drop, those before it was set too;
+     * stderr of those it has not shown. */
+    uint64_t *told = ev_fn != NULL ? &sink->drops_evented : &sink->drops_reported;
+    if (__atomic_load_n(&sink->dropped, __ATOMIC_SEQ_CST) <=
+        __atomic_load_n(told, __ATOMIC_RELAXED)) {
+        return; /* nothing new: the rate limit's slot stays for when there is */
     }
     int64_t now = sl__monotonic_ns();
     int64_t last = __atomic_load_n(&sink->last_drop_report_ns, __ATOMIC_RELAXED);
@@ -219,9 +241,24 @@ static void diag_drops(sl_sink *sink, bool force)
         !force) {
         return; /* another thread reports them */
     }
-    uint64_t total = __atomic_load_n(&sink->dropped, __ATOMIC_RELAXED);
-    uint64_t before = __atomic_exchange_n(&sink->drops_reported, total, __ATOMIC_RELAXED);
+    /* Cleared before the counter is read: a drop counted from here on sets
+     * it again and is told next time. */
+    __atomic_store_n(&sink->drop_pending, 0, __ATOMIC_SEQ_CST);
+    uint64_t total = __atomic_load_n(&sink->dropped, __ATOMIC_SEQ_CST);
+    uint64_t before = __atomic_exchange_n(told, total, __ATOMIC_RELAXED);
     if (total <= before) {
+        return;
+    }
+    if (ev_fn != NULL) {
+        const char *why = __atomic_load_n(&sink->drop_why, __ATOMIC_RELAXED);
+        sl_sink_event ev = {
+            .kind = SL_SINK_EVENT_DROP,
+            .code = (sl_status)__atomic_load_n(&sink->drop_code, __ATOMIC_RELAXED),
+            .text = why != NULL ? why : "records dropped",
+            .count = total - before,
+            .total = total,
+        };
+        ev_fn(sink->on_event_user, sink, &ev);
         return;
     }
     char label[200], n[32], t[32];
@@ -241,7 +278,7 @@ sl_status sl__sink_close(sl_sink *sink, int timeout_ms)
         st = sink->vt->close(sink, timeout_ms);
     }
     __atomic_store_n(&sink->closed, true, __ATOMIC_RELEASE);
-    diag_drops(sink, true);
+    tell_drops(sink, true);
     return st;
 }
 
@@ -259,10 +296,12 @@ sl_status sl_sink_flush(sl_sink *sink, int timeout_ms)
     if (sink == NULL) {
         return SL_EINVAL;
     }
-    if (sink->vt->flush == NULL || __atomic_load_n(&sink->closed, __ATOMIC_ACQUIRE)) {
-        return SL_OK; /* closed: nothing left to push */
+    sl_status st = SL_OK; /* no flush, or closed: nothing left to push */
+    if (sink->vt->flush != NULL && !__atomic_load_n(&sink->closed, __ATOMIC_ACQUIRE)) {
+        st = sink->vt->flush(sink, timeout_ms);
     }
-    return sink->vt->flush(sink, timeout_ms);
+    sl__sink_tell_drops(sink); /* a safe point for the event callback */
+    return st;
 }
 
 void sl__sink_write(sl_sink *sink, const sl_record *rec, const char *line, size_t len)
@@ -367,26 +406,91 @@ void sl_sink_count_written(sl_sink *sink, uint64_t n)
 
 void sl_sink_count_dropped(sl_sink *sink, uint64_t n)
 {
-    if (sink != NULL) {
-        __atomic_fetch_add(&sink->dropped, n, __ATOMIC_RELAXED);
-        diag_drops(sink, false);
+    sl_sink_count_dropped_reason(sink, n, SL_OK, NULL);
+}
+
+void sl_sink_count_dropped_reason(sl_sink *sink, uint64_t n, sl_status code,
+                                  const char *why)
+{
+    if (sink == NULL || n == 0) {
+        return;
+    }
+    if (sink->on_event != NULL) {
+        __atomic_store_n(&sink->drop_code, (int)code, __ATOMIC_RELAXED);
+        __atomic_store_n(&sink->drop_why, why, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&sink->dropped, n, __ATOMIC_SEQ_CST);
+        /* Told from a safe point: this may be inside a write or a lock. */
+        __atomic_store_n(&sink->drop_pending, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
+    __atomic_fetch_add(&sink->dropped, n, __ATOMIC_RELAXED);
+    tell_drops(sink, false);
+}
+
+void sl__sink_tell_drops(sl_sink *sink)
+{
+    if (sink != NULL && sink->on_event != NULL &&
+        __atomic_load_n(&sink->drop_pending, __ATOMIC_SEQ_CST) != 0) {
+        tell_drops(sink, false);
     }
 }
 
 /* ---- errors ---------------------------------------------------------------- */
+
+/* Takes the error kept from before a callback was set: true, with the errors
+ * counted since it in *suppressed, when there was one. */
+static bool take_pending(sl_sink *sink, uint64_t *suppressed)
+{
+    if (__atomic_load_n(&sink->pending_state, __ATOMIC_ACQUIRE) != 2) {
+        return false;
+    }
+    __atomic_store_n(&sink->pending_state, 0, __ATOMIC_RELAXED);
+    *suppressed = __atomic_exchange_n(&sink->suppressed, 0, __ATOMIC_ACQ_REL);
+    return true;
+}
 
 void sl_sink_set_error_callback(sl_sink *sink, sl_error_fn fn, void *user)
 {
     if (sink == NULL) {
         return;
     }
+    sink->on_event = NULL;
     sink->on_error = fn;
     sink->on_error_user = user;
-    if (fn != NULL && __atomic_load_n(&sink->pending_state, __ATOMIC_ACQUIRE) == 2) {
-        __atomic_store_n(&sink->pending_state, 0, __ATOMIC_RELAXED);
-        uint64_t suppressed = __atomic_exchange_n(&sink->suppressed, 0, __ATOMIC_ACQ_REL);
+    uint64_t suppressed;
+    if (fn != NULL && take_pending(sink, &suppressed)) {
         fn(user, sink, sink->pending_code, sink->pending_text, suppressed);
     }
+}
+
+static void tell_error(sl_sink *sink, sl_status code, const char *text, uint64_t count)
+{
+    sl_sink_event ev = {
+        .kind = SL_SINK_EVENT_ERROR,
+        .code = code,
+        .text = text,
+        .count = count,
+        .total = __atomic_load_n(&sink->errors, __ATOMIC_RELAXED),
+    };
+    sink->on_event(sink->on_event_user, sink, &ev);
+}
+
+void sl_sink_set_event_callback(sl_sink *sink, sl_sink_event_fn fn, void *user)
+{
+    if (sink == NULL) {
+        return;
+    }
+    sink->on_error = NULL;
+    sink->on_event_user = user;
+    sink->on_event = fn;
+    if (fn == NULL) {
+        return;
+    }
+    uint64_t suppressed;
+    if (take_pending(sink, &suppressed)) {
+        tell_error(sink, sink->pending_code, sink->pending_text, suppressed);
+    }
+    tell_drops(sink, true); /* the drops counted before it was installed */
 }
 
 /* Without a callback: keep the first error for a later one, tell stderr. */
@@ -446,6 +550,7 @@ void sl_sink_report_error(sl_sink *sink, sl_status code, const char *fmt, ...)
         return;
     }
     __atomic_fetch_add(&sink->errors, 1, __ATOMIC_RELAXED);
+    sl__sink_tell_drops(sink); /* reported outside the sink's locks: a safe point */
     sl_error_fn fn = sink->on_error;
     uint64_t suppressed = 0;
     if (!claim_report(sink, &suppressed)) {
@@ -461,6 +566,10 @@ void sl_sink_report_error(sl_sink *sink, sl_status code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
+    }
+    if (sink->on_event != NULL) {
+        tell_error(sink, code, text, suppressed);
+        return;
     }
     if (fn == NULL) {
         report_uncalled(sink, code, text, suppressed);

@@ -53,6 +53,63 @@ static void known_targets(char *buf, size_t cap)
     }
 }
 
+/* Replaces each occurrence of s[0..n) in text (a NUL-terminated field) by
+ * "***" (as many stars as bytes when n < 3, so the text never grows). */
+static void scrub_field(char *text, const char *s, size_t n)
+{
+    size_t r = n < 3 ? n : 3;
+    for (char *p = text; *p != '\0';) {
+        if (strncmp(p, s, n) == 0) {
+            memmove(p + r, p + n, strlen(p + n) + 1);
+            memset(p, '*', r);
+            p += r;
+        } else {
+            p++;
+        }
+    }
+}
+
+/*
+ * Whatever an adapter's error says, it never repeats the credentials of a
+ * URL in the target: "user:password@" (after any "://") and the password
+ * alone, when it is long enough not to be a word of the message (4 bytes),
+ * become "***" in the text and the value.
+ */
+static void scrub_credentials(const char *uri, sl_error *err)
+{
+    if (err == NULL || err->size < SL__ERROR_V1 || err->code == SL_OK) {
+        return; /* not initialised, or nothing was said */
+    }
+    for (const char *p = strstr(uri, "://"); p != NULL; p = strstr(p + 1, "://")) {
+        const char *start = p + 3;
+        /* The userinfo ends at the last '@' of the authority (RFC 3986), or,
+         * read as sl__url_redact() does, at the last '@' at all (a password
+         * may hold an unescaped '/' or '?'): both are hidden. */
+        size_t auth = strcspn(start, "/?#");
+        const char *ats[2] = {NULL, strrchr(start, '@')};
+        for (size_t i = 0; i < auth; i++) {
+            if (start[i] == '@') {
+                ats[0] = start + i;
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            const char *at = ats[k];
+            const char *colon =
+                at != NULL ? memchr(start, ':', (size_t)(at - start)) : NULL;
+            if (colon == NULL) {
+                continue;
+            }
+            size_t info = (size_t)(at + 1 - start), pw = (size_t)(at - colon - 1);
+            scrub_field(err->text, start, info);
+            scrub_field(err->value, start, info);
+            if (pw >= 4) {
+                scrub_field(err->text, colon + 1, pw);
+                scrub_field(err->value, colon + 1, pw);
+            }
+        }
+    }
+}
+
 sl_status sl__sink_target(const char *uri, bool check_only, sl_sink **out, sl_error *err)
 {
     *out = NULL;
@@ -77,6 +134,9 @@ sl_status sl__sink_target(const char *uri, bool check_only, sl_sink **out, sl_er
                              "sink \"%s\": unknown sink (known: %s)", scheme_text, known);
     }
     sl_status st = a->open(scheme, rest, check_only, out, err);
+    if (st != SL_OK) {
+        scrub_credentials(uri, err);
+    }
     if (st == SL_OK && *out != NULL) {
         /* Diagnostics name the sink by what it was made from. */
         sl__sink_set_target(*out, rest != NULL                     ? rest

@@ -51,9 +51,10 @@ static void add_attr(attr_list *a, const sl_field *f)
         a->dropped++; /* OpenTelemetry: attribute keys are non-empty */
         return;
     }
+    size_t kl = strlen(k);
     for (size_t i = 0; i < a->n; i++) {
         const char *o = a->f[i].key != NULL ? a->f[i].key : "";
-        if (strcmp(o, k) == 0) {
+        if (sl__otlp_key_eq(o, strlen(o), k, kl)) { /* equal as written (keys.c) */
             /* keep the position of the first, the value of the last */
             a->f[i] = *f;
             return;

@@ -5,6 +5,7 @@
  *   pb.c        a small protobuf writer (varint, fixed, nested messages) and
  *               the UTF-8 repair that proto3 strings need
  *   value.c     sl_field / json_t -> AnyValue and KeyValue (protobuf, JSON)
+ *   keys.c      attribute keys unique as they are sent
  *   span_enc.c  one ended span -> a Span message (protobuf, JSON)
  *   log_enc.c   one record -> a LogRecord message (protobuf, JSON)
  *   resource.c  the Resource and InstrumentationScope, built once
@@ -246,6 +247,46 @@ void sl__otlp_limits_default(sl__otlp_limits *l);
 
 /* Appends a string literal. */
 #define SL__JW_LIT(w, s) sl__jw_raw((w), (s), sizeof(s) - 1)
+
+/* ---- unique keys (keys.c) -------------------------------------------------- */
+
+/* True when the n bytes are 0x01..0x7f: a key that is sent as it is. */
+bool sl__otlp_key_plain(const char *s, size_t n);
+/* True when two keys are the same key as written: compared code point by
+ * code point, each invalid UTF-8 subpart and NUL read as U+FFFD. */
+bool sl__otlp_key_eq(const char *a, size_t an, const char *b, size_t bn);
+
+/*
+ * An attribute list as it is sent: keys unique as written (a key again
+ * keeps its first position and takes the last value), empty keys left out
+ * and counted in `dropped`. `distinct`: the caller knows no two keys are
+ * equal bytes (the span API's attributes), so that the usual list of plain
+ * keys is taken as it is, without a copy.
+ */
+typedef struct sl__otlp_attrs {
+    const sl_field *f;
+    size_t n;
+    uint32_t dropped;
+    sl_field *heap;
+    sl_field local[16];
+} sl__otlp_attrs;
+
+/* Fills a from f[0..n); false when memory ran out. Release it after. */
+bool sl__otlp_attrs_get(sl__otlp_attrs *a, const sl_field *f, size_t n, bool distinct);
+void sl__otlp_attrs_release(sl__otlp_attrs *a);
+
+/*
+ * The same rule for the members of an SL_JSON object sent as a key-value
+ * list (jansson's keys are byte-unique, but may hold NUL and invalid
+ * UTF-8): sl__otlp_object_check(o) is true when two keys of o could be the
+ * same as written (quadratic work is then needed, else none);
+ * sl__otlp_object_entry() says whether the member at `it` is sent (false:
+ * an earlier member has its key) and with which value (the last member's).
+ */
+struct json_t;
+bool sl__otlp_object_check(const struct json_t *o);
+bool sl__otlp_object_entry(const struct json_t *o, void *it, bool check,
+                           const struct json_t **value);
 
 /* ---- values (value.c) ------------------------------------------------------ */
 

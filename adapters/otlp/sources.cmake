@@ -5,6 +5,7 @@ find_package(ZLIB REQUIRED)
 list(APPEND SL_SOURCES
   adapters/otlp/pb.c
   adapters/otlp/value.c
+  adapters/otlp/keys.c
   adapters/otlp/span_enc.c
   adapters/otlp/log_enc.c
   adapters/otlp/resource.c

@@ -57,12 +57,26 @@ static uint64_t ns(int64_t t)
     return t > 0 ? (uint64_t)t : 0;
 }
 
-static void attrs_pb(sl__pb *b, uint32_t field, const sl_field *f, size_t n, size_t keep,
-                     uint32_t value_len)
+/*
+ * An attribute list in field `field`, keys unique as written (keys.c), at
+ * most `limit` of them, then its dropped count (what the span recorded as
+ * dropped, plus what is left out here) in the next field number.
+ * `distinct`: keys are byte-unique already (the span's own attributes).
+ */
+static void attrs_pb(sl__pb *b, uint32_t field, const sl_field *f, size_t n,
+                     bool distinct, uint32_t limit, uint32_t dropped, uint32_t value_len)
 {
-    for (size_t i = 0; i < n && i < keep; i++) {
-        sl__otlp_keyvalue_pb(b, field, &f[i], value_len);
+    sl__otlp_attrs a;
+    if (!sl__otlp_attrs_get(&a, f, n, distinct)) {
+        b->failed = true;
+        return;
     }
+    size_t keep = min_sz(a.n, limit);
+    for (size_t i = 0; i < keep; i++) {
+        sl__otlp_keyvalue_pb(b, field, &a.f[i], value_len);
+    }
+    sl__pb_uint(b, field + 1, (uint64_t)dropped + a.dropped + (a.n - keep));
+    sl__otlp_attrs_release(&a);
 }
 
 void sl__otlp_span_pb(sl__pb *b, const sl_span_data *d, const sl__otlp_limits *lim)
@@ -81,9 +95,8 @@ void sl__otlp_span_pb(sl__pb *b, const sl_span_data *d, const sl__otlp_limits *l
     sl__pb_fixed64(b, SP_START, ns(d->start_ns));
     sl__pb_fixed64(b, SP_END, ns(d->end_ns));
 
-    size_t na = min_sz(d->attribute_count, lim->attr_count);
-    attrs_pb(b, SP_ATTRS, d->attributes, d->attribute_count, na, lim->value_len);
-    sl__pb_uint(b, SP_DROPPED_ATTRS, d->dropped_attributes + (d->attribute_count - na));
+    attrs_pb(b, SP_ATTRS, d->attributes, d->attribute_count, true, lim->attr_count,
+             d->dropped_attributes, lim->value_len); /* and SP_DROPPED_ATTRS */
 
     size_t ne = min_sz(d->event_count, lim->event_count);
     for (size_t i = 0; i < ne; i++) {
@@ -92,9 +105,8 @@ void sl__otlp_span_pb(sl__pb *b, const sl_span_data *d, const sl__otlp_limits *l
         sl__pb_fixed64(b, 1, ns(e->time_ns));
         const char *en = e->name != NULL ? e->name : "";
         sl__pb_string(b, 2, en, strlen(en));
-        size_t k = min_sz(e->attribute_count, lim->event_attr_count);
-        attrs_pb(b, 3, e->attributes, e->attribute_count, k, lim->value_len);
-        sl__pb_uint(b, 4, e->dropped_attributes + (e->attribute_count - k));
+        attrs_pb(b, 3, e->attributes, e->attribute_count, false, lim->event_attr_count,
+                 e->dropped_attributes, lim->value_len); /* and 4 */
         sl__pb_end(b, em);
     }
     sl__pb_uint(b, SP_DROPPED_EVENTS, d->dropped_events + (d->event_count - ne));
@@ -108,9 +120,8 @@ void sl__otlp_span_pb(sl__pb *b, const sl_span_data *d, const sl__otlp_limits *l
         if (l->tracestate != NULL) {
             sl__pb_string_opt(b, 3, l->tracestate, strlen(l->tracestate));
         }
-        size_t k = min_sz(l->attribute_count, lim->link_attr_count);
-        attrs_pb(b, 4, l->attributes, l->attribute_count, k, lim->value_len);
-        sl__pb_uint(b, 5, l->dropped_attributes + (l->attribute_count - k));
+        attrs_pb(b, 4, l->attributes, l->attribute_count, false, lim->link_attr_count,
+                 l->dropped_attributes, lim->value_len); /* and 5 */
         sl__pb_fixed32(b, 6, span_flags(l->flags, l->remote));
         sl__pb_end(b, lm);
     }
@@ -135,6 +146,21 @@ static void count_json(sl__jw *w, const char *name, uint64_t v, bool *first)
         sl__otlp_json_key(w, name, first);
         sl__jw_uint(w, v);
     }
+}
+
+/* The JSON form of attrs_pb: "attributes" and "droppedAttributesCount". */
+static void attrs_json(sl__jw *w, const sl_field *f, size_t n, bool distinct,
+                       uint32_t limit, uint32_t dropped, uint32_t value_len, bool *first)
+{
+    sl__otlp_attrs a;
+    if (!sl__otlp_attrs_get(&a, f, n, distinct)) {
+        w->overflow = true;
+        return;
+    }
+    size_t k = sl__otlp_attrs_json(w, "attributes", a.f, a.n, limit, value_len, first);
+    count_json(w, "droppedAttributesCount", (uint64_t)dropped + a.dropped + (a.n - k),
+               first);
+    sl__otlp_attrs_release(&a);
 }
 
 static void times_json(sl__jw *w, const char *name, int64_t t, bool *first)
@@ -168,10 +194,8 @@ void sl__otlp_span_json(sl__jw *w, const sl_span_data *d, const sl__otlp_limits 
     sl__jw_uint(w, otlp_kind(d->kind));
     times_json(w, "startTimeUnixNano", d->start_ns, &first);
     times_json(w, "endTimeUnixNano", d->end_ns, &first);
-    size_t na = sl__otlp_attrs_json(w, "attributes", d->attributes, d->attribute_count,
-                                    lim->attr_count, lim->value_len, &first);
-    count_json(w, "droppedAttributesCount",
-               d->dropped_attributes + (d->attribute_count - na), &first);
+    attrs_json(w, d->attributes, d->attribute_count, true, lim->attr_count,
+               d->dropped_attributes, lim->value_len, &first);
 
     size_t ne = min_sz(d->event_count, lim->event_count);
     if (ne > 0) {
@@ -184,11 +208,8 @@ void sl__otlp_span_json(sl__jw *w, const sl_span_data *d, const sl__otlp_limits 
             times_json(w, "timeUnixNano", e->time_ns, &f2);
             sl__otlp_json_key(w, "name", &f2);
             jstr(w, e->name != NULL ? e->name : "");
-            size_t k =
-                sl__otlp_attrs_json(w, "attributes", e->attributes, e->attribute_count,
-                                    lim->event_attr_count, lim->value_len, &f2);
-            count_json(w, "droppedAttributesCount",
-                       e->dropped_attributes + (e->attribute_count - k), &f2);
+            attrs_json(w, e->attributes, e->attribute_count, false, lim->event_attr_count,
+                       e->dropped_attributes, lim->value_len, &f2);
             sl__jw_char(w, '}');
         }
         sl__jw_char(w, ']');
@@ -212,11 +233,8 @@ void sl__otlp_span_json(sl__jw *w, const sl_span_data *d, const sl__otlp_limits 
                 sl__otlp_json_key(w, "traceState", &f2);
                 jstr(w, l->tracestate);
             }
-            size_t k =
-                sl__otlp_attrs_json(w, "attributes", l->attributes, l->attribute_count,
-                                    lim->link_attr_count, lim->value_len, &f2);
-            count_json(w, "droppedAttributesCount",
-                       l->dropped_attributes + (l->attribute_count - k), &f2);
+            attrs_json(w, l->attributes, l->attribute_count, false, lim->link_attr_count,
+                       l->dropped_attributes, lim->value_len, &f2);
             sl__otlp_json_key(w, "flags", &f2);
             sl__jw_uint(w, span_flags(l->flags, l->remote));
             sl__jw_char(w, '}');

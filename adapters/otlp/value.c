@@ -92,12 +92,16 @@ static void json_body_pb(sl__pb *b, const json_t *j, int depth, uint32_t value_l
     }
     case JSON_OBJECT: {
         size_t m = sl__pb_begin(b, AV_KVLIST);
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)j, k, v)
-        {
+        /* by the key's length: a key may hold NUL (jansson's setn) */
+        bool check = sl__otlp_object_check(j);
+        for (void *it = json_object_iter((json_t *)j); it != NULL;
+             it = json_object_iter_next((json_t *)j, it)) {
+            const json_t *v;
+            if (!sl__otlp_object_entry(j, it, check, &v)) {
+                continue;
+            }
             size_t kv = sl__pb_begin(b, 1);
-            sl__pb_string(b, 1, k, strlen(k));
+            sl__pb_string(b, 1, json_object_iter_key(it), json_object_iter_key_len(it));
             json_value_pb(b, 2, v, depth + 1, value_len);
             sl__pb_end(b, kv);
         }
@@ -265,17 +269,19 @@ static void json_inner_json(sl__jw *w, const json_t *j, int depth, uint32_t valu
     }
     case JSON_OBJECT: {
         SL__JW_LIT(w, "\"kvlistValue\":{\"values\":[");
-        const char *k;
-        json_t *v;
-        bool first = true;
-        json_object_foreach((json_t *)j, k, v)
-        {
+        bool first = true, check = sl__otlp_object_check(j);
+        for (void *it = json_object_iter((json_t *)j); it != NULL;
+             it = json_object_iter_next((json_t *)j, it)) {
+            const json_t *v;
+            if (!sl__otlp_object_entry(j, it, check, &v)) {
+                continue;
+            }
             if (!first) {
                 sl__jw_char(w, ',');
             }
             first = false;
             SL__JW_LIT(w, "{\"key\":");
-            sl__jw_string(w, k, strlen(k));
+            sl__jw_string(w, json_object_iter_key(it), json_object_iter_key_len(it));
             SL__JW_LIT(w, ",\"value\":");
             json_any_json(w, v, depth + 1, value_len);
             sl__jw_char(w, '}');

@@ -228,9 +228,9 @@ static sl_status split_host_port(char *s, int pos, sl_syslog_options *o,
     return SL_OK;
 }
 
-/* Fills *o from target, with strings pointing into `copy` (a writable copy). */
-static sl_status parse_target(char *copy, const char *target, sl_syslog_options *o,
-                              sl_error *err)
+/* The parse, with `target` the text that errors show. */
+static sl_status parse_target_shown(char *copy, const char *target, sl_syslog_options *o,
+                                    sl_error *err)
 {
     char *query = strchr(copy, '?');
     if (query != NULL) {
@@ -266,6 +266,25 @@ static sl_status parse_target(char *copy, const char *target, sl_syslog_options 
     }
     if (st == SL_OK && query != NULL) {
         st = sl__opts_from_query(&syslog_table, o, query, "syslog target", err);
+    }
+    return st;
+}
+
+/*
+ * Fills *o from target, with strings pointing into `copy` (a writable copy).
+ * Errors show the target with any `user:password@` as `***@` (syslog takes
+ * no credentials, but one written there by mistake is never echoed); their
+ * positions then count in what is shown only when nothing was hidden.
+ */
+static sl_status parse_target(char *copy, const char *raw, sl_syslog_options *o,
+                              sl_error *err)
+{
+    char target[128];
+    sl__url_redact(raw, target, sizeof target);
+    bool hidden = strstr(target, "://***@") != NULL;
+    sl_status st = parse_target_shown(copy, target, o, err);
+    if (st != SL_OK && hidden && err != NULL && err->code == st) {
+        err->position = -1;
     }
     return st;
 }

@@ -58,8 +58,20 @@ typedef struct sl_header_visit {
     void *arg;
 } sl_header_visit;
 
+/*
+ * A carrier: the caller's header store and the callbacks that read and write
+ * it. Caller-allocated, usually with a designated initializer
+ * (`sl_carrier in = {.ctx = conn, .foreach = fn};`), which leaves `size` 0:
+ * the library reads a `size` of 0 as this first sized layout (every field
+ * below), so such code keeps working unchanged. sl_carrier_init() sets
+ * `size` to the caller's sizeof, which is what a caller that wants fields
+ * added by a later version must do (or `.size = sizeof(sl_carrier)`): the
+ * library reads only the fields the caller's size covers. A size that is
+ * neither 0 nor at least the first layout's is refused (SL_EINVAL).
+ */
 typedef struct sl_carrier {
-    void *ctx; /* the header store, passed back to every callback */
+    size_t size; /* 0, or sizeof(sl_carrier) of the caller (sl_carrier_init) */
+    void *ctx;   /* the header store, passed back to every callback */
     /*
      * Extract, preferred: calls visit(arg, ...) once per header field, any
      * order. spanlog matches names case-insensitively and sees repeated
@@ -82,15 +94,24 @@ typedef struct sl_carrier {
      * whole (and then found invalid) rather than cut at the NUL.
      */
     const char *(*get_n)(void *ctx, const char *name, size_t *len);
+    SL__ABI_TEST_TAIL
 } sl_carrier;
+
+/*
+ * Clears *c and sets c->size to `size` (a macro: the caller's sizeof). NULL
+ * is a no-op. Any thread. Optional: a zero-initialised carrier works too.
+ */
+SL_API void sl_carrier_init_size(sl_carrier *c, size_t size);
+#define sl_carrier_init(c) sl_carrier_init_size((c), sizeof(sl_carrier))
 
 /*
  * A ready carrier over a plain array of header pairs (a request's header
  * list, a message's metadata): sl_carrier_pairs() fills *c to extract from
  * pairs[0..n) through foreach, every field seen (repeated ones included),
  * values by length. The array is borrowed: keep it alive while *c is used.
- * Extract only (set is NULL). Returns *c; NULL pairs with n > 0 gives a
- * carrier that sees nothing.
+ * Extract only (set is NULL). It writes the first sized layout of *c only
+ * (and says so in c->size), so a caller's struct of any later size is fine.
+ * Returns c; NULL pairs with n > 0 gives a carrier that sees nothing.
  */
 typedef struct sl_header_pair {
     const char *name; /* NUL-terminated */
@@ -151,7 +172,8 @@ SL_API const char *sl_header_verdict_name(sl_header_verdict v);
  *
  * Returns SL_OK; SL_ENOENT when there is no traceparent; SL_EPARSE when it
  * is invalid or appears more than once; SL_EINVAL for a NULL carrier or
- * parent, or a carrier with neither foreach nor get; SL_ENOMEM when memory
+ * parent, a carrier with neither foreach nor get, or one whose size is
+ * wrong (see sl_carrier); SL_ENOMEM when memory
  * ran out (tracestate or baggage could not be read; *parent is still
  * filled in when traceparent was valid).
  */
@@ -171,8 +193,9 @@ SL_API sl_status sl_extract_report_get(const sl_carrier *carrier, sl_span_contex
  * Writes traceparent (when ctx is valid), tracestate (when ctx has one) and
  * baggage (when b has entries; trailing members are left out if the header
  * would pass SL_BAGGAGE_MAX_BYTES) through carrier->set. ctx and b may be
- * NULL. Returns SL_EINVAL for a NULL carrier or set, SL_EIO when set
- * failed (the remaining headers are still attempted).
+ * NULL. Returns SL_EINVAL for a NULL carrier or set, or a wrong size (see
+ * sl_carrier); SL_EIO when set failed (the remaining headers are still
+ * attempted).
  */
 SL_API sl_status sl_inject(const sl_carrier *carrier, const sl_span_context *ctx,
                            const sl_baggage *b);

@@ -139,6 +139,16 @@ SL_API void sl_sink_get_stats(const sl_sink *sink, sl_sink_stats *out);
 /* For adapters: atomic counter updates. Any thread. */
 SL_API void sl_sink_count_written(sl_sink *sink, uint64_t n);
 SL_API void sl_sink_count_dropped(sl_sink *sink, uint64_t n);
+/*
+ * sl_sink_count_dropped() with the reason, for the DROP event of an event
+ * callback (sl_sink_set_event_callback): `code` a status that says why
+ * (SL_EAGAIN: a full queue, SL_ECLOSED: closed, SL_ERANGE: too large, ...;
+ * SL_OK when none applies) and `why` a short text that must outlive the
+ * sink (a string literal: "queue full"); NULL is "records dropped". Any
+ * thread, any lock held: the event is told later, from a safe point.
+ */
+SL_API void sl_sink_count_dropped_reason(sl_sink *sink, uint64_t n, sl_status code,
+                                         const char *why);
 
 /*
  * For adapters: counts one error and reports it to the error callback, at
@@ -164,9 +174,64 @@ typedef void (*sl_error_fn)(void *user, const sl_sink *sink, sl_status code,
  * the sink reported before a callback was set (the syslog sink's first
  * connection error happens in its constructor) is passed to fn at once,
  * from this call, with suppressed = the errors counted since it. fn NULL
- * removes the callback.
+ * removes the callback. Records dropped are not told to an sl_error_fn
+ * (read them in sl_sink_get_stats, or use an event callback, below); it
+ * replaces an event callback set before.
  */
 SL_API void sl_sink_set_error_callback(sl_sink *sink, sl_error_fn fn, void *user);
+
+/*
+ * Events: errors and drops told apart. An event callback receives both,
+ * each as an sl_sink_event that says which it is:
+ *
+ *   SL_SINK_EVENT_ERROR  what sl_error_fn receives: code, text, and in
+ *                        `count` the errors not told since the last one;
+ *                        at most once a second per sink.
+ *   SL_SINK_EVENT_DROP   records were dropped: `count` of them since the
+ *                        last DROP event, `total` the sink's dropped counter,
+ *                        `code` and `text` the reason of the latest drop
+ *                        (sl_sink_count_dropped_reason; "records dropped"
+ *                        when the adapter gave none). At most once a second
+ *                        per sink, and once more when the sink closes with
+ *                        drops not told yet, so that the counts of all DROP
+ *                        events add up to `total` at close.
+ *
+ * `ev` and its text are valid during the call only. A DROP event is never
+ * told under a lock of the sink (a drop is often counted under one): it
+ * comes from the next safe point, which is the sink's worker between
+ * batches (Loki, OTLP, syslog over TCP), sl_sink_report_error() (which
+ * adapters call outside their locks; the pending drops are told just before
+ * the error), sl_sink_flush() and close. So the callback may log, even to a
+ * logger that holds this sink (not with a blocking overflow policy, though:
+ * from the worker, a full queue would then wait for itself). The thread is
+ * whichever reached the safe point: a logging thread, the worker, or the
+ * one that flushes or closes. Struct lent by the library: it may grow at
+ * its end; read only the fields you know.
+ */
+typedef enum sl_sink_event_kind {
+    SL_SINK_EVENT_ERROR = 1,
+    SL_SINK_EVENT_DROP = 2
+} sl_sink_event_kind;
+
+typedef struct sl_sink_event {
+    sl_sink_event_kind kind;
+    sl_status code;   /* ERROR: the error; DROP: why (SL_OK: not said) */
+    const char *text; /* ERROR: the message; DROP: the reason ("queue full") */
+    uint64_t count;   /* ERROR: errors not told since; DROP: records since the last */
+    uint64_t total;   /* the sink's error or dropped counter, after this event */
+} sl_sink_event;
+
+typedef void (*sl_sink_event_fn)(void *user, const sl_sink *sink,
+                                 const sl_sink_event *ev);
+
+/*
+ * Setup-time, like sl_sink_set_error_callback(), which it replaces (one
+ * callback per sink). On installing it, an error kept from before is told at
+ * once (as with the error callback), then the drops it has not heard of
+ * (all since the sink was made, the first time), as one DROP event. fn NULL
+ * removes it. With an event callback nothing goes to stderr.
+ */
+SL_API void sl_sink_set_event_callback(sl_sink *sink, sl_sink_event_fn fn, void *user);
 
 /*
  * Diagnostics: what happens to a sink's errors and drops when it has no

@@ -67,6 +67,9 @@ static int set_kafka(void *ctx, const char *name, const char *value)
 
 sl_carrier sl_kafka_carrier(rd_kafka_headers_t *hdrs)
 {
-    sl_carrier c = {.ctx = hdrs, .foreach = foreach_kafka, .set = set_kafka};
+    sl_carrier c = {.size = sizeof(sl_carrier),
+                    .ctx = hdrs,
+                    .foreach = foreach_kafka,
+                    .set = set_kafka};
     return c;
 }

@@ -71,6 +71,7 @@ static int set_nats(void *ctx, const char *name, const char *value)
 
 sl_carrier sl_nats_carrier(natsMsg *msg)
 {
-    sl_carrier c = {.ctx = msg, .foreach = foreach_nats, .set = set_nats};
+    sl_carrier c = {
+        .size = sizeof(sl_carrier), .ctx = msg, .foreach = foreach_nats, .set = set_nats};
     return c;
 }

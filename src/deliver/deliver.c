@@ -231,10 +231,20 @@ static void count_locked(sl__deliver *d, settle_kind kind, uint64_t n, uint64_t 
     }
     /* The wrapper's counters move before done_seq, so a flush that returns
      * sees them final. */
+    static const struct {
+        sl_status code;
+        const char *why;
+    } reasons[] = {
+        [SETTLE_REJECTED] = {SL_EPROTO, "rejected by the receiver"},
+        [SETTLE_PARTIAL] = {SL_EPROTO, "rejected in part by the receiver"},
+        [SETTLE_TOO_LARGE] = {SL_ERANGE, "too large for the receiver"},
+        [SETTLE_EXHAUSTED] = {SL_ETIMEDOUT, "retries exhausted"},
+        [SETTLE_CLOSED] = {SL_ECLOSED, "not delivered by close"},
+    };
     if (kind == SETTLE_SENT) {
         sl_sink_count_written(d->sink, n);
     } else {
-        sl_sink_count_dropped(d->sink, n);
+        sl_sink_count_dropped_reason(d->sink, n, reasons[kind].code, reasons[kind].why);
     }
     d->done_seq += n;
     d->pending_bytes -= w;
@@ -263,6 +273,7 @@ static void settle(sl__deliver *d, size_t lo, size_t hi, settle_kind kind,
     }
     pthread_cond_broadcast(&d->done_cv);
     pthread_mutex_unlock(&d->mu);
+    sl__sink_tell_drops(d->sink); /* the worker, no lock held: a safe point */
     if (d->ops.settled != NULL) {
         sl__deliver_verdict sv;
         if (v != NULL) {
@@ -580,6 +591,7 @@ static void *worker_main(void *arg)
                          d->closing || d->q.records > 0);
         if (ready) {
             pthread_mutex_unlock(&d->mu);
+            sl__sink_tell_drops(d->sink); /* e.g. callers' drops on a full queue */
             send_range(d, 0, d->n);
             batch_clear(d);
             pthread_mutex_lock(&d->mu);
@@ -627,7 +639,13 @@ static sl_status worker_start(sl__deliver *d)
 static void drop_now_locked(sl__deliver *d, uint64_t *counter)
 {
     (*counter)++;
-    sl_sink_count_dropped(d->sink, 1);
+    sl_status code = counter == &d->st.dropped_queue_full ? SL_EAGAIN
+                     : counter == &d->st.dropped_closed   ? SL_ECLOSED
+                                                          : SL_ERANGE;
+    const char *why = code == SL_EAGAIN    ? "queue full"
+                      : code == SL_ECLOSED ? "sink closed"
+                                           : "too large for the queue";
+    sl_sink_count_dropped_reason(d->sink, 1, code, why);
 }
 
 char *sl__deliver_begin(sl__deliver *d, size_t len, sl_status *st)

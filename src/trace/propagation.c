@@ -123,6 +123,13 @@ static void visit_by_name(const sl_carrier *carrier, extract_state *x)
     }
 }
 
+/* A carrier whose size the library can read: 0 (a designated initializer
+ * that left it out: the first sized layout) or at least that layout. */
+static bool carrier_sized(const sl_carrier *c)
+{
+    return c->size == 0 || c->size >= SL__CARRIER_V1;
+}
+
 sl_status sl_extract(const sl_carrier *carrier, sl_span_context *parent,
                      sl_baggage **baggage)
 {
@@ -141,7 +148,7 @@ sl_status sl_extract_report_get(const sl_carrier *carrier, sl_span_context *pare
     if (parent != NULL) {
         memset(parent, 0, sizeof *parent);
     }
-    if (carrier == NULL || parent == NULL ||
+    if (carrier == NULL || parent == NULL || !carrier_sized(carrier) ||
         (carrier->foreach == NULL && carrier->get == NULL && carrier->get_n == NULL)) {
         return SL_EINVAL;
     }
@@ -214,10 +221,19 @@ static void pairs_foreach(void *ctx, sl_header_visit_fn fn, void *arg)
     }
 }
 
+void sl_carrier_init_size(sl_carrier *c, size_t size)
+{
+    sl_carrier d;
+    memset(&d, 0, sizeof d);
+    sl__abi_init(c, size, &d, sizeof d);
+}
+
 sl_carrier *sl_carrier_pairs(sl_carrier *c, sl_header_pairs *pairs)
 {
     if (c != NULL) {
-        memset(c, 0, sizeof *c);
+        /* only the first layout: the caller's struct may be any later size */
+        memset(c, 0, SL__CARRIER_V1);
+        c->size = SL__CARRIER_V1;
         c->ctx = pairs;
         c->foreach = pairs_foreach;
     }
@@ -227,7 +243,7 @@ sl_carrier *sl_carrier_pairs(sl_carrier *c, sl_header_pairs *pairs)
 sl_status sl_inject(const sl_carrier *carrier, const sl_span_context *ctx,
                     const sl_baggage *b)
 {
-    if (carrier == NULL || carrier->set == NULL) {
+    if (carrier == NULL || !carrier_sized(carrier) || carrier->set == NULL) {
         return SL_EINVAL;
     }
     sl_status st = SL_OK;

@@ -168,6 +168,39 @@ static void test_unprepared_options_refused(void **unused)
     assert_null(s);
 }
 
+/* The carrier: the newer library's init and sl_carrier_pairs write only
+ * this caller's struct, and extract reads no more of it. */
+static const char *get_tp(void *ctx, const char *name, size_t *len)
+{
+    (void)ctx;
+    static const char tp[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    if (strcmp(name, "traceparent") != 0) {
+        return NULL;
+    }
+    *len = sizeof tp - 1;
+    return tp;
+}
+
+static void test_carrier(void **unused)
+{
+    (void)unused;
+    sl_carrier *c = guarded(sizeof(*c));
+    sl_carrier_init(c);
+    assert_int_equal(c->size, sizeof(sl_carrier));
+    c->get_n = get_tp;
+    sl_span_context p;
+    assert_int_equal(sl_extract(c, &p, NULL), SL_OK);
+    assert_true(sl_span_context_is_valid(&p));
+    sl_header_pair pair = {"traceparent",
+                           "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                           SL_NPOS};
+    sl_header_pairs hp = {&pair, 1};
+    assert_ptr_equal(sl_carrier_pairs(c, &hp), c);
+    assert_int_equal(sl_extract(c, &p, NULL), SL_OK);
+    assert_true(sl_span_context_is_valid(&p));
+    unguard(c, sizeof(*c));
+}
+
 /* A newer caller: its struct is larger than the library's. */
 static void test_newer_caller(void **unused)
 {
@@ -208,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_sink_options),
         cmocka_unit_test(test_unprepared_options_refused),
         cmocka_unit_test(test_newer_caller),
+        cmocka_unit_test(test_carrier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -414,6 +414,62 @@ static void test_extract_get_n(void **state)
     assert_int_equal(r.traceparent, SL_HEADER_INVALID);
 }
 
+/* The carrier's size: 0 (a designated initializer, as before it had one) and
+ * sl_carrier_init's are read; a size below the first layout is refused. */
+static void test_carrier_size(void **state)
+{
+    (void)state;
+    headers *h = hs_new();
+    hs_add(h, "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    sl_span_context p;
+    sl_carrier zero = foreach_carrier(h);
+    assert_int_equal(zero.size, 0);
+    assert_int_equal(sl_extract(&zero, &p, NULL), SL_OK);
+    assert_true(sl_span_context_is_valid(&p));
+
+    sl_carrier c;
+    memset(&c, 0xA5, sizeof c);
+    sl_carrier_init(&c);
+    assert_int_equal(c.size, sizeof(sl_carrier));
+    assert_null(c.ctx);
+    assert_null(c.foreach);
+    assert_null(c.get_n);
+    c.ctx = h;
+    c.get = hs_get;
+    c.set = hs_set;
+    assert_int_equal(sl_extract(&c, &p, NULL), SL_OK);
+    assert_true(sl_span_context_is_valid(&p));
+    headers *out = hs_new();
+    c.ctx = out;
+    assert_int_equal(sl_inject(&c, &p, NULL), SL_OK);
+    assert_non_null(hs_find(out, "traceparent"));
+
+    /* garbage in size: not read as a carrier at all */
+    sl_carrier bad = foreach_carrier(h);
+    for (size_t sz = 1; sz < offsetof(sl_carrier, get_n) + sizeof bad.get_n; sz += 7) {
+        bad.size = sz;
+        assert_int_equal(sl_extract(&bad, &p, NULL), SL_EINVAL);
+        assert_false(sl_span_context_is_valid(&p));
+        assert_int_equal(sl_inject(&bad, &p, NULL), SL_EINVAL);
+    }
+    /* a newer caller's larger struct is fine: the library reads its own part */
+    bad.size = sizeof(sl_carrier) + 64;
+    assert_int_equal(sl_extract(&bad, &p, NULL), SL_OK);
+
+    sl_header_pair pairs[] = {{"traceparent",
+                               "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                               SL_NPOS}};
+    sl_header_pairs hp = {pairs, 1};
+    memset(&c, 0xA5, sizeof c);
+    assert_ptr_equal(sl_carrier_pairs(&c, &hp), &c);
+    assert_int_equal(c.size, offsetof(sl_carrier, get_n) + sizeof c.get_n);
+    assert_null(c.get);
+    assert_int_equal(sl_extract(&c, &p, NULL), SL_OK);
+    sl_carrier_init(NULL); /* no-op */
+    free(h);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_extract_report),
         cmocka_unit_test(test_extract_get_n),
+        cmocka_unit_test(test_carrier_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
