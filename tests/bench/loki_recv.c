@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,194 @@ static int count_push_scanned(const char *text, size_t n)
     return 0;
 }
 
+/* ---- protobuf + snappy (Loki's native push) ------------------------------ */
+
+/* Reads a base-128 varint; 0 at the end of the input or past 10 bytes. */
+static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        unsigned char b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *v = x;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Snappy's block format: the uncompressed length as a varint, then
+ * literals (tag 00) and back-references (tags 01, 10, 11 with 1, 2 and 4
+ * offset bytes). Returns a malloc'd buffer, or NULL for a malformed block.
+ */
+static char *unsnappy(const char *in, size_t n, size_t *out_len)
+{
+    const unsigned char *p = (const unsigned char *)in, *end = p + n;
+    uint64_t total;
+    if (!get_varint(&p, end, &total) || total > MAX_BODY) {
+        return NULL;
+    }
+    unsigned char *out = malloc(total + 1);
+    size_t o = 0;
+    while (out != NULL && p < end) {
+        unsigned char tag = *p++;
+        size_t len, off = 0;
+        if ((tag & 3) == 0) {
+            len = (size_t)(tag >> 2) + 1;
+            if (len > 60) {
+                size_t k = len - 60; /* 1-4 length bytes follow */
+                if ((size_t)(end - p) < k) {
+                    break;
+                }
+                len = 0;
+                for (size_t i = 0; i < k; i++) {
+                    len |= (size_t)p[i] << (8 * i);
+                }
+                len++;
+                p += k;
+            }
+            if ((size_t)(end - p) < len || total - o < len) {
+                break;
+            }
+            memcpy(out + o, p, len);
+            p += len;
+            o += len;
+            continue;
+        }
+        size_t k = (tag & 3) == 1 ? 1 : (tag & 3) == 2 ? 2 : 4;
+        if ((size_t)(end - p) < k) {
+            break;
+        }
+        if (k == 1) {
+            len = (size_t)((tag >> 2) & 7) + 4;
+            off = ((size_t)(tag >> 5) << 8) | p[0];
+        } else {
+            len = (size_t)(tag >> 2) + 1;
+            for (size_t i = 0; i < k; i++) {
+                off |= (size_t)p[i] << (8 * i);
+            }
+        }
+        p += k;
+        if (off == 0 || off > o || total - o < len) {
+            break;
+        }
+        for (size_t i = 0; i < len; i++, o++) { /* may overlap: byte by byte */
+            out[o] = out[o - off];
+        }
+    }
+    if (out == NULL || p != end || o != total) {
+        free(out);
+        return NULL;
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return (char *)out;
+}
+
+/* Walks one message's fields, calling fn for each length-delimited one;
+ * -1 if the wire format is broken. */
+typedef int (*field_fn)(int num, const unsigned char *v, size_t n, void *arg);
+static int walk(const unsigned char *p, size_t n, field_fn fn, void *arg)
+{
+    const unsigned char *end = p + n;
+    while (p < end) {
+        uint64_t key, v;
+        if (!get_varint(&p, end, &key)) {
+            return -1;
+        }
+        switch (key & 7) {
+        case 0:
+            if (!get_varint(&p, end, &v)) {
+                return -1;
+            }
+            break;
+        case 1:
+        case 5:
+            if ((size_t)(end - p) < ((key & 7) == 1 ? 8u : 4u)) {
+                return -1;
+            }
+            p += (key & 7) == 1 ? 8 : 4;
+            break;
+        case 2:
+            if (!get_varint(&p, end, &v) || v > (uint64_t)(end - p)) {
+                return -1;
+            }
+            if (fn(key >> 3, p, (size_t)v, arg) != 0) {
+                return -1;
+            }
+            p += v;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return 0;
+}
+
+typedef struct pb_count {
+    unsigned long long entries, streams;
+    int has_labels;
+    const unsigned char *line;
+    size_t line_len;
+} pb_count;
+
+/* EntryAdapter: 1 timestamp, 2 line, 3 structured metadata. */
+static int on_entry(int num, const unsigned char *v, size_t n, void *arg)
+{
+    pb_count *c = arg;
+    if (num == 2) {
+        c->line = v;
+        c->line_len = n;
+    }
+    return 0;
+}
+
+/* StreamAdapter: 1 labels, 2 entries. */
+static int on_stream_field(int num, const unsigned char *v, size_t n, void *arg)
+{
+    pb_count *c = arg;
+    if (num == 1) {
+        c->has_labels = n > 0 && v[0] == '{';
+    } else if (num == 2) {
+        c->line = NULL;
+        if (walk(v, n, on_entry, c) != 0 || c->line == NULL) {
+            return -1;
+        }
+        c->entries++;
+    }
+    return 0;
+}
+
+/* PushRequest: 1 streams. */
+static int on_stream(int num, const unsigned char *v, size_t n, void *arg)
+{
+    pb_count *c = arg;
+    if (num != 1) {
+        return 0;
+    }
+    c->has_labels = 0;
+    if (walk(v, n, on_stream_field, c) != 0 || !c->has_labels) {
+        return -1;
+    }
+    c->streams++;
+    return 0;
+}
+
+static int count_push_proto(const char *body, size_t n)
+{
+    pb_count c = {0};
+    if (walk((const unsigned char *)body, n, on_stream, &c) != 0 || c.entries == 0) {
+        return -1;
+    }
+    stats.streams += c.streams;
+    stats.entries += c.entries;
+    free(stats.sample_line);
+    stats.sample_line = strndup((const char *)c.line, c.line_len);
+    return 0;
+}
+
 static int count_push(const char *text, size_t n)
 {
     return stats.requests == 1 ? count_push_parsed(text, n) : count_push_scanned(text, n);
@@ -239,11 +428,19 @@ static enum MHD_Result handle_push(struct MHD_Connection *c, const char *url,
     char *plain = NULL;
     size_t plain_len = rq->len;
     const char *text = rq->body != NULL ? rq->body : "";
-    if (enc != NULL && strcmp(enc, "gzip") == 0) {
+    const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    int proto = type != NULL && strncmp(type, "application/x-protobuf", 22) == 0;
+    if (proto) {
+        /* Loki's protobuf push is always snappy-compressed. */
+        plain = rq->body != NULL ? unsnappy(rq->body, rq->len, &plain_len) : NULL;
+        text = plain;
+    } else if (enc != NULL && strcmp(enc, "gzip") == 0) {
         plain = gunzip(rq->body, rq->len, &plain_len);
         text = plain;
     }
-    int ok = !rq->too_big && text != NULL && count_push(text, plain_len) == 0;
+    int ok =
+        !rq->too_big && text != NULL &&
+        (proto ? count_push_proto(text, plain_len) : count_push(text, plain_len)) == 0;
     if (ok) {
         stats.decoded_bytes += plain_len;
     } else {
