@@ -22,10 +22,22 @@ export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 ${UBSAN_OPTIONS:-}"
 for t in "${targets[@]}"; do
     work="build-fuzz/corpus/$t"
     mkdir -p "$work"
+    # libFuzzer exits at once on a corpus directory that does not exist, so
+    # only those that do are named (a target may have no regressions yet).
+    dirs=("$work")
+    for d in "tests/fuzz/corpus/$t" "tests/fuzz/regressions/$t"; do
+        [ -d "$d" ] && dirs+=("$d")
+    done
     echo "== fuzz_$t for ${secs}s"
+    log="build-fuzz/fuzz-$t.log"
+    rc=0
     build-fuzz/tests/"fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
-        -artifact_prefix="$PWD/build-fuzz/crash-$t-" "$work" "tests/fuzz/corpus/$t" \
-        "tests/fuzz/regressions/$t" 2>&1 |
-        grep -E "DONE|stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|property failed|SUMMARY" || true
-    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz_$t failed" >&2; exit 1; }
+        -artifact_prefix="$PWD/build-fuzz/crash-$t-" "${dirs[@]}" >"$log" 2>&1 || rc=$?
+    grep -E "DONE|stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|property failed|SUMMARY" "$log" || true
+    # A run that ended without libFuzzer's final statistics did not fuzz.
+    if [ "$rc" -ne 0 ] || ! grep -q "stat::number_of_executed_units" "$log"; then
+        tail -20 "$log" >&2
+        echo "fuzz_$t failed (exit $rc; log $log)" >&2
+        exit 1
+    fi
 done
