@@ -54,12 +54,22 @@ static void known_targets(char *buf, size_t cap)
 }
 
 /* Replaces each occurrence of s[0..n) in text (a NUL-terminated field) by
- * "***" (as many stars as bytes when n < 3, so the text never grows). */
-static void scrub_field(char *text, const char *s, size_t n)
+ * "***" (as many stars as bytes when n < 3, so the text never grows). When
+ * `shown` is set, a byte of text also matches when it is the '?' that
+ * sl__url_redact() writes for a control, space, DEL or non-ASCII byte. */
+static void scrub_field(char *text, const char *s, size_t n, bool shown)
 {
     size_t r = n < 3 ? n : 3;
     for (char *p = text; *p != '\0';) {
-        if (strncmp(p, s, n) == 0) {
+        size_t i = 0;
+        for (; i < n && p[i] != '\0'; i++) {
+            unsigned char c = (unsigned char)s[i];
+            bool odd = c <= 0x20 || c >= 0x7f;
+            if (p[i] != s[i] && !(shown && odd && p[i] == '?')) {
+                break;
+            }
+        }
+        if (i == n) {
             memmove(p + r, p + n, strlen(p + n) + 1);
             memset(p, '*', r);
             p += r;
@@ -69,11 +79,23 @@ static void scrub_field(char *text, const char *s, size_t n)
     }
 }
 
+static void scrub_both(sl_error *err, const char *s, size_t n)
+{
+    for (int shown = 0; shown < 2; shown++) {
+        scrub_field(err->text, s, n, shown != 0);
+        scrub_field(err->value, s, n, shown != 0);
+    }
+}
+
 /*
  * Whatever an adapter's error says, it never repeats the credentials of a
  * URL in the target: "user:password@" (after any "://") and the password
  * alone, when it is long enough not to be a word of the message (4 bytes),
- * become "***" in the text and the value.
+ * become "***" in the text and the value, as written or as an error shows
+ * it (sl__url_redact()'s '?' for odd bytes). Which '@' ends the userinfo is
+ * read every way a parser might: RFC 3986's first, the last of the
+ * authority, the last at all (a password may hold an unescaped '/'); every
+ * reading is hidden.
  */
 static void scrub_credentials(const char *uri, sl_error *err)
 {
@@ -82,29 +104,18 @@ static void scrub_credentials(const char *uri, sl_error *err)
     }
     for (const char *p = strstr(uri, "://"); p != NULL; p = strstr(p + 1, "://")) {
         const char *start = p + 3;
-        /* The userinfo ends at the last '@' of the authority (RFC 3986), or,
-         * read as sl__url_redact() does, at the last '@' at all (a password
-         * may hold an unescaped '/' or '?'): both are hidden. */
-        size_t auth = strcspn(start, "/?#");
-        const char *ats[2] = {NULL, strrchr(start, '@')};
-        for (size_t i = 0; i < auth; i++) {
-            if (start[i] == '@') {
-                ats[0] = start + i;
-            }
-        }
-        for (int k = 0; k < 2; k++) {
-            const char *at = ats[k];
-            const char *colon =
-                at != NULL ? memchr(start, ':', (size_t)(at - start)) : NULL;
+        const char *colon = NULL;
+        for (const char *at = strchr(start, '@'); at != NULL; at = strchr(at + 1, '@')) {
             if (colon == NULL) {
-                continue;
+                colon = memchr(start, ':', (size_t)(at - start));
+                if (colon == NULL) {
+                    continue;
+                }
             }
             size_t info = (size_t)(at + 1 - start), pw = (size_t)(at - colon - 1);
-            scrub_field(err->text, start, info);
-            scrub_field(err->value, start, info);
+            scrub_both(err, start, info);
             if (pw >= 4) {
-                scrub_field(err->text, colon + 1, pw);
-                scrub_field(err->value, colon + 1, pw);
+                scrub_both(err, colon + 1, pw);
             }
         }
     }

@@ -46,11 +46,26 @@ static char lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* Where the authority starts: after "scheme://", or 0 when there is none. */
+/*
+ * Where the authority starts: after "scheme://" when only scheme characters
+ * (letters, digits, '+', '-', '.', and ':' between stacked schemes such as
+ * "syslog:tcp") come before the first "://"; otherwise 0, and then all up
+ * to the last '@' is hidden. A "://" further in ("//u:pw@h/x:http://...")
+ * is text, not the URL's own: starting there would show the real password.
+ */
 static size_t authority_start(const char *url, size_t n)
 {
     const char *p = strstr(url, "://");
-    return (p != NULL && (size_t)(p - url) < n) ? (size_t)(p - url) + 3 : 0;
+    if (p == NULL || (size_t)(p - url) >= n || p == url) {
+        return 0;
+    }
+    for (const char *q = url; q < p; q++) {
+        if (!(is_alpha(*q) || is_digit(*q) || *q == '+' || *q == '-' || *q == '.' ||
+              *q == ':')) {
+            return 0;
+        }
+    }
+    return (size_t)(p - url) + 3;
 }
 
 size_t sl__url_redact(const char *url, char *out, size_t cap)

@@ -52,6 +52,18 @@ static void test_any_adapter(void **state)
     refused_without("pretty:http://user:Hunter2pw@h/x@y", "Hunter2pw");
 }
 
+/* A "://" further in is not the target's own: hiding from there showed the
+ * real password (CI's fuzz run); nor are two '@'s read only one way, and a
+ * byte an error shows as '?' still matches. */
+static void test_scheme_then_text(void **state)
+{
+    (void)state;
+    refused_without("syslog://user:Hunter2pw@(x:y@z:http://a@b:1", "Hunter2pw");
+    refused_without("syslog://user:Hunter2pw@h\xae\xae@z:http://q@r", "Hunter2pw");
+    refused_without("syslog:tcp://user:Hunter2pw@x@y:http://q@r:99999", "Hunter2pw");
+    refused_without("syslog:tcp://user:Hunt\xaeer2pw@h:99999", "er2pw@h");
+}
+
 static void test_text_still_says_why(void **state)
 {
     (void)state;
@@ -68,6 +80,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_syslog_target),
         cmocka_unit_test(test_any_adapter),
+        cmocka_unit_test(test_scheme_then_text),
         cmocka_unit_test(test_text_still_says_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
