@@ -130,6 +130,9 @@ sl_status sl__url_check(const char *url, const char *what, sl__url *out, sl_erro
  * form in which a URL may appear in a message. Returns the length written.
  */
 size_t sl__url_redact(const char *url, char *out, size_t cap);
+/* How sl__url_redact() shows one byte of a URL: itself when printable
+ * ASCII, '?' for a control, space, DEL or non-ASCII byte. */
+char sl__url_show(unsigned char c);
 
 /* ---- time --------------------------------------------------------------- */
 int64_t sl__now_ns(void);       /* CLOCK_REALTIME */

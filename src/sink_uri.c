@@ -54,20 +54,17 @@ static void known_targets(char *buf, size_t cap)
 }
 
 /* Replaces each occurrence of s[0..n) in text (a NUL-terminated field) by
- * "***" (as many stars as bytes when n < 3, so the text never grows). When
- * `shown` is set, a byte of text also matches when it is the '?' that
- * sl__url_redact() writes for a control, space, DEL or non-ASCII byte. */
-static void scrub_field(char *text, const char *s, size_t n, bool shown)
+ * "***" (as many stars as bytes when n < 3, so the text never grows). A
+ * byte of s matches itself or the byte sl__url_show() writes for it, so
+ * what an error quotes through sl__url_redact() is found too. */
+static void scrub_field(char *text, const char *s, size_t n)
 {
     size_t r = n < 3 ? n : 3;
     for (char *p = text; *p != '\0';) {
         size_t i = 0;
-        for (; i < n && p[i] != '\0'; i++) {
-            unsigned char c = (unsigned char)s[i];
-            bool odd = c <= 0x20 || c >= 0x7f;
-            if (p[i] != s[i] && !(shown && odd && p[i] == '?')) {
-                break;
-            }
+        while (i < n && p[i] != '\0' &&
+               (p[i] == s[i] || p[i] == sl__url_show((unsigned char)s[i]))) {
+            i++;
         }
         if (i == n) {
             memmove(p + r, p + n, strlen(p + n) + 1);
@@ -81,10 +78,8 @@ static void scrub_field(char *text, const char *s, size_t n, bool shown)
 
 static void scrub_both(sl_error *err, const char *s, size_t n)
 {
-    for (int shown = 0; shown < 2; shown++) {
-        scrub_field(err->text, s, n, shown != 0);
-        scrub_field(err->value, s, n, shown != 0);
-    }
+    scrub_field(err->text, s, n);
+    scrub_field(err->value, s, n);
 }
 
 /*

@@ -68,6 +68,11 @@ static size_t authority_start(const char *url, size_t n)
     return (size_t)(p - url) + 3;
 }
 
+char sl__url_show(unsigned char c)
+{
+    return (c > 0x20 && c < 0x7f) ? (char)c : '?';
+}
+
 size_t sl__url_redact(const char *url, char *out, size_t cap)
 {
     if (cap == 0) {
@@ -93,8 +98,7 @@ size_t sl__url_redact(const char *url, char *out, size_t cap)
         if (j + 1 >= cap) {
             break;
         }
-        unsigned char c = (unsigned char)url[i];
-        out[j++] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
+        out[j++] = sl__url_show((unsigned char)url[i]);
     }
     out[j] = '\0';
     return j;

@@ -41,3 +41,19 @@ foreach(variant stdatomic volatile)
                    -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_BINARY_DIR}/include -fsyntax-only
                    ${CMAKE_CURRENT_SOURCE_DIR}/cpp/any_c11.c)
 endforeach()
+
+# The headers from the source tree's include/ alone, without the build's
+# generated <spanlog/features.h> (a program pointed at a checkout): C11, and
+# C++17 for each C++ compiler. test_cpp.cpp logs with every macro (tests/
+# for its capture helper, which includes only the public headers).
+add_test(NAME headers_source_tree_c11
+         COMMAND ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -Wpedantic -Werror
+                 -I${PROJECT_SOURCE_DIR}/include -fsyntax-only
+                 ${CMAKE_CURRENT_SOURCE_DIR}/cpp/any_c11.c)
+foreach(cxx ${SL_CPP_COMPILERS})
+  get_filename_component(name ${cxx} NAME)
+  add_test(NAME headers_source_tree_${name}_cxx17
+           COMMAND ${cxx} -std=c++17 -Wall -Wextra -Wpedantic -Werror
+                   -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/tests -fsyntax-only
+                   ${CMAKE_CURRENT_SOURCE_DIR}/cpp/test_cpp.cpp)
+endforeach()
