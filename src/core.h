@@ -166,6 +166,27 @@ size_t sl__sink_live_count(void);
 bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
                        const sl__reserved *rk);
 
+/*
+ * The per-call-site key cache: for the first SL__SITE_FIELDS fields of one
+ * macro call site, each key's `,"key":` as the general path writes it,
+ * checked once (head keys of the profile, escaping) instead of per record.
+ * Owned by one thread (record.c keeps them in its per-thread buffers); a
+ * zeroed one is empty.
+ */
+#define SL__SITE_FIELDS 8
+#define SL__SITE_FRAG   16
+typedef struct sl__site_keys {
+    const char *key[SL__SITE_FIELDS];  /* the key each slot was made for */
+    uint32_t key_len[SL__SITE_FIELDS]; /* and its sl_field key_len */
+    uint8_t frag_len[SL__SITE_FIELDS]; /* 0: that key takes the general path */
+    char frag[SL__SITE_FIELDS][SL__SITE_FRAG];
+} sl__site_keys;
+
+/* sl__encode_fields(w, f, n, SIZE_MAX, rk), the same bytes, with keys taken
+ * from (and added to) kc, which must have been made for the same rk. */
+void sl__encode_fields_site(sl__jw *w, const sl_field *f, size_t n,
+                            const sl__reserved *rk, sl__site_keys *kc);
+
 /* Writes s (n bytes) as a JSON string, cut to at most `cap` escaped bytes
  * (SIZE_MAX: whole). Returns true when it was cut. */
 bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap);
@@ -190,7 +211,7 @@ size_t sl__field_str_len(const sl_field *f);
  * profile and options. Returns true when msg was cut.
  */
 bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t msg_cap,
-                     bool with_caller);
+                     bool with_caller, bool msg_plain);
 
 /* The head keys of a profile (log.h, sl_head_keys). */
 const sl__reserved *sl__profile_reserved(sl_profile profile);

@@ -315,6 +315,54 @@ static void write_json(sl__jw *w, const json_t *root)
 #define FIELD_FAST_ROOM                                                                  \
     (KEY_FAST_MAX + 4 + (STR_FAST_MAX + 2 > 40 ? STR_FAST_MAX + 2 : 40))
 
+/* The value of a fast field at p, or NULL (nothing counted as written) for
+ * one that needs the general path. */
+static SL__ALWAYS_INLINE char *fast_value(char *p, const sl_field *f, size_t str_cap)
+{
+    switch (f->type) {
+    case SL_FIELD_STR: {
+        const char *s = f->v.s;
+        if (s == NULL) {
+            memcpy(p, "null", 4);
+            return p + 4;
+        }
+        size_t sn = f->len == SL_NPOS ? strlen(s) : f->len;
+        if (sn > STR_FAST_MAX || sn > str_cap || !sl__plain_ascii(s, sn)) {
+            return NULL;
+        }
+        p[0] = '"';
+        sl__jw_copy(p + 1, s, sn);
+        p[sn + 1] = '"';
+        return p + sn + 2;
+    }
+    case SL_FIELD_INT:
+        if ((uint64_t)f->v.i < 10000) {
+            return sl__put_small(p, (unsigned)f->v.i);
+        }
+        return sl__put_int(p, f->v.i);
+    case SL_FIELD_UINT:
+        if (f->v.u < 10000) {
+            return sl__put_small(p, (unsigned)f->v.u);
+        }
+        return sl__put_uint(p, f->v.u);
+    case SL_FIELD_DOUBLE:
+        return sl__put_double(p, f->v.d);
+    case SL_FIELD_BOOL:
+        if (f->v.b) {
+            memcpy(p, "true", 4);
+            return p + 4;
+        }
+        memcpy(p, "false", 5);
+        return p + 5;
+    case SL_FIELD_ERRNO:
+    case SL_FIELD_JSON:
+        return NULL;
+    default:
+        memcpy(p, "null", 4); /* SL_FIELD_NULL, or an unknown type */
+        return p + 4;
+    }
+}
+
 static SL__ALWAYS_INLINE bool fast_field(sl__jw *w, const sl_field *f, size_t str_cap,
                                          const sl__reserved *rk)
 {
@@ -337,53 +385,55 @@ static SL__ALWAYS_INLINE bool fast_field(sl__jw *w, const sl_field *f, size_t st
     p += n + 2;
     p[0] = '"';
     p[1] = ':';
-    p += 2;
-    switch (f->type) {
-    case SL_FIELD_STR: {
-        const char *s = f->v.s;
-        if (s == NULL) {
-            memcpy(p, "null", 4);
-            p += 4;
-            break;
-        }
-        size_t sn = f->len == SL_NPOS ? strlen(s) : f->len;
-        if (sn > STR_FAST_MAX || sn > str_cap || !sl__plain_ascii(s, sn)) {
-            return false;
-        }
-        p[0] = '"';
-        sl__jw_copy(p + 1, s, sn);
-        p[sn + 1] = '"';
-        p += sn + 2;
-        break;
-    }
-    case SL_FIELD_INT:
-        p = sl__put_int(p, f->v.i);
-        break;
-    case SL_FIELD_UINT:
-        p = sl__put_uint(p, f->v.u);
-        break;
-    case SL_FIELD_DOUBLE:
-        p = sl__put_double(p, f->v.d);
-        break;
-    case SL_FIELD_BOOL:
-        if (f->v.b) {
-            memcpy(p, "true", 4);
-            p += 4;
-        } else {
-            memcpy(p, "false", 5);
-            p += 5;
-        }
-        break;
-    case SL_FIELD_ERRNO:
-    case SL_FIELD_JSON:
+    p = fast_value(p + 2, f, str_cap);
+    if (p == NULL) {
         return false;
-    default:
-        memcpy(p, "null", 4); /* SL_FIELD_NULL, or an unknown type */
-        p += 4;
-        break;
     }
     w->len = (size_t)(p - w->buf);
     return true;
+}
+
+/* One field by the general path: any key, any value, cut to str_cap. */
+static bool general_field(sl__jw *w, const sl_field *f, size_t str_cap,
+                          const sl__reserved *rk)
+{
+    bool cut = false;
+    write_key(w, f, rk);
+    switch (f->type) {
+    case SL_FIELD_STR:
+        if (f->v.s == NULL) {
+            sl__jw_null(w);
+        } else if (str_cap == SIZE_MAX) {
+            sl__jw_string(w, f->v.s, sl__field_str_len(f));
+        } else {
+            cut = sl__encode_string_capped(w, f->v.s, sl__field_str_len(f), str_cap);
+        }
+        break;
+    case SL_FIELD_INT:
+        sl__jw_int(w, f->v.i);
+        break;
+    case SL_FIELD_UINT:
+        sl__jw_uint(w, f->v.u);
+        break;
+    case SL_FIELD_DOUBLE:
+        sl__jw_double(w, f->v.d);
+        break;
+    case SL_FIELD_BOOL:
+        sl__jw_bool(w, f->v.b);
+        break;
+    case SL_FIELD_ERRNO:
+        write_errno(w, f->v.i);
+        break;
+    case SL_FIELD_JSON:
+        write_json(w, (const json_t *)f->v.json);
+        break;
+    case SL_FIELD_NULL:
+    default:
+        /* An unknown type still yields valid JSON. */
+        sl__jw_null(w);
+        break;
+    }
+    return cut;
 }
 
 bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
@@ -394,42 +444,84 @@ bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
         if (w->cap - w->len >= FIELD_FAST_ROOM && fast_field(w, &f[i], str_cap, rk)) {
             continue;
         }
-        write_key(w, &f[i], rk);
-        switch (f[i].type) {
-        case SL_FIELD_STR:
-            if (f[i].v.s == NULL) {
-                sl__jw_null(w);
-            } else if (str_cap == SIZE_MAX) {
-                sl__jw_string(w, f[i].v.s, sl__field_str_len(&f[i]));
-            } else {
-                cut |= sl__encode_string_capped(w, f[i].v.s, sl__field_str_len(&f[i]),
-                                                str_cap);
-            }
-            break;
-        case SL_FIELD_INT:
-            sl__jw_int(w, f[i].v.i);
-            break;
-        case SL_FIELD_UINT:
-            sl__jw_uint(w, f[i].v.u);
-            break;
-        case SL_FIELD_DOUBLE:
-            sl__jw_double(w, f[i].v.d);
-            break;
-        case SL_FIELD_BOOL:
-            sl__jw_bool(w, f[i].v.b);
-            break;
-        case SL_FIELD_ERRNO:
-            write_errno(w, f[i].v.i);
-            break;
-        case SL_FIELD_JSON:
-            write_json(w, (const json_t *)f[i].v.json);
-            break;
-        case SL_FIELD_NULL:
-        default:
-            /* An unknown type still yields valid JSON. */
-            sl__jw_null(w);
-            break;
-        }
+        cut |= general_field(w, &f[i], str_cap, rk);
     }
     return cut;
+}
+
+/*
+ * Makes slot i of kc hold `,"key":` for f's key when the general path would
+ * write exactly that: a constant key (SL__KEY_PLAIN, set only by the macros
+ * for a literal, so the same pointer always holds the same bytes) that fits
+ * the fragment and is no head key of rk. Otherwise the slot says "general
+ * path" (length 0) for that key.
+ */
+SL__NOINLINE_FN static void site_key_fill(sl__site_keys *kc, size_t i, const sl_field *f,
+                                          const sl__reserved *rk)
+{
+    kc->key[i] = f->key;
+    kc->key_len[i] = f->key_len;
+    kc->frag_len[i] = 0;
+    bool plain;
+    size_t n = f->key != NULL ? key_length(f, &plain) : 0;
+    if (f->key == NULL || (f->key_len & SL__KEY_PLAIN) == 0 || n + 4 > SL__SITE_FRAG ||
+        is_reserved(rk, f->key, n) || !sl__plain_ascii(f->key, n)) {
+        return;
+    }
+    char *d = kc->frag[i];
+    memset(d, 0, SL__SITE_FRAG);
+    d[0] = ',';
+    d[1] = '"';
+    memcpy(d + 2, f->key, n);
+    d[n + 2] = '"';
+    d[n + 3] = ':';
+    kc->frag_len[i] = (uint8_t)(n + 4);
+}
+
+/* A field the cache does not cover, by the per-record path. Out of line:
+ * inlined, it would crowd the cached loop's registers. */
+SL__NOINLINE_FN static void site_field_slow(sl__jw *w, const sl_field *f,
+                                            const sl__reserved *rk)
+{
+    if (w->cap - w->len < FIELD_FAST_ROOM || !fast_field(w, f, SIZE_MAX, rk)) {
+        (void)general_field(w, f, SIZE_MAX, rk);
+    }
+}
+
+/* Room for every cached field at its largest: checked once, not per field. */
+#define SITE_ROOM (SL__SITE_FIELDS * FIELD_FAST_ROOM)
+
+void sl__encode_fields_site(sl__jw *w, const sl_field *f, size_t n,
+                            const sl__reserved *rk, sl__site_keys *kc)
+{
+    size_t i = 0;
+    size_t m = n < SL__SITE_FIELDS ? n : SL__SITE_FIELDS;
+    while (i < m && w->cap - w->len >= SITE_ROOM) {
+        /* Roomy: every cached field at its largest fits, no check per field. */
+        char *p = w->buf + w->len;
+        for (; i < m; i++) {
+            const sl_field *fi = &f[i];
+            if (fi->key != kc->key[i] || fi->key_len != kc->key_len[i]) {
+                site_key_fill(kc, i, fi, rk);
+            }
+            size_t fl = kc->frag_len[i];
+            if (fl == 0) {
+                break;
+            }
+            memcpy(p, kc->frag[i], SL__SITE_FRAG); /* whole: no length dispatch */
+            char *q = fast_value(p + fl, fi, SIZE_MAX);
+            if (q == NULL) {
+                break;
+            }
+            p = q;
+        }
+        w->len = (size_t)(p - w->buf);
+        if (i < m) {
+            site_field_slow(w, &f[i], rk); /* then back to the cached loop */
+            i++;
+        }
+    }
+    for (; i < n; i++) {
+        site_field_slow(w, &f[i], rk);
+    }
 }

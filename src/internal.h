@@ -268,6 +268,12 @@ static inline void sl__jw_char(sl__jw *w, char c)
 #else
 #define SL__ALWAYS_INLINE inline
 #endif
+/* The rare branch of a hot function, kept out of it (no register saves). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SL__NOINLINE_FN __attribute__((noinline))
+#else
+#define SL__NOINLINE_FN
+#endif
 
 /*
  * Word-at-a-time test for the bytes that end a plain run in a JSON string:
@@ -350,6 +356,29 @@ void sl__jw_null(sl__jw *w);
 
 /* "00".."99" back to back: sl__digits2[2 * v] and [2 * v + 1] are v's digits. */
 extern const char sl__digits2[201];
+
+/* x < 10000 as sl__put_uint writes it, without a loop (most logged integers
+ * are this small); inline, for the field path. Returns the end. */
+static inline char *sl__put_small(char *p, unsigned x)
+{
+    if (x < 100) {
+        if (x < 10) {
+            p[0] = (char)('0' + x);
+            return p + 1;
+        }
+        memcpy(p, sl__digits2 + 2 * x, 2);
+        return p + 2;
+    }
+    unsigned hi = x / 100, lo = x % 100;
+    if (hi < 10) {
+        p[0] = (char)('0' + hi);
+        memcpy(p + 1, sl__digits2 + 2 * lo, 2);
+        return p + 3;
+    }
+    memcpy(p, sl__digits2 + 2 * hi, 2);
+    memcpy(p + 2, sl__digits2 + 2 * lo, 2);
+    return p + 4;
+}
 
 /* Bytes that sl__jw_string_body() writes for s (without quotes). */
 size_t sl__json_escaped_len(const char *s, size_t n);

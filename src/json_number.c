@@ -80,6 +80,9 @@ static inline unsigned u64_digits(uint64_t v)
 
 char *sl__put_uint(char *p, uint64_t v)
 {
+    if (v < 10000) {
+        return sl__put_small(p, (unsigned)v);
+    }
     unsigned n = u64_digits(v);
     (void)u64_backwards(v, p + n);
     return p + n;
@@ -421,6 +424,24 @@ static size_t render_shortest(bool neg, uint64_t digits, int e10, bool subnormal
     return len;
 }
 
+/* Every finite double the hundredths path does not take. Out of line, so
+ * that path saves no registers for it. */
+SL__NOINLINE_FN static char *put_double_general(char *out, double v, uint64_t bits)
+{
+    char tmp[40];
+    char *end = tmp + sizeof tmp;
+    char *p = format_micro(v, end); /* zeros included */
+    if (p != NULL) {
+        size_t n = (size_t)(end - p);
+        memcpy(out, p, n);
+        return out + n;
+    }
+    uint64_t digits;
+    int e10 = ryu_shortest(bits, &digits);
+    return out + render_shortest(bits >> 63 != 0, digits, e10,
+                                 (bits & UINT64_C(0x7ff0000000000000)) == 0, out);
+}
+
 char *sl__put_double(char *out, double v)
 {
     uint64_t bits;
@@ -440,15 +461,17 @@ char *sl__put_double(char *out, double v)
     /* Whole hundredths below 1e7 (prices, ratios, percentages): the same
      * text as format_micro gives them, for a fraction of its work. */
     double a = fabs(v), c = a * 100;
-    if (a < 1e7 && (double)(uint64_t)c == c && c / 100 == a) {
-        uint64_t uc = (uint64_t)c;
+    /* Signed conversions: c < 1e9 once a < 1e7 holds, and x86-64 converts
+     * to int64_t in one instruction (to uint64_t only with a branch). */
+    if (a < 1e7 && (double)(int64_t)c == c && c / 100 == a) {
+        uint64_t uc = (uint64_t)(int64_t)c;
         uint64_t ip = uc / 100;
         unsigned fp = (unsigned)(uc - ip * 100);
         char *p = out;
         if (bits >> 63 != 0) {
             *p++ = '-';
         }
-        p = sl__put_uint(p, ip);
+        p = ip < 10000 ? sl__put_small(p, (unsigned)ip) : sl__put_uint(p, ip);
         *p++ = '.';
         if (fp % 10 == 0) {
             *p++ = (char)('0' + fp / 10);
@@ -458,18 +481,7 @@ char *sl__put_double(char *out, double v)
         }
         return p;
     }
-    char tmp[40];
-    char *end = tmp + sizeof tmp;
-    char *p = format_micro(v, end); /* zeros included */
-    if (p != NULL) {
-        size_t n = (size_t)(end - p);
-        memcpy(out, p, n);
-        return out + n;
-    }
-    uint64_t digits;
-    int e10 = ryu_shortest(bits, &digits);
-    return out + render_shortest(bits >> 63 != 0, digits, e10,
-                                 (bits & UINT64_C(0x7ff0000000000000)) == 0, out);
+    return put_double_general(out, v, bits);
 }
 
 void sl__jw_double(sl__jw *w, double v)

@@ -155,13 +155,14 @@ typedef struct trace_cache {
  * digits of the seconds.
  */
 typedef struct time_cache {
-    int64_t sec; /* INT64_MIN: empty */
-    uint8_t profile;
+    int64_t sec;     /* INT64_MIN: empty */
+    uint64_t base;   /* sec * 10^9 in unsigned (wrapping) arithmetic */
+    uint8_t profile; /* UINT8_MAX while empty: no profile matches it */
     uint8_t len;     /* bytes of prefix (at most 36) */
     char prefix[48]; /* copied whole: see write_time_level */
 } time_cache;
 
-static _Thread_local time_cache ttime = {.sec = INT64_MIN};
+static _Thread_local time_cache ttime = {.sec = INT64_MIN, .profile = UINT8_MAX};
 static _Thread_local trace_cache tcache;
 
 static size_t append(char *p, const char *s)
@@ -232,37 +233,38 @@ static void build_time_prefix(time_cache *tc, const profile_keys *k, sl_profile 
 #define HEAD_MAX 112
 _Static_assert(48 + 6 + FRAG_PAD <= HEAD_MAX, "the head's padded copies fit");
 
-static size_t write_time_level(char *d, const profile_keys *k, sl_profile profile,
-                               int64_t ns, sl_level level)
+static SL__ALWAYS_INLINE size_t write_time_level(char *d, const profile_keys *k,
+                                                 sl_profile profile, int64_t ns,
+                                                 sl_level level)
 {
-    int64_t sec = ns / 1000000000;
-    int64_t frac = ns % 1000000000;
-    if (frac < 0) {
-        frac += 1000000000;
-        sec--;
-    }
     time_cache *tc = &ttime;
-    if (sec != tc->sec || tc->profile != (uint8_t)profile) {
+    /* Within the cached second: one subtraction, no division. Unsigned, so
+     * that it wraps instead of overflowing; the result is exact mod 2^64. */
+    uint64_t frac = (uint64_t)ns - tc->base;
+    if (frac >= 1000000000u || tc->profile != (uint8_t)profile) {
+        int64_t sec = ns / 1000000000;
+        if (ns % 1000000000 < 0) {
+            sec--; /* floor: times before 1970 keep a positive fraction */
+        }
         build_time_prefix(tc, k, profile, sec);
+        tc->base = (uint64_t)sec * 1000000000u;
+        frac = (uint64_t)ns - tc->base;
     }
     size_t n = tc->len;
     memcpy(d, tc->prefix, sizeof(tc->prefix)); /* whole: d has room, see HEAD_MAX */
     uint32_t us = (uint32_t)frac / 1000;
     uint32_t hi = us / 10000, mid = us / 100 % 100, lo = us % 100;
-    d[n] = sl__digits2[2 * hi];
-    d[n + 1] = sl__digits2[2 * hi + 1];
-    d[n + 2] = sl__digits2[2 * mid];
-    d[n + 3] = sl__digits2[2 * mid + 1];
-    d[n + 4] = sl__digits2[2 * lo];
-    d[n + 5] = sl__digits2[2 * lo + 1];
+    memcpy(d + n, sl__digits2 + 2 * hi, 2);
+    memcpy(d + n + 2, sl__digits2 + 2 * mid, 2);
+    memcpy(d + n + 4, sl__digits2 + 2 * lo, 2);
     n += 6;
     const frag *lf = &level_frags[profile][level];
     memcpy(d + n, lf->s, FRAG_PAD); /* whole, and n + 6 + FRAG_PAD <= HEAD_MAX */
     return n + lf->n;
 }
 
-static void build_trace(trace_cache *tc, const profile_keys *k,
-                        const sl_span_context *ctx, bool with_flags)
+SL__NOINLINE_FN static void build_trace(trace_cache *tc, const profile_keys *k,
+                                        const sl_span_context *ctx, bool with_flags)
 {
     char tid[SL_TRACE_ID_HEX_LEN + 1];
     char sid[SL_SPAN_ID_HEX_LEN + 1];
@@ -295,15 +297,22 @@ static void build_trace(trace_cache *tc, const profile_keys *k,
     tc->valid = true;
 }
 
-static void write_trace(sl__jw *w, const sl__core *core, const profile_keys *k,
-                        const sl_span_context *ctx)
+static SL__ALWAYS_INLINE void write_trace(sl__jw *w, const sl__core *core,
+                                          const profile_keys *k,
+                                          const sl_span_context *ctx)
 {
     trace_cache *tc = &tcache;
     bool with_flags = k->flags_always || core->trace_flags;
+    /* The ids compared as three words and the flags, branch-free. */
+    uint64_t a[3], b[3];
+    memcpy(&a[0], &tc->trace_id, 16);
+    memcpy(&a[2], &tc->span_id, 8);
+    memcpy(&b[0], &ctx->trace_id, 16);
+    memcpy(&b[2], &ctx->span_id, 8);
+    uint64_t diff = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+                    (uint64_t)(tc->flags ^ ctx->flags);
     if (!tc->valid || tc->profile != (uint8_t)core->profile ||
-        tc->with_flags != with_flags || tc->flags != ctx->flags ||
-        memcmp(&tc->span_id, &ctx->span_id, sizeof(ctx->span_id)) != 0 ||
-        memcmp(&tc->trace_id, &ctx->trace_id, sizeof(ctx->trace_id)) != 0) {
+        tc->with_flags != with_flags || diff != 0) {
         tc->profile = (uint8_t)core->profile;
         build_trace(tc, k, ctx, with_flags);
     }
@@ -370,8 +379,38 @@ static void write_caller(sl__jw *w, sl_profile profile, const sl_src *src)
     sl__jw_string(w, func, strlen(func));
 }
 
-bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t msg_cap,
-                     bool with_caller)
+/*
+ * The head when msg is known to be its own JSON body (a call site's
+ * literal, checked once) and everything up to the trace fits: written
+ * through one pointer, without a room check per piece.
+ */
+static SL__ALWAYS_INLINE void head_plain(sl__jw *w, const sl__core *core,
+                                         const sl_record *h, bool with_caller)
+{
+    const profile_keys *k = &keys[core->profile];
+    char *d = w->buf + w->len;
+    d += write_time_level(d, k, core->profile, h->time_ns, h->level);
+    d[0] = '"';
+    sl__jw_copy(d + 1, h->msg, h->msg_len);
+    d[h->msg_len + 1] = '"';
+    d += h->msg_len + 2;
+    if (core->service_frag != NULL) {
+        sl__jw_copy(d, core->service_frag, core->service_frag_len);
+        d += core->service_frag_len;
+    }
+    w->len = (size_t)(d - w->buf);
+    if (h->ctx != NULL) {
+        write_trace(w, core, k, h->ctx);
+    }
+    if (with_caller && core->caller_info && h->src != NULL) {
+        write_caller(w, core->profile, h->src);
+    }
+}
+
+/* Every other head: pino's, a message to escape or cut, a full buffer. */
+SL__NOINLINE_FN static bool head_general(sl__jw *w, const sl__core *core,
+                                         const sl_record *h, size_t msg_cap,
+                                         bool with_caller)
 {
     const profile_keys *k = &keys[core->profile];
     if (core->profile == SL_PROFILE_PINO) {
@@ -410,4 +449,19 @@ bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t
         write_caller(w, core->profile, h->src);
     }
     return cut;
+}
+
+bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t msg_cap,
+                     bool with_caller, bool msg_plain)
+{
+    if (msg_plain && msg_cap == SIZE_MAX && core->profile != SL_PROFILE_PINO) {
+        size_t room = w->cap - w->len;
+        size_t fixed =
+            HEAD_MAX + 2 + (core->service_frag != NULL ? core->service_frag_len : 0);
+        if (room >= fixed && h->msg_len <= room - fixed) {
+            head_plain(w, core, h, with_caller);
+            return false;
+        }
+    }
+    return head_general(w, core, h, msg_cap, with_caller);
 }

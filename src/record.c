@@ -36,6 +36,7 @@ typedef struct scratch {
     char *fmt; /* printf-style messages */
     size_t fmt_cap;
     bool busy; /* a record is being written on this thread (re-entrancy guard) */
+    struct site_entry *sites; /* SITE_SLOTS, allocated at the first macro call */
 } scratch;
 
 static _Thread_local scratch *tls_scratch;
@@ -47,6 +48,7 @@ static void scratch_free(scratch *s)
     if (s != NULL) {
         sl__free(s->buf);
         sl__free(s->fmt);
+        sl__free(s->sites);
         sl__free(s);
     }
 }
@@ -109,11 +111,53 @@ static bool scratch_reserve(scratch *s, size_t need)
     return true;
 }
 
+/* ---- the call-site cache --------------------------------------------------------- */
+
+/*
+ * What one macro call site (its static sl_src) needs checked only once: its
+ * keys' fragments (field.c) and whether its literal message is its own JSON
+ * body. Per thread, so read and written without synchronisation; direct
+ * mapped on the site's address, a collision just rebuilds the slot. An
+ * entry is valid for one set of head keys (the loggers' profiles): a call
+ * through a logger of another profile rebuilds it.
+ */
+#define SITE_SLOTS 64
+
+typedef struct site_entry {
+    const sl_src *src;      /* NULL: empty */
+    const sl__reserved *rk; /* the head keys the fragments were checked against */
+    const char *msg;        /* the literal message msg_plain is for, or NULL */
+    bool msg_plain;
+    sl__site_keys keys;
+} site_entry;
+
+static SL__ALWAYS_INLINE site_entry *site_find(scratch *s, const sl_src *src,
+                                               const sl__reserved *rk)
+{
+    if (s->sites == NULL) {
+        s->sites = sl__calloc(SITE_SLOTS, sizeof(site_entry));
+        if (s->sites == NULL) {
+            return NULL; /* the general path: the same bytes, checked per record */
+        }
+    }
+    uintptr_t a = (uintptr_t)src;
+    site_entry *e = &s->sites[(a >> 4 ^ a >> 11) & (SITE_SLOTS - 1)];
+    if (e->src != src || e->rk != rk) {
+        memset(e, 0, sizeof(*e));
+        e->src = src;
+        e->rk = rk;
+    }
+    return e;
+}
+
 /* ---- encoding ------------------------------------------------------------------ */
 
-/* One record being written: what the sinks get (rec) and its logger. */
+/* One record being written: what the sinks get (rec), its logger, and its
+ * call site's cache entry (NULL: none). */
 typedef struct job {
     const sl_logger *lg;
+    site_entry *site;
+    bool msg_plain; /* msg is known to be its own JSON string body */
     sl_record rec;
 } job;
 
@@ -144,13 +188,22 @@ static bool encode_baggage(sl__jw *w, const sl__core *c, size_t str_cap)
 }
 
 /* One full encoding with every string capped at str_cap escaped bytes. */
-static bool encode_full(sl__jw *w, job *j, size_t str_cap)
+static SL__ALWAYS_INLINE bool encode_full_at(sl__jw *w, job *j, size_t str_cap)
 {
     const sl__core *c = j->lg->core;
-    bool cut = sl__encode_head(w, c, &j->rec, str_cap, true);
-    sl__jw_raw(w, j->lg->bound_json, j->lg->bound_json_len);
-    cut |= encode_baggage(w, c, str_cap);
-    cut |= sl__encode_fields(w, j->rec.fields, j->rec.nfields, str_cap, c->reserved);
+    bool cut = sl__encode_head(w, c, &j->rec, str_cap, true, j->msg_plain);
+    if (j->lg->bound_json_len != 0) {
+        sl__jw_raw(w, j->lg->bound_json, j->lg->bound_json_len);
+    }
+    if (c->nbaggage_keys != 0) {
+        cut |= encode_baggage(w, c, str_cap);
+    }
+    if (j->site != NULL && str_cap == SIZE_MAX) {
+        sl__encode_fields_site(w, j->rec.fields, j->rec.nfields, c->reserved,
+                               &j->site->keys);
+    } else {
+        cut |= sl__encode_fields(w, j->rec.fields, j->rec.nfields, str_cap, c->reserved);
+    }
     if (str_cap != SIZE_MAX) {
         sl__jw_raw(w, TRUNCATED_MARK, TRUNCATED_MARK_LEN);
     }
@@ -158,10 +211,15 @@ static bool encode_full(sl__jw *w, job *j, size_t str_cap)
     return cut;
 }
 
+static bool encode_full(sl__jw *w, job *j, size_t str_cap)
+{
+    return encode_full_at(w, j, str_cap);
+}
+
 /* The last resort: no caller, bound or call fields; msg capped. */
 static void encode_minimal(sl__jw *w, job *j, size_t msg_cap)
 {
-    (void)sl__encode_head(w, j->lg->core, &j->rec, msg_cap, false);
+    (void)sl__encode_head(w, j->lg->core, &j->rec, msg_cap, false, false);
     sl__jw_raw(w, TRUNCATED_MARK, TRUNCATED_MARK_LEN);
     sl__jw_char(w, '}');
 }
@@ -257,18 +315,29 @@ static size_t find_cap(const job *j, size_t excess)
  * NUL). Returns the line length including '\n', or 0 when it cannot fit at
  * all. *truncated tells whether anything was cut.
  */
-static size_t encode_record(job *j, char *buf, size_t limit, bool *truncated)
+static size_t encode_cut(job *j, char *buf, size_t limit, sl__jw w);
+
+static SL__ALWAYS_INLINE size_t encode_record(job *j, char *buf, size_t limit,
+                                              bool *truncated)
 {
     sl__jw w;
     size_t room = limit - 1; /* the '\n' is part of the limit */
-    *truncated = false;
-
     sl__jw_init(&w, buf, room);
-    (void)encode_full(&w, j, SIZE_MAX);
+    (void)encode_full_at(&w, j, SIZE_MAX);
     if (!w.overflow) {
-        goto done;
+        *truncated = false;
+        buf[w.len] = '\n';
+        buf[w.len + 1] = '\0';
+        return w.len + 1;
     }
     *truncated = true;
+    return encode_cut(j, buf, limit, w);
+}
+
+/* encode_record's second part: w is the first encoding, which overflowed. */
+static size_t encode_cut(job *j, char *buf, size_t limit, sl__jw w)
+{
+    size_t room = limit - 1;
     size_t excess = sl__jw_need(&w) + TRUNCATED_MARK_LEN - room;
     size_t cap = find_cap(j, excess);
     if (cap != SIZE_MAX) {
@@ -307,9 +376,18 @@ static void count_dropped(const sl__core *c, sl_level level)
     }
 }
 
-static void write_record(sl_logger *lg, sl_level level, const sl_span_context *ctx,
-                         const sl_src *src, const char *msg, size_t msg_len,
-                         const sl_field *fields, size_t nfields)
+/* write_record's hints: src is a macro call site (the key cache may be used);
+ * msg is that site's literal (its bytes never change). */
+#define HINT_SITE    1u
+#define HINT_MSG_LIT 2u
+
+/* The record path, inlined into its two entries (the macros' and every
+ * other) so that neither pays a call and a second register save for it. */
+static SL__ALWAYS_INLINE void record_at(sl_logger *lg, sl_level level,
+                                        const sl_span_context *ctx, const sl_src *src,
+                                        const char *msg, size_t msg_len,
+                                        const sl_field *fields, size_t nfields,
+                                        unsigned hints)
 {
     sl__core *c = lg->core;
     sl__core_seal(c);
@@ -324,20 +402,23 @@ static void write_record(sl_logger *lg, sl_level level, const sl_span_context *c
     if (fields == NULL) {
         nfields = 0;
     }
-    job j = {
-        .lg = lg,
-        .rec = {.level = level,
-                .time_ns = sl__now_ns(),
-                .msg = msg,
-                .msg_len = msg_len,
-                .service = c->service,
-                .ctx = ctx,
-                .bound = lg->bound,
-                .nbound = lg->nbound,
-                .fields = fields,
-                .nfields = nfields,
-                .src = src},
-    };
+    /* Member by member: an initialiser would zero the whole job first. */
+    job j;
+    j.lg = lg;
+    j.site = NULL;
+    j.msg_plain = false;
+    j.rec.level = level;
+    j.rec.time_ns = sl__now_ns();
+    j.rec.msg = msg;
+    j.rec.msg_len = msg_len;
+    j.rec.service = c->service;
+    j.rec.ctx = ctx;
+    j.rec.bound = lg->bound;
+    j.rec.nbound = lg->nbound;
+    j.rec.fields = fields;
+    j.rec.nfields = nfields;
+    j.rec.src = src;
+    j.rec.truncated = false;
 
     /* The record buffer: this thread's, or a temporary one when a sink logs
      * from inside its write callback (the thread's buffer is in use). */
@@ -348,6 +429,17 @@ static void write_record(sl_logger *lg, sl_level level, const sl_span_context *c
     if (!nested && scratch_reserve(s, limit + 1)) {
         buf = s->buf;
         s->busy = true;
+        if ((hints & HINT_SITE) != 0 && src != NULL) {
+            site_entry *e = site_find(s, src, c->reserved);
+            j.site = e;
+            if (e != NULL && (hints & HINT_MSG_LIT) != 0) {
+                if (e->msg != msg) {
+                    e->msg = msg;
+                    e->msg_plain = sl__plain_ascii(msg, msg_len);
+                }
+                j.msg_plain = e->msg_plain;
+            }
+        }
     } else if (nested) {
         buf = sl__malloc(limit + 1);
     }
@@ -375,6 +467,13 @@ static void write_record(sl_logger *lg, sl_level level, const sl_span_context *c
     }
 }
 
+static void write_record(sl_logger *lg, sl_level level, const sl_span_context *ctx,
+                         const sl_src *src, const char *msg, size_t msg_len,
+                         const sl_field *fields, size_t nfields, unsigned hints)
+{
+    record_at(lg, level, ctx, src, msg, msg_len, fields, nfields, hints);
+}
+
 /* Levels a record may carry: trace..fatal. "off" is a threshold, not a level. */
 static bool gate(const sl_logger *lg, sl_level level)
 {
@@ -397,7 +496,7 @@ static void summary_at(sl_logger *lg, int64_t now, bool force)
         {.key = "intervalMs", .type = SL_FIELD_UINT, .v.u = sl__sampler_interval_ms(sm)},
     };
     write_record(lg, SL_LEVEL_WARN, NULL, NULL, "sampled", strlen("sampled"), f,
-                 sizeof(f) / sizeof(f[0]));
+                 sizeof(f) / sizeof(f[0]), 0);
 }
 
 void sl__sampling_summary(sl_logger *lg, bool force)
@@ -420,15 +519,35 @@ static bool sampled_in(sl_logger *lg, sl_level level, const char *key, size_t ke
 
 static void write_redacted(sl_logger *lg, sl_level level, const sl_span_context *ctx,
                            const sl_src *src, const char *msg, size_t msg_len,
-                           const sl_field *fields, size_t nfields)
+                           const sl_field *fields, size_t nfields, unsigned hints)
 {
     sl__redacted red;
     if (!sl__redact_fields(lg->core->redactor, fields, nfields, &red)) {
         count_dropped(lg->core, level); /* no memory for the copy: not written raw */
         return;
     }
-    write_record(lg, level, ctx, src, msg, msg_len, red.fields, red.n);
+    write_record(lg, level, ctx, src, msg, msg_len, red.fields, red.n, hints);
     sl__redacted_release(&red);
+}
+
+static SL__ALWAYS_INLINE void log_fields(sl_logger *lg, sl_level level,
+                                         const sl_span_context *ctx, const sl_src *src,
+                                         const char *msg, size_t msg_len,
+                                         const sl_field *fields, size_t nfields,
+                                         unsigned hints)
+{
+    if (!sampled_in(lg, level, msg, msg_len)) {
+        return;
+    }
+    if (lg->core->redactor != NULL && fields != NULL && nfields > 0) {
+        write_redacted(lg, level, ctx, src, msg, msg_len, fields, nfields, hints);
+        return;
+    }
+    if (hints != 0) {
+        record_at(lg, level, ctx, src, msg, msg_len, fields, nfields, hints);
+    } else {
+        write_record(lg, level, ctx, src, msg, msg_len, fields, nfields, 0);
+    }
 }
 
 void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *ctx,
@@ -441,15 +560,27 @@ void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *ctx,
     if (msg == NULL) {
         msg = "";
     }
-    size_t msg_len = strlen(msg);
-    if (!sampled_in(lg, level, msg, msg_len)) {
+    log_fields(lg, level, ctx, src, msg, strlen(msg), fields, nfields, 0);
+}
+
+void sl__log_site(sl_logger *lg, sl_level level, const sl_span_context *ctx,
+                  const sl_src *site, const char *msg, size_t msg_len,
+                  const sl_field *fields, size_t nfields)
+{
+    if (!gate(lg, level)) {
         return;
     }
-    if (lg->core->redactor != NULL && fields != NULL && nfields > 0) {
-        write_redacted(lg, level, ctx, src, msg, msg_len, fields, nfields);
-        return;
+    unsigned hints = HINT_SITE;
+    if (msg == NULL) {
+        msg = "";
+        msg_len = 0;
+        hints |= HINT_MSG_LIT;
+    } else if (msg_len == SL_NPOS) {
+        msg_len = strlen(msg);
+    } else {
+        hints |= HINT_MSG_LIT;
     }
-    write_record(lg, level, ctx, src, msg, msg_len, fields, nfields);
+    log_fields(lg, level, ctx, site, msg, msg_len, fields, nfields, hints);
 }
 
 static void write_formatted_heap(sl_logger *lg, sl_level level,
@@ -475,7 +606,7 @@ static void write_formatted_heap(sl_logger *lg, sl_level level,
     n = vsnprintf(text, cap, fmt, aq);
     va_end(aq);
     size_t len = n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
-    write_record(lg, level, ctx, src, text, len, NULL, 0);
+    write_record(lg, level, ctx, src, text, len, NULL, 0, 0);
     sl__free(text);
 }
 
@@ -501,12 +632,12 @@ void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,
         return;
     }
     if (fmt == NULL) {
-        write_record(lg, level, ctx, src, "", 0, NULL, 0);
+        write_record(lg, level, ctx, src, "", 0, NULL, 0, 0);
         return;
     }
     if (sl__format_has_n(fmt)) {
         /* Never honoured: written as it is, no argument read (log.h). */
-        write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0);
+        write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0, 0);
         return;
     }
     scratch *s = scratch_get();
@@ -529,7 +660,7 @@ void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,
     int n = vsnprintf(s->fmt, s->fmt_cap, fmt, aq);
     va_end(aq);
     if (n < 0) {
-        write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0);
+        write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0, 0);
         return;
     }
     /* Longer than the buffer: grow, but only up to the record limit; a longer
@@ -549,12 +680,12 @@ void sl_log_writev(sl_logger *lg, sl_level level, const sl_span_context *ctx,
         n = vsnprintf(s->fmt, s->fmt_cap, fmt, aq);
         va_end(aq);
         if (n < 0) {
-            write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0);
+            write_record(lg, level, ctx, src, fmt, strlen(fmt), NULL, 0, 0);
             return;
         }
     }
     size_t len = (size_t)n < s->fmt_cap ? (size_t)n : s->fmt_cap - 1;
     /* s->fmt stays untouched meanwhile: a nested call sees `busy` and takes
      * the heap path. */
-    write_record(lg, level, ctx, src, s->fmt, len, NULL, 0);
+    write_record(lg, level, ctx, src, s->fmt, len, NULL, 0, 0);
 }

@@ -326,8 +326,9 @@ static void slot_make_key(void)
     slot_key_ok = pthread_key_create(&slot_key, slot_release) == 0;
 }
 
-/* The calling thread's slot (0-based), or -1: count into `written`. */
-static int slot_claim(void)
+/* The calling thread's slot (0-based), or -1: count into `written`. Once
+ * per thread: kept out of line so the counting path saves no registers. */
+SL__NOINLINE_FN static int slot_claim(void)
 {
     pthread_once(&slot_key_once, slot_make_key);
     tl_slot = -1;

@@ -171,7 +171,13 @@ static inline size_t sl__str_len(const char *s)
 /* The same for a string value: its length when constant, else SL_NPOS
  * ("NUL-terminated: measure it"); a NULL value stays SL_NPOS (null). */
 #define SL__STR_LEN(s) (__builtin_constant_p(s) ? sl__str_len(s) : SL_NPOS)
+/* A message's length when it is a string literal (its pointer is a
+ * compile-time constant, so it always holds the same bytes), else SL_NPOS;
+ * NULL stays SL_NPOS. A pointer to a buffer is never "constant" this way:
+ * gcc and clang fold __builtin_constant_p only for a literal's address. */
+#define SL__MSG_LEN(m) SL__STR_LEN(m)
 #else
+#define SL__MSG_LEN(m) SL_NPOS
 #define SL__KEY_LEN(k) 0u
 #define SL__STR_LEN(s) SL_NPOS
 #endif
@@ -530,6 +536,19 @@ SL_API void sl_log_write(sl_logger *lg, sl_level level, const sl_span_context *c
                          const sl_src *src, const char *msg, const sl_field *fields,
                          size_t nfields);
 
+/*
+ * Private: the macros' entry, sl_log_write with what the call site knows.
+ * site is the call site's own static sl_src (never NULL, never a copy), and
+ * every key flagged SL__KEY_PLAIN has compile-time constant bytes. msg_len
+ * is msg's length when msg is a string literal, else SL_NPOS. The
+ * record written is byte for byte the one sl_log_write would write; the
+ * site's checks (its keys, its literal message) are made once per thread
+ * instead of per record. Ownership and thread-safety as sl_log_write.
+ */
+SL_API void sl__log_site(sl_logger *lg, sl_level level, const sl_span_context *ctx,
+                         const sl_src *site, const char *msg, size_t msg_len,
+                         const sl_field *fields, size_t nfields);
+
 /* printf-style: the formatted text is the message (fmt NULL: ""). The text
  * is formatted into a per-thread buffer, at most max_record_bytes long.
  * `%n` is never honoured: a format with a %n conversion (any flags, width or
@@ -585,7 +604,7 @@ static inline int sl_would_log(const sl_logger *lg, sl_level level)
         if (sl_would_log(sl__lg, (lvl))) {                                               \
             SL__SRC_DECL;                                                                \
             const sl_field sl__f[] = {__VA_ARGS__};                                      \
-            sl_log_write(sl__lg, (lvl), (ctx), &sl__src, (msg), sl__f,                   \
+            sl__log_site(sl__lg, (lvl), (ctx), &sl__src, (msg), SL__MSG_LEN(msg), sl__f, \
                          SL__NFIELDS(sl__f));                                            \
         }                                                                                \
     } while (0)

@@ -16,3 +16,7 @@ sl_add_test(test_untrusted SOURCES unit/test_untrusted.c unit/core_capture.c TIM
 sl_add_test(test_url SOURCES unit/test_url.c)
 sl_add_test(test_sink_uri_secrets SOURCES unit/test_sink_uri_secrets.c TIMEOUT 60)
 sl_add_test(test_sink_events SOURCES unit/test_sink_events.c LABELS threads TIMEOUT 60)
+# -O2 always: the macros mark literal keys and messages only when GCC or
+# clang folds them, and this test checks the cache those marks enable.
+sl_add_test(test_site_cache SOURCES unit/test_site_cache.c unit/core_capture.c TIMEOUT 60)
+set_source_files_properties(unit/test_site_cache.c PROPERTIES COMPILE_OPTIONS "-O2")
