@@ -9,13 +9,6 @@
 
 #include "internal.h"
 
-int64_t sl__now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int64_t sl__monotonic_ns(void)
 {
     struct timespec ts;

@@ -51,6 +51,7 @@ typedef struct sl__sink_slot {
 } sl__sink_slot;
 
 typedef struct sl__core {
+    uint64_t id;   /* unique per core, never reused (the call-site cache's key) */
     uint64_t refs; /* atomic: loggers sharing this core */
     int sealed;    /* atomic: a child exists or a record was written */
     sl_profile profile;
@@ -182,11 +183,6 @@ typedef struct sl__site_keys {
     char frag[SL__SITE_FIELDS][SL__SITE_FRAG];
 } sl__site_keys;
 
-/* sl__encode_fields(w, f, n, SIZE_MAX, rk), the same bytes, with keys taken
- * from (and added to) kc, which must have been made for the same rk. */
-void sl__encode_fields_site(sl__jw *w, const sl_field *f, size_t n,
-                            const sl__reserved *rk, sl__site_keys *kc);
-
 /* Writes s (n bytes) as a JSON string, cut to at most `cap` escaped bytes
  * (SIZE_MAX: whole). Returns true when it was cut. */
 bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap);
@@ -205,13 +201,32 @@ size_t sl__field_str_len(const sl_field *f);
 /* ---- profile.c ------------------------------------------------------------- */
 
 /*
+ * What a macro call site knows of its head (record.c keeps one per site and
+ * thread): whether its literal msg is its own JSON string body, and then,
+ * for one core and level, the bytes from the level to the service as one
+ * segment (`Z","level":"info","msg":"...","service":"..."`), copied whole.
+ */
+#define SL__HEAD_SEG 96
+typedef struct sl__site_head {
+    bool msg_plain;
+    uint8_t seg_len; /* 0: no segment (it would not fit): the pieces */
+    char seg[SL__HEAD_SEG];
+} sl__site_head;
+
+/*
  * Writes everything before the bound fields: the opening brace, time, level,
  * (pino: pid, hostname), msg (cut to msg_cap escaped bytes, SIZE_MAX: whole),
  * service, trace keys (r->ctx: valid or NULL) and caller info, by the core's
- * profile and options. Returns true when msg was cut.
+ * profile and options. Returns true when msg was cut. sh: the call site's
+ * (NULL: none), only used when msg_cap is SIZE_MAX; the bytes are the same.
  */
 bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t msg_cap,
-                     bool with_caller, bool msg_plain);
+                     bool with_caller, const sl__site_head *sh);
+
+/* Fills sh->seg for core, level and the plain msg; sets sh->seg_len (0 when
+ * it does not fit). */
+void sl__head_segment(const sl__core *core, sl_level level, const char *msg,
+                      size_t msg_len, sl__site_head *sh);
 
 /* The head keys of a profile (log.h, sl_head_keys). */
 const sl__reserved *sl__profile_reserved(sl_profile profile);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "field_fast.h"
 
 size_t sl__field_str_len(const sl_field *f)
 {
@@ -91,7 +92,6 @@ bool sl__encode_string_capped(sl__jw *w, const char *s, size_t n, size_t cap)
  * word at a time (sl__plain_ascii) and copied with their separators in one
  * go; anything else goes through the escaping writer.
  */
-#define KEY_FAST_MAX 60
 
 /* Whether key[0..n) is one of the profile's head keys. Nearly every key is
  * rejected by one bitmap test on (first byte, length). */
@@ -311,58 +311,6 @@ static void write_json(sl__jw *w, const json_t *root)
  * string (no cut needed). The caller made sure of FIELD_FAST_ROOM bytes.
  * Returns false, having written nothing, for anything else.
  */
-#define STR_FAST_MAX 32
-#define FIELD_FAST_ROOM                                                                  \
-    (KEY_FAST_MAX + 4 + (STR_FAST_MAX + 2 > 40 ? STR_FAST_MAX + 2 : 40))
-
-/* The value of a fast field at p, or NULL (nothing counted as written) for
- * one that needs the general path. */
-static SL__ALWAYS_INLINE char *fast_value(char *p, const sl_field *f, size_t str_cap)
-{
-    switch (f->type) {
-    case SL_FIELD_STR: {
-        const char *s = f->v.s;
-        if (s == NULL) {
-            memcpy(p, "null", 4);
-            return p + 4;
-        }
-        size_t sn = f->len == SL_NPOS ? strlen(s) : f->len;
-        if (sn > STR_FAST_MAX || sn > str_cap || !sl__plain_ascii(s, sn)) {
-            return NULL;
-        }
-        p[0] = '"';
-        sl__jw_copy(p + 1, s, sn);
-        p[sn + 1] = '"';
-        return p + sn + 2;
-    }
-    case SL_FIELD_INT:
-        if ((uint64_t)f->v.i < 10000) {
-            return sl__put_small(p, (unsigned)f->v.i);
-        }
-        return sl__put_int(p, f->v.i);
-    case SL_FIELD_UINT:
-        if (f->v.u < 10000) {
-            return sl__put_small(p, (unsigned)f->v.u);
-        }
-        return sl__put_uint(p, f->v.u);
-    case SL_FIELD_DOUBLE:
-        return sl__put_double(p, f->v.d);
-    case SL_FIELD_BOOL:
-        if (f->v.b) {
-            memcpy(p, "true", 4);
-            return p + 4;
-        }
-        memcpy(p, "false", 5);
-        return p + 5;
-    case SL_FIELD_ERRNO:
-    case SL_FIELD_JSON:
-        return NULL;
-    default:
-        memcpy(p, "null", 4); /* SL_FIELD_NULL, or an unknown type */
-        return p + 4;
-    }
-}
-
 static SL__ALWAYS_INLINE bool fast_field(sl__jw *w, const sl_field *f, size_t str_cap,
                                          const sl__reserved *rk)
 {
@@ -385,7 +333,7 @@ static SL__ALWAYS_INLINE bool fast_field(sl__jw *w, const sl_field *f, size_t st
     p += n + 2;
     p[0] = '"';
     p[1] = ':';
-    p = fast_value(p + 2, f, str_cap);
+    p = sl__fast_value(p + 2, f, str_cap);
     if (p == NULL) {
         return false;
     }
@@ -456,8 +404,8 @@ bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
  * the fragment and is no head key of rk. Otherwise the slot says "general
  * path" (length 0) for that key.
  */
-SL__NOINLINE_FN static void site_key_fill(sl__site_keys *kc, size_t i, const sl_field *f,
-                                          const sl__reserved *rk)
+SL__NOINLINE_FN void sl__site_key_fill(sl__site_keys *kc, size_t i, const sl_field *f,
+                                       const sl__reserved *rk)
 {
     kc->key[i] = f->key;
     kc->key_len[i] = f->key_len;
@@ -480,48 +428,10 @@ SL__NOINLINE_FN static void site_key_fill(sl__site_keys *kc, size_t i, const sl_
 
 /* A field the cache does not cover, by the per-record path. Out of line:
  * inlined, it would crowd the cached loop's registers. */
-SL__NOINLINE_FN static void site_field_slow(sl__jw *w, const sl_field *f,
-                                            const sl__reserved *rk)
+SL__NOINLINE_FN void sl__site_field_slow(sl__jw *w, const sl_field *f,
+                                         const sl__reserved *rk)
 {
     if (w->cap - w->len < FIELD_FAST_ROOM || !fast_field(w, f, SIZE_MAX, rk)) {
         (void)general_field(w, f, SIZE_MAX, rk);
-    }
-}
-
-/* Room for every cached field at its largest: checked once, not per field. */
-#define SITE_ROOM (SL__SITE_FIELDS * FIELD_FAST_ROOM)
-
-void sl__encode_fields_site(sl__jw *w, const sl_field *f, size_t n,
-                            const sl__reserved *rk, sl__site_keys *kc)
-{
-    size_t i = 0;
-    size_t m = n < SL__SITE_FIELDS ? n : SL__SITE_FIELDS;
-    while (i < m && w->cap - w->len >= SITE_ROOM) {
-        /* Roomy: every cached field at its largest fits, no check per field. */
-        char *p = w->buf + w->len;
-        for (; i < m; i++) {
-            const sl_field *fi = &f[i];
-            if (fi->key != kc->key[i] || fi->key_len != kc->key_len[i]) {
-                site_key_fill(kc, i, fi, rk);
-            }
-            size_t fl = kc->frag_len[i];
-            if (fl == 0) {
-                break;
-            }
-            memcpy(p, kc->frag[i], SL__SITE_FRAG); /* whole: no length dispatch */
-            char *q = fast_value(p + fl, fi, SIZE_MAX);
-            if (q == NULL) {
-                break;
-            }
-            p = q;
-        }
-        w->len = (size_t)(p - w->buf);
-        if (i < m) {
-            site_field_slow(w, &f[i], rk); /* then back to the cached loop */
-            i++;
-        }
-    }
-    for (; i < n; i++) {
-        site_field_slow(w, &f[i], rk);
     }
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "spanlog/spanlog.h"
 
@@ -135,7 +136,13 @@ size_t sl__url_redact(const char *url, char *out, size_t cap);
 char sl__url_show(unsigned char c);
 
 /* ---- time --------------------------------------------------------------- */
-int64_t sl__now_ns(void);       /* CLOCK_REALTIME */
+/* CLOCK_REALTIME: inline, it is read once per record. */
+static inline int64_t sl__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 int64_t sl__monotonic_ns(void); /* CLOCK_MONOTONIC */
 
 /* Whole ms left until a CLOCK_MONOTONIC deadline (ns), 0 once it passed. */

@@ -271,6 +271,8 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
         sl__free(lg);
         return SL_ENOMEM;
     }
+    static uint64_t next_core_id;
+    c->id = __atomic_add_fetch(&next_core_id, 1, __ATOMIC_RELAXED);
     c->refs = 1;
     pthread_mutex_init(&c->tree_lock, NULL);
     c->profile = opts->profile;

@@ -233,9 +233,9 @@ static void build_time_prefix(time_cache *tc, const profile_keys *k, sl_profile 
 #define HEAD_MAX 112
 _Static_assert(48 + 6 + FRAG_PAD <= HEAD_MAX, "the head's padded copies fit");
 
-static SL__ALWAYS_INLINE size_t write_time_level(char *d, const profile_keys *k,
-                                                 sl_profile profile, int64_t ns,
-                                                 sl_level level)
+/* `{"time":"YYYY-MM-DDTHH:MM:SS.ffffff` into d (room: 48 + 6 bytes). */
+static SL__ALWAYS_INLINE size_t write_time(char *d, const profile_keys *k,
+                                           sl_profile profile, int64_t ns)
 {
     time_cache *tc = &ttime;
     /* Within the cached second: one subtraction, no division. Unsigned, so
@@ -257,7 +257,14 @@ static SL__ALWAYS_INLINE size_t write_time_level(char *d, const profile_keys *k,
     memcpy(d + n, sl__digits2 + 2 * hi, 2);
     memcpy(d + n + 2, sl__digits2 + 2 * mid, 2);
     memcpy(d + n + 4, sl__digits2 + 2 * lo, 2);
-    n += 6;
+    return n + 6;
+}
+
+static SL__ALWAYS_INLINE size_t write_time_level(char *d, const profile_keys *k,
+                                                 sl_profile profile, int64_t ns,
+                                                 sl_level level)
+{
+    size_t n = write_time(d, k, profile, ns);
     const frag *lf = &level_frags[profile][level];
     memcpy(d + n, lf->s, FRAG_PAD); /* whole, and n + 6 + FRAG_PAD <= HEAD_MAX */
     return n + lf->n;
@@ -385,18 +392,25 @@ static void write_caller(sl__jw *w, sl_profile profile, const sl_src *src)
  * through one pointer, without a room check per piece.
  */
 static SL__ALWAYS_INLINE void head_plain(sl__jw *w, const sl__core *core,
-                                         const sl_record *h, bool with_caller)
+                                         const sl_record *h, bool with_caller,
+                                         const sl__site_head *sh)
 {
     const profile_keys *k = &keys[core->profile];
     char *d = w->buf + w->len;
-    d += write_time_level(d, k, core->profile, h->time_ns, h->level);
-    d[0] = '"';
-    sl__jw_copy(d + 1, h->msg, h->msg_len);
-    d[h->msg_len + 1] = '"';
-    d += h->msg_len + 2;
-    if (core->service_frag != NULL) {
-        sl__jw_copy(d, core->service_frag, core->service_frag_len);
-        d += core->service_frag_len;
+    if (sh->seg_len != 0) {
+        d += write_time(d, k, core->profile, h->time_ns);
+        memcpy(d, sh->seg, SL__HEAD_SEG); /* whole: no length dispatch */
+        d += sh->seg_len;
+    } else {
+        d += write_time_level(d, k, core->profile, h->time_ns, h->level);
+        d[0] = '"';
+        sl__jw_copy(d + 1, h->msg, h->msg_len);
+        d[h->msg_len + 1] = '"';
+        d += h->msg_len + 2;
+        if (core->service_frag != NULL) {
+            sl__jw_copy(d, core->service_frag, core->service_frag_len);
+            d += core->service_frag_len;
+        }
     }
     w->len = (size_t)(d - w->buf);
     if (h->ctx != NULL) {
@@ -405,6 +419,31 @@ static SL__ALWAYS_INLINE void head_plain(sl__jw *w, const sl__core *core,
     if (with_caller && core->caller_info && h->src != NULL) {
         write_caller(w, core->profile, h->src);
     }
+}
+
+void sl__head_segment(const sl__core *core, sl_level level, const char *msg,
+                      size_t msg_len, sl__site_head *sh)
+{
+    /* The bytes head_plain's pieces would write after the microseconds. */
+    const frag *lf = &level_frags[core->profile][level];
+    size_t svc = core->service_frag != NULL ? core->service_frag_len : 0;
+    sh->seg_len = 0;
+    if (core->profile == SL_PROFILE_PINO || !sh->msg_plain ||
+        lf->n + 2 + svc > SL__HEAD_SEG || msg_len > SL__HEAD_SEG - lf->n - 2 - svc) {
+        return;
+    }
+    char *d = sh->seg;
+    memset(d, 0, SL__HEAD_SEG);
+    memcpy(d, lf->s, lf->n);
+    d += lf->n;
+    d[0] = '"';
+    memcpy(d + 1, msg, msg_len);
+    d[msg_len + 1] = '"';
+    d += msg_len + 2;
+    if (svc != 0) {
+        memcpy(d, core->service_frag, svc);
+    }
+    sh->seg_len = (uint8_t)(lf->n + 2 + msg_len + svc);
 }
 
 /* Every other head: pino's, a message to escape or cut, a full buffer. */
@@ -451,15 +490,21 @@ SL__NOINLINE_FN static bool head_general(sl__jw *w, const sl__core *core,
     return cut;
 }
 
+/* Room for head_plain with a segment: the padded prefix and digits, then
+ * the whole segment. */
+#define HEAD_SEG_ROOM (48 + 6 + SL__HEAD_SEG)
+
 bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t msg_cap,
-                     bool with_caller, bool msg_plain)
+                     bool with_caller, const sl__site_head *sh)
 {
-    if (msg_plain && msg_cap == SIZE_MAX && core->profile != SL_PROFILE_PINO) {
+    if (sh != NULL && sh->msg_plain && msg_cap == SIZE_MAX &&
+        core->profile != SL_PROFILE_PINO) {
         size_t room = w->cap - w->len;
         size_t fixed =
             HEAD_MAX + 2 + (core->service_frag != NULL ? core->service_frag_len : 0);
-        if (room >= fixed && h->msg_len <= room - fixed) {
-            head_plain(w, core, h, with_caller);
+        if (sh->seg_len != 0 ? room >= HEAD_SEG_ROOM
+                             : room >= fixed && h->msg_len <= room - fixed) {
+            head_plain(w, core, h, with_caller, sh);
             return false;
         }
     }

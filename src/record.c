@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "field_fast.h"
 
 #define TRUNCATED_MARK     ",\"truncated\":true"
 #define TRUNCATED_MARK_LEN (sizeof(TRUNCATED_MARK) - 1)
@@ -126,8 +127,10 @@ static bool scratch_reserve(scratch *s, size_t need)
 typedef struct site_entry {
     const sl_src *src;      /* NULL: empty */
     const sl__reserved *rk; /* the head keys the fragments were checked against */
-    const char *msg;        /* the literal message msg_plain is for, or NULL */
-    bool msg_plain;
+    const char *msg;        /* the literal message head is for, or NULL */
+    uint64_t seg_core;      /* the core and level head.seg was made for */
+    sl_level seg_level;
+    sl__site_head head;
     sl__site_keys keys;
 } site_entry;
 
@@ -157,7 +160,7 @@ static SL__ALWAYS_INLINE site_entry *site_find(scratch *s, const sl_src *src,
 typedef struct job {
     const sl_logger *lg;
     site_entry *site;
-    bool msg_plain; /* msg is known to be its own JSON string body */
+    const sl__site_head *head; /* the site's literal msg, checked; or NULL */
     sl_record rec;
 } job;
 
@@ -191,7 +194,7 @@ static bool encode_baggage(sl__jw *w, const sl__core *c, size_t str_cap)
 static SL__ALWAYS_INLINE bool encode_full_at(sl__jw *w, job *j, size_t str_cap)
 {
     const sl__core *c = j->lg->core;
-    bool cut = sl__encode_head(w, c, &j->rec, str_cap, true, j->msg_plain);
+    bool cut = sl__encode_head(w, c, &j->rec, str_cap, true, j->head);
     if (j->lg->bound_json_len != 0) {
         sl__jw_raw(w, j->lg->bound_json, j->lg->bound_json_len);
     }
@@ -219,7 +222,7 @@ static bool encode_full(sl__jw *w, job *j, size_t str_cap)
 /* The last resort: no caller, bound or call fields; msg capped. */
 static void encode_minimal(sl__jw *w, job *j, size_t msg_cap)
 {
-    (void)sl__encode_head(w, j->lg->core, &j->rec, msg_cap, false, false);
+    (void)sl__encode_head(w, j->lg->core, &j->rec, msg_cap, false, NULL);
     sl__jw_raw(w, TRUNCATED_MARK, TRUNCATED_MARK_LEN);
     sl__jw_char(w, '}');
 }
@@ -406,7 +409,7 @@ static SL__ALWAYS_INLINE void record_at(sl_logger *lg, sl_level level,
     job j;
     j.lg = lg;
     j.site = NULL;
-    j.msg_plain = false;
+    j.head = NULL;
     j.rec.level = level;
     j.rec.time_ns = sl__now_ns();
     j.rec.msg = msg;
@@ -435,9 +438,15 @@ static SL__ALWAYS_INLINE void record_at(sl_logger *lg, sl_level level,
             if (e != NULL && (hints & HINT_MSG_LIT) != 0) {
                 if (e->msg != msg) {
                     e->msg = msg;
-                    e->msg_plain = sl__plain_ascii(msg, msg_len);
+                    e->head.msg_plain = sl__plain_ascii(msg, msg_len);
+                    e->seg_core = 0; /* no core has id 0 */
                 }
-                j.msg_plain = e->msg_plain;
+                if (e->seg_core != c->id || e->seg_level != level) {
+                    sl__head_segment(c, level, msg, msg_len, &e->head);
+                    e->seg_core = c->id;
+                    e->seg_level = level;
+                }
+                j.head = &e->head;
             }
         }
     } else if (nested) {

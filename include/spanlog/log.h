@@ -249,16 +249,18 @@ static inline sl_field sl__field_json(const char *key, uint32_t kl,
 #define SL_ERRNO(k, e)     sl__field_int((k), SL__KEY_LEN(k), SL_FIELD_ERRNO, (int64_t)(e))
 #define SL_JSON(k, j)      sl__field_json((k), SL__KEY_LEN(k), (j))
 #else
-/* C: compound literals, as before (lvalues: &SL_STR(...) stays valid C). */
-#define SL__F(k, t) .key = (k), .type = (t), .key_len = SL__KEY_LEN(k)
-#define SL_STR(k, str)                                                                   \
-    ((sl_field){SL__F(k, SL_FIELD_STR), .len = SL__STR_LEN(str), .v.s = (str)})
-#define SL_STRN(k, str, n) ((sl_field){SL__F(k, SL_FIELD_STR), .len = (n), .v.s = (str)})
+/* C: compound literals, as before (lvalues: &SL_STR(...) stays valid C).
+ * Every member is named, .len too: GCC then stores the fields instead of
+ * zeroing the whole array first. */
+#define SL__F(k, t)        .key = (k), .type = (t), .key_len = SL__KEY_LEN(k), .len = 0
+#define SL__FS(k)          .key = (k), .type = SL_FIELD_STR, .key_len = SL__KEY_LEN(k)
+#define SL_STR(k, str)     ((sl_field){SL__FS(k), .len = SL__STR_LEN(str), .v.s = (str)})
+#define SL_STRN(k, str, n) ((sl_field){SL__FS(k), .len = (n), .v.s = (str)})
 #define SL_INT(k, x)       ((sl_field){SL__F(k, SL_FIELD_INT), .v.i = (int64_t)(x)})
 #define SL_UINT(k, x)      ((sl_field){SL__F(k, SL_FIELD_UINT), .v.u = (uint64_t)(x)})
 #define SL_DOUBLE(k, x)    ((sl_field){SL__F(k, SL_FIELD_DOUBLE), .v.d = (double)(x)})
 #define SL_BOOL(k, x)      ((sl_field){SL__F(k, SL_FIELD_BOOL), .v.b = (x) ? true : false})
-#define SL_NULL(k)         ((sl_field){SL__F(k, SL_FIELD_NULL)})
+#define SL_NULL(k)         ((sl_field){SL__F(k, SL_FIELD_NULL), .v.u = 0})
 #define SL_ERRNO(k, e)     ((sl_field){SL__F(k, SL_FIELD_ERRNO), .v.i = (int64_t)(e)})
 #define SL_JSON(k, j)      ((sl_field){SL__F(k, SL_FIELD_JSON), .v.json = (j)})
 #endif

@@ -393,6 +393,73 @@ static void test_one_site_many_messages(void **unused)
     capture_clear(&c);
 }
 
+/* The site's head segment (level to service) is per core and level: one
+ * site through loggers of one profile but other services (one freed and
+ * replaced, perhaps at the same address), at every level, and a message
+ * too long for the segment. */
+static void site_levels(capture *c, sl_logger *lg, sl_level lvl, int r)
+{
+    sl_log(lg, lvl, "levels", SL_INT("r", r));
+    const sl_field f[] = {SL_INT("r", r)};
+    sl_log_write(lg, lvl, NULL, NULL, "levels", f, 1);
+    check_pair(c);
+}
+
+static void site_long(capture *c, sl_logger *lg, int r)
+{
+    PAIR(c, lg,
+         "a message literal longer than the head segment holds, so that the site "
+         "writes it piece by piece instead",
+         SL_INT("r", r));
+}
+
+static sl_logger *service_logger(capture *c, const char *service)
+{
+    sl_logger_options o;
+    sl_logger_options_init(&o);
+    o.service = service;
+    o.level = SL_LEVEL_TRACE; /* every level reaches the site */
+    return capture_logger(&o, c);
+}
+
+static void test_segment_per_core_and_level(void **unused)
+{
+    (void)unused;
+    capture c;
+    capture_init(&c);
+    static const char *const services[] = {"alpha", NULL, "a-much-longer-service-name",
+                                           "b\"q"};
+    for (int round = 0; round < 6; round++) {
+        /* Freed and made again each round: a new core, maybe the old address. */
+        sl_logger *lg[4];
+        for (int i = 0; i < 4; i++) {
+            lg[i] = service_logger(&c, services[(i + round) % 4]);
+        }
+        for (int r = 0; r < 12; r++) {
+            /* One logger, every level; one level, every logger. */
+            site_levels(&c, lg[round % 4], (sl_level)(r % 6), r);
+            site_levels(&c, lg[r % 4], SL_LEVEL_WARN, r);
+        }
+        for (int r = 0; r < 24; r++) {
+            site_levels(&c, lg[r % 4], (sl_level)(r % 6), r);
+            site_long(&c, lg[(r + 1) % 4], r);
+        }
+        json_t *o = capture_parse(&c, c.n - 4);
+        const char *svc = services[(3 + round) % 4];
+        if (svc != NULL) {
+            assert_string_equal(get_str(o, "service"), svc);
+        } else {
+            assert_null(json_object_get(o, "service"));
+        }
+        assert_string_equal(get_str(o, "level"), "fatal"); /* r == 23: 23 % 6 */
+        json_decref(o);
+        for (int i = 0; i < 4; i++) {
+            sl_logger_free(lg[i]);
+        }
+    }
+    capture_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_more_sites_than_slots),
         cmocka_unit_test(test_caller_bound_trace_truncation),
         cmocka_unit_test(test_one_site_many_messages),
+        cmocka_unit_test(test_segment_per_core_and_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
