@@ -58,6 +58,7 @@ typedef struct sl__core {
     size_t max_record_bytes;
     bool caller_info;
     bool trace_flags;
+    uint8_t trace_variant;        /* profile << 1 | trace flags written (profile.c) */
     const sl__reserved *reserved; /* head keys to rename, NULL: keep fields' keys */
     char *service;                /* NUL-terminated copy, or NULL */
     char *service_frag;           /* pre-encoded `,"<key>":"<service>"`, or NULL */
@@ -227,6 +228,10 @@ bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t
  * it does not fit). */
 void sl__head_segment(const sl__core *core, sl_level level, const char *msg,
                       size_t msg_len, sl__site_head *sh);
+
+/* The core's trace_variant: which trace keys a profile writes, with or
+ * without the flags (the per-thread trace fragment's key). */
+uint8_t sl__profile_trace_variant(sl_profile profile, bool trace_flags);
 
 /* The head keys of a profile (log.h, sl_head_keys). */
 const sl__reserved *sl__profile_reserved(sl_profile profile);

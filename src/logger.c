@@ -279,6 +279,7 @@ sl_status sl_logger_new(const sl_logger_options *opts, sl_logger **out)
     c->max_record_bytes = opts->max_record_bytes;
     c->caller_info = opts->caller_info;
     c->trace_flags = opts->trace_flags;
+    c->trace_variant = sl__profile_trace_variant(opts->profile, opts->trace_flags);
     c->reserved =
         opts->head_keys == SL_HEAD_KEYS_KEEP ? NULL : sl__profile_reserved(opts->profile);
     c->min_sink_level = SL_LEVEL_OFF;

@@ -138,12 +138,10 @@ const char *sl__profile_service_key(sl_profile profile)
  * under. Each thread keeps the last of each, formatted.
  */
 typedef struct trace_cache {
-    bool valid;
     sl_trace_id trace_id;
     sl_span_id span_id;
     uint8_t flags;
-    uint8_t profile;
-    bool with_flags;
+    uint8_t variant; /* the core's trace_variant it was built for; UINT8_MAX: empty */
     uint8_t len;
     char frag[160]; /* `,"traceId":"...","spanId":"...",...` */
 } trace_cache;
@@ -163,7 +161,7 @@ typedef struct time_cache {
 } time_cache;
 
 static _Thread_local time_cache ttime = {.sec = INT64_MIN, .profile = UINT8_MAX};
-static _Thread_local trace_cache tcache;
+static _Thread_local trace_cache tcache = {.variant = UINT8_MAX};
 
 static size_t append(char *p, const char *s)
 {
@@ -271,8 +269,9 @@ static SL__ALWAYS_INLINE size_t write_time_level(char *d, const profile_keys *k,
 }
 
 SL__NOINLINE_FN static void build_trace(trace_cache *tc, const profile_keys *k,
-                                        const sl_span_context *ctx, bool with_flags)
+                                        const sl_span_context *ctx, uint8_t variant)
 {
+    bool with_flags = (variant & 1) != 0;
     char tid[SL_TRACE_ID_HEX_LEN + 1];
     char sid[SL_SPAN_ID_HEX_LEN + 1];
     sl_trace_id_to_hex(ctx->trace_id, tid);
@@ -300,8 +299,13 @@ SL__NOINLINE_FN static void build_trace(trace_cache *tc, const profile_keys *k,
     tc->trace_id = ctx->trace_id;
     tc->span_id = ctx->span_id;
     tc->flags = ctx->flags;
-    tc->with_flags = with_flags;
-    tc->valid = true;
+    tc->variant = variant;
+}
+
+uint8_t sl__profile_trace_variant(sl_profile profile, bool trace_flags)
+{
+    return (uint8_t)((unsigned)profile << 1 |
+                     (keys[profile].flags_always || trace_flags));
 }
 
 static SL__ALWAYS_INLINE void write_trace(sl__jw *w, const sl__core *core,
@@ -309,7 +313,6 @@ static SL__ALWAYS_INLINE void write_trace(sl__jw *w, const sl__core *core,
                                           const sl_span_context *ctx)
 {
     trace_cache *tc = &tcache;
-    bool with_flags = k->flags_always || core->trace_flags;
     /* The ids compared as three words and the flags, branch-free. */
     uint64_t a[3], b[3];
     memcpy(&a[0], &tc->trace_id, 16);
@@ -318,10 +321,8 @@ static SL__ALWAYS_INLINE void write_trace(sl__jw *w, const sl__core *core,
     memcpy(&b[2], &ctx->span_id, 8);
     uint64_t diff = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
                     (uint64_t)(tc->flags ^ ctx->flags);
-    if (!tc->valid || tc->profile != (uint8_t)core->profile ||
-        tc->with_flags != with_flags || diff != 0) {
-        tc->profile = (uint8_t)core->profile;
-        build_trace(tc, k, ctx, with_flags);
+    if (tc->variant != core->trace_variant || diff != 0) {
+        build_trace(tc, k, ctx, core->trace_variant);
     }
     if (tc->len <= 128 && w->cap - w->len >= 128) {
         memcpy(w->buf + w->len, tc->frag, 128); /* whole: no length dispatch */
