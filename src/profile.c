@@ -425,12 +425,15 @@ static SL__ALWAYS_INLINE void head_plain(sl__jw *w, const sl__core *core,
 void sl__head_segment(const sl__core *core, sl_level level, const char *msg,
                       size_t msg_len, sl__site_head *sh)
 {
-    /* The bytes head_plain's pieces would write after the microseconds. */
+    /* The bytes head_plain's pieces would write after the microseconds
+     * (pino has no level fragment: its head is never a segment). */
+    sh->seg_len = 0;
+    if (core->profile == SL_PROFILE_PINO || !sh->msg_plain) {
+        return;
+    }
     const frag *lf = &level_frags[core->profile][level];
     size_t svc = core->service_frag != NULL ? core->service_frag_len : 0;
-    sh->seg_len = 0;
-    if (core->profile == SL_PROFILE_PINO || !sh->msg_plain ||
-        lf->n + 2 + svc > SL__HEAD_SEG || msg_len > SL__HEAD_SEG - lf->n - 2 - svc) {
+    if (lf->n + 2 + svc > SL__HEAD_SEG || msg_len > SL__HEAD_SEG - lf->n - 2 - svc) {
         return;
     }
     char *d = sh->seg;

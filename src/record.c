@@ -38,6 +38,7 @@ typedef struct scratch {
     size_t fmt_cap;
     bool busy; /* a record is being written on this thread (re-entrancy guard) */
     struct site_entry *sites; /* SITE_SLOTS, allocated at the first macro call */
+    uint64_t sites_epoch;     /* 1 + the sites_epoch they were filled in; 0: none */
 } scratch;
 
 static _Thread_local scratch *tls_scratch;
@@ -120,9 +121,21 @@ static bool scratch_reserve(scratch *s, size_t need)
  * body. Per thread, so read and written without synchronisation; direct
  * mapped on the site's address, a collision just rebuilds the slot. An
  * entry is valid for one set of head keys (the loggers' profiles): a call
- * through a logger of another profile rebuilds it.
+ * through a logger of another profile rebuilds it. Entries are found by
+ * address: a call site and its literals must stay mapped while a thread
+ * that used them runs. A unit that includes log.h calls sl__sites_forget()
+ * when it is unloaded (a dlclose()d plugin): every thread's table is then
+ * emptied before its next record, so a library mapped later at the same
+ * addresses is never served the old bytes.
  */
 #define SITE_SLOTS 64
+
+static uint64_t sites_epoch; /* atomic: bumped by sl__sites_forget() */
+
+void sl__sites_forget(void)
+{
+    __atomic_add_fetch(&sites_epoch, 1, __ATOMIC_RELEASE);
+}
 
 typedef struct site_entry {
     const sl_src *src;      /* NULL: empty */
@@ -137,11 +150,18 @@ typedef struct site_entry {
 static SL__ALWAYS_INLINE site_entry *site_find(scratch *s, const sl_src *src,
                                                const sl__reserved *rk)
 {
-    if (s->sites == NULL) {
-        s->sites = sl__calloc(SITE_SLOTS, sizeof(site_entry));
+    uint64_t epoch = __atomic_load_n(&sites_epoch, __ATOMIC_ACQUIRE);
+    if (s->sites_epoch != epoch + 1) {
+        /* sites_epoch is the epoch + 1: 0 (calloc'd scratch) is "no table". */
         if (s->sites == NULL) {
-            return NULL; /* the general path: the same bytes, checked per record */
+            s->sites = sl__calloc(SITE_SLOTS, sizeof(site_entry));
+            if (s->sites == NULL) {
+                return NULL; /* the general path: the same bytes, checked per record */
+            }
+        } else {
+            memset(s->sites, 0, SITE_SLOTS * sizeof(site_entry));
         }
+        s->sites_epoch = epoch + 1;
     }
     uintptr_t a = (uintptr_t)src;
     site_entry *e = &s->sites[(a >> 4 ^ a >> 11) & (SITE_SLOTS - 1)];

@@ -551,6 +551,21 @@ SL_API void sl__log_site(sl_logger *lg, sl_level level, const sl_span_context *c
                          const sl_src *site, const char *msg, size_t msg_len,
                          const sl_field *fields, size_t nfields);
 
+/*
+ * Private: the per-thread call-site caches find sites by address, so every
+ * translation unit that includes this header tells the library when it is
+ * unloaded (a dlclose()d plugin): the caches are then dropped before any
+ * thread's next record, and a library mapped later at the same addresses is
+ * never served the old keys or messages. Safe at any time, from any thread.
+ */
+SL_API void sl__sites_forget(void);
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((destructor, unused)) static void sl__sites_unit_unloaded(void)
+{
+    sl__sites_forget();
+}
+#endif
+
 /* printf-style: the formatted text is the message (fmt NULL: ""). The text
  * is formatted into a per-thread buffer, at most max_record_bytes long.
  * `%n` is never honoured: a format with a %n conversion (any flags, width or
