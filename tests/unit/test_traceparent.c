@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "spanlog/trace.h"
+#include "trace/trace_internal.h"
 #include "unit/trace_guard.h"
 
 #define TID   "0af7651916cd43dd8448eb211c80319c"
@@ -342,6 +343,82 @@ static void test_correlation_id(void **state)
     assert_int_equal(sl_correlation_id(&c, NULL), SL_EINVAL);
 }
 
+/* The id digits are decoded a word at a time: every byte value at every
+ * digit position of both ids, each parse checked against a decoding done
+ * here a digit at a time (ok exactly when the byte is lowercase hex). */
+static int ref_nibble(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+static void test_every_byte_at_every_digit(void **unused)
+{
+    (void)unused;
+    char h[SL_TRACEPARENT_LEN + 1];
+    for (int pos = 3; pos < 52; pos++) {
+        if (pos == 35) {
+            continue; /* the '-' between the ids */
+        }
+        for (int b = 0; b < 256; b++) {
+            /* A base with every digit value, so each word mixes both ranges. */
+            snprintf(h, sizeof(h), "00-%s-%s-01", "0123456789abcdeffedcba9876543210",
+                     "a1b2c3d4e5f60789");
+            h[pos] = (char)b;
+            sl_span_context ctx;
+            sl_status st = parse_guarded(h, SL_TRACEPARENT_LEN, &ctx);
+            if (ref_nibble((unsigned char)b) < 0) {
+                assert_int_equal(st, SL_EPARSE);
+                continue;
+            }
+            assert_int_equal(st, SL_OK);
+            for (int i = 0; i < 16; i++) {
+                int v = ref_nibble((unsigned char)h[3 + 2 * i]) << 4 |
+                        ref_nibble((unsigned char)h[4 + 2 * i]);
+                assert_int_equal(ctx.trace_id.bytes[i], v);
+            }
+            for (int i = 0; i < 8; i++) {
+                int v = ref_nibble((unsigned char)h[36 + 2 * i]) << 4 |
+                        ref_nibble((unsigned char)h[37 + 2 * i]);
+                assert_int_equal(ctx.span_id.bytes[i], v);
+            }
+        }
+    }
+}
+
+/* The vector decoder against the table one, on every length up to 16
+ * bytes and digits drawn mostly from the valid ones (a quarter of the time
+ * any byte): same verdict, and the same bytes when valid. */
+static void test_hex_decode_paths_agree(void **unused)
+{
+    (void)unused;
+    static const char digits[] = "0123456789abcdef";
+    uint64_t r = 0x9e3779b97f4a7c15u;
+    char hex[32];
+    for (int iter = 0; iter < 200000; iter++) {
+        size_t n = (size_t)(iter % 16) + 1;
+        for (size_t i = 0; i < 2 * n; i++) {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            hex[i] = (r >> 40) % 4 == 0 && iter % 8 == 0 ? (char)(r >> 24)
+                                                         : digits[(r >> 32) % 16];
+        }
+        uint8_t a[16], b[16];
+        unsigned bad_a = sl__hex_decode(hex, n, a);
+        unsigned bad_b = sl__hex_decode_table(hex, n, b);
+        assert_int_equal(bad_a != 0, bad_b != 0);
+        if (bad_a == 0) {
+            assert_memory_equal(a, b, n);
+        }
+    }
+}
+
 int main(void)
 {
     if (trace_guard_init(&guard) != 0) {
@@ -363,6 +440,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_random),
         cmocka_unit_test(test_hex_ids),
         cmocka_unit_test(test_correlation_id),
+        cmocka_unit_test(test_every_byte_at_every_digit),
+        cmocka_unit_test(test_hex_decode_paths_agree),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     trace_guard_free(&guard);
