@@ -83,6 +83,14 @@ static void check_pair(const capture *c)
     json_decref(jb);
 }
 
+/* Line i of c parses and its string `key` is want. */
+static void check_str(const capture *c, size_t i, const char *key, const char *want)
+{
+    json_t *o = capture_parse(c, i);
+    assert_string_equal(get_str(o, key), want);
+    json_decref(o);
+}
+
 /* The record through the macro, then the same fields through sl_log_write
  * (src NULL: loggers here write no caller unless a test says so). */
 #define PAIR(c, lg, msg, ...)                                                            \
@@ -215,18 +223,10 @@ static void test_values_and_messages(void **unused)
     assert_true(json_is_null(json_object_get(o, "none")));
     assert_string_equal(get_str(o, "part"), "");
     json_decref(o);
-    o = capture_parse(&c, 2);
-    assert_string_equal(get_str(o, "msg"), "say \"hi\"\n");
-    json_decref(o);
-    o = capture_parse(&c, 4);
-    assert_string_equal(get_str(o, "msg"), "");
-    json_decref(o);
-    o = capture_parse(&c, 6);
-    assert_string_equal(get_str(o, "msg"), "dyn \"0\"");
-    json_decref(o);
-    o = capture_parse(&c, 14);
-    assert_string_equal(get_str(o, "msg"), "dyn 1");
-    json_decref(o);
+    check_str(&c, 2, "msg", "say \"hi\"\n");
+    check_str(&c, 4, "msg", "");
+    check_str(&c, 6, "msg", "dyn \"0\"");
+    check_str(&c, 14, "msg", "dyn 1");
     sl_logger_free(lg);
     capture_clear(&c);
 }
@@ -386,9 +386,7 @@ static void test_one_site_many_messages(void **unused)
         sl_log_write(lg, SL_LEVEL_INFO, NULL, &src, m, f, 1);
         check_pair(&c);
     }
-    json_t *o = capture_parse(&c, 2);
-    assert_string_equal(get_str(o, "message"), "quo\"te");
-    json_decref(o);
+    check_str(&c, 2, "message", "quo\"te");
     sl_logger_free(lg);
     capture_clear(&c);
 }
