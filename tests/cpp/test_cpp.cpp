@@ -286,6 +286,61 @@ void test_hpp_context_scope_and_handle(void **)
     capture_clear(&c);
 }
 
+/* Line i of c with the head's "time" value cut out. */
+std::string without_time(const capture *c, size_t i)
+{
+    std::string l(c->lines[i].text, c->lines[i].len);
+    size_t k = l.find("\"time\":\"");
+    assert_true(k != std::string::npos);
+    size_t v = k + std::strlen("\"time\":\"");
+    size_t e = l.find('"', v);
+    assert_true(e != std::string::npos);
+    return l.substr(0, v) + l.substr(e);
+}
+
+/*
+ * From C++ too, the macros' call-site path writes exactly what sl_log_write
+ * writes: odd and head keys, an escaped literal message, more fields than
+ * the site cache holds, the same site over and over.
+ */
+void test_site_path_same_bytes(void **)
+{
+    capture c;
+    capture_init(&c);
+    sl_logger_options o;
+    sl_logger_options_init(&o);
+    o.service = "cpp";
+    sl_logger *plain = capture_logger(&o, &c); /* no caller: the src differs */
+    for (int r = 0; r < 50; r++) {
+        sl_info(plain, "say \"hi\"", SL_INT("n", r), SL_STR("msg", "forged"),
+                SL_STR("a\"b", "x"), SL_DOUBLE("a_key_longer_than_twelve", r * 0.5),
+                SL_BOOL("ok", r % 2 == 0), SL_UINT("u1", 1u), SL_UINT("u2", 2u),
+                SL_UINT("u3", 3u), SL_UINT("u4", 4u), SL_STR("last", "v"));
+        const sl_field f[] = {SL_INT("n", r),
+                              SL_STR("msg", "forged"),
+                              SL_STR("a\"b", "x"),
+                              SL_DOUBLE("a_key_longer_than_twelve", r * 0.5),
+                              SL_BOOL("ok", r % 2 == 0),
+                              SL_UINT("u1", 1u),
+                              SL_UINT("u2", 2u),
+                              SL_UINT("u3", 3u),
+                              SL_UINT("u4", 4u),
+                              SL_STR("last", "v")};
+        sl_log_write(plain, SL_LEVEL_INFO, nullptr, nullptr, "say \"hi\"", f, 10);
+        assert_string_equal(without_time(&c, c.n - 2).c_str(),
+                            without_time(&c, c.n - 1).c_str());
+        json_t *j = capture_parse(&c, c.n - 2);
+        assert_int_equal(get_int(j, "n"), r);
+        assert_string_equal(get_str(j, "msg"), "say \"hi\"");
+        assert_string_equal(get_str(j, SL_RESERVED_KEY_PREFIX "msg"), "forged");
+        assert_string_equal(get_str(j, "a\"b"), "x");
+        assert_string_equal(get_str(j, "last"), "v");
+        json_decref(j);
+    }
+    sl_logger_free(plain);
+    capture_clear(&c);
+}
+
 } // namespace
 
 int main()
@@ -298,6 +353,7 @@ int main()
         cmocka_unit_test(test_span_set),
         cmocka_unit_test(test_hpp_scopes),
         cmocka_unit_test(test_hpp_context_scope_and_handle),
+        cmocka_unit_test(test_site_path_same_bytes),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
