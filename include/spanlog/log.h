@@ -23,9 +23,11 @@
  *
  * Memory: a record is encoded into a buffer owned by the calling thread
  * (grown once to the largest max_record_bytes it meets, freed when the
- * thread exits), so logging makes no heap allocation in steady state. One
- * exception: vsnprintf may allocate for some conversions (%ls, huge
- * precisions).
+ * thread exits), so logging makes no heap allocation in steady state. The
+ * macros' call-site table (about 23 KiB: each site's checked keys and
+ * literal message) is allocated at the thread's first macro call and freed
+ * with the buffer. One exception: vsnprintf may allocate for some
+ * conversions (%ls, huge precisions).
  *
  * Size limit: a line (newline included) is never longer than
  * max_record_bytes. A longer record is cut inside its largest strings (msg
