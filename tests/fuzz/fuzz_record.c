@@ -6,6 +6,10 @@
  * of every line written: valid UTF-8 and valid JSON (jansson reads it back,
  * duplicate keys refused: head keys cannot be forged), one line ending in
  * '\n', never longer than the limit, and "truncated" set when it was cut.
+ * Then the same record through the macros' entry (sl__log_site) with one of
+ * a few call sites, some keys and the message swapped for literals: its line
+ * must be byte for byte sl_log_write's (time aside). The call-site cache is
+ * per thread and outlives each input, so inputs meet sites cached by others.
  */
 #include <jansson.h>
 #include <string.h>
@@ -107,6 +111,96 @@ static json_t *take_json(reader *r)
 
 #define MAX_FIELDS 12
 
+/* Literal keys and messages for the site path: head keys of each profile,
+ * keys to escape, a long one, an empty one. key_len as the macros set it:
+ * the length, and SL__KEY_PLAIN only for a key that needs no escaping. */
+static const char *const lit_keys[] = {"n",
+                                       "route",
+                                       "msg",
+                                       "level",
+                                       "time",
+                                       "a\"b",
+                                       "t\tab",
+                                       "caf\xc3\xa9",
+                                       "",
+                                       "traceId",
+                                       "@timestamp",
+                                       "log.level",
+                                       "a_key_longer_than_twelve"};
+static const char *const lit_msgs[] = {"card charged", "say \"hi\"\n", "", "caf\xc3\xa9"};
+static const sl_src lit_sites[3] = {{"a.c", "f", 1}, {"b.c", "g", 2}, {"c.c", "h", 3}};
+
+static uint32_t lit_key_len(const char *k)
+{
+    size_t n = strlen(k);
+    uint32_t plain = SL__KEY_PLAIN;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+            plain = 0;
+        }
+    }
+    return (uint32_t)n | plain;
+}
+
+/* The head's time value of a line, cut out (the first "time" or
+ * "@timestamp": the head comes before every field). */
+static size_t without_time(const char *l, size_t n, char *out)
+{
+    const char *t = memmem(l, n, "\"time\":", 7);
+    const char *e = memmem(l, n, "\"@timestamp\":", 13);
+    const char *k = t == NULL || (e != NULL && e < t) ? e : t;
+    FUZZ_CHECK(k != NULL);
+    const char *v = k + (k == e ? 13 : 7);
+    const char *end = v;
+    if (*v == '"') {
+        end = memchr(v + 1, '"', n - (size_t)(v + 1 - l));
+        FUZZ_CHECK(end != NULL);
+        end++;
+    } else {
+        while (end < l + n && *end >= '0' && *end <= '9') {
+            end++;
+        }
+    }
+    size_t head = (size_t)(v - l), tail = n - (size_t)(end - l);
+    memcpy(out, l, head);
+    memcpy(out + head, end, tail);
+    return head + tail;
+}
+
+/* f's record written through the site entry and through sl_log_write with
+ * the same site: the same bytes. */
+static void check_site_path(sl_logger *lg, line *out, sl_field *f, size_t n,
+                            const char *msg, unsigned pick)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((pick >> (i % 7)) & 1) {
+            const char *k = lit_keys[(pick + i) % (sizeof lit_keys / sizeof lit_keys[0])];
+            f[i].key = k;
+            f[i].key_len = lit_key_len(k);
+        }
+    }
+    const sl_src *site = &lit_sites[pick % 3];
+    const char *m = msg;
+    size_t mlen = SL_NPOS; /* a buffer: not a literal */
+    if (pick & 0x80) {
+        m = lit_msgs[(pick >> 3) % (sizeof lit_msgs / sizeof lit_msgs[0])];
+        mlen = strlen(m);
+    }
+    static char a[1 << 17], b[1 << 17];
+    sl__log_site(lg, SL_LEVEL_WARN, NULL, site, m, mlen, f, n);
+    FUZZ_CHECK(out->n == 2);
+    size_t na = without_time(out->buf, out->len, a);
+    sl_log_write(lg, SL_LEVEL_WARN, NULL, site, m, f, n);
+    FUZZ_CHECK(out->n == 3);
+    size_t nb = without_time(out->buf, out->len, b);
+    if (na != nb || memcmp(a, b, na) != 0) {
+        fprintf(stderr, "site path:\n%.*s\nsl_log_write:\n%.*s\n", (int)na, a, (int)nb,
+                b);
+    }
+    FUZZ_CHECK(na == nb && memcmp(a, b, na) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     reader r = {data, size};
@@ -196,6 +290,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(json_is_string(lv) && strcmp(json_string_value(lv), "warn") == 0);
     }
     json_decref(back);
+    check_site_path(child ? child : lg, &out, f + nb, nf - nb, msg,
+                    size > 0 ? data[size - 1] : 0);
 
     sl_logger_free(child);
     sl_logger_free(lg);
