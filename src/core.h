@@ -171,7 +171,7 @@ bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
 /*
  * The per-call-site key cache: for the first SL__SITE_FIELDS fields of one
  * macro call site, each key's `,"key":` as the general path writes it,
- * checked once (head keys of the profile, escaping) instead of per record.
+ * checked once against the profile's head keys instead of per record.
  * Owned by one thread (record.c keeps them in its per-thread buffers); a
  * zeroed one is empty.
  */
@@ -210,7 +210,7 @@ size_t sl__field_str_len(const sl_field *f);
 #define SL__HEAD_SEG 96
 typedef struct sl__site_head {
     bool msg_plain;
-    uint8_t seg_len; /* 0: no segment (it would not fit): the pieces */
+    uint8_t seg_len; /* 0: no segment (it would not fit): the general head */
     char seg[SL__HEAD_SEG];
 } sl__site_head;
 

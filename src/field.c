@@ -400,8 +400,9 @@ bool sl__encode_fields(sl__jw *w, const sl_field *f, size_t n, size_t str_cap,
 /*
  * Makes slot i of kc hold `,"key":` for f's key when the general path would
  * write exactly that: a constant key (SL__KEY_PLAIN, set only by the macros
- * for a literal, so the same pointer always holds the same bytes) that fits
- * the fragment and is no head key of rk. Otherwise the slot says "general
+ * for a literal, so the same pointer always holds the same bytes, and
+ * trusted as needing no escaping, as write_key trusts it) that fits the
+ * fragment and is no head key of rk. Otherwise the slot says "general
  * path" (length 0) for that key.
  */
 SL__NOINLINE_FN void sl__site_key_fill(sl__site_keys *kc, size_t i, const sl_field *f,
@@ -410,10 +411,9 @@ SL__NOINLINE_FN void sl__site_key_fill(sl__site_keys *kc, size_t i, const sl_fie
     kc->key[i] = f->key;
     kc->key_len[i] = f->key_len;
     kc->frag_len[i] = 0;
-    bool plain;
+    bool plain = false;
     size_t n = f->key != NULL ? key_length(f, &plain) : 0;
-    if (f->key == NULL || (f->key_len & SL__KEY_PLAIN) == 0 || n + 4 > SL__SITE_FRAG ||
-        is_reserved(rk, f->key, n) || !sl__plain_ascii(f->key, n)) {
+    if (f->key == NULL || !plain || n + 4 > SL__SITE_FRAG || is_reserved(rk, f->key, n)) {
         return;
     }
     char *d = kc->frag[i];

@@ -46,14 +46,8 @@ static SL__ALWAYS_INLINE char *sl__fast_value(char *p, const sl_field *f, size_t
         return p + sn + 2;
     }
     case SL_FIELD_INT:
-        if ((uint64_t)f->v.i < 10000) {
-            return sl__put_small(p, (unsigned)f->v.i);
-        }
         return sl__put_int(p, f->v.i);
     case SL_FIELD_UINT:
-        if (f->v.u < 10000) {
-            return sl__put_small(p, (unsigned)f->v.u);
-        }
         return sl__put_uint(p, f->v.u);
     case SL_FIELD_DOUBLE:
         return sl__put_double(p, f->v.d);
@@ -81,11 +75,11 @@ void sl__site_key_fill(sl__site_keys *kc, size_t i, const sl_field *f,
 /* A field the cache does not cover, by the per-record path (field.c). */
 void sl__site_field_slow(sl__jw *w, const sl_field *f, const sl__reserved *rk);
 
-/* sl__encode_fields(w, f, n, SIZE_MAX, rk), the same bytes, with keys taken
- * from (and added to) kc, which must have been made for the same rk. */
 /* Room for every cached field at its largest: checked once, not per field. */
 #define SITE_ROOM (SL__SITE_FIELDS * FIELD_FAST_ROOM)
 
+/* sl__encode_fields(w, f, n, SIZE_MAX, rk), the same bytes, with keys taken
+ * from (and added to) kc, which must have been made for the same rk. */
 static SL__ALWAYS_INLINE void sl__encode_fields_site(sl__jw *w, const sl_field *f,
                                                      size_t n, const sl__reserved *rk,
                                                      sl__site_keys *kc)

@@ -354,8 +354,6 @@ void sl__jw_uint(sl__jw *w, uint64_t v);
 /* The numbers as sl__jw_int/_uint/_double write them, straight into p, which
  * has room for SL__NUM_MAX bytes; return the end. */
 #define SL__NUM_MAX 32
-char *sl__put_int(char *p, int64_t v);
-char *sl__put_uint(char *p, uint64_t v);
 char *sl__put_double(char *p, double v);
 void sl__jw_double(sl__jw *w, double v); /* shortest round-trip; NaN/inf as strings */
 void sl__jw_bool(sl__jw *w, bool v);
@@ -364,8 +362,7 @@ void sl__jw_null(sl__jw *w);
 /* "00".."99" back to back: sl__digits2[2 * v] and [2 * v + 1] are v's digits. */
 extern const char sl__digits2[201];
 
-/* x < 10000 as sl__put_uint writes it, without a loop (most logged integers
- * are this small); inline, for the field path. Returns the end. */
+/* x < 10000, without a loop (most logged integers are this small). */
 static inline char *sl__put_small(char *p, unsigned x)
 {
     if (x < 100) {
@@ -385,6 +382,24 @@ static inline char *sl__put_small(char *p, unsigned x)
     memcpy(p, sl__digits2 + 2 * hi, 2);
     memcpy(p + 2, sl__digits2 + 2 * lo, 2);
     return p + 4;
+}
+
+/* v >= 10000 (json_number.c). */
+char *sl__put_uint_wide(char *p, uint64_t v);
+
+/* The integers, inline: the small ones never leave the caller. */
+static inline char *sl__put_uint(char *p, uint64_t v)
+{
+    return v < 10000 ? sl__put_small(p, (unsigned)v) : sl__put_uint_wide(p, v);
+}
+
+static inline char *sl__put_int(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+    }
+    /* Negate in unsigned arithmetic: -INT64_MIN does not fit an int64_t. */
+    return sl__put_uint(p, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
 /* Bytes that sl__jw_string_body() writes for s (without quotes). */

@@ -78,23 +78,11 @@ static inline unsigned u64_digits(uint64_t v)
     return v >= 10 ? n + 1 : n;
 }
 
-char *sl__put_uint(char *p, uint64_t v)
+char *sl__put_uint_wide(char *p, uint64_t v)
 {
-    if (v < 10000) {
-        return sl__put_small(p, (unsigned)v);
-    }
     unsigned n = u64_digits(v);
     (void)u64_backwards(v, p + n);
     return p + n;
-}
-
-char *sl__put_int(char *p, int64_t v)
-{
-    if (v < 0) {
-        *p++ = '-';
-    }
-    /* Negate in unsigned arithmetic: -INT64_MIN does not fit an int64_t. */
-    return sl__put_uint(p, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
 void sl__jw_uint(sl__jw *w, uint64_t v)
@@ -471,7 +459,7 @@ char *sl__put_double(char *out, double v)
         if (bits >> 63 != 0) {
             *p++ = '-';
         }
-        p = ip < 10000 ? sl__put_small(p, (unsigned)ip) : sl__put_uint(p, ip);
+        p = sl__put_uint(p, ip);
         *p++ = '.';
         if (fp % 10 == 0) {
             *p++ = (char)('0' + fp / 10);

@@ -388,32 +388,19 @@ static void write_caller(sl__jw *w, sl_profile profile, const sl_src *src)
 }
 
 /*
- * The head when msg is known to be its own JSON body (a call site's
- * literal, checked once) and everything up to the trace fits: written
- * through one pointer, without a room check per piece.
+ * The head of a call site with a segment (sl__head_segment): the cached
+ * time prefix and the microseconds, the segment copied whole, then the
+ * trace keys and caller. The caller made sure of HEAD_SEG_ROOM bytes.
  */
-static SL__ALWAYS_INLINE void head_plain(sl__jw *w, const sl__core *core,
-                                         const sl_record *h, bool with_caller,
-                                         const sl__site_head *sh)
+static SL__ALWAYS_INLINE void head_site(sl__jw *w, const sl__core *core,
+                                        const sl_record *h, bool with_caller,
+                                        const sl__site_head *sh)
 {
     const profile_keys *k = &keys[core->profile];
     char *d = w->buf + w->len;
-    if (sh->seg_len != 0) {
-        d += write_time(d, k, core->profile, h->time_ns);
-        memcpy(d, sh->seg, SL__HEAD_SEG); /* whole: no length dispatch */
-        d += sh->seg_len;
-    } else {
-        d += write_time_level(d, k, core->profile, h->time_ns, h->level);
-        d[0] = '"';
-        sl__jw_copy(d + 1, h->msg, h->msg_len);
-        d[h->msg_len + 1] = '"';
-        d += h->msg_len + 2;
-        if (core->service_frag != NULL) {
-            sl__jw_copy(d, core->service_frag, core->service_frag_len);
-            d += core->service_frag_len;
-        }
-    }
-    w->len = (size_t)(d - w->buf);
+    d += write_time(d, k, core->profile, h->time_ns);
+    memcpy(d, sh->seg, SL__HEAD_SEG); /* whole: no length dispatch */
+    w->len = (size_t)(d + sh->seg_len - w->buf);
     if (h->ctx != NULL) {
         write_trace(w, core, k, h->ctx);
     }
@@ -425,8 +412,8 @@ static SL__ALWAYS_INLINE void head_plain(sl__jw *w, const sl__core *core,
 void sl__head_segment(const sl__core *core, sl_level level, const char *msg,
                       size_t msg_len, sl__site_head *sh)
 {
-    /* The bytes head_plain's pieces would write after the microseconds
-     * (pino has no level fragment: its head is never a segment). */
+    /* The bytes head_general writes after the microseconds for this core,
+     * level and msg (pino has no level fragment: never a segment). */
     sh->seg_len = 0;
     if (core->profile == SL_PROFILE_PINO || !sh->msg_plain) {
         return;
@@ -450,7 +437,7 @@ void sl__head_segment(const sl__core *core, sl_level level, const char *msg,
     sh->seg_len = (uint8_t)(lf->n + 2 + msg_len + svc);
 }
 
-/* Every other head: pino's, a message to escape or cut, a full buffer. */
+/* Every other head: pino's, no segment, a message to cut, a full buffer. */
 SL__NOINLINE_FN static bool head_general(sl__jw *w, const sl__core *core,
                                          const sl_record *h, size_t msg_cap,
                                          bool with_caller)
@@ -494,23 +481,17 @@ SL__NOINLINE_FN static bool head_general(sl__jw *w, const sl__core *core,
     return cut;
 }
 
-/* Room for head_plain with a segment: the padded prefix and digits, then
- * the whole segment. */
+/* Room for head_site: the padded prefix and digits, then the whole
+ * segment. */
 #define HEAD_SEG_ROOM (48 + 6 + SL__HEAD_SEG)
 
 bool sl__encode_head(sl__jw *w, const sl__core *core, const sl_record *h, size_t msg_cap,
                      bool with_caller, const sl__site_head *sh)
 {
-    if (sh != NULL && sh->msg_plain && msg_cap == SIZE_MAX &&
-        core->profile != SL_PROFILE_PINO) {
-        size_t room = w->cap - w->len;
-        size_t fixed =
-            HEAD_MAX + 2 + (core->service_frag != NULL ? core->service_frag_len : 0);
-        if (sh->seg_len != 0 ? room >= HEAD_SEG_ROOM
-                             : room >= fixed && h->msg_len <= room - fixed) {
-            head_plain(w, core, h, with_caller, sh);
-            return false;
-        }
+    if (sh != NULL && sh->seg_len != 0 && msg_cap == SIZE_MAX &&
+        w->cap - w->len >= HEAD_SEG_ROOM) {
+        head_site(w, core, h, with_caller, sh);
+        return false;
     }
     return head_general(w, core, h, msg_cap, with_caller);
 }
